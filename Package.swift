@@ -1,0 +1,103 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Settings shared by every Kizuna target: Swift 6 language mode plus the upcoming
+/// features the Hummingbird codebase uses, so dependencies that leak into a public API
+/// are marked `public import`.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Kizuna",
+    platforms: [.macOS(.v14), .iOS(.v17)],
+    products: [
+        .executable(name: "kizuna", targets: ["KizunaCLI"]),
+        // The wallet-side product: core types, encoding, signing, and the wallet helpers.
+        // It depends on no server package (no RocksDB, no NIO) so a phone app can use it.
+        .library(name: "KizunaWallet", targets: ["KizunaWallet"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Layer 1 — Core: types, canonical encoding, hashing, signatures. No I/O.
+        .target(
+            name: "KizunaCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        // Wallet side: keys, addresses, building and signing transactions.
+        .target(
+            name: "KizunaWallet",
+            dependencies: ["KizunaCore"],
+            swiftSettings: swiftSettings
+        ),
+        // The storage protocol (declared where it is used) and an in-memory store.
+        .target(
+            name: "KizunaStorage",
+            dependencies: ["KizunaCore"],
+            swiftSettings: swiftSettings
+        ),
+        // The state commitment: a sparse Merkle radix tree over the storage protocol.
+        .target(
+            name: "KizunaStateTree",
+            dependencies: ["KizunaCore", "KizunaStorage"],
+            swiftSettings: swiftSettings
+        ),
+        // Layer 2 — Ledger: the deterministic state machine.
+        .target(
+            name: "KizunaLedger",
+            dependencies: ["KizunaCore", "KizunaStorage", "KizunaStateTree"],
+            swiftSettings: swiftSettings
+        ),
+        // The chain: block store, commit certificates, startup verification.
+        .target(
+            name: "KizunaChain",
+            dependencies: ["KizunaCore", "KizunaStorage", "KizunaLedger"],
+            swiftSettings: swiftSettings
+        ),
+        // Layer 4 — Store: RocksDB behind the storage protocol.
+        .systemLibrary(
+            name: "CRocksDB",
+            pkgConfig: "rocksdb",
+            providers: [.apt(["librocksdb-dev"])]
+        ),
+        .target(
+            name: "KizunaRocksDB",
+            dependencies: ["CRocksDB", "KizunaStorage"],
+            swiftSettings: swiftSettings
+        ),
+        // Layers 5–6 — API and node wiring.
+        .target(
+            name: "KizunaNode",
+            dependencies: [
+                "KizunaCore", "KizunaStorage", "KizunaLedger", "KizunaChain", "KizunaRocksDB",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Layer 7 — CLI: argument parsing only.
+        .executableTarget(
+            name: "KizunaCLI",
+            dependencies: [
+                "KizunaCore", "KizunaWallet", "KizunaNode", "KizunaChain", "KizunaRocksDB",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "KizunaCoreTests", dependencies: ["KizunaCore", "KizunaWallet"], resources: [.copy("Vectors")], swiftSettings: swiftSettings),
+        .testTarget(name: "KizunaStorageTests", dependencies: ["KizunaStorage", "KizunaRocksDB"], swiftSettings: swiftSettings),
+        .testTarget(name: "KizunaStateTreeTests", dependencies: ["KizunaCore", "KizunaStorage", "KizunaStateTree"], swiftSettings: swiftSettings),
+        .testTarget(name: "KizunaLedgerTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaStorage", "KizunaLedger", "KizunaChain"], swiftSettings: swiftSettings),
+        .testTarget(name: "KizunaNodeTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaNode", "KizunaChain", "KizunaRocksDB"], swiftSettings: swiftSettings),
+    ]
+)
