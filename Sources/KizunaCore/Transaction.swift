@@ -1,0 +1,381 @@
+/// Limits on every variable-length field of a transaction, unit last.
+public enum TransactionLimits {
+    public static let chainIdBytesMax = 64
+    public static let receiptIdBytesMax = 64
+    public static let labelBytesMax = 32
+    public static let cosignaturesMax = 4
+    /// The largest encoded signed transaction a node accepts.
+    public static let transactionBytesMax = 4096
+}
+
+/// An account role (design §2.2).
+public enum Role: UInt8, Sendable, Hashable, CaseIterable, CanonicalCodable {
+    case resident = 1
+    case merchant = 2
+    /// An authority named in genesis (coin issuer, registrar, city, auditor).
+    case authority = 3
+
+    public var name: String {
+        switch self {
+        case .resident: "resident"
+        case .merchant: "merchant"
+        case .authority: "authority"
+        }
+    }
+
+    public init(from decoder: inout Decoder) throws(DecodingError) {
+        let start = decoder.offset
+        let raw = try decoder.decodeUInt8()
+        guard let role = Role(rawValue: raw) else { throw DecodingError(.invalidTag, "unknown role \(raw)", offset: start) }
+        self = role
+    }
+
+    public func encode(to encoder: inout Encoder) { encoder.encode(rawValue) }
+}
+
+/// How yen reached the coin issuer on a charge; each channel has its own bonus rate.
+public enum ChargeChannel: UInt8, Sendable, Hashable, CaseIterable, CanonicalCodable {
+    /// Charged in the smartphone app.
+    case app = 1
+    /// Charged at one of the city's dedicated charge machines.
+    case chargeMachine = 2
+
+    public var name: String {
+        switch self {
+        case .app: "app"
+        case .chargeMachine: "charge_machine"
+        }
+    }
+
+    public init(from decoder: inout Decoder) throws(DecodingError) {
+        let start = decoder.offset
+        let raw = try decoder.decodeUInt8()
+        guard let channel = ChargeChannel(rawValue: raw) else { throw DecodingError(.invalidTag, "unknown charge channel \(raw)", offset: start) }
+        self = channel
+    }
+
+    public func encode(to encoder: inout Encoder) { encoder.encode(rawValue) }
+}
+
+/// `register`: the registrar creates an account. Attributes are opt-in and never identify
+/// a person: a salted hash of the resident ID (one resident, one account), district, age band.
+public struct Register: Sendable, Hashable, CanonicalCodable {
+    public var account: PublicKey
+    public var role: Role
+    /// Merchants only: supermarket, drugstore, electronics, restaurant, …
+    public var merchantCategory: String?
+    public var residentIdHash: Hash?
+    public var district: String?
+    /// Age band index: 0 = under 20, 1 = 20s, … 6 = 80 and over.
+    public var ageBand: UInt8?
+
+    public init(account: PublicKey, role: Role, merchantCategory: String? = nil, residentIdHash: Hash? = nil, district: String? = nil, ageBand: UInt8? = nil) {
+        self.account = account
+        self.role = role
+        self.merchantCategory = merchantCategory
+        self.residentIdHash = residentIdHash
+        self.district = district
+        self.ageBand = ageBand
+    }
+
+    public func encode(to encoder: inout Encoder) {
+        encoder.encode(account)
+        encoder.encode(role)
+        encoder.encode(merchantCategory)
+        encoder.encode(residentIdHash)
+        encoder.encode(district)
+        encoder.encode(ageBand)
+    }
+
+    public init(from decoder: inout Decoder) throws(DecodingError) {
+        account = try decoder.decode(PublicKey.self)
+        role = try decoder.decode(Role.self)
+        merchantCategory = try decoder.decodeOptionalString(maxBytes: TransactionLimits.labelBytesMax)
+        residentIdHash = try decoder.decodeOptionalHash()
+        district = try decoder.decodeOptionalString(maxBytes: TransactionLimits.labelBytesMax)
+        ageBand = try decoder.decodeOptionalUInt8()
+    }
+}
+
+/// `charge`: the coin issuer mints coins for yen received, once per receipt id.
+public struct Charge: Sendable, Hashable, CanonicalCodable {
+    public var to: PublicKey
+    public var amount: Amount
+    public var channel: ChargeChannel
+    public var receiptId: String
+
+    public init(to: PublicKey, amount: Amount, channel: ChargeChannel, receiptId: String) {
+        self.to = to
+        self.amount = amount
+        self.channel = channel
+        self.receiptId = receiptId
+    }
+
+    public func encode(to encoder: inout Encoder) {
+        encoder.encode(to)
+        encoder.encode(amount)
+        encoder.encode(channel)
+        encoder.encode(receiptId)
+    }
+
+    public init(from decoder: inout Decoder) throws(DecodingError) {
+        to = try decoder.decode(PublicKey.self)
+        amount = try decoder.decodeUInt64()
+        channel = try decoder.decode(ChargeChannel.self)
+        receiptId = try decoder.decodeString(maxBytes: TransactionLimits.receiptIdBytesMax)
+    }
+}
+
+/// `send`: coins from one resident to another.
+public struct Send: Sendable, Hashable, CanonicalCodable {
+    public var to: PublicKey
+    public var amount: Amount
+
+    public init(to: PublicKey, amount: Amount) {
+        self.to = to
+        self.amount = amount
+    }
+
+    public func encode(to encoder: inout Encoder) {
+        encoder.encode(to)
+        encoder.encode(amount)
+    }
+
+    public init(from decoder: inout Decoder) throws(DecodingError) {
+        to = try decoder.decode(PublicKey.self)
+        amount = try decoder.decodeUInt64()
+    }
+}
+
+/// What a transaction does. The tag byte of each kind is fixed forever.
+public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
+    case register(Register)
+    case charge(Charge)
+    case send(Send)
+
+    public var kind: String {
+        switch self {
+        case .register: "register"
+        case .charge: "charge"
+        case .send: "send"
+        }
+    }
+
+    var tag: UInt8 {
+        switch self {
+        case .register: 1
+        case .charge: 2
+        case .send: 3
+        }
+    }
+
+    public func encode(to encoder: inout Encoder) {
+        encoder.encode(tag)
+        switch self {
+        case .register(let body): encoder.encode(body)
+        case .charge(let body): encoder.encode(body)
+        case .send(let body): encoder.encode(body)
+        }
+    }
+
+    public init(from decoder: inout Decoder) throws(DecodingError) {
+        let start = decoder.offset
+        switch try decoder.decodeUInt8() {
+        case 1: self = .register(try decoder.decode(Register.self))
+        case 2: self = .charge(try decoder.decode(Charge.self))
+        case 3: self = .send(try decoder.decode(Send.self))
+        case let other: throw DecodingError(.invalidTag, "unknown transaction kind \(other)", offset: start)
+        }
+    }
+}
+
+/// The part of a transaction that is signed.
+public struct Transaction: Sendable, Hashable, CanonicalCodable {
+    public var chainId: String
+    public var signer: PublicKey
+    /// The signer's next nonce: 0 for its first transaction, then 1, 2, …
+    public var nonce: UInt64
+    public var body: TransactionBody
+
+    public init(chainId: String, signer: PublicKey, nonce: UInt64, body: TransactionBody) {
+        self.chainId = chainId
+        self.signer = signer
+        self.nonce = nonce
+        self.body = body
+    }
+
+    public func encode(to encoder: inout Encoder) {
+        encoder.encode(chainId)
+        encoder.encode(signer)
+        encoder.encode(nonce)
+        encoder.encode(body)
+    }
+
+    public init(from decoder: inout Decoder) throws(DecodingError) {
+        chainId = try decoder.decodeString(maxBytes: TransactionLimits.chainIdBytesMax)
+        signer = try decoder.decode(PublicKey.self)
+        nonce = try decoder.decodeUInt64()
+        body = try decoder.decode(TransactionBody.self)
+    }
+
+    /// The bytes every signer of this transaction signs: the domain tag, then the encoding.
+    public var signingBytes: [UInt8] { HashDomain.transaction.prefix + canonicalBytes }
+
+    /// The transaction id: SHA-256 of the signing bytes. It does not cover signatures, so
+    /// adding a co-signature does not change it.
+    public var id: Hash { Hash.sha256(signingBytes) }
+
+    /// Signs with the signer's key.
+    public func signed(by key: PrivateKey, cosigners: [PrivateKey] = []) -> SignedTransaction {
+        precondition(key.publicKey == signer, "the signing key must be the transaction's signer")
+        let message = signingBytes
+        let cosignatures = cosigners
+            .map { Cosignature(signer: $0.publicKey, signature: $0.sign(message)) }
+            .sorted { $0.signer < $1.signer }
+        return SignedTransaction(transaction: self, signature: key.sign(message), cosignatures: cosignatures)
+    }
+}
+
+/// An additional signature, for authority actions that need more than one signer.
+public struct Cosignature: Sendable, Hashable, CanonicalCodable {
+    public var signer: PublicKey
+    public var signature: Signature
+
+    public init(signer: PublicKey, signature: Signature) {
+        self.signer = signer
+        self.signature = signature
+    }
+
+    public func encode(to encoder: inout Encoder) {
+        encoder.encode(signer)
+        encoder.encode(signature)
+    }
+
+    public init(from decoder: inout Decoder) throws(DecodingError) {
+        signer = try decoder.decode(PublicKey.self)
+        signature = try decoder.decode(Signature.self)
+    }
+}
+
+/// The transaction envelope: the transaction, its signer's signature and any co-signatures
+/// (sorted by key, no duplicates, none by the signer). Decoding does not check signatures;
+/// `verified(chainId:)` does, and returns a `VerifiedTransaction`.
+public struct SignedTransaction: Sendable, Hashable, CanonicalCodable {
+    public var transaction: Transaction
+    public var signature: Signature
+    public var cosignatures: [Cosignature]
+
+    public init(transaction: Transaction, signature: Signature, cosignatures: [Cosignature] = []) {
+        self.transaction = transaction
+        self.signature = signature
+        self.cosignatures = cosignatures
+    }
+
+    public var id: Hash { transaction.id }
+
+    public func encode(to encoder: inout Encoder) {
+        encoder.encode(transaction)
+        encoder.encode(signature)
+        encoder.encode(cosignatures)
+    }
+
+    public init(from decoder: inout Decoder) throws(DecodingError) {
+        transaction = try decoder.decode(Transaction.self)
+        signature = try decoder.decode(Signature.self)
+        let listStart = decoder.offset
+        cosignatures = try decoder.decodeList(Cosignature.self, maxCount: TransactionLimits.cosignaturesMax)
+        for (index, cosignature) in cosignatures.enumerated() {
+            if cosignature.signer == transaction.signer {
+                throw decoder.invalid("a co-signature by the transaction's own signer", at: listStart)
+            }
+            if index > 0 && !(cosignatures[index - 1].signer < cosignature.signer) {
+                throw decoder.invalid("co-signatures must be sorted by key without duplicates", at: listStart)
+            }
+        }
+    }
+
+    /// Decodes an envelope from untrusted bytes, refusing anything over the size limit.
+    public init(untrusted bytes: [UInt8]) throws(DecodingError) {
+        guard bytes.count <= TransactionLimits.transactionBytesMax else {
+            throw DecodingError(.lengthTooLarge, "transaction of \(bytes.count) bytes exceeds the maximum of \(TransactionLimits.transactionBytesMax)", offset: 0)
+        }
+        try self.init(canonicalBytes: bytes)
+    }
+
+    /// Checks the chain id and every signature.
+    public func verified(chainId: String) throws(TransactionError) -> VerifiedTransaction {
+        guard transaction.chainId == chainId else {
+            throw TransactionError(.wrongChain, "transaction is for chain '\(transaction.chainId)', this chain is '\(chainId)'")
+        }
+        let message = transaction.signingBytes
+        guard transaction.signer.isValidSignature(signature, for: message) else {
+            throw TransactionError(.badSignature, "the signer's signature does not verify")
+        }
+        for cosignature in cosignatures where !cosignature.signer.isValidSignature(cosignature.signature, for: message) {
+            throw TransactionError(.badSignature, "the co-signature of \(cosignature.signer.address) does not verify")
+        }
+        return VerifiedTransaction(checked: self)
+    }
+}
+
+/// A transaction whose chain id and signatures were checked. Only `SignedTransaction.verified`
+/// makes one, so holding one proves the check happened.
+public struct VerifiedTransaction: Sendable, Hashable {
+    public let signed: SignedTransaction
+    public let id: Hash
+
+    init(checked signed: SignedTransaction) {
+        self.signed = signed
+        self.id = signed.id
+    }
+
+    public var transaction: Transaction { signed.transaction }
+    /// Every key that signed: the signer and the co-signers.
+    public var signers: [PublicKey] { [signed.transaction.signer] + signed.cosignatures.map(\.signer) }
+}
+
+/// A rejection of a transaction before or during execution, with a stable code.
+/// Compares on the code only. Codes are listed in `docs/ledger-rules.md`.
+public struct TransactionError: Error, Equatable, Sendable, CustomStringConvertible {
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        public static let malformed = Code(rawValue: "tx.malformed")
+        public static let tooLarge = Code(rawValue: "tx.too_large")
+        public static let wrongChain = Code(rawValue: "tx.wrong_chain")
+        public static let badSignature = Code(rawValue: "tx.bad_signature")
+        public static let badNonce = Code(rawValue: "tx.bad_nonce")
+        public static let duplicate = Code(rawValue: "tx.duplicate")
+        public static let unknownAccount = Code(rawValue: "ledger.unknown_account")
+        public static let accountExists = Code(rawValue: "ledger.account_exists")
+        public static let residentAlreadyRegistered = Code(rawValue: "ledger.resident_already_registered")
+        public static let notAuthorised = Code(rawValue: "ledger.not_authorised")
+        public static let invalidAmount = Code(rawValue: "ledger.invalid_amount")
+        public static let insufficientBalance = Code(rawValue: "ledger.insufficient_balance")
+        public static let holderCapExceeded = Code(rawValue: "ledger.holder_cap_exceeded")
+        public static let sendLimitExceeded = Code(rawValue: "ledger.send_limit_exceeded")
+        public static let monthlySendLimitExceeded = Code(rawValue: "ledger.monthly_send_limit_exceeded")
+        public static let duplicateReceipt = Code(rawValue: "ledger.duplicate_receipt")
+        public static let frozen = Code(rawValue: "ledger.frozen")
+        public static let wrongRole = Code(rawValue: "ledger.wrong_role")
+        public static let selfTransfer = Code(rawValue: "ledger.self_transfer")
+        public static let invalidAttribute = Code(rawValue: "ledger.invalid_attribute")
+        public static let overflow = Code(rawValue: "ledger.overflow")
+        public static let mempoolFull = Code(rawValue: "mempool.full")
+        public static let accountQueueFull = Code(rawValue: "mempool.account_queue_full")
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+
+    public static func == (lhs: TransactionError, rhs: TransactionError) -> Bool { lhs.code == rhs.code }
+}

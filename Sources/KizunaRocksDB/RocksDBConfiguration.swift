@@ -1,0 +1,39 @@
+/// Every tuning knob of `RocksDBStore`, in one place. Limits are named with their unit last.
+///
+/// The defaults bound memory to roughly `blockCacheBytes + totalWriteBufferBytes` (about
+/// 128 MiB) plus RocksDB's fixed overhead, whatever the size of the data folder: index and
+/// filter blocks are charged to the block cache instead of growing without bound.
+/// See `docs/storage.md` for why each value was chosen.
+public struct RocksDBConfiguration: Sendable, Equatable {
+    /// One LRU cache of uncompressed data, index and filter blocks, shared by every family.
+    public var blockCacheBytes: Int = 64 << 20
+    /// Size of one family's memtable before it is flushed to a table file.
+    public var writeBufferBytes: Int = 8 << 20
+    /// Memtables a family may hold at once (one being written, the rest being flushed).
+    public var writeBuffersPerFamily: Int32 = 2
+    /// Memtable memory across all families; reaching it flushes the largest memtable.
+    public var totalWriteBufferBytes: Int = 64 << 20
+    /// Write-ahead log size after which the memtables that pin the oldest log are flushed,
+    /// so a family written rarely does not keep old log files alive.
+    public var maxTotalWALBytes: UInt64 = 128 << 20
+    /// Table files kept open at once (file descriptors).
+    public var maxOpenFiles: Int32 = 512
+    /// Bloom filter size; 10 bits per key gives about 1% false positives on point lookups.
+    public var bloomFilterBitsPerKey: Double = 10
+    /// Uncompressed size of one data block in a table file.
+    public var blockSizeBytes: Int = 16 << 10
+    /// Background flush and compaction threads.
+    public var backgroundJobs: Int32 = 2
+    /// Size of one RocksDB info log file (`LOG`) before it rolls over.
+    public var infoLogFileBytes: Int = 8 << 20
+    /// Info log files kept (older ones are deleted).
+    public var infoLogFilesKept: Int = 4
+    /// Compress table files with LZ4. If the RocksDB library was built without LZ4 the
+    /// store falls back to no compression.
+    public var compressWithLZ4: Bool = true
+
+    public init() {}
+
+    /// The configuration a node uses unless told otherwise.
+    public static let `default` = RocksDBConfiguration()
+}

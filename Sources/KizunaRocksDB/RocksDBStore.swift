@@ -1,0 +1,419 @@
+internal import CRocksDB
+internal import Foundation
+public import KizunaStorage
+
+/// A `KeyValueStore` on RocksDB: one RocksDB column family per `ColumnFamily`, keys in
+/// RocksDB's default bytewise (unsigned) order, write batches applied atomically.
+///
+/// Thread safety (`@unchecked Sendable`): RocksDB's `DB`, column family handles, iterators
+/// created from them, and the read/write option objects we only read after `init` are safe to
+/// use from many threads at once (RocksDB documents `DB` methods as thread-safe; `WriteBatch`
+/// and iterators are per-call here and never shared). The only mutable Swift state is
+/// `state`, and it is only touched under `lock`. Closing is coordinated with in-flight calls
+/// so no call can use a handle after it was destroyed (see `close()`).
+public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
+    /// The data folder.
+    public let path: String
+    /// True when opened with `readOnly: true`; writes then throw `.writeFailed`.
+    public let isReadOnly: Bool
+    /// The options the store was opened with.
+    public let configuration: RocksDBConfiguration
+
+    private let lock = NSLock()
+    private var state: State
+
+    /// Name RocksDB requires for its always-present family. Kizuna stores nothing in it.
+    static let defaultFamilyName = "default"
+
+    /// Opens (and, unless `readOnly`, creates) the store in the folder at `path`.
+    ///
+    /// Read-only mode opens the folder without taking its lock, so an auditor can read a data
+    /// folder while a node writes to it. It sees the data as of the moment it opened (including
+    /// writes still only in the write-ahead log), never later writes: reopen to see them.
+    /// Writes through a read-only store throw `.writeFailed`.
+    public init(path: String, readOnly: Bool = false, configuration: RocksDBConfiguration = .default)
+        throws(StorageError)
+    {
+        self.path = path
+        self.isReadOnly = readOnly
+        self.configuration = configuration
+        try Self.checkFolder(path: path, readOnly: readOnly)
+
+        var compression = configuration.compressWithLZ4 ? rocksdb_lz4_compression : rocksdb_no_compression
+        while true {
+            do {
+                let handles = try Self.open(
+                    path: path, readOnly: readOnly, configuration: configuration,
+                    compression: Int32(compression))
+                state = State(handles: handles)
+                return
+            } catch let failure {
+                // LZ4 "if available": the library may have been built without it.
+                if compression != rocksdb_no_compression && RocksDBErrors.isCompressionUnsupported(failure.raw) {
+                    compression = rocksdb_no_compression
+                    continue
+                }
+                throw failure.error
+            }
+        }
+    }
+
+    deinit {
+        // No call can be in flight: each one holds a strong reference to `self`.
+        if let handles = state.handles {
+            handles.destroy()
+        }
+    }
+
+    // MARK: - KeyValueStore
+
+    public func get(_ key: [UInt8], in family: ColumnFamily) throws(StorageError) -> [UInt8]? {
+        let handles = try acquire()
+        defer { release() }
+        var length = 0
+        var errptr: UnsafeMutablePointer<CChar>?
+        let value = key.withCBytes { keyPointer, keyLength in
+            rocksdb_get_cf(
+                handles.db, handles.readOptions, handles.family(family), keyPointer, keyLength, &length, &errptr)
+        }
+        if let errptr {
+            if let value { rocksdb_free(value) }
+            throw RocksDBErrors.read(RocksDBErrors.take(errptr), path: path, what: "reading \(family.rawValue)")
+        }
+        guard let value else { return nil }
+        defer { rocksdb_free(value) }
+        return Array(UnsafeRawBufferPointer(start: value, count: length))
+    }
+
+    public func write(_ batch: WriteBatch, sync: Bool) throws(StorageError) {
+        let handles = try acquire()
+        defer { release() }
+        if isReadOnly {
+            throw StorageError(
+                .writeFailed,
+                "the store at \(path) is open read-only; writes are refused (open it without readOnly, "
+                    + "with no other process holding it, to write)")
+        }
+        guard let writeBatch = rocksdb_writebatch_create() else {
+            throw StorageError(.writeFailed, "could not allocate a write batch for the store at \(path)")
+        }
+        defer { rocksdb_writebatch_destroy(writeBatch) }
+        for operation in batch.operations {
+            switch operation {
+            case .put(let family, let key, let value):
+                key.withCBytes { keyPointer, keyLength in
+                    value.withCBytes { valuePointer, valueLength in
+                        rocksdb_writebatch_put_cf(
+                            writeBatch, handles.family(family), keyPointer, keyLength, valuePointer, valueLength)
+                    }
+                }
+            case .delete(let family, let key):
+                key.withCBytes { keyPointer, keyLength in
+                    rocksdb_writebatch_delete_cf(writeBatch, handles.family(family), keyPointer, keyLength)
+                }
+            }
+        }
+        var errptr: UnsafeMutablePointer<CChar>?
+        rocksdb_write(handles.db, sync ? handles.syncWriteOptions : handles.writeOptions, writeBatch, &errptr)
+        if let errptr {
+            throw RocksDBErrors.write(RocksDBErrors.take(errptr), path: path, sync: sync)
+        }
+    }
+
+    public func scan(
+        _ family: ColumnFamily,
+        from start: [UInt8],
+        prefix: [UInt8],
+        _ body: (_ key: [UInt8], _ value: [UInt8]) throws -> Bool
+    ) throws {
+        let handles = try acquire()
+        defer { release() }
+        guard let iterator = rocksdb_create_iterator_cf(handles.db, handles.readOptions, handles.family(family)) else {
+            throw StorageError(.readFailed, "could not create an iterator on \(family.rawValue) in the store at \(path)")
+        }
+        // Runs on every exit: normal end, early stop, and `body` throwing.
+        defer { rocksdb_iter_destroy(iterator) }
+
+        // The iterator reads an implicit snapshot taken here, so `body` may call back into
+        // the store (even write) without disturbing the scan.
+        start.withCBytes { pointer, length in rocksdb_iter_seek(iterator, pointer, length) }
+        while rocksdb_iter_valid(iterator) != 0 {
+            var keyLength = 0
+            let keyPointer = rocksdb_iter_key(iterator, &keyLength)
+            let key = Array(UnsafeRawBufferPointer(start: keyPointer, count: keyLength))
+            if !prefix.isEmpty && !key.starts(with: prefix) { return }
+            var valueLength = 0
+            let valuePointer = rocksdb_iter_value(iterator, &valueLength)
+            let value = Array(UnsafeRawBufferPointer(start: valuePointer, count: valueLength))
+            if try !body(key, value) { return }
+            rocksdb_iter_next(iterator)
+        }
+        var errptr: UnsafeMutablePointer<CChar>?
+        rocksdb_iter_get_error(iterator, &errptr)
+        if let errptr {
+            throw RocksDBErrors.read(RocksDBErrors.take(errptr), path: path, what: "scanning \(family.rawValue)")
+        }
+    }
+
+    // MARK: - Maintenance
+
+    /// Compacts every family fully (memtables flushed, every level rewritten, deleted and
+    /// overwritten entries dropped), e.g. before measuring `diskUsageBytes()`. Blocks until
+    /// done. Does nothing on a closed or read-only store.
+    public func compact() {
+        guard !isReadOnly, let handles = try? acquire() else { return }
+        defer { release() }
+        guard let options = rocksdb_compactoptions_create() else { return }
+        defer { rocksdb_compactoptions_destroy(options) }
+        // BottommostLevelCompaction::kForce: rewrite the last level too.
+        rocksdb_compactoptions_set_bottommost_level_compaction(options, 2)
+        for family in handles.allFamilies {
+            rocksdb_compact_range_cf_opt(handles.db, family, options, nil, 0, nil, 0)
+        }
+    }
+
+    /// The sum of the sizes of the regular files under the data folder (tables, write-ahead
+    /// logs, manifest, info logs), in bytes. Works on a closed store too.
+    public func diskUsageBytes() -> UInt64 {
+        let root = URL(fileURLWithPath: path, isDirectory: true)
+        let keys: [URLResourceKey] = [.isRegularFileKey, .fileSizeKey]
+        guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: keys) else {
+            return 0
+        }
+        var total: UInt64 = 0
+        for case let url as URL in enumerator {
+            guard let values = try? url.resourceValues(forKeys: Set(keys)), values.isRegularFile == true else {
+                continue
+            }
+            total += UInt64(values.fileSize ?? 0)
+        }
+        return total
+    }
+
+    /// True once `close()` was called.
+    public var isClosed: Bool {
+        lock.withLock { state.closeRequested }
+    }
+
+    /// Closes the store and releases the folder's lock. Idempotent; `deinit` calls it too.
+    /// Every later call throws `.closed`. If calls are still running on other threads (or
+    /// `close()` is called from inside a `scan` body), the handles are released when the
+    /// last of them returns; none of them ever sees a destroyed handle.
+    public func close() {
+        let handles: Handles? = lock.withLock {
+            if state.closeRequested { return nil }
+            state.closeRequested = true
+            return state.inFlight == 0 ? state.takeHandles() : nil
+        }
+        handles?.destroy()
+    }
+
+    // MARK: - Handle lifetime
+
+    private func acquire() throws(StorageError) -> Handles {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !state.closeRequested, let handles = state.handles else {
+            throw StorageError(.closed, "the store at \(path) is closed")
+        }
+        state.inFlight += 1
+        return handles
+    }
+
+    private func release() {
+        let handles: Handles? = lock.withLock {
+            state.inFlight -= 1
+            return state.closeRequested && state.inFlight == 0 ? state.takeHandles() : nil
+        }
+        handles?.destroy()
+    }
+
+    private struct State {
+        var handles: Handles?
+        var inFlight = 0
+        var closeRequested = false
+
+        mutating func takeHandles() -> Handles? {
+            defer { handles = nil }
+            return handles
+        }
+    }
+
+    // MARK: - Opening
+
+    /// A failed open attempt: the raw RocksDB message (to decide on a retry) and the error.
+    private struct OpenFailure: Error {
+        let raw: String
+        let error: StorageError
+    }
+
+    private static func checkFolder(path: String, readOnly: Bool) throws(StorageError) {
+        if path.isEmpty {
+            throw StorageError(.openFailed, "cannot open a store: the data folder path is empty")
+        }
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        if exists && !isDirectory.boolValue {
+            throw StorageError(
+                .openFailed,
+                "cannot open the store at \(path): the path is a file, not a folder; give the path of a data "
+                    + "folder (it is created if missing)")
+        }
+        if readOnly && !exists {
+            throw StorageError(
+                .openFailed, "there is no store at \(path) (a read-only open does not create one); check the path")
+        }
+    }
+
+    private static func open(
+        path: String, readOnly: Bool, configuration: RocksDBConfiguration, compression: Int32
+    ) throws(OpenFailure) -> Handles {
+        guard let options = makeOptions(configuration, compression: compression, readOnly: readOnly) else {
+            let raw = "could not allocate options"
+            throw OpenFailure(raw: raw, error: StorageError(.openFailed, "cannot open the store at \(path): \(raw)"))
+        }
+        defer { rocksdb_options_destroy(options) }
+
+        let names = [defaultFamilyName] + ColumnFamily.allCases.map(\.rawValue)
+        let cNames = names.map { strdup($0) }
+        defer { for name in cNames { free(name) } }
+        let namePointers: [UnsafePointer<CChar>?] = cNames.map { UnsafePointer($0) }
+        let familyOptions: [OpaquePointer?] = Array(repeating: options, count: names.count)
+        var familyHandles: [OpaquePointer?] = Array(repeating: nil, count: names.count)
+        var errptr: UnsafeMutablePointer<CChar>?
+
+        let db: OpaquePointer? = namePointers.withUnsafeBufferPointer { namesBuffer in
+            familyOptions.withUnsafeBufferPointer { optionsBuffer in
+                familyHandles.withUnsafeMutableBufferPointer { handlesBuffer in
+                    if readOnly {
+                        return rocksdb_open_for_read_only_column_families(
+                            options, path, Int32(names.count), namesBuffer.baseAddress, optionsBuffer.baseAddress,
+                            handlesBuffer.baseAddress, 0, &errptr)
+                    } else {
+                        return rocksdb_open_column_families(
+                            options, path, Int32(names.count), namesBuffer.baseAddress, optionsBuffer.baseAddress,
+                            handlesBuffer.baseAddress, &errptr)
+                    }
+                }
+            }
+        }
+        if let errptr {
+            for handle in familyHandles { if let handle { rocksdb_column_family_handle_destroy(handle) } }
+            if let db { rocksdb_close(db) }
+            let raw = RocksDBErrors.take(errptr)
+            throw OpenFailure(raw: raw, error: RocksDBErrors.open(raw, path: path, readOnly: readOnly))
+        }
+        guard let db, familyHandles.allSatisfy({ $0 != nil }) else {
+            for handle in familyHandles { if let handle { rocksdb_column_family_handle_destroy(handle) } }
+            if let db { rocksdb_close(db) }
+            let raw = "RocksDB returned no handle and no error"
+            throw OpenFailure(raw: raw, error: StorageError(.openFailed, "cannot open the store at \(path): \(raw)"))
+        }
+        var families: [ColumnFamily: OpaquePointer] = [:]
+        for (index, family) in ColumnFamily.allCases.enumerated() {
+            families[family] = familyHandles[index + 1]!
+        }
+        return Handles(db: db, defaultFamily: familyHandles[0]!, families: families)
+    }
+
+    /// Builds the DB and column family options from `configuration`. The returned options
+    /// own copies of the table factory (which holds the shared block cache and bloom
+    /// filter), so everything else created here is freed before returning.
+    private static func makeOptions(
+        _ configuration: RocksDBConfiguration, compression: Int32, readOnly: Bool
+    ) -> OpaquePointer? {
+        guard let options = rocksdb_options_create() else { return nil }
+        rocksdb_options_set_create_if_missing(options, readOnly ? 0 : 1)
+        rocksdb_options_set_create_missing_column_families(options, readOnly ? 0 : 1)
+        rocksdb_options_set_compression(options, compression)
+        rocksdb_options_set_write_buffer_size(options, configuration.writeBufferBytes)
+        rocksdb_options_set_max_write_buffer_number(options, configuration.writeBuffersPerFamily)
+        rocksdb_options_set_db_write_buffer_size(options, configuration.totalWriteBufferBytes)
+        rocksdb_options_set_max_total_wal_size(options, configuration.maxTotalWALBytes)
+        rocksdb_options_set_max_open_files(options, configuration.maxOpenFiles)
+        rocksdb_options_set_max_background_jobs(options, configuration.backgroundJobs)
+        rocksdb_options_set_level_compaction_dynamic_level_bytes(options, 1)
+        rocksdb_options_set_max_log_file_size(options, configuration.infoLogFileBytes)
+        rocksdb_options_set_keep_log_file_num(options, configuration.infoLogFilesKept)
+        if readOnly {
+            // Keep the info log out of the data folder: RocksDB would otherwise rename the
+            // writer's live `LOG` to `LOG.old.*` and start its own, and the folder may not
+            // be writable by the auditor at all.
+            let logFolder = FileManager.default.temporaryDirectory
+                .appendingPathComponent("kizuna-readonly-logs", isDirectory: true)
+            try? FileManager.default.createDirectory(at: logFolder, withIntermediateDirectories: true)
+            rocksdb_options_set_db_log_dir(options, logFolder.path)
+        }
+
+        if let table = rocksdb_block_based_options_create() {
+            rocksdb_block_based_options_set_block_size(table, configuration.blockSizeBytes)
+            // The filter policy is owned by the table options from here on.
+            rocksdb_block_based_options_set_filter_policy(
+                table, rocksdb_filterpolicy_create_bloom_full(configuration.bloomFilterBitsPerKey))
+            rocksdb_block_based_options_set_cache_index_and_filter_blocks(table, 1)
+            rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(table, 1)
+            if let cache = rocksdb_cache_create_lru(configuration.blockCacheBytes) {
+                // The table options keep their own reference to the cache.
+                rocksdb_block_based_options_set_block_cache(table, cache)
+                rocksdb_cache_destroy(cache)
+            }
+            rocksdb_options_set_block_based_table_factory(options, table)
+            rocksdb_block_based_options_destroy(table)
+        }
+        return options
+    }
+}
+
+/// The open RocksDB handles of one store. Created once by `open`, destroyed once by `destroy`.
+final class Handles {
+    let db: OpaquePointer
+    let defaultFamily: OpaquePointer
+    let families: [ColumnFamily: OpaquePointer]
+    let readOptions: OpaquePointer
+    let writeOptions: OpaquePointer
+    /// Write options with `sync`: the write-ahead log is fsynced before `rocksdb_write` returns.
+    let syncWriteOptions: OpaquePointer
+
+    init(db: OpaquePointer, defaultFamily: OpaquePointer, families: [ColumnFamily: OpaquePointer]) {
+        self.db = db
+        self.defaultFamily = defaultFamily
+        self.families = families
+        readOptions = rocksdb_readoptions_create()
+        writeOptions = rocksdb_writeoptions_create()
+        syncWriteOptions = rocksdb_writeoptions_create()
+        rocksdb_writeoptions_set_sync(syncWriteOptions, 1)
+    }
+
+    func family(_ family: ColumnFamily) -> OpaquePointer {
+        families[family]!
+    }
+
+    var allFamilies: [OpaquePointer] {
+        [defaultFamily] + ColumnFamily.allCases.map { families[$0]! }
+    }
+
+    /// Frees every handle. Column family handles must go before the DB is closed.
+    func destroy() {
+        for family in allFamilies {
+            rocksdb_column_family_handle_destroy(family)
+        }
+        rocksdb_close(db)
+        rocksdb_readoptions_destroy(readOptions)
+        rocksdb_writeoptions_destroy(writeOptions)
+        rocksdb_writeoptions_destroy(syncWriteOptions)
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Calls `body` with a C pointer to the bytes and their count. The pointer is never nil,
+    /// even for an empty array (RocksDB slices want a valid pointer).
+    func withCBytes<Result>(_ body: (UnsafePointer<CChar>, Int) -> Result) -> Result {
+        withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress, !buffer.isEmpty else {
+                var empty: CChar = 0
+                return withUnsafePointer(to: &empty) { body($0, 0) }
+            }
+            return base.withMemoryRebound(to: CChar.self, capacity: buffer.count) { body($0, buffer.count) }
+        }
+    }
+}
