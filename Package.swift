@@ -11,7 +11,7 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "Kizuna",
-    platforms: [.macOS(.v14), .iOS(.v17)],
+    platforms: [.macOS(.v15), .iOS(.v18)],
     products: [
         .executable(name: "kizuna", targets: ["KizunaCLI"]),
         // The wallet-side product: core types, encoding, signing, and the wallet helpers.
@@ -88,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "KizunaCLI",
             dependencies: [
-                "KizunaCore", "KizunaWallet", "KizunaNode", "KizunaChain", "KizunaRocksDB",
+                "KizunaCore", "KizunaWallet", "KizunaNode", "KizunaChain", "KizunaLedger", "KizunaRocksDB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

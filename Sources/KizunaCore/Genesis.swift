@@ -210,6 +210,13 @@ public struct GenesisDocument: Codable, Sendable {
         public var organisation: String
         public var publicKey: String
         public var votingPower: UInt64
+
+        public init(name: String, organisation: String, publicKey: String, votingPower: UInt64) {
+            self.name = name
+            self.organisation = organisation
+            self.publicKey = publicKey
+            self.votingPower = votingPower
+        }
     }
 
     public struct AuthorityEntries: Codable, Sendable {
@@ -217,12 +224,25 @@ public struct GenesisDocument: Codable, Sendable {
         public var registrar: String
         public var city: String
         public var auditor: String
+
+        public init(coinIssuer: String, registrar: String, city: String, auditor: String) {
+            self.coinIssuer = coinIssuer
+            self.registrar = registrar
+            self.city = city
+            self.auditor = auditor
+        }
     }
 
     public struct AssetPolicies: Codable, Sendable {
         public var coin: AssetPolicy
         public var point: AssetPolicy
         public var thanks: AssetPolicy
+
+        public init(coin: AssetPolicy, point: AssetPolicy, thanks: AssetPolicy) {
+            self.coin = coin
+            self.point = point
+            self.thanks = thanks
+        }
     }
 
     public var chainId: String
@@ -230,6 +250,14 @@ public struct GenesisDocument: Codable, Sendable {
     public var validators: [ValidatorEntry]
     public var authorities: AuthorityEntries
     public var assets: AssetPolicies
+
+    public init(chainId: String, genesisTime: String, validators: [ValidatorEntry], authorities: AuthorityEntries, assets: AssetPolicies) {
+        self.chainId = chainId
+        self.genesisTime = genesisTime
+        self.validators = validators
+        self.authorities = authorities
+        self.assets = assets
+    }
 }
 
 extension Genesis {

@@ -61,6 +61,11 @@ enum RocksDBErrors {
             return StorageError(
                 .openFailed, "cannot open the store at \(path): the disk is full; free some space." + suffix)
         }
+        if raw.contains("Not a directory") {
+            return StorageError(
+                .openFailed,
+                "cannot open the store at \(path): a part of the path is a file, not a folder." + suffix)
+        }
         if readOnly && raw.contains("No such file or directory") {
             return StorageError(
                 .openFailed,

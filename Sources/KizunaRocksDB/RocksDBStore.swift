@@ -263,6 +263,18 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
             throw StorageError(
                 .openFailed, "there is no store at \(path) (a read-only open does not create one); check the path")
         }
+        if !readOnly && !exists {
+            // RocksDB creates only the last folder of the path; create the parents too.
+            do {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            } catch {
+                let cause = (error as NSError).userInfo[NSUnderlyingErrorKey].map { "\($0)" } ?? "\(error)"
+                throw StorageError(
+                    .openFailed,
+                    "cannot create the data folder \(path); check that no part of the path is a file and that "
+                        + "the parent folder is writable (\(cause))")
+            }
+        }
     }
 
     private static func open(

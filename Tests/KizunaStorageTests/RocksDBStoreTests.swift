@@ -228,3 +228,16 @@ struct RocksDBStoreTests {
         }
     }
 }
+
+extension RocksDBStoreTests {
+    @Test("missing parent folders are created")
+    func createsParentFolders() throws {
+        try withTemporaryFolder { path in
+            let nested = path + "/a/b/data"
+            let store = try RocksDBStore(path: nested)
+            defer { store.close() }
+            try store.put([1], for: [1], in: .meta, sync: true)
+            #expect(FileManager.default.fileExists(atPath: nested + "/CURRENT"))
+        }
+    }
+}

@@ -1,7 +1,7 @@
-import Testing
 import Foundation
 import KizunaRocksDB
 import KizunaStorage
+import Testing
 
 /// The implementations the shared protocol suite runs against.
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import KizunaCore
+import KizunaNode
+import KizunaWallet
+import Logging
+
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Run a node from its configuration file.",
+        discussion: """
+        The configuration (JSON) names the data folder, the genesis file, the validator key \
+        file and the API address; see docs/operations.md. The node checks its stored chain \
+        on start (hash links, certificates, state root) and refuses a store that does not \
+        match its genesis. Stop it with SIGTERM or Ctrl-C; the data stays and a restart resumes.
+        """
+    )
+
+    @Option(name: .long, help: "Path of the node configuration file (JSON).")
+    var config: String
+
+    @Option(name: .long, help: "Override the API port of the configuration.")
+    var apiPort: Int?
+
+    func run() async throws {
+        var configuration: NodeConfiguration
+        do {
+            configuration = try NodeConfiguration.load(path: config)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if let apiPort { configuration.api.port = apiPort }
+        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "kizuna.node")
+        let key: PrivateKey
+        do {
+            key = try KeyFile.load(path: configuration.validatorKeyFile)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        do {
+            try await NodeRunner.run(configuration: configuration, validatorKey: key, logger: logger)
+        } catch {
+            logger.critical("node failed", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct KeygenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygen",
+        abstract: "Generate an Ed25519 key and write it to a key file (mode 0600).",
+        discussion: "Prints the address (kz1…). The key file holds the private seed: keep it off shared disks."
+    )
+
+    @Option(name: .long, help: "Where to write the key file. Refuses to overwrite.")
+    var out: String
+
+    func run() throws {
+        guard !FileManager.default.fileExists(atPath: out) else {
+            throw ValidationError("\(out) already exists; choose another path")
+        }
+        let key = PrivateKey()
+        try KeyFile(key: key).write(path: out)
+        print(key.publicKey.address)
+    }
+}
+
+struct DevKeysCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev-keys",
+        abstract: "Write the published DEVELOPMENT keys of the local network.",
+        discussion: """
+        These keys are derived from a phrase in Kizuna's source: anyone can compute them, so \
+        they protect nothing. Nodes accept them only on chains whose id starts with 'local-'.
+        """
+    )
+
+    @Option(name: .long, help: "Folder to write the key files to.")
+    var out: String
+
+    func run() throws {
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        for name in DevelopmentKeys.names {
+            let path = "\(out)/\(name).key.json"
+            let key = DevelopmentKeys.privateKey(name)
+            if FileManager.default.fileExists(atPath: path) {
+                guard (try? KeyFile.load(path: path))?.publicKey == key.publicKey else {
+                    throw ValidationError("\(path) exists and is not the development key '\(name)'")
+                }
+                continue
+            }
+            try KeyFile(key: key, note: "DEVELOPMENT KEY, published in Kizuna's source. NEVER use in production.").write(path: path)
+            print("\(name)\t\(key.publicKey.address)")
+        }
+    }
+}

@@ -1,0 +1,120 @@
+public import KizunaCore
+public import KizunaStorage
+public import KizunaLedger
+
+/// Builds and checks blocks against the tip of a `BlockStore`. Pure apart from reading the
+/// store: no clock (the proposer passes the timestamp in), no network.
+public struct BlockValidator: Sendable {
+    public let blocks: BlockStore
+
+    public init(blocks: BlockStore) {
+        self.blocks = blocks
+    }
+
+    var genesis: Genesis { blocks.genesis }
+
+    /// Builds the next block from `candidates`: failing transactions are left out and
+    /// returned with their errors. `timestamp` is raised to one millisecond after the
+    /// parent's if the proposer's clock is behind, so timestamps always increase.
+    public func propose(candidates: [VerifiedTransaction], timestamp proposedTimestamp: UInt64, proposer: PublicKey, lastCommit: CommitCertificate?) throws -> (block: Block, execution: BlockExecution) {
+        let tip = try blocks.tip()
+        let timestamp = max(proposedTimestamp, tip.timestamp + 1)
+        let context = BlockContext(height: tip.height + 1, timestamp: timestamp)
+        let fresh = try candidates.filter { try blocks.receipt(of: $0.id) == nil }
+        let execution = try blocks.ledger.execute(Array(fresh.prefix(BlockLimits.transactionsMax)), context: context, store: blocks.store, mode: .propose)
+        let header = BlockHeader(
+            chainId: genesis.chainId,
+            height: context.height,
+            previousBlockHash: tip.hash,
+            timestamp: timestamp,
+            transactionsRoot: Block.transactionsRoot(execution.accepted.map(\.id)),
+            stateRoot: execution.stateRoot,
+            proposer: proposer,
+            validatorSetHash: genesis.validators.hash,
+            lastCommitHash: lastCommit?.hash ?? .zero
+        )
+        return (Block(header: header, transactions: execution.accepted.map(\.signed), lastCommit: lastCommit), execution)
+    }
+
+    /// Checks everything about `block` as the next block on the current tip: header fields,
+    /// the parent's certificate it carries, every transaction's signature, and a full
+    /// execution whose state root must match the header's.
+    public func validate(_ block: Block) throws(ChainError) -> BlockExecution {
+        let tip = try blocks.tip()
+        let header = block.header
+        try checkHeader(header, tip: tip)
+        try checkLastCommit(block, parentHash: tip.hash)
+        let verified = try verifyTransactions(block)
+        do {
+            let execution = try blocks.ledger.execute(verified, context: BlockContext(height: header.height, timestamp: header.timestamp), store: blocks.store, mode: .validate)
+            guard execution.stateRoot == header.stateRoot else {
+                throw ChainError(.badStateRoot, "block \(header.height) (\(block.hash)): state root after execution is \(execution.stateRoot), the header says \(header.stateRoot)")
+            }
+            return execution
+        } catch let error as ChainError {
+            throw error
+        } catch let rejection as BlockRejection {
+            throw ChainError(.badTransaction, "block \(header.height) (\(block.hash)): \(rejection)")
+        } catch {
+            throw ChainError(.storage, "executing block \(header.height): \(error)")
+        }
+    }
+
+    func checkHeader(_ header: BlockHeader, tip: ChainTip) throws(ChainError) {
+        guard header.chainId == genesis.chainId else {
+            throw ChainError(.wrongChain, "block \(header.height) is for chain '\(header.chainId)', not '\(genesis.chainId)'")
+        }
+        guard header.height == tip.height + 1 else {
+            throw ChainError(.wrongHeight, "block height \(header.height) does not follow the tip \(tip.height)")
+        }
+        guard header.previousBlockHash == tip.hash else {
+            throw ChainError(.brokenLink, "block \(header.height) names parent \(header.previousBlockHash), the block at \(tip.height) is \(tip.hash)")
+        }
+        guard header.timestamp > tip.timestamp else {
+            throw ChainError(.badTimestamp, "block \(header.height) timestamp \(header.timestamp) is not after its parent's \(tip.timestamp)")
+        }
+        guard genesis.validators.validator(for: header.proposer) != nil else {
+            throw ChainError(.badProposer, "block \(header.height) proposer \(header.proposer.address) is not a validator")
+        }
+        guard header.validatorSetHash == genesis.validators.hash else {
+            throw ChainError(.badValidatorSet, "block \(header.height) names validator set \(header.validatorSetHash), genesis has \(genesis.validators.hash)")
+        }
+    }
+
+    func checkLastCommit(_ block: Block, parentHash: Hash) throws(ChainError) {
+        let header = block.header
+        if header.height == 1 {
+            guard block.lastCommit == nil, header.lastCommitHash == .zero else {
+                throw ChainError(.badCertificate, "block 1 must carry no parent certificate")
+            }
+            return
+        }
+        guard let lastCommit = block.lastCommit else {
+            throw ChainError(.badCertificate, "block \(header.height) carries no certificate for its parent")
+        }
+        guard lastCommit.hash == header.lastCommitHash else {
+            throw ChainError(.badCertificate, "block \(header.height): the carried certificate hashes to \(lastCommit.hash), the header says \(header.lastCommitHash)")
+        }
+        do {
+            try lastCommit.verify(chainId: genesis.chainId, height: header.height - 1, blockHash: parentHash, validators: genesis.validators)
+        } catch {
+            throw ChainError(.badCertificate, "block \(header.height): the parent's certificate is invalid: \(error)")
+        }
+    }
+
+    func verifyTransactions(_ block: Block) throws(ChainError) -> [VerifiedTransaction] {
+        var verified: [VerifiedTransaction] = []
+        verified.reserveCapacity(block.transactions.count)
+        for (index, transaction) in block.transactions.enumerated() {
+            do {
+                verified.append(try transaction.verified(chainId: genesis.chainId))
+            } catch {
+                throw ChainError(.badTransaction, "block \(block.height) (\(block.hash)), transaction \(index) (\(transaction.id)): \(error)")
+            }
+        }
+        guard Block.transactionsRoot(verified.map(\.id)) == block.header.transactionsRoot else {
+            throw ChainError(.badTransactionsRoot, "block \(block.height) (\(block.hash)): the transactions do not match the header's transactions root \(block.header.transactionsRoot)")
+        }
+        return verified
+    }
+}

@@ -1,0 +1,94 @@
+public import KizunaCore
+public import KizunaStorage
+public import KizunaLedger
+import KizunaStateTree
+
+/// Checks a stored chain when a node starts: every block's hash link, transactions root,
+/// carried parent certificate and stored certificate, every transaction signature and index
+/// entry, and that the stored state (every value) hashes to the tip's state root. Any
+/// changed byte is reported with what and where.
+public struct ChainVerifier: Sendable {
+    public let blocks: BlockStore
+
+    public init(blocks: BlockStore) {
+        self.blocks = blocks
+    }
+
+    public struct Summary: Sendable {
+        public var height: UInt64
+        public var tipHash: Hash
+        public var stateRoot: Hash
+        public var transactions: Int
+        public var stateEntries: Int
+    }
+
+    /// - Parameter progress: called with (verified height, tip height) now and then.
+    public func verify(progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(ChainError) -> Summary {
+        let genesis = blocks.genesis
+        let tipHeight = try blocks.tipHeight()
+        guard let genesisRoot = try blocks.read(BlockStore.MetaKey.genesisStateRoot, in: .meta).flatMap(Hash.init) else {
+            throw ChainError(.corruptState, "the genesis state root is missing")
+        }
+        var parent = ChainTip(height: 0, hash: .zero, stateRoot: genesisRoot, timestamp: genesis.genesisTime)
+        let validator = BlockValidator(blocks: blocks)
+        var transactionCount = 0
+        var height: UInt64 = 1
+        while height <= tipHeight {
+            guard let block = try blocks.block(at: height) else {
+                throw ChainError(.missingBlock, "block \(height) is missing (tip is \(tipHeight))")
+            }
+            guard block.height == height else {
+                throw ChainError(.corruptBlock, "the block stored at height \(height) says it is block \(block.height)")
+            }
+            try validator.checkHeader(block.header, tip: parent)
+            try validator.checkLastCommit(block, parentHash: parent.hash)
+            let transactions = try validator.verifyTransactions(block)
+            for (index, transaction) in transactions.enumerated() {
+                guard let receipt = try blocks.receipt(of: transaction.id),
+                      receipt.height == height, receipt.index == UInt32(index) else {
+                    throw ChainError(.corruptIndex, "block \(height): the index entry of transaction \(index) (\(transaction.id)) is missing or points elsewhere")
+                }
+            }
+            transactionCount += transactions.count
+            guard let certificate = try blocks.certificate(at: height) else {
+                throw ChainError(.badCertificate, "block \(height) (\(block.hash)) has no stored certificate")
+            }
+            do {
+                try certificate.verify(chainId: genesis.chainId, height: height, blockHash: block.hash, validators: genesis.validators)
+            } catch {
+                throw ChainError(.badCertificate, "block \(height) (\(block.hash)): the stored certificate is invalid: \(error)")
+            }
+            guard try blocks.height(ofBlock: block.hash) == height else {
+                throw ChainError(.corruptIndex, "block \(height): the hash index does not map \(block.hash) to it")
+            }
+            parent = ChainTip(height: height, hash: block.hash, stateRoot: block.header.stateRoot, timestamp: block.header.timestamp)
+            if height % 1000 == 0 { progress(height, tipHeight) }
+            height += 1
+        }
+        // The state: every stored value must hash into the tip's state root.
+        var leaves: [Hash: Hash] = [:]
+        do {
+            try blocks.store.scan(.state, from: [], prefix: []) { key, value in
+                leaves[Ledger.treeKey(key)] = Ledger.treeValue(value)
+                return true
+            }
+        } catch {
+            throw ChainError(.storage, "reading the state: \(error)")
+        }
+        let computed = StateTree.computeRoot(of: leaves)
+        guard computed == parent.stateRoot else {
+            throw ChainError(.corruptState, "the stored state hashes to \(computed), but block \(parent.height) (\(parent.hash)) commits to state root \(parent.stateRoot): a state value was changed, added or removed")
+        }
+        let storedTreeRoot: Hash
+        do {
+            storedTreeRoot = try StateTree(store: blocks.store).verifyStoredTree().root
+        } catch {
+            throw ChainError(.corruptState, "the state tree is unreadable: \(error)")
+        }
+        guard storedTreeRoot == parent.stateRoot else {
+            throw ChainError(.corruptState, "the stored state tree has root \(storedTreeRoot), block \(parent.height) commits to \(parent.stateRoot)")
+        }
+        progress(tipHeight, tipHeight)
+        return Summary(height: tipHeight, tipHash: parent.hash, stateRoot: parent.stateRoot, transactions: transactionCount, stateEntries: leaves.count)
+    }
+}

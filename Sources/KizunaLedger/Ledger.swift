@@ -1,0 +1,282 @@
+public import KizunaCore
+public import KizunaStorage
+import KizunaStateTree
+
+/// What the ledger knows about the block it executes: its height and timestamp. The block
+/// timestamp is the only time the ledger knows.
+public struct BlockContext: Sendable, Hashable {
+    public var height: UInt64
+    /// Milliseconds since 1970-01-01 UTC.
+    public var timestamp: UInt64
+
+    public init(height: UInt64, timestamp: UInt64) {
+        self.height = height
+        self.timestamp = timestamp
+    }
+}
+
+/// The outcome of one accepted transaction.
+public struct Receipt: Sendable, Hashable, CanonicalCodable {
+    public var transactionId: Hash
+    public var height: UInt64
+    public var index: UInt32
+
+    public init(transactionId: Hash, height: UInt64, index: UInt32) {
+        self.transactionId = transactionId
+        self.height = height
+        self.index = index
+    }
+
+    public func encode(to encoder: inout Encoder) {
+        encoder.encode(transactionId)
+        encoder.encode(height)
+        encoder.encode(index)
+    }
+
+    public init(from decoder: inout Decoder) throws(DecodingError) {
+        transactionId = try decoder.decodeHash()
+        height = try decoder.decodeUInt64()
+        index = try decoder.decodeUInt32()
+    }
+}
+
+/// The result of executing a block's transactions against committed state: the accepted
+/// transactions with their receipts, the rejected ones with their errors, the sorted state
+/// changes, the new state root, and the write batch (state values and tree nodes) to commit
+/// together with the block.
+public struct BlockExecution: Sendable {
+    public var accepted: [VerifiedTransaction]
+    public var receipts: [Receipt]
+    public var rejected: [(transaction: VerifiedTransaction, error: TransactionError)]
+    public var changes: [(key: [UInt8], value: [UInt8]?)]
+    public var stateRoot: Hash
+    public var batch: WriteBatch
+}
+
+/// The ledger state machine (design §2). No I/O of its own: it reads committed state
+/// through the storage protocol and returns what to write; it never reads a clock.
+public struct Ledger: Sendable {
+    public let genesis: Genesis
+
+    public init(genesis: Genesis) {
+        self.genesis = genesis
+    }
+
+    /// How a block's failing transactions are treated.
+    public enum Mode: Sendable {
+        /// Building a proposal: drop failing transactions and report them.
+        case propose
+        /// Validating a proposed or stored block: any failing transaction fails the block.
+        case validate
+    }
+
+    /// The state a chain starts from: the genesis authorities as registered accounts.
+    public func genesisExecution(store: any KeyValueStore) throws -> BlockExecution {
+        var overlay = StateOverlay(base: store)
+        for authority in genesis.authorities.all {
+            overlay.setAccount(authority.key, AccountState(role: .authority, registeredAt: genesis.genesisTime))
+        }
+        overlay.commitTransaction()
+        return try finish(overlay: overlay, store: store, accepted: [], receipts: [], rejected: [])
+    }
+
+    /// Executes `transactions` in order on top of the committed state in `store`.
+    public func execute(_ transactions: [VerifiedTransaction], context: BlockContext, store: any KeyValueStore, mode: Mode) throws -> BlockExecution {
+        var overlay = StateOverlay(base: store)
+        var accepted: [VerifiedTransaction] = []
+        var receipts: [Receipt] = []
+        var rejected: [(transaction: VerifiedTransaction, error: TransactionError)] = []
+        for transaction in transactions {
+            do {
+                try apply(transaction, context: context, overlay: &overlay)
+                overlay.commitTransaction()
+                receipts.append(Receipt(transactionId: transaction.id, height: context.height, index: UInt32(accepted.count)))
+                accepted.append(transaction)
+            } catch let error as TransactionError {
+                overlay.rollbackTransaction()
+                if mode == .validate { throw BlockRejection(transactionId: transaction.id, error: error) }
+                rejected.append((transaction, error))
+            }
+        }
+        return try finish(overlay: overlay, store: store, accepted: accepted, receipts: receipts, rejected: rejected)
+    }
+
+    private func finish(overlay: StateOverlay, store: any KeyValueStore, accepted: [VerifiedTransaction], receipts: [Receipt], rejected: [(transaction: VerifiedTransaction, error: TransactionError)]) throws -> BlockExecution {
+        let changes = overlay.changes
+        var batch = WriteBatch()
+        var updates: [(key: Hash, valueHash: Hash?)] = []
+        updates.reserveCapacity(changes.count)
+        for change in changes {
+            if let value = change.value {
+                batch.put(value, for: change.key, in: .state)
+            } else {
+                batch.delete(change.key, in: .state)
+            }
+            updates.append((Ledger.treeKey(change.key), change.value.map(Ledger.treeValue)))
+        }
+        let tree = try StateTree(store: store).update(updates)
+        batch.append(contentsOf: tree.batch)
+        return BlockExecution(accepted: accepted, receipts: receipts, rejected: rejected, changes: changes, stateRoot: tree.root, batch: batch)
+    }
+
+    /// Where a state key sits in the state tree.
+    public static func treeKey(_ key: [UInt8]) -> Hash { Hash.tagged(.stateKey, key) }
+    /// What the state tree commits to for a state value.
+    public static func treeValue(_ value: [UInt8]) -> Hash { Hash.tagged(.stateValue, value) }
+
+    // MARK: - Transactions
+
+    /// Applies one verified transaction to `overlay`, or throws without having kept any
+    /// write the caller will commit (the caller rolls the transaction back).
+    public func apply(_ verified: VerifiedTransaction, context: BlockContext, overlay: inout StateOverlay) throws(TransactionError) {
+        let transaction = verified.transaction
+        do {
+            guard var signer = try overlay.account(transaction.signer) else {
+                throw TransactionError(.unknownAccount, "the signer \(transaction.signer.address) is not registered")
+            }
+            guard transaction.nonce == signer.nonce else {
+                throw TransactionError(.badNonce, "nonce \(transaction.nonce) given, the account's next nonce is \(signer.nonce)")
+            }
+            guard !signer.frozen else {
+                throw TransactionError(.frozen, "the signer's account is frozen")
+            }
+            signer.nonce += 1
+            overlay.setAccount(transaction.signer, signer)
+            switch transaction.body {
+            case .register(let body): try register(body, signer: transaction.signer, context: context, overlay: &overlay)
+            case .charge(let body): try charge(body, signer: transaction.signer, id: verified.id, context: context, overlay: &overlay)
+            case .send(let body): try send(body, signer: transaction.signer, context: context, overlay: &overlay)
+            }
+        } catch let error as TransactionError {
+            throw error
+        } catch {
+            // A state value that does not decode means the store is corrupt: never a
+            // transaction's fault, and never to be papered over.
+            preconditionFailure("ledger state is unreadable: \(error)")
+        }
+    }
+
+    private func register(_ body: Register, signer: PublicKey, context: BlockContext, overlay: inout StateOverlay) throws {
+        guard signer == genesis.authorities.registrar else {
+            throw TransactionError(.notAuthorised, "only the registrar may register accounts")
+        }
+        guard body.role != .authority else {
+            throw TransactionError(.wrongRole, "authority accounts are named in genesis, not registered")
+        }
+        guard try overlay.account(body.account) == nil else {
+            throw TransactionError(.accountExists, "\(body.account.address) is already registered")
+        }
+        guard !genesis.validators.validators.contains(where: { $0.publicKey == body.account }) else {
+            throw TransactionError(.wrongRole, "validator keys cannot hold value")
+        }
+        switch body.role {
+        case .merchant:
+            guard let category = body.merchantCategory, !category.isEmpty else {
+                throw TransactionError(.invalidAttribute, "a merchant needs a category (supermarket, drugstore, restaurant, …)")
+            }
+            guard body.residentIdHash == nil, body.ageBand == nil else {
+                throw TransactionError(.invalidAttribute, "resident attributes do not apply to a merchant")
+            }
+        case .resident:
+            guard body.merchantCategory == nil else {
+                throw TransactionError(.invalidAttribute, "a resident has no merchant category")
+            }
+        case .authority:
+            break
+        }
+        if let band = body.ageBand, band > 6 {
+            throw TransactionError(.invalidAttribute, "age band \(band) is out of range 0–6")
+        }
+        if let district = body.district, district.isEmpty {
+            throw TransactionError(.invalidAttribute, "district, when given, must not be empty")
+        }
+        if let residentIdHash = body.residentIdHash {
+            let key = StateKey.residentId(residentIdHash)
+            if try overlay.get(key) != nil {
+                throw TransactionError(.residentAlreadyRegistered, "this resident already has an account")
+            }
+            overlay.set(key, body.account.bytes)
+        }
+        var account = AccountState(role: body.role, registeredAt: context.timestamp)
+        account.merchantCategory = body.merchantCategory
+        account.residentIdHash = body.residentIdHash
+        account.district = body.district
+        account.ageBand = body.ageBand
+        overlay.setAccount(body.account, account)
+    }
+
+    private func charge(_ body: Charge, signer: PublicKey, id: Hash, context: BlockContext, overlay: inout StateOverlay) throws {
+        guard signer == genesis.authorities.coinIssuer else {
+            throw TransactionError(.notAuthorised, "only the coin issuer may charge")
+        }
+        guard body.amount > 0 else { throw TransactionError(.invalidAmount, "a charge must be at least ¥1") }
+        guard !body.receiptId.isEmpty else { throw TransactionError(.invalidAttribute, "a charge needs a receipt id") }
+        let receiptKey = StateKey.receipt(body.receiptId)
+        if try overlay.get(receiptKey) != nil {
+            throw TransactionError(.duplicateReceipt, "receipt '\(body.receiptId)' was already charged")
+        }
+        guard var account = try overlay.account(body.to) else {
+            throw TransactionError(.unknownAccount, "\(body.to.address) is not registered")
+        }
+        guard account.role == .resident else { throw TransactionError(.wrongRole, "coins are charged to residents only") }
+        guard !account.frozen else { throw TransactionError(.frozen, "the recipient's account is frozen") }
+        let policy = genesis.coin
+        guard let balance = account.coin.adding(body.amount) else { throw TransactionError(.overflow, "balance overflows") }
+        guard balance <= policy.holderCapYen else {
+            throw TransactionError(.holderCapExceeded, "the charge would bring the balance to ¥\(balance), over the cap of ¥\(policy.holderCapYen)")
+        }
+        var supply = try overlay.supply(.coin)
+        guard let minted = supply.minted.adding(body.amount) else { throw TransactionError(.overflow, "coin supply overflows") }
+        supply.minted = minted
+        account.coin = balance
+        account.coinChangedAt = context.timestamp
+        overlay.setAccount(body.to, account)
+        overlay.setSupply(.coin, supply)
+        overlay.set(receiptKey, id.bytes)
+    }
+
+    private func send(_ body: Send, signer: PublicKey, context: BlockContext, overlay: inout StateOverlay) throws {
+        guard body.to != signer else { throw TransactionError(.selfTransfer, "an account cannot send to itself") }
+        guard body.amount > 0 else { throw TransactionError(.invalidAmount, "a send must be at least ¥1") }
+        guard var sender = try overlay.account(signer) else { throw TransactionError(.unknownAccount, "the sender is not registered") }
+        guard sender.role == .resident else { throw TransactionError(.wrongRole, "only residents send coins") }
+        guard var recipient = try overlay.account(body.to) else {
+            throw TransactionError(.unknownAccount, "\(body.to.address) is not registered")
+        }
+        guard recipient.role == .resident else { throw TransactionError(.wrongRole, "coins are sent to residents only; pay a merchant instead") }
+        guard !recipient.frozen else { throw TransactionError(.frozen, "the recipient's account is frozen") }
+        let policy = genesis.coin
+        guard body.amount <= policy.sendLimitPerTransactionYen else {
+            throw TransactionError(.sendLimitExceeded, "¥\(body.amount) is over the per-send limit of ¥\(policy.sendLimitPerTransactionYen)")
+        }
+        let month = CivilTime.japanYearMonth(milliseconds: context.timestamp)
+        let monthKey = StateKey.monthlySent(signer, asset: .coin, yearMonth: month)
+        let sentThisMonth = try overlay.amount(monthKey)
+        guard let monthTotal = sentThisMonth.adding(body.amount), monthTotal <= policy.sendLimitPerMonthYen else {
+            throw TransactionError(.monthlySendLimitExceeded, "¥\(sentThisMonth) already sent this month; ¥\(body.amount) more is over the monthly limit of ¥\(policy.sendLimitPerMonthYen)")
+        }
+        guard let senderBalance = sender.coin.subtracting(body.amount) else {
+            throw TransactionError(.insufficientBalance, "balance ¥\(sender.coin) is less than ¥\(body.amount)")
+        }
+        guard let recipientBalance = recipient.coin.adding(body.amount), recipientBalance <= policy.holderCapYen else {
+            throw TransactionError(.holderCapExceeded, "the recipient's balance would exceed the cap of ¥\(policy.holderCapYen)")
+        }
+        sender.coin = senderBalance
+        sender.coinChangedAt = context.timestamp
+        recipient.coin = recipientBalance
+        recipient.coinChangedAt = context.timestamp
+        overlay.setAccount(signer, sender)
+        overlay.setAccount(body.to, recipient)
+        var encoder = Encoder()
+        encoder.encode(monthTotal)
+        overlay.set(monthKey, encoder.bytes)
+    }
+}
+
+/// A block that cannot be applied because one of its transactions fails.
+public struct BlockRejection: Error, Sendable, CustomStringConvertible {
+    public let transactionId: Hash
+    public let error: TransactionError
+
+    public var description: String { "transaction \(transactionId) fails: \(error)" }
+}

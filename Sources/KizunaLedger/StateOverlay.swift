@@ -1,0 +1,80 @@
+public import KizunaCore
+public import KizunaStorage
+
+/// Pending state changes layered over committed state.
+///
+/// Two layers: the block's accepted writes, and the writes of the transaction being
+/// executed. A transaction's writes join the block's only when it succeeds
+/// (`commitTransaction`); on rejection they are dropped (`rollbackTransaction`), so a
+/// rejected transaction changes nothing. `changes` are returned sorted by key: the order
+/// of a `Dictionary` never reaches a hash.
+public struct StateOverlay: Sendable {
+    private let base: any KeyValueStore
+    private var blockWrites: [[UInt8]: [UInt8]?] = [:]
+    private var transactionWrites: [[UInt8]: [UInt8]?] = [:]
+
+    public init(base: any KeyValueStore) {
+        self.base = base
+    }
+
+    public func get(_ key: [UInt8]) throws -> [UInt8]? {
+        if let value = transactionWrites[key] { return value }
+        if let value = blockWrites[key] { return value }
+        return try base.get(key, in: .state)
+    }
+
+    public mutating func set(_ key: [UInt8], _ value: [UInt8]?) {
+        transactionWrites[key] = .some(value)
+    }
+
+    /// Keeps the current transaction's writes.
+    public mutating func commitTransaction() {
+        for (key, value) in transactionWrites { blockWrites[key] = .some(value) }
+        transactionWrites.removeAll(keepingCapacity: true)
+    }
+
+    /// Drops the current transaction's writes.
+    public mutating func rollbackTransaction() {
+        transactionWrites.removeAll(keepingCapacity: true)
+    }
+
+    /// Every committed write sorted by key (nil value: delete).
+    public var changes: [(key: [UInt8], value: [UInt8]?)] {
+        precondition(transactionWrites.isEmpty, "a transaction is still open")
+        return blockWrites.map { ($0.key, $0.value) }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+    }
+
+    // MARK: Typed access
+
+    public func account(_ key: PublicKey) throws -> AccountState? {
+        guard let bytes = try get(StateKey.account(key)) else { return nil }
+        return try AccountState(canonicalBytes: bytes)
+    }
+
+    public mutating func setAccount(_ key: PublicKey, _ account: AccountState) {
+        set(StateKey.account(key), account.canonicalBytes)
+    }
+
+    public func supply(_ asset: Asset) throws -> SupplyState {
+        guard let bytes = try get(StateKey.supply(asset)) else { return SupplyState() }
+        return try SupplyState(canonicalBytes: bytes)
+    }
+
+    public mutating func setSupply(_ asset: Asset, _ supply: SupplyState) {
+        set(StateKey.supply(asset), supply.canonicalBytes)
+    }
+
+    public func amount(_ key: [UInt8]) throws -> Amount {
+        guard let bytes = try get(key) else { return 0 }
+        return try Decoder.decodeUInt64(exactly: bytes)
+    }
+}
+
+extension Decoder {
+    static func decodeUInt64(exactly bytes: [UInt8]) throws(DecodingError) -> UInt64 {
+        var decoder = Decoder(bytes)
+        let value = try decoder.decodeUInt64()
+        try decoder.finish()
+        return value
+    }
+}

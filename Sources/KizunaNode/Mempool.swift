@@ -1,0 +1,95 @@
+public import KizunaCore
+
+/// Verified transactions waiting for a block. Bounded in total and per account,
+/// de-duplicated by id, and ordered per account by nonce. Not thread-safe: owned by the
+/// `Node` actor.
+public struct Mempool: Sendable {
+    public let transactionsMax: Int
+    public let transactionsPerAccountMax: Int
+
+    private var byId: [Hash: VerifiedTransaction] = [:]
+    /// Per signer: pending transactions sorted by nonce.
+    private var bySigner: [PublicKey: [VerifiedTransaction]] = [:]
+    /// Signers in order of first arrival, so block building is fair and deterministic
+    /// for a given arrival order.
+    private var signerOrder: [PublicKey] = []
+
+    public init(transactionsMax: Int, transactionsPerAccountMax: Int) {
+        precondition(transactionsMax > 0 && transactionsPerAccountMax > 0)
+        self.transactionsMax = transactionsMax
+        self.transactionsPerAccountMax = transactionsPerAccountMax
+    }
+
+    public var count: Int { byId.count }
+
+    public func contains(_ id: Hash) -> Bool { byId[id] != nil }
+
+    /// Adds a transaction, or throws when it is a duplicate or a limit is reached.
+    public mutating func add(_ transaction: VerifiedTransaction) throws(TransactionError) {
+        guard byId[transaction.id] == nil else {
+            throw TransactionError(.duplicate, "transaction \(transaction.id) is already pending")
+        }
+        guard byId.count < transactionsMax else {
+            throw TransactionError(.mempoolFull, "the node has \(byId.count) pending transactions, its limit; retry later")
+        }
+        let signer = transaction.transaction.signer
+        var queue = bySigner[signer] ?? []
+        guard queue.count < transactionsPerAccountMax else {
+            throw TransactionError(.accountQueueFull, "this account already has \(queue.count) pending transactions; wait for them to commit")
+        }
+        if queue.contains(where: { $0.transaction.nonce == transaction.transaction.nonce }) {
+            throw TransactionError(.duplicate, "another pending transaction of this account uses nonce \(transaction.transaction.nonce)")
+        }
+        let position = queue.firstIndex { $0.transaction.nonce > transaction.transaction.nonce } ?? queue.endIndex
+        queue.insert(transaction, at: position)
+        if bySigner[signer] == nil { signerOrder.append(signer) }
+        bySigner[signer] = queue
+        byId[transaction.id] = transaction
+    }
+
+    /// Up to `limit` transactions for the next block: each account's run of consecutive
+    /// nonces starting at its next nonce, accounts in order of arrival.
+    public func candidates(limit: Int, nextNonce: (PublicKey) -> UInt64?) -> [VerifiedTransaction] {
+        var result: [VerifiedTransaction] = []
+        for signer in signerOrder {
+            guard let queue = bySigner[signer], var expected = nextNonce(signer) else { continue }
+            for transaction in queue where transaction.transaction.nonce >= expected {
+                guard transaction.transaction.nonce == expected, result.count < limit else { break }
+                result.append(transaction)
+                expected += 1
+            }
+            if result.count >= limit { break }
+        }
+        return result
+    }
+
+    /// Removes transactions by id (committed or rejected).
+    public mutating func remove(_ ids: some Sequence<Hash>) {
+        var touched: [PublicKey] = []
+        for id in ids {
+            guard let transaction = byId.removeValue(forKey: id) else { continue }
+            let signer = transaction.transaction.signer
+            bySigner[signer]?.removeAll { $0.id == id }
+            touched.append(signer)
+        }
+        for signer in touched where bySigner[signer]?.isEmpty == true {
+            bySigner[signer] = nil
+        }
+        if !touched.isEmpty {
+            signerOrder.removeAll { bySigner[$0] == nil }
+        }
+    }
+
+    /// Removes every transaction whose nonce is below its account's next nonce (it can
+    /// never commit) and returns them.
+    public mutating func removeStale(nextNonce: (PublicKey) -> UInt64?) -> [VerifiedTransaction] {
+        var stale: [VerifiedTransaction] = []
+        for signer in signerOrder {
+            guard let queue = bySigner[signer] else { continue }
+            let next = nextNonce(signer) ?? 0
+            stale.append(contentsOf: queue.filter { $0.transaction.nonce < next })
+        }
+        remove(stale.map(\.id))
+        return stale
+    }
+}

@@ -1,0 +1,200 @@
+public import KizunaCore
+public import KizunaChain
+public import KizunaLedger
+public import Logging
+import Foundation
+
+/// Where a transaction stands, as the API reports it.
+public enum TransactionStatus: Sendable, Equatable {
+    case pending
+    case committed(Receipt, blockHash: Hash)
+    case rejected(TransactionError)
+    case unknown
+}
+
+/// A single-validator node: it accepts verified transactions into its mempool and, when
+/// there is work (or when the empty-block interval has passed), builds a block, signs the
+/// commit certificate with its validator key and commits block and state in one synced
+/// write. The multi-validator network replaces the signing step with consensus.
+public actor Node {
+    public nonisolated let genesis: Genesis
+    public nonisolated let configuration: NodeConfiguration
+    nonisolated let blocks: BlockStore
+    let validator: BlockValidator
+    let key: PrivateKey
+    let logger: Logger
+    var mempool: Mempool
+    /// The certificate that committed the tip; block n+1 carries it.
+    var tipCertificate: CommitCertificate?
+    var lastBlockMilliseconds: UInt64 = 0
+    /// Recently rejected transactions and why, bounded, oldest dropped first.
+    var rejected: [Hash: TransactionError] = [:]
+    var rejectedOrder: [Hash] = []
+    static let rejectedRemembered = 10_000
+    var waiters: [Hash: [(token: UInt64, continuation: CheckedContinuation<TransactionStatus, Never>)]] = [:]
+    var nextWaiterToken: UInt64 = 0
+    /// Counters for the status endpoint.
+    public private(set) var committedTransactions: UInt64 = 0
+
+    public struct StartError: Error, CustomStringConvertible, Sendable {
+        public let code: String
+        public let message: String
+        public var description: String { "\(code): \(message)" }
+    }
+
+    public init(configuration: NodeConfiguration, genesis: Genesis, blocks: BlockStore, key: PrivateKey, logger: Logger) throws(StartError) {
+        guard let me = genesis.validators.validator(for: key.publicKey) else {
+            throw StartError(code: "node.not_a_validator", message: "the key \(key.publicKey.address) is not a validator of chain '\(genesis.chainId)'")
+        }
+        guard genesis.validators.isQuorum(me.votingPower) else {
+            throw StartError(code: "node.needs_consensus", message: "validator '\(me.name)' holds \(me.votingPower) of \(genesis.validators.totalVotingPower) voting power; a single node can only commit alone on a genesis where it holds more than 2/3")
+        }
+        if DevelopmentKeys.allPublicKeys.contains(key.publicKey) && !genesis.isLocalChain {
+            throw StartError(code: "node.development_key", message: "refusing to run with a published DEVELOPMENT key on chain '\(genesis.chainId)'; only chains whose id starts with '\(Genesis.localChainIdPrefix)' accept them")
+        }
+        self.configuration = configuration
+        self.genesis = genesis
+        self.blocks = blocks
+        self.validator = BlockValidator(blocks: blocks)
+        self.key = key
+        self.logger = logger
+        self.mempool = Mempool(transactionsMax: configuration.mempoolTransactionsMax, transactionsPerAccountMax: configuration.mempoolTransactionsPerAccountMax)
+        do {
+            let height = try blocks.tipHeight()
+            self.tipCertificate = height == 0 ? nil : try blocks.certificate(at: height)
+        } catch {
+            throw StartError(code: "node.store", message: "\(error)")
+        }
+    }
+
+    // MARK: - Submission
+
+    /// Admits a verified transaction to the mempool, or says why not.
+    public func submit(_ transaction: VerifiedTransaction) throws(TransactionError) {
+        do {
+            if try blocks.receipt(of: transaction.id) != nil {
+                throw TransactionError(.duplicate, "transaction \(transaction.id) is already committed")
+            }
+            if let account = try blocks.account(transaction.transaction.signer), transaction.transaction.nonce < account.nonce {
+                throw TransactionError(.badNonce, "nonce \(transaction.transaction.nonce) was already used; the account's next nonce is \(account.nonce)")
+            }
+        } catch let error as TransactionError {
+            throw error
+        } catch {
+            logger.error("store read failed during submission", metadata: ["error": "\(error)"])
+            throw TransactionError(.malformed, "the node could not read its store; retry later")
+        }
+        try mempool.add(transaction)
+        forgetRejection(transaction.id)
+    }
+
+    public func status(of id: Hash) -> TransactionStatus {
+        if mempool.contains(id) { return .pending }
+        if let error = rejected[id] { return .rejected(error) }
+        if let receipt = try? blocks.receipt(of: id), let block = try? blocks.block(at: receipt.height) {
+            return .committed(receipt, blockHash: block.hash)
+        }
+        return .unknown
+    }
+
+    /// Waits until the transaction commits or is rejected, or `milliseconds` pass.
+    public func waitForOutcome(of id: Hash, milliseconds: UInt64) async -> TransactionStatus {
+        let current = status(of: id)
+        guard current == .pending else { return current }
+        nextWaiterToken += 1
+        let token = nextWaiterToken
+        return await withCheckedContinuation { continuation in
+            waiters[id, default: []].append((token, continuation))
+            Task {
+                try? await Task.sleep(nanoseconds: milliseconds * 1_000_000)
+                self.expireWaiter(id: id, token: token)
+            }
+        }
+    }
+
+    private func expireWaiter(id: Hash, token: UInt64) {
+        guard var list = waiters[id], let index = list.firstIndex(where: { $0.token == token }) else { return }
+        let waiter = list.remove(at: index)
+        waiters[id] = list.isEmpty ? nil : list
+        waiter.continuation.resume(returning: .pending)
+    }
+
+    private func resolve(_ id: Hash, _ status: TransactionStatus) {
+        guard let list = waiters.removeValue(forKey: id) else { return }
+        for waiter in list { waiter.continuation.resume(returning: status) }
+    }
+
+    private func remember(_ id: Hash, _ error: TransactionError) {
+        if rejected[id] == nil { rejectedOrder.append(id) }
+        rejected[id] = error
+        if rejectedOrder.count > Node.rejectedRemembered {
+            let excess = rejectedOrder.count - Node.rejectedRemembered
+            for id in rejectedOrder.prefix(excess) { rejected[id] = nil }
+            rejectedOrder.removeFirst(excess)
+        }
+    }
+
+    private func forgetRejection(_ id: Hash) {
+        if rejected.removeValue(forKey: id) != nil { rejectedOrder.removeAll { $0 == id } }
+    }
+
+    // MARK: - Producing blocks
+
+    /// Commits a block if there is work or the empty-block interval has passed.
+    /// Returns the committed block, if any.
+    @discardableResult
+    public func produceIfDue(nowMilliseconds: UInt64) throws -> Block? {
+        let due = mempool.count > 0 || nowMilliseconds >= lastBlockMilliseconds + configuration.emptyBlockIntervalMilliseconds
+        guard due else { return nil }
+        return try produceBlock(nowMilliseconds: nowMilliseconds)
+    }
+
+    /// Builds, certifies and commits the next block from the mempool.
+    public func produceBlock(nowMilliseconds: UInt64) throws -> Block {
+        let store = blocks
+        func nextNonce(_ key: PublicKey) -> UInt64? { (try? store.account(key))??.nonce }
+        for stale in mempool.removeStale(nextNonce: nextNonce) {
+            let error = TransactionError(.badNonce, "nonce \(stale.transaction.nonce) was used by another transaction")
+            remember(stale.id, error)
+            resolve(stale.id, .rejected(error))
+        }
+        let candidates = mempool.candidates(limit: configuration.blockTransactionsMax, nextNonce: nextNonce)
+        let (block, execution) = try validator.propose(candidates: candidates, timestamp: nowMilliseconds, proposer: key.publicKey, lastCommit: tipCertificate)
+        let certificate = CommitCertificate(
+            height: block.height, round: 0, blockHash: block.hash,
+            signatures: [CommitCertificate.precommit(chainId: genesis.chainId, height: block.height, round: 0, blockHash: block.hash, key: key)]
+        )
+        try blocks.commit(block, certificate: certificate, execution: execution)
+        tipCertificate = certificate
+        lastBlockMilliseconds = nowMilliseconds
+        committedTransactions += UInt64(execution.accepted.count)
+        mempool.remove(execution.accepted.map(\.id))
+        mempool.remove(execution.rejected.map(\.transaction.id))
+        for (transaction, error) in execution.rejected {
+            remember(transaction.id, error)
+            resolve(transaction.id, .rejected(error))
+            logger.info("transaction rejected", metadata: ["id": "\(transaction.id)", "code": "\(error.code)", "reason": "\(error.message)"])
+        }
+        for receipt in execution.receipts {
+            resolve(receipt.transactionId, .committed(receipt, blockHash: block.hash))
+        }
+        logger.info("committed block", metadata: [
+            "height": "\(block.height)", "hash": "\(block.hash)", "transactions": "\(block.transactions.count)",
+            "stateRoot": "\(block.header.stateRoot)", "rejected": "\(execution.rejected.count)",
+        ])
+        return block
+    }
+
+    public var pendingCount: Int { mempool.count }
+
+    public nonisolated func tip() throws -> ChainTip { try blocks.tip() }
+    public nonisolated func header(at height: UInt64) throws -> BlockHeader? { try blocks.block(at: height)?.header }
+}
+
+/// Wall-clock milliseconds since 1970 UTC. Only the node layer reads a clock; the ledger
+/// sees the block timestamp.
+public func wallClockMilliseconds() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_REALTIME, &spec)
+    return UInt64(spec.tv_sec) * 1000 + UInt64(spec.tv_nsec) / 1_000_000
+}

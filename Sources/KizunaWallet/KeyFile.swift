@@ -1,0 +1,57 @@
+public import Foundation
+public import KizunaCore
+
+/// A private key on disk: JSON with the public address and the 32-byte seed in hex.
+/// Written with mode 0600. Never commit one, except the published development keys.
+public struct KeyFile: Codable, Sendable {
+    public static let kind = "kizuna-ed25519-key"
+
+    public var kind: String
+    public var address: String
+    public var seed: String
+    public var note: String?
+
+    public init(key: PrivateKey, note: String? = nil) {
+        kind = KeyFile.kind
+        address = key.publicKey.address.description
+        seed = key.seed.hexString
+        self.note = note
+    }
+
+    public struct LoadError: Error, CustomStringConvertible, Sendable {
+        public let path: String
+        public let reason: String
+        public var description: String { "key.unreadable: key file \(path): \(reason)" }
+    }
+
+    /// Reads a key file and checks that its seed gives its address.
+    public static func load(path: String) throws(LoadError) -> PrivateKey {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw LoadError(path: path, reason: "cannot be read (\(error.localizedDescription))")
+        }
+        guard let file = try? JSONDecoder().decode(KeyFile.self, from: data) else {
+            throw LoadError(path: path, reason: "is not a Kizuna key file (JSON with kind, address, seed)")
+        }
+        guard file.kind == KeyFile.kind else { throw LoadError(path: path, reason: "kind is '\(file.kind)', expected '\(KeyFile.kind)'") }
+        guard let seed = [UInt8](hex: file.seed), let key = PrivateKey(seed: seed) else {
+            throw LoadError(path: path, reason: "seed must be 64 hex digits")
+        }
+        guard key.publicKey.address.description == file.address else {
+            throw LoadError(path: path, reason: "the seed does not belong to address \(file.address)")
+        }
+        return key
+    }
+
+    /// Writes the key file with owner-only permissions; refuses to overwrite.
+    public func write(path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(self)
+        guard FileManager.default.createFile(atPath: path, contents: data + Data("\n".utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw LoadError(path: path, reason: "cannot be created")
+        }
+    }
+}
