@@ -65,6 +65,22 @@ public struct ChainVerifier: Sendable {
             if height % 1000 == 0 { progress(height, tipHeight) }
             height += 1
         }
+        // The indexes hold exactly the committed blocks and transactions: a stray entry would
+        // make a transaction look committed that never was.
+        let indexedTransactions = try count(.transactions)
+        guard indexedTransactions == transactionCount else {
+            throw ChainError(.corruptIndex, "the transaction index holds \(indexedTransactions) entries, the chain has \(transactionCount) transactions")
+        }
+        let indexedBlocks = try count(.blockHashes)
+        guard indexedBlocks == Int(tipHeight) else {
+            throw ChainError(.corruptIndex, "the block-hash index holds \(indexedBlocks) entries, the chain has \(tipHeight) blocks")
+        }
+        for family in [ColumnFamily.blocks, .certificates] {
+            let stored = try count(family)
+            guard stored == Int(tipHeight) else {
+                throw ChainError(.corruptIndex, "column family \(family.rawValue) holds \(stored) entries, the chain has \(tipHeight) blocks")
+            }
+        }
         // The state: every stored value must hash into the tip's state root.
         var leaves: [Hash: Hash] = [:]
         do {
@@ -90,5 +106,18 @@ public struct ChainVerifier: Sendable {
         }
         progress(tipHeight, tipHeight)
         return Summary(height: tipHeight, tipHash: parent.hash, stateRoot: parent.stateRoot, transactions: transactionCount, stateEntries: leaves.count)
+    }
+
+    private func count(_ family: ColumnFamily) throws(ChainError) -> Int {
+        var count = 0
+        do {
+            try blocks.store.scan(family, from: [], prefix: []) { _, _ in
+                count += 1
+                return true
+            }
+        } catch {
+            throw ChainError(.storage, "reading \(family.rawValue): \(error)")
+        }
+        return count
     }
 }

@@ -128,31 +128,26 @@ public struct Ledger: Sendable {
 
     /// Applies one verified transaction to `overlay`, or throws without having kept any
     /// write the caller will commit (the caller rolls the transaction back).
-    public func apply(_ verified: VerifiedTransaction, context: BlockContext, overlay: inout StateOverlay) throws(TransactionError) {
+    /// A `TransactionError` is the transaction's fault; any other error (a storage read that
+    /// failed, a state value that does not decode) is the node's and is passed on, never
+    /// turned into a rejection.
+    public func apply(_ verified: VerifiedTransaction, context: BlockContext, overlay: inout StateOverlay) throws {
         let transaction = verified.transaction
-        do {
-            guard var signer = try overlay.account(transaction.signer) else {
-                throw TransactionError(.unknownAccount, "the signer \(transaction.signer.address) is not registered")
-            }
-            guard transaction.nonce == signer.nonce else {
-                throw TransactionError(.badNonce, "nonce \(transaction.nonce) given, the account's next nonce is \(signer.nonce)")
-            }
-            guard !signer.frozen else {
-                throw TransactionError(.frozen, "the signer's account is frozen")
-            }
-            signer.nonce += 1
-            overlay.setAccount(transaction.signer, signer)
-            switch transaction.body {
-            case .register(let body): try register(body, signer: transaction.signer, context: context, overlay: &overlay)
-            case .charge(let body): try charge(body, signer: transaction.signer, id: verified.id, context: context, overlay: &overlay)
-            case .send(let body): try send(body, signer: transaction.signer, context: context, overlay: &overlay)
-            }
-        } catch let error as TransactionError {
-            throw error
-        } catch {
-            // A state value that does not decode means the store is corrupt: never a
-            // transaction's fault, and never to be papered over.
-            preconditionFailure("ledger state is unreadable: \(error)")
+        guard var signer = try overlay.account(transaction.signer) else {
+            throw TransactionError(.unknownAccount, "the signer \(transaction.signer.address) is not registered")
+        }
+        guard transaction.nonce == signer.nonce else {
+            throw TransactionError(.badNonce, "nonce \(transaction.nonce) given, the account's next nonce is \(signer.nonce)")
+        }
+        guard !signer.frozen else {
+            throw TransactionError(.frozen, "the signer's account is frozen")
+        }
+        signer.nonce += 1
+        overlay.setAccount(transaction.signer, signer)
+        switch transaction.body {
+        case .register(let body): try register(body, signer: transaction.signer, context: context, overlay: &overlay)
+        case .charge(let body): try charge(body, signer: transaction.signer, id: verified.id, context: context, overlay: &overlay)
+        case .send(let body): try send(body, signer: transaction.signer, context: context, overlay: &overlay)
         }
     }
 

@@ -247,7 +247,8 @@ struct EncodingTests {
         let seeded = try #require(PrivateKey(seed: key.seed))
         #expect(seeded.publicKey == key.publicKey)
         // RFC 8032 §7.1, test 1.
-        let rfc = try #require(PrivateKey(seed: try #require([UInt8](hex: "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))))
+        let rfcSeed = try #require([UInt8](hex: "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))
+        let rfc = try #require(PrivateKey(seed: rfcSeed))
         #expect(rfc.publicKey.bytes.hexString == "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
         #expect(rfc.sign([]).bytes.hexString == "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
     }

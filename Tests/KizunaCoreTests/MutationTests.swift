@@ -109,7 +109,7 @@ struct MutationTests {
     }
 
     @Test("one extra byte of any value is decode.trailing_bytes")
-    func extension() {
+    func extendedByOneByte() {
         for (name, signed) in MutationTests.signedVectors {
             for extra: UInt8 in [0, 1, 0xff] {
                 #expect(MutationTests.outcome(signed.canonicalBytes + [extra]) == .decodeError(.trailingBytes), "\(name)")

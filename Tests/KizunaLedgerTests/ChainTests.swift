@@ -49,7 +49,8 @@ struct ChainTests {
             #expect(block.header.previousBlockHash == previous)
             #expect((block.lastCommit == nil) == (height == 1))
             if height > 1 {
-                #expect(block.lastCommit == (try chain.blocks.certificate(at: height - 1)))
+                let parentCertificate = try chain.blocks.certificate(at: height - 1)
+                #expect(block.lastCommit == parentCertificate)
                 #expect(block.header.lastCommitHash == block.lastCommit?.hash)
             }
             #expect(try chain.blocks.height(ofBlock: block.hash) == height)
@@ -75,7 +76,7 @@ struct ChainTests {
         let reopened = try BlockStore(store: chain.store, genesis: chain.genesis)
         #expect(try reopened.tip() == tip)
         try expectCoinInvariant(chain.store)
-        #expect(try chain.blocks.supply(.coin).minted == 4 * 20_000 + 2 * 1_000)
+        #expect(try chain.blocks.supply(.coin).minted == 4 * 20_000 + 3 * 1_000, "four charges of ¥20,000 and top-ups at heights 3, 6, 9")
     }
 
     @Test("an empty chain verifies at height 0 with the genesis state root")
@@ -84,7 +85,8 @@ struct ChainTests {
         let summary = try ChainVerifier(blocks: chain.blocks).verify()
         #expect(summary.height == 0)
         #expect(summary.tipHash == .zero)
-        #expect(summary.stateRoot == (try chain.blocks.tip().stateRoot))
+        let tip = try chain.blocks.tip()
+        #expect(summary.stateRoot == tip.stateRoot)
         #expect(summary.stateEntries == 4)
     }
 
@@ -185,6 +187,31 @@ struct ChainTests {
         #expect(hashError?.code == .corruptIndex)
     }
 
+    @Test("a changed tip height in the meta family is found")
+    func corruptTipHeight() throws {
+        let chain = try ChainHarness.tenBlocks()
+        // Tip lowered to 9: block 10 and its index entries are stray, and the stored state
+        // is block 10's, not block 9's; the index check comes first.
+        let lower = try verifyCorruptedCopy(of: chain) { try put(heightKey(9), Array("tip_height".utf8), .meta, in: $0) }
+        #expect(lower?.code == .corruptIndex)
+        // Tip raised to 11: there is no block 11.
+        let higher = try verifyCorruptedCopy(of: chain) { try put(heightKey(11), Array("tip_height".utf8), .meta, in: $0) }
+        #expect(higher?.code == .missingBlock)
+    }
+
+    /// An index entry that no block refers to would make `BlockValidator.propose` drop that
+    /// transaction forever (it takes it for committed) and `BlockStore.receipt(of:)` report a
+    /// transaction that never was; `ChainVerifier` counts the index entries to catch it.
+    @Test("a stray transaction index entry is found")
+    func strayIndexEntry() throws {
+        let chain = try ChainHarness.tenBlocks()
+        let bogus = Receipt(transactionId: Hash.sha256(Array("never committed".utf8)), height: 3, index: 0)
+        let error = try verifyCorruptedCopy(of: chain) { try put(bogus.canonicalBytes, bogus.transactionId.bytes, .transactions, in: $0) }
+        #expect(error?.code == .corruptIndex)
+        let strayHash = try verifyCorruptedCopy(of: chain) { try put(heightKey(4), Hash.sha256([4]).bytes, .blockHashes, in: $0) }
+        #expect(strayHash?.code == .corruptIndex)
+    }
+
     @Test("a missing block: chain.missing_block")
     func missingBlock() throws {
         let chain = try ChainHarness.tenBlocks()
@@ -232,11 +259,11 @@ struct ChainTests {
         return (chain, replica, block, execution, tip)
     }
 
-    func expectInvalid(_ block: Block, on replica: ChainHarness, _ code: ChainError.Code, _ comment: Comment, sourceLocation: SourceLocation = #_sourceLocation) {
-        let error = #expect(throws: ChainError.self, comment, sourceLocation: sourceLocation) {
+    func expectInvalid(_ block: Block, on replica: ChainHarness, _ code: ChainError.Code, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let error = #expect(throws: ChainError.self, "\(what)", sourceLocation: sourceLocation) {
             _ = try replica.validator.validate(block)
         }
-        #expect(error?.code == code, "\(comment): \(String(describing: error))", sourceLocation: sourceLocation)
+        #expect(error?.code == code, "\(what): \(String(describing: error))", sourceLocation: sourceLocation)
     }
 
     @Test("validate accepts the next honest block built on another store")

@@ -115,7 +115,7 @@ struct LedgerPropertyTests {
 
         // 2026-04-28T00:00+09:00, then every 6 hours: 20 blocks end on 3 May.
         var time = Fixture.time("2026-04-28T00:00:00+09:00")
-        for _ in 1...20 {
+        for blockNumber in 1...20 {
             // Predict each transaction on a scratch copy of the model, in block order.
             var blockModel = model
             var transactions: [SignedTransaction] = []
@@ -124,8 +124,15 @@ struct LedgerPropertyTests {
             for _ in 0..<count {
                 let body: TransactionBody
                 let signer: PrivateKey
-                let kind = random.below(100)
-                if kind < 25 {
+                // Mostly transactions that may succeed, among registered, funded residents;
+                // the rest aimed at any account and any rule.
+                let residents = pool.filter { blockModel.accounts[$0.publicKey]?.role == .resident }
+                let funded = residents.filter { blockModel.accounts[$0.publicKey]!.coin > 0 }
+                func someResident() -> PrivateKey {
+                    !residents.isEmpty && random.chance(80) ? residents[random.below(residents.count)] : pool[random.below(pool.count)]
+                }
+                let kind = blockNumber == 1 ? 0 : random.below(100)
+                if kind < 20 {
                     let account = pool[random.below(pool.count)].publicKey
                     signer = random.chance(90) ? Fixture.registrarKey : signers[random.below(signers.count)]
                     let merchant = random.chance(20)
@@ -140,9 +147,9 @@ struct LedgerPropertyTests {
                     register.district = random.chance(50) ? ["kita", "minami", ""][random.below(3)] : nil
                     if random.chance(3) { register.role = .authority }
                     body = .register(register)
-                } else if kind < 55 {
+                } else if kind < 50 {
                     signer = random.chance(95) ? Fixture.coinIssuerKey : signers[random.below(signers.count)]
-                    let to = random.chance(95) ? pool[random.below(pool.count)].publicKey : Fixture.cityKey.publicKey
+                    let to = random.chance(95) ? someResident().publicKey : Fixture.cityKey.publicKey
                     let balance = blockModel.accounts[to]?.coin ?? 0
                     let room = genesis.coin.holderCapYen - min(balance, genesis.coin.holderCapYen)
                     let amount: UInt64 = switch random.below(10) {
@@ -161,8 +168,9 @@ struct LedgerPropertyTests {
                     }
                     body = .charge(Charge(to: to, amount: amount, channel: random.chance(50) ? .app : .chargeMachine, receiptId: receipt))
                 } else {
-                    signer = random.chance(97) ? pool[random.below(pool.count)] : signers[random.below(signers.count)]
-                    let to = random.chance(5) ? signer.publicKey : pool[random.below(pool.count)].publicKey
+                    signer = !funded.isEmpty && random.chance(85) ? funded[random.below(funded.count)]
+                        : random.chance(90) ? pool[random.below(pool.count)] : signers[random.below(signers.count)]
+                    let to = random.chance(4) ? signer.publicKey : someResident().publicKey
                     let balance = blockModel.accounts[signer.publicKey]?.coin ?? 0
                     let amount: UInt64 = switch random.below(12) {
                     case 0: 0
@@ -211,8 +219,8 @@ struct LedgerPropertyTests {
         }
         #expect(snapshot(replica, [.state, .stateTree]) == snapshot(ledger.store, [.state, .stateTree]))
         // The run exercised both outcomes and crossed into May.
-        #expect(outcomes["accepted", default: 0] >= 100, "outcomes: \(outcomes)")
-        #expect(outcomes.count >= 8, "too few distinct outcomes: \(outcomes)")
+        #expect(outcomes["accepted", default: 0] >= 80, "outcomes: \(outcomes)")
+        #expect(outcomes.count >= 10, "too few distinct outcomes: \(outcomes)")
         #expect(CivilTime.japanYearMonth(milliseconds: ledger.timestamp) == 202605)
     }
 }

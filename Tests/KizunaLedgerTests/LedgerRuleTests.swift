@@ -35,7 +35,7 @@ struct LedgerRuleTests {
         #expect(try ledger.account(Fixture.validatorKey.publicKey) == nil, "validator keys are not accounts")
         #expect(try ledger.supply() == SupplyState())
         #expect(ledger.stateRoot != .zero)
-        // The same genesis gives the same root; another authority set another one.
+        // The same genesis gives the same root.
         #expect(try LedgerHarness().stateRoot == ledger.stateRoot)
         try expectCoinInvariant(ledger.store)
     }
@@ -256,7 +256,7 @@ struct LedgerRuleTests {
         try ledger.expectRejected(ledger.register(alice.publicKey, merchantCategory: ""), .invalidAttribute)
     }
 
-    @Test("ledger.invalid_attribute: age band out of 0–6, empty district", arguments: [UInt8(7), 8, 200, 255])
+    @Test("ledger.invalid_attribute: age band out of 0–6", arguments: [UInt8(7), 8, 200, 255])
     func ageBandOutOfRange(band: UInt8) throws {
         let ledger = try LedgerHarness()
         try ledger.expectRejected(ledger.register(alice.publicKey, ageBand: band), .invalidAttribute)

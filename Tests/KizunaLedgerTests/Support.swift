@@ -1,3 +1,4 @@
+import Foundation
 import KizunaChain
 import KizunaCore
 import KizunaLedger
@@ -349,10 +350,8 @@ final class ChainHarness {
             time += 60_000
             var transactions: [SignedTransaction] = []
             for index in 0..<4 {
-                let recipient = residents[(index + height) % 4].key.publicKey
-                if recipient != residents[index].key.publicKey {
-                    transactions.append(residents[index].send(to: recipient, amount: UInt64(100 * height + index)))
-                }
+                let recipient = residents[(index + 1 + height % 3) % 4].key.publicKey
+                transactions.append(residents[index].send(to: recipient, amount: UInt64(100 * height + index)))
             }
             if height.isMultiple(of: 3) {
                 transactions.append(issuer.charge(to: residents[height % 4].key.publicKey, amount: 1_000, receiptId: "chain-receipt-top-up-\(height)"))
