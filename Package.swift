@@ -56,6 +56,13 @@ let package = Package(
             dependencies: ["KizunaCore", "KizunaStorage", "KizunaStateTree"],
             swiftSettings: swiftSettings
         ),
+        // Layer 3 — Consensus: a pure Tendermint-style state machine, the signer's safety
+        // rules, and the deterministic simulator. No sockets, timers or disk.
+        .target(
+            name: "KizunaConsensus",
+            dependencies: ["KizunaCore"],
+            swiftSettings: swiftSettings
+        ),
         // The chain: block store, commit certificates, startup verification.
         .target(
             name: "KizunaChain",
@@ -96,6 +103,7 @@ let package = Package(
         ),
         .testTarget(name: "KizunaCoreTests", dependencies: ["KizunaCore", "KizunaWallet"], resources: [.copy("Vectors")], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaStorageTests", dependencies: ["KizunaStorage", "KizunaRocksDB"], swiftSettings: swiftSettings),
+        .testTarget(name: "KizunaConsensusTests", dependencies: ["KizunaCore", "KizunaConsensus"], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaStateTreeTests", dependencies: ["KizunaCore", "KizunaStorage", "KizunaStateTree"], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaLedgerTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaStorage", "KizunaLedger", "KizunaChain"], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaNodeTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaNode", "KizunaChain", "KizunaRocksDB"], swiftSettings: swiftSettings),

@@ -45,13 +45,22 @@ public struct KeyFile: Codable, Sendable {
         return key
     }
 
-    /// Writes the key file with owner-only permissions; refuses to overwrite.
+    /// Writes the key file with owner-only permissions; refuses to overwrite an existing
+    /// file (a key overwritten is a key lost). Created with O_EXCL and mode 0600, so the seed
+    /// is never readable by others, not even for an instant.
     public func write(path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(self)
-        guard FileManager.default.createFile(atPath: path, contents: data + Data("\n".utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw LoadError(path: path, reason: "cannot be created")
+        let data = Array(try encoder.encode(self)) + Array("\n".utf8)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else {
+            let reason = errno == EEXIST ? "already exists; refusing to overwrite a key file" : "cannot be created (errno \(errno))"
+            throw LoadError(path: path, reason: reason)
+        }
+        defer { close(descriptor) }
+        let written = data.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+        guard written == data.count, fsync(descriptor) == 0 else {
+            throw LoadError(path: path, reason: "could not be written completely")
         }
     }
 }

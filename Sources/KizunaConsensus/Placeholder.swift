@@ -1,0 +1,1 @@
+// The consensus core lives here (issue 5).
