@@ -173,7 +173,7 @@ struct FieldElement: Equatable {
     private mutating func foldCarry(_ carry: UInt64) {
         var carry = carry
         while carry != 0 {
-            // carry · 38 fits in 64 bits here (carry < 2^58 in every caller).
+            // Callers pass a carry of at most a few dozen, so carry · 38 cannot overflow.
             carry = addReportingCarry(FieldElement(small: carry * 38))
         }
         reduceOnce()
@@ -200,29 +200,25 @@ struct FieldElement: Equatable {
     }
 
     static func * (lhs: FieldElement, rhs: FieldElement) -> FieldElement {
-        // Schoolbook 256 × 256 → 512 bits in `low` and `high`.
-        var low = FieldElement.zero, high = FieldElement.zero
-        func add(_ value: UInt64, at position: Int) -> Bool {
-            let (sum, overflow) = (position < 4 ? low[position] : high[position - 4]).addingReportingOverflow(value)
-            if position < 4 { low[position] = sum } else { high[position - 4] = sum }
-            return overflow
-        }
+        // Schoolbook 256 × 256 → 512 bits.
+        var wide: [UInt64] = [0, 0, 0, 0, 0, 0, 0, 0]
         for i in 0..<4 {
             var carry: UInt64 = 0
             for j in 0..<4 {
                 let (hi, lo) = lhs[i].multipliedFullWidth(by: rhs[j])
-                let o1 = add(lo, at: i + j)
-                let o2 = add(carry, at: i + j)
+                let (s1, o1) = wide[i + j].addingReportingOverflow(lo)
+                let (s2, o2) = s1.addingReportingOverflow(carry)
+                wide[i + j] = s2
                 // a·b + w + c < 2^128, so this does not overflow.
                 carry = hi &+ (o1 ? 1 : 0) &+ (o2 ? 1 : 0)
             }
-            _ = add(carry, at: i + 4) // that limb is still 0 here
+            wide[i + 4] = carry
         }
         // low + 2^256 · high ≡ low + 38 · high (mod p).
-        var result = low
+        var result = FieldElement(wide[0], wide[1], wide[2], wide[3])
         var carry: UInt64 = 0
         for index in 0..<4 {
-            let (hi, lo) = high[index].multipliedFullWidth(by: 38)
+            let (hi, lo) = wide[index + 4].multipliedFullWidth(by: 38)
             let (s1, o1) = result[index].addingReportingOverflow(lo)
             let (s2, o2) = s1.addingReportingOverflow(carry)
             result[index] = s2
@@ -232,13 +228,17 @@ struct FieldElement: Equatable {
         return result
     }
 
-    /// self^exponent by square-and-multiply, most significant bit first.
+    /// self^exponent, four bits at a time: 252 squarings and 63 multiplications instead of
+    /// one multiplication per set bit (these exponents are nearly all ones).
     func power(_ exponent: FieldElement) -> FieldElement {
+        var table = [FieldElement.one] // table[k] = self^k
+        for _ in 1..<16 { table.append(table[table.count - 1] * self) }
         var result = FieldElement.one
         for index in (0..<4).reversed() {
-            for bit in (0..<64).reversed() {
-                result = result * result
-                if (exponent[index] >> UInt64(bit)) & 1 == 1 { result = result * self }
+            for shift in stride(from: 60, through: 0, by: -4) {
+                for _ in 0..<4 { result = result * result }
+                let digit = Int((exponent[index] >> UInt64(shift)) & 0xf)
+                if digit != 0 { result = result * table[digit] }
             }
         }
         return result

@@ -7,10 +7,14 @@ public struct PublicKey: Hashable, Sendable, Comparable, CanonicalCodable {
     public let bytes: [UInt8]
 
     /// Wraps 32 bytes that form a valid Ed25519 public key; nil otherwise.
+    /// swift-crypto only checks the length, so the point itself is checked by `Ed25519Point`:
+    /// canonical, on the curve, and not one of the 8 small-order points.
     public init?(_ bytes: some Collection<UInt8>) {
+        let bytes = Array(bytes)
         guard bytes.count == PublicKey.byteCount,
-              (try? Curve25519.Signing.PublicKey(rawRepresentation: Array(bytes))) != nil else { return nil }
-        self.bytes = Array(bytes)
+              (try? Curve25519.Signing.PublicKey(rawRepresentation: bytes)) != nil,
+              Ed25519Point.isValidEncoding(bytes) else { return nil }
+        self.bytes = bytes
     }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {

@@ -152,20 +152,47 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
     case register(Register)
     case charge(Charge)
     case send(Send)
+    case createProgram(CreateProgram)
+    case grant(Grant)
+    case pay(Pay)
+    case thank(Thank)
+    case redeem(Redeem)
+    case refund(Refund)
+    case freeze(AccountAction)
+    case unfreeze(AccountAction)
+    case recover(Recover)
 
     public var kind: String {
         switch self {
         case .register: "register"
         case .charge: "charge"
         case .send: "send"
+        case .createProgram: "create_program"
+        case .grant: "grant"
+        case .pay: "pay"
+        case .thank: "thank"
+        case .redeem: "redeem"
+        case .refund: "refund"
+        case .freeze: "freeze"
+        case .unfreeze: "unfreeze"
+        case .recover: "recover"
         }
     }
 
-    var tag: UInt8 {
+    public var tag: UInt8 {
         switch self {
         case .register: 1
         case .charge: 2
         case .send: 3
+        case .createProgram: 4
+        case .grant: 5
+        case .pay: 6
+        case .thank: 7
+        case .redeem: 8
+        case .refund: 9
+        case .freeze: 10
+        case .unfreeze: 11
+        case .recover: 12
         }
     }
 
@@ -175,6 +202,15 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
         case .register(let body): encoder.encode(body)
         case .charge(let body): encoder.encode(body)
         case .send(let body): encoder.encode(body)
+        case .createProgram(let body): encoder.encode(body)
+        case .grant(let body): encoder.encode(body)
+        case .pay(let body): encoder.encode(body)
+        case .thank(let body): encoder.encode(body)
+        case .redeem(let body): encoder.encode(body)
+        case .refund(let body): encoder.encode(body)
+        case .freeze(let body): encoder.encode(body)
+        case .unfreeze(let body): encoder.encode(body)
+        case .recover(let body): encoder.encode(body)
         }
     }
 
@@ -184,6 +220,15 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
         case 1: self = .register(try decoder.decode(Register.self))
         case 2: self = .charge(try decoder.decode(Charge.self))
         case 3: self = .send(try decoder.decode(Send.self))
+        case 4: self = .createProgram(try decoder.decode(CreateProgram.self))
+        case 5: self = .grant(try decoder.decode(Grant.self))
+        case 6: self = .pay(try decoder.decode(Pay.self))
+        case 7: self = .thank(try decoder.decode(Thank.self))
+        case 8: self = .redeem(try decoder.decode(Redeem.self))
+        case 9: self = .refund(try decoder.decode(Refund.self))
+        case 10: self = .freeze(try decoder.decode(AccountAction.self))
+        case 11: self = .unfreeze(try decoder.decode(AccountAction.self))
+        case 12: self = .recover(try decoder.decode(Recover.self))
         case let other: throw DecodingError(.invalidTag, "unknown transaction kind \(other)", offset: start)
         }
     }
@@ -363,6 +408,15 @@ public struct TransactionError: Error, Equatable, Sendable, CustomStringConverti
         public static let selfTransfer = Code(rawValue: "ledger.self_transfer")
         public static let invalidAttribute = Code(rawValue: "ledger.invalid_attribute")
         public static let overflow = Code(rawValue: "ledger.overflow")
+        public static let notFrozen = Code(rawValue: "ledger.not_frozen")
+        public static let unknownProgram = Code(rawValue: "ledger.unknown_program")
+        public static let invalidProgram = Code(rawValue: "ledger.invalid_program")
+        public static let programBudgetExhausted = Code(rawValue: "ledger.program_budget_exhausted")
+        public static let perResidentCapExceeded = Code(rawValue: "ledger.per_resident_cap_exceeded")
+        public static let nothingToRedeem = Code(rawValue: "ledger.nothing_to_redeem")
+        public static let refundLimitExceeded = Code(rawValue: "ledger.refund_limit_exceeded")
+        public static let missingCosignature = Code(rawValue: "ledger.missing_cosignature")
+        public static let tooManyLots = Code(rawValue: "ledger.too_many_lots")
         public static let mempoolFull = Code(rawValue: "mempool.full")
         public static let accountQueueFull = Code(rawValue: "mempool.account_queue_full")
     }

@@ -76,13 +76,25 @@ public struct Ledger: Sendable {
         for authority in genesis.authorities.all {
             overlay.setAccount(authority.key, AccountState(role: .authority, registeredAt: genesis.genesisTime))
         }
+        // Program 0 funds the charge bonus (design §2.1): points from the coin issuer.
+        let bonus = CreateProgram(asset: .point, name: "charge bonus", funder: genesis.authorities.coinIssuer, budgetYen: UInt64.max, expiry: genesis.point.expiry, perResidentCapYen: UInt64.max)
+        overlay.setProgram(ProgramState(id: Ledger.chargeBonusProgram, definition: bonus, issuer: genesis.authorities.coinIssuer, createdAt: genesis.genesisTime))
+        overlay.setAmount(StateKey.nextProgramIdKey, Ledger.chargeBonusProgram + 1)
+        overlay.setAmount(StateKey.lastBlockTimeKey, genesis.genesisTime)
         overlay.commitTransaction()
         return try finish(overlay: overlay, store: store, accepted: [], receipts: [], rejected: [])
     }
 
     /// Executes `transactions` in order on top of the committed state in `store`.
+    /// The program that funds charge bonuses, created at genesis.
+    public static let chargeBonusProgram: UInt64 = 0
+
     public func execute(_ transactions: [VerifiedTransaction], context: BlockContext, store: any KeyValueStore, mode: Mode) throws -> BlockExecution {
         var overlay = StateOverlay(base: store)
+        // Time-based rules run first, against the block timestamp: a lot due at or before
+        // the block time is gone before any transaction of the block can spend it.
+        try beginBlock(context: context, store: store, overlay: &overlay)
+        overlay.commitTransaction()
         var accepted: [VerifiedTransaction] = []
         var receipts: [Receipt] = []
         var rejected: [(transaction: VerifiedTransaction, error: TransactionError)] = []
@@ -133,21 +145,31 @@ public struct Ledger: Sendable {
     /// turned into a rejection.
     public func apply(_ verified: VerifiedTransaction, context: BlockContext, overlay: inout StateOverlay) throws {
         let transaction = verified.transaction
-        guard var signer = try overlay.account(transaction.signer) else {
+        guard var signerAccount = try overlay.account(transaction.signer) else {
             throw TransactionError(.unknownAccount, "the signer \(transaction.signer.address) is not registered")
         }
-        guard transaction.nonce == signer.nonce else {
-            throw TransactionError(.badNonce, "nonce \(transaction.nonce) given, the account's next nonce is \(signer.nonce)")
+        guard transaction.nonce == signerAccount.nonce else {
+            throw TransactionError(.badNonce, "nonce \(transaction.nonce) given, the account's next nonce is \(signerAccount.nonce)")
         }
-        guard !signer.frozen else {
+        guard !signerAccount.frozen else {
             throw TransactionError(.frozen, "the signer's account is frozen")
         }
-        signer.nonce += 1
-        overlay.setAccount(transaction.signer, signer)
+        signerAccount.nonce += 1
+        overlay.setAccount(transaction.signer, signerAccount)
+        let signer = transaction.signer
         switch transaction.body {
-        case .register(let body): try register(body, signer: transaction.signer, context: context, overlay: &overlay)
-        case .charge(let body): try charge(body, signer: transaction.signer, id: verified.id, context: context, overlay: &overlay)
-        case .send(let body): try send(body, signer: transaction.signer, context: context, overlay: &overlay)
+        case .register(let body): try register(body, signer: signer, context: context, overlay: &overlay)
+        case .charge(let body): try charge(body, signer: signer, id: verified.id, context: context, overlay: &overlay)
+        case .send(let body): try send(body, signer: signer, context: context, overlay: &overlay)
+        case .createProgram(let body): try createProgram(body, signer: signer, context: context, overlay: &overlay)
+        case .grant(let body): try grant(body, signer: signer, context: context, overlay: &overlay)
+        case .pay(let body): try pay(body, signer: signer, context: context, overlay: &overlay)
+        case .thank(let body): try thank(body, signer: signer, context: context, overlay: &overlay)
+        case .redeem(let body): try redeem(body, signer: signer, context: context, overlay: &overlay)
+        case .refund(let body): try refund(body, signer: signer, context: context, overlay: &overlay)
+        case .freeze(let body): try setFrozen(body, frozen: true, signer: signer, overlay: &overlay)
+        case .unfreeze(let body): try setFrozen(body, frozen: false, signer: signer, overlay: &overlay)
+        case .recover(let body): try recover(body, transaction: verified, context: context, overlay: &overlay)
         }
     }
 
@@ -223,11 +245,19 @@ public struct Ledger: Sendable {
         var supply = try overlay.supply(.coin)
         guard let minted = supply.minted.adding(body.amount) else { throw TransactionError(.overflow, "coin supply overflows") }
         supply.minted = minted
-        account.coin = balance
-        account.coinChangedAt = context.timestamp
+        overlay.setCoin(body.to, &account, to: balance, at: context.timestamp, rule: policy.expiry)
         overlay.setAccount(body.to, account)
         overlay.setSupply(.coin, supply)
         overlay.set(receiptKey, id.bytes)
+        try overlay.addAmount(StateKey.periodMinted(LedgerCalendar.basePeriod(context.timestamp)), body.amount)
+        // The channel's bonus, as a point lot from the charge-bonus program; trimmed (never
+        // refused) so the points balance stays within its cap.
+        let rate = UInt64(policy.chargeBonusBasisPoints(for: body.channel))
+        let bonus = body.amount.multipliedFullWidth(by: rate).low / 10_000
+        let room = genesis.point.holderCapYen.subtracting(account.point) ?? 0
+        if rate > 0, body.amount <= UInt64.max / 10_000, min(bonus, room) > 0 {
+            try mint(program: Ledger.chargeBonusProgram, to: body.to, amount: min(bonus, room), context: context, overlay: &overlay)
+        }
     }
 
     private func send(_ body: Send, signer: PublicKey, context: BlockContext, overlay: inout StateOverlay) throws {
@@ -256,10 +286,8 @@ public struct Ledger: Sendable {
         guard let recipientBalance = recipient.coin.adding(body.amount), recipientBalance <= policy.holderCapYen else {
             throw TransactionError(.holderCapExceeded, "the recipient's balance would exceed the cap of ¥\(policy.holderCapYen)")
         }
-        sender.coin = senderBalance
-        sender.coinChangedAt = context.timestamp
-        recipient.coin = recipientBalance
-        recipient.coinChangedAt = context.timestamp
+        overlay.setCoin(signer, &sender, to: senderBalance, at: context.timestamp, rule: policy.expiry)
+        overlay.setCoin(body.to, &recipient, to: recipientBalance, at: context.timestamp, rule: policy.expiry)
         overlay.setAccount(signer, sender)
         overlay.setAccount(body.to, recipient)
         var encoder = Encoder()

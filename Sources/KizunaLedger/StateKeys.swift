@@ -8,6 +8,21 @@ public enum StateKey {
     static let receipt: UInt8 = 0x03
     static let supply: UInt8 = 0x04
     static let monthlySent: UInt8 = 0x05
+    static let lots: UInt8 = 0x06
+    public static let lotExpiryPrefix: UInt8 = 0x07
+    public static let coinExpiryPrefix: UInt8 = 0x08
+    public static let programPrefix: UInt8 = 0x09
+    static let nextProgramId: UInt8 = 0x0A
+    static let programResident: UInt8 = 0x0B
+    static let rebateMonth: UInt8 = 0x0C
+    public static let receivablePrefix: UInt8 = 0x0D
+    public static let settlementPrefix: UInt8 = 0x0E
+    static let periodMinted: UInt8 = 0x0F
+    static let periodRefunded: UInt8 = 0x10
+    static let baseDateUnused: UInt8 = 0x11
+    static let lastBlockTime: UInt8 = 0x12
+    static let rebatePrograms: UInt8 = 0x13
+    static let settlementCount: UInt8 = 0x14
 
     /// `0x01 ‖ public key` → `AccountState`.
     public static func account(_ key: PublicKey) -> [UInt8] { [account] + key.bytes }
@@ -28,6 +43,55 @@ public enum StateKey {
     }
 }
 
+extension StateKey {
+    static func encode(_ parts: (inout Encoder) -> Void) -> [UInt8] {
+        var encoder = Encoder()
+        parts(&encoder)
+        return encoder.bytes
+    }
+
+    /// `0x06 ‖ public key ‖ asset` → `LotList` (points or thanks held, sorted by expiry).
+    public static func lots(_ key: PublicKey, _ asset: Asset) -> [UInt8] { [lots] + key.bytes + [asset.rawValue] }
+    /// `0x07 ‖ expires-at ‖ public key ‖ asset` → empty: the index that makes expiry cheap.
+    public static func lotExpiry(_ expiresAt: UInt64, _ key: PublicKey, _ asset: Asset) -> [UInt8] {
+        encode { $0.encode(lotExpiryPrefix); $0.encode(expiresAt); $0.encodeFixed(key.bytes); $0.encode(asset) }
+    }
+    /// `0x08 ‖ expires-at ‖ public key` → empty: when a resident's coins expire.
+    public static func coinExpiry(_ expiresAt: UInt64, _ key: PublicKey) -> [UInt8] {
+        encode { $0.encode(coinExpiryPrefix); $0.encode(expiresAt); $0.encodeFixed(key.bytes) }
+    }
+    /// `0x09 ‖ program id` → `ProgramState`.
+    public static func program(_ id: UInt64) -> [UInt8] { encode { $0.encode(programPrefix); $0.encode(id) } }
+    /// `0x0A` → the id the next program gets.
+    public static let nextProgramIdKey: [UInt8] = [nextProgramId]
+    /// `0x0B ‖ program id ‖ public key` → total granted by the program to the account.
+    public static func programResident(_ program: UInt64, _ key: PublicKey) -> [UInt8] {
+        encode { $0.encode(programResident); $0.encode(program); $0.encodeFixed(key.bytes) }
+    }
+    /// `0x0C ‖ program id ‖ public key ‖ yyyymm` → rebate received in that Japan-time month.
+    public static func rebateMonth(_ program: UInt64, _ key: PublicKey, _ yearMonth: UInt32) -> [UInt8] {
+        encode { $0.encode(rebateMonth); $0.encode(program); $0.encodeFixed(key.bytes); $0.encode(yearMonth) }
+    }
+    /// `0x0D ‖ merchant ‖ funder` → points received by the merchant that the funder owes.
+    public static func receivable(_ merchant: PublicKey, _ funder: PublicKey) -> [UInt8] { [receivablePrefix] + merchant.bytes + funder.bytes }
+    /// `0x0E ‖ merchant ‖ sequence` → `SettlementRecord`.
+    public static func settlement(_ merchant: PublicKey, _ sequence: UInt64) -> [UInt8] {
+        encode { $0.encode(settlementPrefix); $0.encodeFixed(merchant.bytes); $0.encode(sequence) }
+    }
+    /// `0x14 ‖ merchant` → number of settlements so far.
+    public static func settlementCount(_ merchant: PublicKey) -> [UInt8] { [settlementCount] + merchant.bytes }
+    /// `0x0F ‖ base period` → coins minted in that base period.
+    public static func periodMinted(_ period: UInt32) -> [UInt8] { encode { $0.encode(periodMinted); $0.encode(period) } }
+    /// `0x10 ‖ base period` → coins refunded in that period for reasons the law limits.
+    public static func periodRefunded(_ period: UInt32) -> [UInt8] { encode { $0.encode(periodRefunded); $0.encode(period) } }
+    /// `0x11 ‖ base period` → coins outstanding at the end of the base date that closes it.
+    public static func baseDateUnused(_ period: UInt32) -> [UInt8] { encode { $0.encode(baseDateUnused); $0.encode(period) } }
+    /// `0x12` → the timestamp of the last executed block.
+    public static let lastBlockTimeKey: [UInt8] = [lastBlockTime]
+    /// `0x13` → the ids of programs with a rebate rule, ascending.
+    public static let rebateProgramsKey: [UInt8] = [rebatePrograms]
+}
+
 /// An account in the state.
 public struct AccountState: Sendable, Hashable, CanonicalCodable {
     public var role: Role
@@ -44,6 +108,8 @@ public struct AccountState: Sendable, Hashable, CanonicalCodable {
     /// Block timestamp of the last change to the coin balance (coin expiry counts from it).
     public var coinChangedAt: UInt64
     public var registeredAt: UInt64
+    /// Set when the account was recovered to a new key (it stays frozen and empty).
+    public var successor: PublicKey?
 
     public init(role: Role, registeredAt: UInt64) {
         self.role = role
@@ -85,6 +151,7 @@ public struct AccountState: Sendable, Hashable, CanonicalCodable {
         encoder.encode(thanks)
         encoder.encode(coinChangedAt)
         encoder.encode(registeredAt)
+        encoder.encode(successor)
     }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
@@ -100,6 +167,7 @@ public struct AccountState: Sendable, Hashable, CanonicalCodable {
         thanks = try decoder.decodeUInt64()
         coinChangedAt = try decoder.decodeUInt64()
         registeredAt = try decoder.decodeUInt64()
+        successor = try decoder.decodeOptional(PublicKey.self)
     }
 }
 

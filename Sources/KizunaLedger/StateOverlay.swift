@@ -38,6 +38,23 @@ public struct StateOverlay: Sendable {
         transactionWrites.removeAll(keepingCapacity: true)
     }
 
+    /// Every key with `prefix` that has a value, as seen through both layers, sorted.
+    /// Costs a scan of the committed range plus a pass over this block's writes: for rare
+    /// operations (redemption, recovery), never per payment.
+    public func keys(withPrefix prefix: [UInt8]) throws -> [[UInt8]] {
+        var found: [[UInt8]: Bool] = [:]
+        try base.scan(.state, from: prefix, prefix: prefix) { key, _ in
+            found[key] = true
+            return true
+        }
+        for layer in [blockWrites, transactionWrites] {
+            for (key, value) in layer where key.starts(with: prefix) {
+                found[key] = value != nil
+            }
+        }
+        return found.filter(\.value).map(\.key).sorted { $0.lexicographicallyPrecedes($1) }
+    }
+
     /// Every committed write sorted by key (nil value: delete).
     public var changes: [(key: [UInt8], value: [UInt8]?)] {
         precondition(transactionWrites.isEmpty, "a transaction is still open")

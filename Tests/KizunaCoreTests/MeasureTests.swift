@@ -60,6 +60,13 @@ struct MeasureTests {
         let admit = MeasureTests.rate(5_000) {
             for _ in 0..<5_000 { _ = try? SignedTransaction(untrusted: transaction).verified(chainId: Fixtures.chainId) }
         }
+        let keyBytes = key.publicKey.bytes
+        var keys = 0
+        let keyChecks = MeasureTests.rate(5_000) {
+            for _ in 0..<5_000 where PublicKey(keyBytes) != nil { keys += 1 }
+        }
+        #expect(keys == 5_000)
+        print("KIZUNA_MEASURE public key validation (PublicKey.init?): \(MeasureTests.format(keyChecks))")
         print("KIZUNA_MEASURE ed25519 sign (64-byte messages): \(MeasureTests.format(sign))")
         print("KIZUNA_MEASURE ed25519 verify, 1 task: \(MeasureTests.format(verify))")
         print("KIZUNA_MEASURE ed25519 verify, 2 tasks: \(MeasureTests.format(parallel))")

@@ -3,15 +3,6 @@ import KizunaCore
 import KizunaWallet
 import Testing
 
-/// Names of vectors that state the specified behaviour but that the current Sources do not
-/// meet (reported as bugs). They run under `withKnownIssue` so the suite stays green and
-/// starts checking them for real as soon as the bug is fixed.
-let knownIssueVectors: Set<String> = [
-    // swift-crypto's Curve25519.Signing.PublicKey(rawRepresentation:) only checks the length,
-    // so PublicKey accepts 32 bytes that are not an Ed25519 point (see the report).
-    "signer-not-a-point", "recipient-not-a-point", "not-a-key",
-]
-
 /// Reads (or, with KIZUNA_WRITE_VECTORS=1, writes) `Vectors/vectors.json` and checks every
 /// vector in it from its own fields, independently of how it was generated.
 @Suite("Test vectors")
@@ -132,16 +123,9 @@ struct VectorTests {
             #expect(VectorGenerator.addressText(try bytes(vector.publicKey)) == vector.address, "independent base32")
         }
         for vector in file.invalidAddresses {
-            let check = {
-                var code: String?
-                do throws(Address.ParseError) { _ = try Address(parsing: vector.text) } catch { code = error.code }
-                #expect(code == vector.expectedError, "\(vector.name)")
-            }
-            if knownIssueVectors.contains(vector.name) {
-                withKnownIssue("PublicKey accepts non-points", isIntermittent: true) { check() }
-            } else {
-                check()
-            }
+            var code: String?
+            do throws(Address.ParseError) { _ = try Address(parsing: vector.text) } catch { code = error.code }
+            #expect(code == vector.expectedError, "\(vector.name)")
         }
     }
 
@@ -282,15 +266,8 @@ struct VectorTests {
         let file = try VectorTests.load()
         #expect(Set(file.invalid.map(\.name)).count == file.invalid.count, "names are unique")
         for vector in file.invalid {
-            let check = { () throws -> Void in
-                let actual = try VectorTests.rejection(vector)
-                #expect(actual == vector.expectedError, "\(vector.name): \(vector.description)")
-            }
-            if knownIssueVectors.contains(vector.name) {
-                withKnownIssue("PublicKey accepts non-points", isIntermittent: true) { try check() }
-            } else {
-                try check()
-            }
+            let actual = try VectorTests.rejection(vector)
+            #expect(actual == vector.expectedError, "\(vector.name): \(vector.description)")
         }
     }
 

@@ -34,10 +34,8 @@ struct WalletTests {
         let path = directory.appendingPathComponent("key.json").path
         let first = Fixtures.testKey("first")
         try KeyFile(key: first).write(path: path)
-        withKnownIssue("KeyFile.write overwrites: FileManager.createFile replaces an existing file", isIntermittent: true) { () throws -> Void in
-            #expect(throws: (any Error).self) { try KeyFile(key: Fixtures.testKey("second")).write(path: path) }
-            #expect(try KeyFile.load(path: path).publicKey == first.publicKey)
-        }
+        #expect(throws: (any Error).self) { try KeyFile(key: Fixtures.testKey("second")).write(path: path) }
+        #expect(try KeyFile.load(path: path).publicKey == first.publicKey)
     }
 
     @Test func keyFileLoadErrors() throws {

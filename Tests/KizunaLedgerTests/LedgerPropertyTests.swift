@@ -83,6 +83,8 @@ struct LedgerModel {
             monthlySent[transaction.signer, default: [:]][month] = sent + body.amount
             accounts[transaction.signer] = signer
             accounts[body.to] = recipient
+        default:
+            preconditionFailure("the model generates register, charge and send only")
         }
         return nil
     }

@@ -1,0 +1,561 @@
+public import KizunaCore
+
+/// Tendermint's consensus algorithm (arXiv 1807.04938, Algorithm 1) as a pure state machine:
+/// feed it an `Event`, perform the returned `Action`s in order. See `docs/consensus.md`.
+///
+/// ```swift
+/// var machine = ConsensusStateMachine(configuration: configuration, validators: set,
+///                                     ownKey: key.publicKey, verifier: Ed25519Verifier(), tip: tip)
+/// for action in machine.handle(.start) { node.perform(action) }
+/// ```
+public struct ConsensusStateMachine: Sendable {
+    public enum Step: Int, Sendable, Hashable, Comparable {
+        case propose = 0
+        case prevote = 1
+        case precommit = 2
+
+        public static func < (lhs: Step, rhs: Step) -> Bool { lhs.rawValue < rhs.rawValue }
+    }
+
+    public enum Event: Sendable, Hashable {
+        /// Begin at the height of the tip and the round given to `init`.
+        case start
+        case proposalReceived(Proposal, localTimeMilliseconds: UInt64)
+        case voteReceived(Vote)
+        case timeoutFired(height: UInt64, round: UInt32, step: TimeoutStep)
+        /// The answer to `requestValidation`.
+        case blockValidated(hash: Hash, valid: Bool)
+        /// The answer to `buildProposal`.
+        case proposalBlockReady(Block)
+        /// The signer signed and durably persisted what `signAndPersist` asked for.
+        case signed(ConsensusMessage)
+        /// The answer to `requestMissingBlock`.
+        case blockReceived(Block)
+        /// Block sync: a committed block and the certificate that committed it.
+        case decisionReceived(Block, CommitCertificate)
+    }
+
+    public enum Action: Sendable, Hashable {
+        /// Check the safety record, persist it with fsync, sign, then feed `.signed`.
+        case signAndPersist(SigningRequest)
+        case broadcast(ConsensusMessage)
+        case scheduleTimeout(height: UInt64, round: UInt32, step: TimeoutStep, durationMilliseconds: UInt64)
+        case requestValidation(Block)
+        case buildProposal(height: UInt64, round: UInt32)
+        /// Apply and store the block with its certificate (one synced write).
+        case commit(Block, CommitCertificate)
+        case requestMissingBlock(Hash)
+        case requestDecision(height: UInt64, from: PublicKey)
+    }
+
+    struct TallyKey: Hashable, Sendable {
+        var round: UInt32
+        var step: VoteStep
+    }
+
+    /// Votes of one (round, step), by validator, with power and count per value
+    /// (`Hash.zero` stands for nil: no block hashes to zero).
+    struct VoteTally: Sendable {
+        var votes: [PublicKey: Vote] = [:]
+        var powerByValue: [Hash: UInt64] = [:]
+        var countByValue: [Hash: Int] = [:]
+        var totalPower: UInt64 = 0
+        var totalCount = 0
+
+        mutating func add(_ vote: Vote, power: UInt64) {
+            votes[vote.validator] = vote
+            let value = vote.blockHash ?? .zero
+            powerByValue[value, default: 0] += power
+            countByValue[value, default: 0] += 1
+            totalPower += power
+            totalCount += 1
+        }
+    }
+
+    struct Participation: Sendable {
+        var senders: Set<PublicKey> = []
+        var power: UInt64 = 0
+    }
+
+    struct ReceivedProposal: Sendable {
+        var proposal: Proposal
+        /// The timeliness rule of `docs/consensus.md` §4, evaluated at receipt.
+        var timely: Bool
+    }
+
+    enum BufferedMessage: Sendable {
+        case proposal(Proposal, localTimeMilliseconds: UInt64)
+        case vote(Vote)
+    }
+
+    public let configuration: ConsensusConfiguration
+    public let validators: ValidatorSet
+    public let schedule: ProposerSchedule
+    /// This node's validator key; nil for an observer, which never signs.
+    public let ownKey: PublicKey?
+    let verifier: any ConsensusSignatureVerifier
+    let powerByKey: [PublicKey: UInt64]
+
+    public private(set) var height: UInt64
+    public private(set) var round: UInt32
+    public private(set) var step: Step = .propose
+    public private(set) var lockedValue: Hash?
+    public private(set) var lockedRound: UInt32?
+    public private(set) var validValue: Hash?
+    public private(set) var validRound: UInt32?
+    public private(set) var tip: ChainTip
+    /// Equivocations seen (both signed messages each), oldest first.
+    public private(set) var evidence: [Evidence] = []
+
+    var started = false
+    var blocks: [Hash: Block] = [:]
+    var validity: [Hash: Bool] = [:]
+    var validationRequested: Set<Hash> = []
+    var missingBlocksRequested: Set<Hash> = []
+    var proposals: [UInt32: ReceivedProposal] = [:]
+    var tallies: [TallyKey: VoteTally] = [:]
+    var participation: [UInt32: Participation] = [:]
+    var futureRounds: [PublicKey: Set<UInt32>] = [:]
+    /// This node's signed messages at this height, for re-sending.
+    public private(set) var ownMessages: [ConsensusMessage] = []
+    var awaitingBlockForRound: UInt32?
+    var prevoteTimeoutScheduledRound: UInt32?
+    var precommitTimeoutScheduledRound: UInt32?
+    var validValueUpdatedRound: UInt32?
+    var decisionRequestAllowed = true
+    var futureHeightBuffer: [BufferedMessage] = []
+
+    /// - Parameters:
+    ///   - tip: the committed chain's tip; the machine decides `tip.nextHeight`.
+    ///   - startRound: after a restart, the round of the signer record if it is at this height.
+    public init(configuration: ConsensusConfiguration, validators: ValidatorSet, ownKey: PublicKey?, verifier: any ConsensusSignatureVerifier, tip: ChainTip, startRound: UInt32 = 0) {
+        precondition(!validators.validators.isEmpty, "a validator set is never empty")
+        self.configuration = configuration
+        self.validators = validators
+        self.schedule = ProposerSchedule(validators)
+        self.ownKey = ownKey
+        self.verifier = verifier
+        var powers: [PublicKey: UInt64] = [:]
+        for validator in validators.validators { powers[validator.publicKey] = validator.votingPower }
+        self.powerByKey = powers
+        self.tip = tip
+        self.height = tip.nextHeight
+        self.round = startRound
+    }
+
+    // MARK: - Queries
+
+    /// The proposer of `round` at the current height.
+    public func proposer(round: UInt32) -> PublicKey { schedule.proposer(height: height, round: round).publicKey }
+
+    /// The proposal taken for `round` at the current height, if any.
+    public func proposal(round: UInt32) -> Proposal? { proposals[round]?.proposal }
+
+    /// A block of the current height this node holds (to serve `requestMissingBlock` of peers).
+    public func block(hash: Hash) -> Block? { blocks[hash] }
+
+    // MARK: - Events
+
+    /// Feeds one event; returns the actions to perform, in order.
+    public mutating func handle(_ event: Event) -> [Action] {
+        var actions: [Action] = []
+        switch event {
+        case .start:
+            guard !started else { return [] }
+            started = true
+            actions.append(.scheduleTimeout(height: height, round: round, step: .rebroadcast, durationMilliseconds: configuration.rebroadcastMilliseconds))
+            startRound(round, &actions)
+        case .proposalReceived(let proposal, let localTime):
+            guard started else { return [] }
+            receiveProposal(proposal, localTimeMilliseconds: localTime, own: false, &actions)
+        case .voteReceived(let vote):
+            guard started else { return [] }
+            receiveVote(vote, own: false, &actions)
+        case .timeoutFired(let height, let round, let step):
+            guard started else { return [] }
+            timeoutFired(height: height, round: round, step: step, &actions)
+        case .blockValidated(let hash, let valid):
+            guard validationRequested.contains(hash), validity[hash] == nil else { return [] }
+            validity[hash] = valid
+        case .proposalBlockReady(let block):
+            guard let awaited = awaitingBlockForRound, awaited == round, step == .propose, let own = ownKey else { return [] }
+            guard structurallyValid(block) else { return [] }
+            awaitingBlockForRound = nil
+            let unsigned = UnsignedProposal(height: height, round: round, polRound: nil, block: block, proposer: own)
+            blocks[unsigned.blockHash] = block
+            // The node built this block on its own state: no need to validate it again.
+            validity[unsigned.blockHash] = true
+            actions.append(.signAndPersist(.proposal(unsigned)))
+        case .signed(let message):
+            guard message.sender == ownKey else { return [] }
+            // Signed means persisted: it may now leave the node.
+            actions.append(.broadcast(message))
+            guard message.height == height else { return actions }
+            ownMessages.append(message)
+            switch message {
+            case .proposal(let proposal): receiveProposal(proposal, localTimeMilliseconds: 0, own: true, &actions)
+            case .vote(let vote): receiveVote(vote, own: true, &actions)
+            }
+        case .blockReceived(let block):
+            let hash = block.hash
+            guard missingBlocksRequested.contains(hash), blocks[hash] == nil else { return [] }
+            noteBlock(block, hash: hash, &actions)
+        case .decisionReceived(let block, let certificate):
+            guard started, block.height == height, certificate.height == height, structurallyValid(block) else { return [] }
+            let hash = block.hash
+            guard certificate.blockHash == hash, certificateIsValid(certificate) else { return [] }
+            commit(block, certificate: certificate, &actions)
+        }
+        evaluate(&actions)
+        return actions
+    }
+
+    // MARK: - Receiving messages
+
+    /// True if a message of `messageHeight` belongs to the current height; buffers the next
+    /// height's messages and asks a peer ahead of us for the decision we are missing.
+    mutating func admitHeight(_ messageHeight: UInt64, sender: PublicKey, buffered: BufferedMessage, _ actions: inout [Action]) -> Bool {
+        if messageHeight == height { return true }
+        if messageHeight > height {
+            if messageHeight == height + 1, futureHeightBuffer.count < configuration.futureHeightMessagesMax {
+                futureHeightBuffer.append(buffered)
+            }
+            if decisionRequestAllowed, sender != ownKey {
+                decisionRequestAllowed = false
+                actions.append(.requestDecision(height: height, from: sender))
+            }
+        }
+        return false
+    }
+
+    /// At most `catchUpRoundsPerValidatorMax` rounds beyond `round + 1` per validator.
+    mutating func admitRound(_ messageRound: UInt32, from validator: PublicKey) -> Bool {
+        guard messageRound > round &+ 1, round < UInt32.max - 1 else { return true }
+        var rounds = futureRounds[validator, default: []]
+        if rounds.contains(messageRound) { return true }
+        let ahead = rounds.filter { $0 > round + 1 }.count
+        guard ahead < configuration.catchUpRoundsPerValidatorMax else { return false }
+        rounds.insert(messageRound)
+        futureRounds[validator] = rounds
+        return true
+    }
+
+    mutating func receiveVote(_ vote: Vote, own: Bool, _ actions: inout [Action]) {
+        guard vote.step != .proposal, let power = powerByKey[vote.validator] else { return }
+        guard admitHeight(vote.height, sender: vote.validator, buffered: .vote(vote), &actions) else { return }
+        let key = TallyKey(round: vote.round, step: vote.step)
+        if let existing = tallies[key]?.votes[vote.validator] {
+            guard existing != vote, existing.blockHash != vote.blockHash, !own else { return }
+            if verify(vote) { addEvidence(.duplicateVote(existing, vote)) }
+            return
+        }
+        if !own {
+            guard admitRound(vote.round, from: vote.validator), verify(vote) else { return }
+        }
+        tallies[key, default: VoteTally()].add(vote, power: power)
+        participate(round: vote.round, validator: vote.validator, power: power)
+    }
+
+    mutating func receiveProposal(_ proposal: Proposal, localTimeMilliseconds: UInt64, own: Bool, _ actions: inout [Action]) {
+        guard admitHeight(proposal.height, sender: proposal.proposer, buffered: .proposal(proposal, localTimeMilliseconds: localTimeMilliseconds), &actions) else { return }
+        guard proposal.proposer == self.proposer(round: proposal.round), let power = powerByKey[proposal.proposer] else { return }
+        if let polRound = proposal.polRound, polRound >= proposal.round { return }
+        if let existing = proposals[proposal.round] {
+            guard existing.proposal != proposal, existing.proposal.blockHash != proposal.blockHash || existing.proposal.polRound != proposal.polRound, !own else { return }
+            if verify(proposal) { addEvidence(.duplicateProposal(existing.proposal, proposal)) }
+            return
+        }
+        if !own {
+            guard admitRound(proposal.round, from: proposal.proposer), verify(proposal) else { return }
+        }
+        let timestamp = proposal.block.header.timestamp
+        let notFromTheFuture = timestamp <= localTimeMilliseconds &+ configuration.timestampFutureBoundMilliseconds
+        let notStale = proposal.polRound != nil || timestamp &+ configuration.timestampPastBoundMilliseconds >= localTimeMilliseconds
+        proposals[proposal.round] = ReceivedProposal(proposal: proposal, timely: own || (notFromTheFuture && notStale))
+        participate(round: proposal.round, validator: proposal.proposer, power: power)
+        noteBlock(proposal.block, hash: proposal.blockHash, &actions)
+    }
+
+    mutating func participate(round: UInt32, validator: PublicKey, power: UInt64) {
+        var entry = participation[round, default: Participation()]
+        if entry.senders.insert(validator).inserted {
+            entry.power += power
+            participation[round] = entry
+        }
+    }
+
+    /// Remembers a block of this height and asks for its validation once.
+    mutating func noteBlock(_ block: Block, hash: Hash, _ actions: inout [Action]) {
+        if blocks[hash] == nil { blocks[hash] = block }
+        guard validity[hash] == nil, !validationRequested.contains(hash) else { return }
+        if structurallyValid(block) {
+            validationRequested.insert(hash)
+            actions.append(.requestValidation(block))
+        } else {
+            validity[hash] = false
+        }
+    }
+
+    /// §4 rule 1: right height, right parent, timestamp strictly after the parent's, and a
+    /// proposer that is a validator.
+    func structurallyValid(_ block: Block) -> Bool {
+        block.header.chainId == configuration.chainId
+            && block.header.height == height
+            && block.header.previousBlockHash == tip.parentHash
+            && block.header.timestamp > tip.parentTimestampMilliseconds
+            && powerByKey[block.header.proposer] != nil
+    }
+
+    mutating func addEvidence(_ item: Evidence) {
+        guard evidence.count < configuration.evidenceMax, !evidence.contains(item) else { return }
+        evidence.append(item)
+    }
+
+    func verify(_ vote: Vote) -> Bool {
+        verifier.isValidSignature(vote.signature, by: vote.validator, for: vote.unsigned.signingBytes(chainId: configuration.chainId))
+    }
+
+    func verify(_ proposal: Proposal) -> Bool {
+        verifier.isValidSignature(proposal.signature, by: proposal.proposer, for: proposal.unsigned.signingBytes(chainId: configuration.chainId))
+    }
+
+    /// A certificate received by block sync: members only, sorted without duplicates, every
+    /// signature valid, a quorum of power.
+    func certificateIsValid(_ certificate: CommitCertificate) -> Bool {
+        var power: UInt64 = 0
+        var previous: PublicKey?
+        let message = voteSigningBytes(chainId: configuration.chainId, height: certificate.height, round: certificate.round, step: .precommit, blockHash: certificate.blockHash)
+        for entry in certificate.signatures {
+            if let previous, !(previous < entry.validator) { return false }
+            previous = entry.validator
+            guard let validatorPower = powerByKey[entry.validator],
+                  verifier.isValidSignature(entry.signature, by: entry.validator, for: message) else { return false }
+            power += validatorPower
+        }
+        return isQuorum(power: power, count: certificate.signatures.count)
+    }
+
+    // MARK: - Thresholds
+
+    /// More than 2/3 of the voting power ("2f+1").
+    func isQuorum(power: UInt64, count: Int) -> Bool {
+        if configuration.faultInjection.countVotesByNumber {
+            return 3 * count > 2 * validators.validators.count
+        }
+        return validators.isQuorum(power)
+    }
+
+    /// More than 1/3 of the voting power ("f+1"): 3 × power > total, in 128-bit arithmetic.
+    public static func exceedsOneThird(_ power: UInt64, of total: UInt64) -> Bool {
+        let (highLeft, lowLeft) = UInt64(3).multipliedFullWidth(by: power)
+        return highLeft > 0 || lowLeft > total
+    }
+
+    func exceedsOneThird(power: UInt64, count: Int) -> Bool {
+        if configuration.faultInjection.countVotesByNumber {
+            return 3 * count > validators.validators.count
+        }
+        return Self.exceedsOneThird(power, of: validators.totalVotingPower)
+    }
+
+    func quorumForAnything(_ key: TallyKey) -> Bool {
+        guard let tally = tallies[key] else { return false }
+        return isQuorum(power: tally.totalPower, count: tally.totalCount)
+    }
+
+    func quorum(_ key: TallyKey, for value: Hash?) -> Bool {
+        guard let tally = tallies[key] else { return false }
+        let value = value ?? .zero
+        return isQuorum(power: tally.powerByValue[value] ?? 0, count: tally.countByValue[value] ?? 0)
+    }
+
+    // MARK: - Rounds and votes
+
+    /// Line 11: StartRound.
+    mutating func startRound(_ newRound: UInt32, _ actions: inout [Action]) {
+        round = newRound
+        step = .propose
+        awaitingBlockForRound = nil
+        if let own = ownKey, proposer(round: newRound) == own {
+            if let value = validValue, let block = blocks[value] {
+                let unsigned = UnsignedProposal(height: height, round: newRound, polRound: validRound, block: block, proposer: own)
+                actions.append(.signAndPersist(.proposal(unsigned)))
+            } else {
+                awaitingBlockForRound = newRound
+                actions.append(.buildProposal(height: height, round: newRound))
+            }
+        }
+        schedule(.propose, &actions)
+    }
+
+    mutating func schedule(_ timeout: TimeoutStep, _ actions: inout [Action]) {
+        actions.append(.scheduleTimeout(height: height, round: round, step: timeout, durationMilliseconds: configuration.timeoutMilliseconds(timeout, round: round)))
+    }
+
+    mutating func cast(_ voteStep: VoteStep, _ value: Hash?, _ actions: inout [Action]) {
+        step = voteStep == .prevote ? .prevote : .precommit
+        guard let own = ownKey else { return }
+        actions.append(.signAndPersist(.vote(UnsignedVote(step: voteStep, height: height, round: round, blockHash: value, validator: own))))
+    }
+
+    mutating func timeoutFired(height timeoutHeight: UInt64, round timeoutRound: UInt32, step timeoutStep: TimeoutStep, _ actions: inout [Action]) {
+        if timeoutStep == .rebroadcast {
+            decisionRequestAllowed = true
+            for message in ownMessages where message.round == round {
+                actions.append(.broadcast(message))
+            }
+            schedule(.rebroadcast, &actions)
+            return
+        }
+        guard timeoutHeight == height, timeoutRound == round else { return }
+        switch timeoutStep {
+        case .propose:
+            // Line 57.
+            if step == .propose { cast(.prevote, nil, &actions) }
+        case .prevote:
+            // Line 61.
+            if step == .prevote { cast(.precommit, nil, &actions) }
+        case .precommit:
+            // Line 65.
+            startRound(round + 1, &actions)
+        case .rebroadcast:
+            break
+        }
+    }
+
+    /// Applies the "upon" rules until none fires.
+    mutating func evaluate(_ actions: inout [Action]) {
+        guard started else { return }
+        var progressed = true
+        while progressed {
+            progressed = false
+            // Line 49: a quorum of precommits for a value in any round of this height.
+            if tryCommit(&actions) {
+                progressed = true
+                continue
+            }
+            // Line 55: more than a third of the power is in a higher round.
+            let higher = participation.keys.filter { candidate in
+                guard candidate > round, let entry = participation[candidate] else { return false }
+                return exceedsOneThird(power: entry.power, count: entry.senders.count)
+            }
+            if let target = higher.max() {
+                startRound(target, &actions)
+                progressed = true
+                continue
+            }
+            let prevotes = TallyKey(round: round, step: .prevote)
+            if step == .propose, let received = proposals[round] {
+                let value = received.proposal.blockHash
+                let ignoreLock = configuration.faultInjection.ignoreLock
+                if let polRound = received.proposal.polRound {
+                    // Line 28.
+                    if polRound < round, quorum(TallyKey(round: polRound, step: .prevote), for: value), let valid = validity[value] {
+                        let lockAllows = ignoreLock || lockedRound.map { $0 <= polRound } ?? true || lockedValue == value
+                        cast(.prevote, valid && received.timely && lockAllows ? value : nil, &actions)
+                        progressed = true
+                        continue
+                    }
+                } else if let valid = validity[value] {
+                    // Line 22.
+                    let lockAllows = ignoreLock || lockedRound == nil || lockedValue == value
+                    cast(.prevote, valid && received.timely && lockAllows ? value : nil, &actions)
+                    progressed = true
+                    continue
+                }
+            }
+            // Line 34.
+            if step == .prevote, prevoteTimeoutScheduledRound != round, quorumForAnything(prevotes) {
+                prevoteTimeoutScheduledRound = round
+                schedule(.prevote, &actions)
+                progressed = true
+            }
+            // Line 36.
+            if step >= .prevote, validValueUpdatedRound != round, let received = proposals[round],
+               validity[received.proposal.blockHash] == true, quorum(prevotes, for: received.proposal.blockHash) {
+                let value = received.proposal.blockHash
+                validValueUpdatedRound = round
+                if step == .prevote {
+                    lockedValue = value
+                    lockedRound = round
+                    cast(.precommit, value, &actions)
+                }
+                validValue = value
+                validRound = round
+                progressed = true
+                continue
+            }
+            // Line 44.
+            if step == .prevote, quorum(prevotes, for: nil) {
+                cast(.precommit, nil, &actions)
+                progressed = true
+                continue
+            }
+            // Line 47.
+            if precommitTimeoutScheduledRound != round, quorumForAnything(TallyKey(round: round, step: .precommit)) {
+                precommitTimeoutScheduledRound = round
+                schedule(.precommit, &actions)
+                progressed = true
+            }
+        }
+    }
+
+    /// Line 49. Returns true if the machine committed (and moved to the next height).
+    mutating func tryCommit(_ actions: inout [Action]) -> Bool {
+        let rounds = tallies.keys.filter { $0.step == .precommit }.map(\.round).sorted()
+        for precommitRound in rounds {
+            let key = TallyKey(round: precommitRound, step: .precommit)
+            guard let tally = tallies[key] else { continue }
+            let candidates = tally.powerByValue.keys.filter { $0 != .zero && quorum(key, for: $0) }.sorted()
+            for value in candidates {
+                guard let block = blocks[value] else {
+                    if missingBlocksRequested.insert(value).inserted {
+                        actions.append(.requestMissingBlock(value))
+                    }
+                    continue
+                }
+                guard validity[value] == true else { continue }
+                let signatures = tally.votes.values
+                    .filter { $0.blockHash == value }
+                    .map { CommitSignature(validator: $0.validator, signature: $0.signature) }
+                let certificate = CommitCertificate(height: height, round: precommitRound, blockHash: value, signatures: signatures)
+                commit(block, certificate: certificate, &actions)
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Emits the commit, moves to the next height (line 54) and replays buffered messages.
+    mutating func commit(_ block: Block, certificate: CommitCertificate, _ actions: inout [Action]) {
+        actions.append(.commit(block, certificate))
+        tip = ChainTip(nextHeight: height + 1, parentHash: certificate.blockHash, parentTimestampMilliseconds: block.header.timestamp, lastCommit: certificate)
+        height += 1
+        lockedValue = nil
+        lockedRound = nil
+        validValue = nil
+        validRound = nil
+        blocks = [:]
+        validity = [:]
+        validationRequested = []
+        missingBlocksRequested = []
+        proposals = [:]
+        tallies = [:]
+        participation = [:]
+        futureRounds = [:]
+        ownMessages = []
+        prevoteTimeoutScheduledRound = nil
+        precommitTimeoutScheduledRound = nil
+        validValueUpdatedRound = nil
+        decisionRequestAllowed = true
+        startRound(0, &actions)
+        let buffered = futureHeightBuffer
+        futureHeightBuffer = []
+        for message in buffered {
+            switch message {
+            case .proposal(let proposal, let localTime): receiveProposal(proposal, localTimeMilliseconds: localTime, own: false, &actions)
+            case .vote(let vote): receiveVote(vote, own: false, &actions)
+            }
+        }
+    }
+}

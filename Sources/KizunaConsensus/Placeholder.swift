@@ -1,1 +1,0 @@
-// The consensus core lives here (issue 5).

@@ -1,0 +1,92 @@
+public import KizunaCore
+public import KizunaStorage
+
+extension Ledger {
+    /// What runs at the start of every block, before its transactions: base-date snapshots
+    /// for the statutory report, then expiry of lots and coins due at the block time.
+    ///
+    /// Both read only the committed store's indexes (nothing of this block is pending yet),
+    /// and both cost in proportion to what is due, never to the number of lots or accounts.
+    func beginBlock(context: BlockContext, store: any KeyValueStore, overlay: inout StateOverlay) throws {
+        let previous = try overlay.amount(StateKey.lastBlockTimeKey)
+        // Crossing one or more base dates (31 March, 30 September): record the coins
+        // outstanding at the end of each. No block lies between the previous block and this
+        // one, so the state before this block is the state at the end of those days.
+        var period = LedgerCalendar.basePeriod(previous)
+        let current = LedgerCalendar.basePeriod(context.timestamp)
+        if period < current {
+            let outstanding = try overlay.supply(.coin).outstanding ?? 0
+            while period < current {
+                var encoder = Encoder()
+                encoder.encode(outstanding)
+                overlay.set(StateKey.baseDateUnused(period), encoder.bytes)
+                period += 1
+            }
+        }
+        overlay.setAmount(StateKey.lastBlockTimeKey, context.timestamp)
+        try expireLots(at: context.timestamp, store: store, overlay: &overlay)
+        try expireCoins(at: context.timestamp, store: store, overlay: &overlay)
+    }
+
+    /// Removes every lot due at or before `time`, found through the expiry index.
+    private func expireLots(at time: UInt64, store: any KeyValueStore, overlay: inout StateOverlay) throws {
+        var due: [(key: PublicKey, asset: Asset, indexKey: [UInt8])] = []
+        try store.scan(.state, from: [StateKey.lotExpiryPrefix], prefix: [StateKey.lotExpiryPrefix]) { key, _ in
+            var decoder = Decoder(key)
+            _ = try decoder.decodeUInt8()
+            let expiresAt = try decoder.decodeUInt64()
+            guard expiresAt <= time else { return false }
+            due.append((try decoder.decode(PublicKey.self), try decoder.decode(Asset.self), key))
+            return true
+        }
+        for entry in due {
+            overlay.set(entry.indexKey, nil)
+            var lots = try overlay.lots(entry.key, entry.asset)
+            let expired = lots.removeExpired(at: time)
+            guard !expired.isEmpty else { continue }
+            try overlay.setLots(entry.key, entry.asset, lots)
+            guard var account = try overlay.account(entry.key) else { throw LedgerInconsistency("lots of an unregistered account") }
+            let total = expired.reduce(0) { $0 + $1.amount }
+            account.setBalance(entry.asset, account.balance(entry.asset) - total)
+            overlay.setAccount(entry.key, account)
+            var supply = try overlay.supply(entry.asset)
+            supply.expired += total
+            overlay.setSupply(entry.asset, supply)
+            for lot in expired {
+                guard var program = try overlay.program(lot.program) else { throw LedgerInconsistency("a lot of unknown program \(lot.program)") }
+                program.expired += lot.amount
+                overlay.setProgram(program)
+            }
+        }
+    }
+
+    /// Expires residents' coins whose last change is older than the coin policy allows.
+    private func expireCoins(at time: UInt64, store: any KeyValueStore, overlay: inout StateOverlay) throws {
+        guard genesis.coin.expiry.kind == .endOfMonthAfterLastChange else { return }
+        var due: [(key: PublicKey, indexKey: [UInt8])] = []
+        try store.scan(.state, from: [StateKey.coinExpiryPrefix], prefix: [StateKey.coinExpiryPrefix]) { key, _ in
+            var decoder = Decoder(key)
+            _ = try decoder.decodeUInt8()
+            guard try decoder.decodeUInt64() <= time else { return false }
+            due.append((try decoder.decode(PublicKey.self), key))
+            return true
+        }
+        for entry in due {
+            overlay.set(entry.indexKey, nil)
+            guard var account = try overlay.account(entry.key), account.coin > 0 else { continue }
+            var supply = try overlay.supply(.coin)
+            supply.expired += account.coin
+            overlay.setSupply(.coin, supply)
+            account.coin = 0
+            overlay.setAccount(entry.key, account)
+        }
+    }
+}
+
+/// Committed state that breaks the ledger's own invariants: the store is corrupt. Never a
+/// transaction's fault, so it is not a `TransactionError`.
+public struct LedgerInconsistency: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { "ledger.inconsistent_state: \(message)" }
+}

@@ -1,0 +1,165 @@
+public import KizunaCore
+
+extension Ledger {
+    /// `pay`: a resident pays a merchant. Points are spent first, soonest-expiring lot first,
+    /// then coins. Campaign rebates apply to the coin-paid part only.
+    func pay(_ body: Pay, signer: PublicKey, context: BlockContext, overlay: inout StateOverlay) throws {
+        guard body.amount > 0 else { throw TransactionError(.invalidAmount, "a payment must be at least ¥1") }
+        guard body.merchant != signer else { throw TransactionError(.selfTransfer, "an account cannot pay itself") }
+        guard var payer = try overlay.account(signer) else { throw TransactionError(.unknownAccount, "the payer is not registered") }
+        guard payer.role == .resident else { throw TransactionError(.wrongRole, "only residents pay merchants") }
+        guard var merchant = try overlay.account(body.merchant) else {
+            throw TransactionError(.unknownAccount, "\(body.merchant.address) is not registered")
+        }
+        guard merchant.role == .merchant else { throw TransactionError(.wrongRole, "payments go to merchants; send coins to a resident instead") }
+        guard !merchant.frozen else { throw TransactionError(.frozen, "the merchant's account is frozen") }
+        guard let available = payer.point.adding(payer.coin), available >= body.amount else {
+            throw TransactionError(.insufficientBalance, "points \(payer.point) and coins ¥\(payer.coin) are less than ¥\(body.amount)")
+        }
+        let pointPart = min(payer.point, body.amount)
+        let coinPart = body.amount - pointPart
+
+        // Points: take from the soonest-expiring lots; the merchant is owed by each funder.
+        if pointPart > 0 {
+            var lots = try overlay.lots(signer, .point)
+            let taken = lots.take(pointPart)
+            try overlay.setLots(signer, .point, lots)
+            payer.point -= pointPart
+            var usedByProgram: [(UInt64, Amount)] = []
+            for piece in taken {
+                try overlay.addAmount(StateKey.receivable(body.merchant, piece.funder), piece.amount)
+                if let index = usedByProgram.firstIndex(where: { $0.0 == piece.program }) {
+                    usedByProgram[index].1 += piece.amount
+                } else {
+                    usedByProgram.append((piece.program, piece.amount))
+                }
+            }
+            for (id, amount) in usedByProgram {
+                guard var program = try overlay.program(id) else { throw LedgerInconsistency("a lot of unknown program \(id)") }
+                program.used += amount
+                overlay.setProgram(program)
+            }
+            merchant.point += pointPart
+        }
+        if coinPart > 0 {
+            overlay.setCoin(signer, &payer, to: payer.coin - coinPart, at: context.timestamp, rule: genesis.coin.expiry)
+            merchant.coin += coinPart
+        }
+        overlay.setAccount(signer, payer)
+        overlay.setAccount(body.merchant, merchant)
+        if coinPart > 0, let category = merchant.merchantCategory {
+            try applyRebates(coinPaid: coinPart, payer: signer, category: category, context: context, overlay: &overlay)
+        }
+    }
+
+    /// Campaign rebates on the coin-paid part of a payment: for each program whose rule
+    /// names the merchant's category, rate × coins, trimmed (never refused) to the monthly
+    /// cap per resident, the per-resident cap, the remaining budget and the holder cap.
+    private func applyRebates(coinPaid: Amount, payer: PublicKey, category: String, context: BlockContext, overlay: inout StateOverlay) throws {
+        let month = CivilTime.japanYearMonth(milliseconds: context.timestamp)
+        for id in try overlay.rebatePrograms() {
+            guard let program = try overlay.program(id), let rule = program.definition.rebate, let rate = rule.rate(for: category) else { continue }
+            let full = coinPaid.multipliedFullWidth(by: UInt64(rate))
+            guard full.high == 0 else { continue }
+            var rebate = full.low / 10_000
+            let monthKey = StateKey.rebateMonth(id, payer, month)
+            let thisMonth = try overlay.amount(monthKey)
+            rebate = min(rebate, rule.monthlyCapPerResidentYen.subtracting(thisMonth) ?? 0)
+            rebate = min(rebate, program.remaining)
+            let received = try overlay.amount(StateKey.programResident(id, payer))
+            rebate = min(rebate, program.definition.perResidentCapYen.subtracting(received) ?? 0)
+            guard let account = try overlay.account(payer) else { continue }
+            rebate = min(rebate, genesis.point.holderCapYen.subtracting(account.point) ?? 0)
+            guard rebate > 0 else { continue }
+            try mint(program: id, to: payer, amount: rebate, context: context, overlay: &overlay)
+            try overlay.addAmount(monthKey, rebate)
+        }
+    }
+
+    /// `thank`: thank-you points from one resident to another, never to oneself. The lots
+    /// move with their program and expiry.
+    func thank(_ body: Thank, signer: PublicKey, context: BlockContext, overlay: inout StateOverlay) throws {
+        guard body.to != signer else { throw TransactionError(.selfTransfer, "thanks cannot be given to oneself") }
+        guard body.amount > 0 else { throw TransactionError(.invalidAmount, "thanks must be at least 1") }
+        guard var sender = try overlay.account(signer) else { throw TransactionError(.unknownAccount, "the sender is not registered") }
+        guard sender.role == .resident else { throw TransactionError(.wrongRole, "only residents give thanks") }
+        guard var recipient = try overlay.account(body.to) else { throw TransactionError(.unknownAccount, "\(body.to.address) is not registered") }
+        guard recipient.role == .resident else { throw TransactionError(.wrongRole, "thanks go to residents only") }
+        guard !recipient.frozen else { throw TransactionError(.frozen, "the recipient's account is frozen") }
+        let policy = genesis.thanks
+        guard body.amount <= policy.sendLimitPerTransactionYen else {
+            throw TransactionError(.sendLimitExceeded, "\(body.amount) is over the per-thank limit of \(policy.sendLimitPerTransactionYen)")
+        }
+        let monthKey = StateKey.monthlySent(signer, asset: .thanks, yearMonth: CivilTime.japanYearMonth(milliseconds: context.timestamp))
+        let sentThisMonth = try overlay.amount(monthKey)
+        guard let monthTotal = sentThisMonth.adding(body.amount), monthTotal <= policy.sendLimitPerMonthYen else {
+            throw TransactionError(.monthlySendLimitExceeded, "\(sentThisMonth) thanks already given this month; \(body.amount) more is over the monthly limit of \(policy.sendLimitPerMonthYen)")
+        }
+        guard sender.thanks >= body.amount else {
+            throw TransactionError(.insufficientBalance, "thanks balance \(sender.thanks) is less than \(body.amount)")
+        }
+        guard let recipientBalance = recipient.thanks.adding(body.amount), recipientBalance <= policy.holderCapYen else {
+            throw TransactionError(.holderCapExceeded, "the recipient's thanks would exceed the cap of \(policy.holderCapYen)")
+        }
+        var senderLots = try overlay.lots(signer, .thanks)
+        var recipientLots = try overlay.lots(body.to, .thanks)
+        for piece in senderLots.take(body.amount) { try recipientLots.add(piece) }
+        try overlay.setLots(signer, .thanks, senderLots)
+        try overlay.setLots(body.to, .thanks, recipientLots)
+        sender.thanks -= body.amount
+        recipient.thanks = recipientBalance
+        overlay.setAccount(signer, sender)
+        overlay.setAccount(body.to, recipient)
+        overlay.setAmount(monthKey, monthTotal)
+    }
+
+    /// `redeem`: a merchant cashes out everything received. Coins are owed by the coin
+    /// issuer (who holds the yen), points by each lot's funder; the fee is withheld per the
+    /// asset's policy. The settlement record says who owes what.
+    func redeem(_ body: Redeem, signer: PublicKey, context: BlockContext, overlay: inout StateOverlay) throws {
+        guard var merchant = try overlay.account(signer) else { throw TransactionError(.unknownAccount, "the merchant is not registered") }
+        guard merchant.role == .merchant else { throw TransactionError(.wrongRole, "only merchants redeem") }
+        guard merchant.coin > 0 || merchant.point > 0 else {
+            throw TransactionError(.nothingToRedeem, "the merchant holds nothing to redeem")
+        }
+        func fee(_ gross: Amount, _ basisPoints: UInt32) -> Amount {
+            gross.multipliedFullWidth(by: UInt64(basisPoints)).low / 10_000
+        }
+        var lines: [SettlementRecord.Line] = []
+        if merchant.coin > 0 {
+            lines.append(.init(asset: .coin, funder: genesis.authorities.coinIssuer, gross: merchant.coin, fee: fee(merchant.coin, genesis.coin.redemptionFeeBasisPoints)))
+        }
+        if merchant.point > 0 {
+            let prefix = [StateKey.receivablePrefix] + signer.bytes
+            // Receivables are written by payments in this block too: read every funder's
+            // entry through the overlay, keyed by the funders known from committed state
+            // and from this block's writes.
+            for funder in try overlay.receivableFunders(prefix: prefix) {
+                let key = StateKey.receivable(signer, funder)
+                let gross = try overlay.amount(key)
+                guard gross > 0 else { continue }
+                lines.append(.init(asset: .point, funder: funder, gross: gross, fee: fee(gross, genesis.point.redemptionFeeBasisPoints)))
+                overlay.setAmount(key, 0)
+            }
+            let total = lines.filter { $0.asset == .point }.reduce(0) { $0 + $1.gross }
+            guard total == merchant.point else {
+                throw LedgerInconsistency("merchant \(signer.address) holds \(merchant.point) points but its receivables sum to \(total)")
+            }
+        }
+        for asset in [Asset.coin, .point] {
+            let gross = lines.filter { $0.asset == asset }.reduce(0) { $0 + $1.gross }
+            guard gross > 0 else { continue }
+            var supply = try overlay.supply(asset)
+            supply.redeemed += gross
+            overlay.setSupply(asset, supply)
+        }
+        let countKey = StateKey.settlementCount(signer)
+        let sequence = try overlay.amount(countKey)
+        overlay.setAmount(countKey, sequence + 1)
+        let record = SettlementRecord(merchant: signer, sequence: sequence, timestamp: context.timestamp, reference: body.reference, lines: lines)
+        overlay.set(StateKey.settlement(signer, sequence), record.canonicalBytes)
+        merchant.coin = 0
+        merchant.point = 0
+        overlay.setAccount(signer, merchant)
+    }
+}

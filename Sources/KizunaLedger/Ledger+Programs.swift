@@ -1,0 +1,93 @@
+public import KizunaCore
+
+extension Ledger {
+    /// `create-program`: the city or the coin issuer creates a points or thanks program.
+    func createProgram(_ body: CreateProgram, signer: PublicKey, context: BlockContext, overlay: inout StateOverlay) throws {
+        guard signer == genesis.authorities.city || signer == genesis.authorities.coinIssuer else {
+            throw TransactionError(.notAuthorised, "only the city or the coin issuer may create programs")
+        }
+        guard body.asset != .coin else {
+            throw TransactionError(.invalidProgram, "programs grant free value (point or thanks); coins are only charged")
+        }
+        guard !body.name.isEmpty else { throw TransactionError(.invalidProgram, "a program needs a name") }
+        guard body.budgetYen > 0 else { throw TransactionError(.invalidProgram, "the budget must be at least ¥1") }
+        guard body.perResidentCapYen > 0 else { throw TransactionError(.invalidProgram, "the per-resident cap must be at least ¥1") }
+        guard body.expiry.kind != .endOfMonthAfterLastChange else {
+            throw TransactionError(.invalidProgram, "lots expire by grant date (endOfMonthAfterGrant) or never")
+        }
+        guard body.expiry.kind == .never || (1...1200).contains(body.expiry.months) else {
+            throw TransactionError(.invalidProgram, "expiry months must be 1–1200")
+        }
+        if let rebate = body.rebate {
+            guard body.asset == .point else { throw TransactionError(.invalidProgram, "only point programs give rebates") }
+            guard !rebate.rates.isEmpty, rebate.rates.allSatisfy({ $0.basisPoints > 0 && $0.basisPoints <= 10_000 && !$0.merchantCategory.isEmpty }) else {
+                throw TransactionError(.invalidProgram, "rebate rates must name a category and be 1–10000 basis points")
+            }
+            guard rebate.monthlyCapPerResidentYen > 0 else { throw TransactionError(.invalidProgram, "the rebate's monthly cap must be at least ¥1") }
+        }
+        guard try overlay.account(body.funder) != nil else {
+            throw TransactionError(.unknownAccount, "the funder \(body.funder.address) is not registered")
+        }
+        let id = try overlay.amount(StateKey.nextProgramIdKey)
+        overlay.setAmount(StateKey.nextProgramIdKey, id + 1)
+        overlay.setProgram(ProgramState(id: id, definition: body, issuer: signer, createdAt: context.timestamp))
+        if body.rebate != nil {
+            var ids = try overlay.rebatePrograms()
+            ids.append(id)
+            overlay.set(StateKey.rebateProgramsKey, ProgramIdList(ids: ids).canonicalBytes)
+        }
+    }
+
+    /// `grant`: the program's issuer grants points or thanks to a resident.
+    func grant(_ body: Grant, signer: PublicKey, context: BlockContext, overlay: inout StateOverlay) throws {
+        guard let program = try overlay.program(body.program) else {
+            throw TransactionError(.unknownProgram, "there is no program \(body.program)")
+        }
+        guard signer == program.issuer else {
+            throw TransactionError(.notAuthorised, "only the program's issuer may grant from program \(body.program)")
+        }
+        guard body.program != Ledger.chargeBonusProgram else {
+            throw TransactionError(.notAuthorised, "the charge-bonus program grants only through charges")
+        }
+        guard body.amount > 0 else { throw TransactionError(.invalidAmount, "a grant must be at least 1") }
+        guard let recipient = try overlay.account(body.to) else {
+            throw TransactionError(.unknownAccount, "\(body.to.address) is not registered")
+        }
+        guard recipient.role == .resident else { throw TransactionError(.wrongRole, "grants go to residents only") }
+        guard !recipient.frozen else { throw TransactionError(.frozen, "the recipient's account is frozen") }
+        guard body.amount <= program.remaining else {
+            throw TransactionError(.programBudgetExhausted, "program \(body.program) has ¥\(program.remaining) of its budget left, the grant asks for \(body.amount)")
+        }
+        let already = try overlay.amount(StateKey.programResident(body.program, body.to))
+        guard let total = already.adding(body.amount), total <= program.definition.perResidentCapYen else {
+            throw TransactionError(.perResidentCapExceeded, "the resident already received \(already) of the program's per-resident cap of \(program.definition.perResidentCapYen)")
+        }
+        let asset = program.definition.asset
+        guard let balance = recipient.balance(asset).adding(body.amount), balance <= genesis.policy(for: asset).holderCapYen else {
+            throw TransactionError(.holderCapExceeded, "the grant would bring the resident's \(asset.name) to over the cap of \(genesis.policy(for: asset).holderCapYen)")
+        }
+        try mint(program: body.program, to: body.to, amount: body.amount, context: context, overlay: &overlay)
+    }
+
+    /// Creates a lot from a program for an account: the program's granted total, the
+    /// per-resident total, the asset's supply and the account's balance move together.
+    /// Callers check budget, caps and roles first.
+    func mint(program id: UInt64, to key: PublicKey, amount: Amount, context: BlockContext, overlay: inout StateOverlay) throws {
+        guard var program = try overlay.program(id), var account = try overlay.account(key) else {
+            throw LedgerInconsistency("minting from program \(id) to \(key.address)")
+        }
+        let asset = program.definition.asset
+        var lots = try overlay.lots(key, asset)
+        try lots.add(Lot(program: id, funder: program.definition.funder, amount: amount, grantedAt: context.timestamp, expiresAt: LedgerCalendar.expiry(program.definition.expiry, from: context.timestamp)))
+        try overlay.setLots(key, asset, lots)
+        account.setBalance(asset, account.balance(asset) + amount)
+        overlay.setAccount(key, account)
+        program.granted += amount
+        overlay.setProgram(program)
+        try overlay.addAmount(StateKey.programResident(id, key), amount)
+        var supply = try overlay.supply(asset)
+        guard let minted = supply.minted.adding(amount) else { throw TransactionError(.overflow, "\(asset.name) supply overflows") }
+        supply.minted = minted
+        overlay.setSupply(asset, supply)
+    }
+}

@@ -1,0 +1,205 @@
+public import KizunaCore
+public import KizunaStorage
+
+/// The reports of design §2.5 that come from the state alone, computed from any store that
+/// holds a committed state (the tip's, or one replayed to an earlier height).
+public struct LedgerReports: Sendable {
+    public let store: any KeyValueStore
+    public let genesis: Genesis
+
+    public init(store: any KeyValueStore, genesis: Genesis) {
+        self.store = store
+        self.genesis = genesis
+    }
+
+    var overlay: StateOverlay { StateOverlay(base: store) }
+
+    public struct Supply: Codable, Sendable, Equatable {
+        public var asset: String
+        public var minted: UInt64
+        public var redeemed: UInt64
+        public var refunded: UInt64
+        public var expired: UInt64
+        public var outstanding: UInt64
+    }
+
+    /// Supply per asset: minted, redeemed, refunded, expired, outstanding.
+    public func supply() throws -> [Supply] {
+        try Asset.allCases.map { asset in
+            let state = try overlay.supply(asset)
+            guard let outstanding = state.outstanding else { throw LedgerInconsistency("\(asset.name) supply counters are inconsistent") }
+            return Supply(asset: asset.name, minted: state.minted, redeemed: state.redeemed, refunded: state.refunded, expired: state.expired, outstanding: outstanding)
+        }
+    }
+
+    public struct UnusedBalance: Codable, Sendable, Equatable {
+        /// yyyy-mm-dd, Japan time.
+        public var baseDate: String
+        /// False when the state is from before the end of the base date: the figure is the
+        /// current outstanding paid value, provisional.
+        public var closed: Bool
+        /// Coins (paid value only) outstanding at the end of the base date.
+        public var outstandingYen: UInt64
+        /// Half of the unused balance when it exceeds ¥10,000,000 (rounded up), else 0.
+        public var depositRequiredYen: UInt64
+        /// The refund limit the base date sets for the following period (5% of it).
+        public var refundLimitFromUnusedYen: UInt64
+    }
+
+    public static let depositThresholdYen: UInt64 = 10_000_000
+
+    /// The unused-balance report for a base date (31 March or 30 September); nil for any
+    /// other date.
+    public func unusedBalance(year: Int64, month: Int64, day: Int64) throws -> UnusedBalance? {
+        guard let period = LedgerCalendar.period(closedBy: year, month: month, day: day) else { return nil }
+        let label = "\(year)-\(month < 10 ? "0" : "")\(month)-\(day)"
+        let recorded = try store.get(StateKey.baseDateUnused(period), in: .state)
+        let outstanding: UInt64
+        if let recorded {
+            outstanding = try Decoder.decodeUInt64(exactly: recorded)
+        } else {
+            outstanding = try overlay.supply(.coin).outstanding ?? 0
+        }
+        let deposit = outstanding > LedgerReports.depositThresholdYen ? outstanding / 2 + outstanding % 2 : 0
+        return UnusedBalance(baseDate: label, closed: recorded != nil, outstandingYen: outstanding, depositRequiredYen: deposit, refundLimitFromUnusedYen: outstanding / 20)
+    }
+
+    public struct Program: Codable, Sendable, Equatable {
+        public var id: UInt64
+        public var name: String
+        public var asset: String
+        public var funder: String
+        public var issuer: String
+        public var budget: UInt64
+        public var granted: UInt64
+        public var used: UInt64
+        public var expired: UInt64
+        public var outstanding: UInt64
+        public var remaining: UInt64
+        public var perResidentCap: UInt64
+        public var rebate: Bool
+    }
+
+    /// Program utilization: budget, granted, used, expired, outstanding, remaining.
+    public func programs() throws -> [Program] {
+        var result: [Program] = []
+        try store.scan(.state, from: [StateKey.programPrefix], prefix: [StateKey.programPrefix]) { _, value in
+            let program = try ProgramState(canonicalBytes: value)
+            result.append(Program(
+                id: program.id, name: program.definition.name, asset: program.definition.asset.name,
+                funder: program.definition.funder.address.description, issuer: program.issuer.address.description,
+                budget: program.definition.budgetYen, granted: program.granted, used: program.used, expired: program.expired,
+                outstanding: program.outstanding, remaining: program.remaining, perResidentCap: program.definition.perResidentCapYen,
+                rebate: program.definition.rebate != nil
+            ))
+            return true
+        }
+        return result
+    }
+
+    public func program(_ id: UInt64) throws -> Program? {
+        try programs().first { $0.id == id }
+    }
+
+    public struct Statement: Codable, Sendable, Equatable {
+        public struct Line: Codable, Sendable, Equatable {
+            public var asset: String
+            public var funder: String
+            public var gross: UInt64
+            public var fee: UInt64
+            public var net: UInt64
+        }
+
+        public struct Settlement: Codable, Sendable, Equatable {
+            public var sequence: UInt64
+            public var time: String
+            public var reference: String
+            public var lines: [Line]
+        }
+
+        public var merchant: String
+        public var settlements: [Settlement]
+        /// Net owed per funder over all settlements, sorted by funder.
+        public var totalsByFunder: [Line]
+        /// Value received and not yet redeemed.
+        public var unredeemedCoin: UInt64
+        public var unredeemedPoint: UInt64
+    }
+
+    /// A merchant's settlement statement, split by funder.
+    public func settlements(merchant: PublicKey) throws -> Statement? {
+        guard let account = try overlay.account(merchant), account.role == .merchant else { return nil }
+        var settlements: [Statement.Settlement] = []
+        var totals: [Statement.Line] = []
+        let prefix = [StateKey.settlementPrefix] + merchant.bytes
+        try store.scan(.state, from: prefix, prefix: prefix) { _, value in
+            let record = try SettlementRecord(canonicalBytes: value)
+            let lines = record.lines.map { Statement.Line(asset: $0.asset.name, funder: $0.funder.address.description, gross: $0.gross, fee: $0.fee, net: $0.net) }
+            settlements.append(.init(sequence: record.sequence, time: CivilTime.formatJapan(milliseconds: record.timestamp), reference: record.reference, lines: lines))
+            for line in lines {
+                if let index = totals.firstIndex(where: { $0.asset == line.asset && $0.funder == line.funder }) {
+                    totals[index].gross += line.gross
+                    totals[index].fee += line.fee
+                    totals[index].net += line.net
+                } else {
+                    totals.append(line)
+                }
+            }
+            return true
+        }
+        totals.sort { ($0.asset, $0.funder) < ($1.asset, $1.funder) }
+        return Statement(merchant: merchant.address.description, settlements: settlements, totalsByFunder: totals, unredeemedCoin: account.coin, unredeemedPoint: account.point)
+    }
+
+    /// Checks the invariants of design §2.4 over the whole state: per asset minted −
+    /// redeemed − refunded − expired = Σ balances (residents' and merchants'); every lot list
+    /// sums to its account's cached balance; per program granted ≤ budget and granted = used
+    /// + expired + outstanding, where outstanding is what lots of the program still hold.
+    /// Returns the first violation, or nil. Cost: a scan of the state (audit and tests only).
+    public func invariantViolation() throws -> String? {
+        var balances: [Asset: UInt64] = [:]
+        var lotTotals: [[UInt8]: UInt64] = [:]
+        var programHeld: [UInt64: UInt64] = [:]
+        var accounts: [(PublicKey, AccountState)] = []
+        try store.scan(.state, from: [], prefix: []) { key, value in
+            switch key.first {
+            case 0x01:
+                let account = try AccountState(canonicalBytes: value)
+                accounts.append((PublicKey(key.dropFirst())!, account))
+                for asset in Asset.allCases { balances[asset, default: 0] += account.balance(asset) }
+            case 0x06:
+                let lots = try LotList(canonicalBytes: value)
+                lotTotals[Array(key.dropFirst())] = lots.total
+                for lot in lots.lots { programHeld[lot.program, default: 0] += lot.amount }
+            default:
+                break
+            }
+            return true
+        }
+        for asset in Asset.allCases {
+            let supply = try overlay.supply(asset)
+            guard let outstanding = supply.outstanding else { return "\(asset.name): redeemed + refunded + expired exceed minted" }
+            guard outstanding == balances[asset, default: 0] else {
+                return "\(asset.name): minted − redeemed − refunded − expired = \(outstanding), balances sum to \(balances[asset, default: 0])"
+            }
+        }
+        for (key, account) in accounts {
+            for asset in [Asset.point, .thanks] where account.role == .resident || account.role == .authority {
+                let lots = lotTotals[key.bytes + [asset.rawValue], default: 0]
+                guard lots == account.balance(asset) else {
+                    return "account \(key.address): \(asset.name) balance \(account.balance(asset)) but its lots sum to \(lots)"
+                }
+            }
+        }
+        for program in try programs() {
+            guard program.granted <= program.budget else { return "program \(program.id): granted \(program.granted) exceeds budget \(program.budget)" }
+            guard program.granted == program.used + program.expired + program.outstanding else {
+                return "program \(program.id): granted \(program.granted) ≠ used \(program.used) + expired \(program.expired) + outstanding \(program.outstanding)"
+            }
+            guard program.outstanding == programHeld[program.id, default: 0] else {
+                return "program \(program.id): outstanding \(program.outstanding) but its lots hold \(programHeld[program.id, default: 0])"
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,69 @@
+public import KizunaCore
+
+/// Typed access to the ledger's records, and the bookkeeping that must always move together
+/// (a lot list and its expiry index; a coin balance and its expiry index).
+extension StateOverlay {
+    func decoded<T: CanonicalDecodable>(_ key: [UInt8], as type: T.Type) throws -> T? {
+        guard let bytes = try get(key) else { return nil }
+        return try T(canonicalBytes: bytes)
+    }
+
+    mutating func setAmount(_ key: [UInt8], _ amount: Amount) {
+        if amount == 0 {
+            set(key, nil)
+        } else {
+            var encoder = Encoder()
+            encoder.encode(amount)
+            set(key, encoder.bytes)
+        }
+    }
+
+    mutating func addAmount(_ key: [UInt8], _ amount: Amount) throws {
+        guard let sum = try self.amount(key).adding(amount) else { throw TransactionError(.overflow, "a counter overflows") }
+        setAmount(key, sum)
+    }
+
+    public func lots(_ key: PublicKey, _ asset: Asset) throws -> LotList {
+        try decoded(StateKey.lots(key, asset), as: LotList.self) ?? LotList()
+    }
+
+    /// Writes a lot list and keeps the expiry index in step with its distinct expiries.
+    mutating func setLots(_ key: PublicKey, _ asset: Asset, _ lots: LotList) throws {
+        let before = try self.lots(key, asset).expiries
+        let after = lots.expiries
+        for expiry in before where !after.contains(expiry) { set(StateKey.lotExpiry(expiry, key, asset), nil) }
+        for expiry in after where !before.contains(expiry) { set(StateKey.lotExpiry(expiry, key, asset), []) }
+        set(StateKey.lots(key, asset), lots.isEmpty ? nil : lots.canonicalBytes)
+    }
+
+    /// The funders a merchant holds receivables from, sorted by key.
+    func receivableFunders(prefix: [UInt8]) throws -> [PublicKey] {
+        try keys(withPrefix: prefix).compactMap { PublicKey($0.dropFirst(prefix.count)) }
+    }
+
+    public func program(_ id: UInt64) throws -> ProgramState? {
+        try decoded(StateKey.program(id), as: ProgramState.self)
+    }
+
+    mutating func setProgram(_ program: ProgramState) {
+        set(StateKey.program(program.id), program.canonicalBytes)
+    }
+
+    func rebatePrograms() throws -> [UInt64] {
+        try decoded(StateKey.rebateProgramsKey, as: ProgramIdList.self)?.ids ?? []
+    }
+
+    /// Sets a resident's coin balance after a change at `time`, moving its coin-expiry index
+    /// entry (coins expire at the end of the month N months after the last change).
+    mutating func setCoin(_ key: PublicKey, _ account: inout AccountState, to balance: Amount, at time: UInt64, rule: ExpiryRule) {
+        let indexed = account.role == .resident && rule.kind == .endOfMonthAfterLastChange
+        if indexed && account.coin > 0 {
+            set(StateKey.coinExpiry(LedgerCalendar.expiry(rule, from: account.coinChangedAt), key), nil)
+        }
+        account.coin = balance
+        account.coinChangedAt = time
+        if indexed && balance > 0 {
+            set(StateKey.coinExpiry(LedgerCalendar.expiry(rule, from: time), key), [])
+        }
+    }
+}
