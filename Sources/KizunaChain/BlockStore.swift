@@ -89,7 +89,7 @@ public final class BlockStore: Sendable {
     public func block(at height: UInt64) throws(ChainError) -> Block? {
         guard let bytes = try read(encodeUInt64(height), in: .blocks) else { return nil }
         do {
-            return try Block(canonicalBytes: bytes)
+            return try Block(storedBytes: bytes)
         } catch {
             throw ChainError(.corruptBlock, "block \(height) does not decode: \(error)")
         }
@@ -99,7 +99,7 @@ public final class BlockStore: Sendable {
     public func certificate(at height: UInt64) throws(ChainError) -> CommitCertificate? {
         guard let bytes = try read(encodeUInt64(height), in: .certificates) else { return nil }
         do {
-            return try CommitCertificate(canonicalBytes: bytes)
+            return try CommitCertificate(storedBytes: bytes)
         } catch {
             throw ChainError(.corruptBlock, "the certificate of block \(height) does not decode: \(error)")
         }
@@ -114,7 +114,7 @@ public final class BlockStore: Sendable {
     public func receipt(of transactionId: Hash) throws(ChainError) -> Receipt? {
         guard let bytes = try read(transactionId.bytes, in: .transactions) else { return nil }
         do {
-            return try Receipt(canonicalBytes: bytes)
+            return try Receipt(storedBytes: bytes)
         } catch {
             throw ChainError(.corruptIndex, "the index entry of transaction \(transactionId) does not decode")
         }
@@ -123,7 +123,7 @@ public final class BlockStore: Sendable {
     public func account(_ key: PublicKey) throws(ChainError) -> AccountState? {
         guard let bytes = try read(StateKey.account(key), in: .state) else { return nil }
         do {
-            return try AccountState(canonicalBytes: bytes)
+            return try AccountState(storedBytes: bytes)
         } catch {
             throw ChainError(.corruptState, "the state of account \(key.address) does not decode")
         }
@@ -132,7 +132,7 @@ public final class BlockStore: Sendable {
     public func supply(_ asset: Asset) throws(ChainError) -> SupplyState {
         guard let bytes = try read(StateKey.supply(asset), in: .state) else { return SupplyState() }
         do {
-            return try SupplyState(canonicalBytes: bytes)
+            return try SupplyState(storedBytes: bytes)
         } catch {
             throw ChainError(.corruptState, "the \(asset.name) supply does not decode")
         }

@@ -116,6 +116,9 @@ public struct SafeSigner<Store: SignerStateStore>: Sendable {
         return request.signed(signature)
     }
 
+    /// Lets the owner act on the store (a simulated fsync) without touching the record.
+    mutating func modifyStore(_ body: (inout Store) -> Void) { body(&store) }
+
     public mutating func sign(height: UInt64, round: UInt32, step: VoteStep, signBytes: [UInt8]) throws(SignerError) -> Signature {
         switch record.check(height: height, round: round, step: step, signBytes: signBytes) {
         case .refuse(let reason):

@@ -213,6 +213,7 @@ public struct CommitCertificate: Sendable, Hashable, CanonicalCodable {
         }
         var power: UInt64 = 0
         var previous: PublicKey?
+        let message = voteSigningBytes(chainId: chainId, height: height, round: round, step: .precommit, blockHash: blockHash)
         for entry in signatures {
             if let previous, !(previous < entry.validator) {
                 throw CertificateError(.duplicateVote, "validator \(entry.validator.address) appears twice or out of order")
@@ -221,11 +222,10 @@ public struct CommitCertificate: Sendable, Hashable, CanonicalCodable {
             guard let validator = validators.validator(for: entry.validator) else {
                 throw CertificateError(.unknownValidator, "\(entry.validator.address) is not a validator")
             }
-            let message = voteSigningBytes(chainId: chainId, height: height, round: round, step: .precommit, blockHash: blockHash)
             guard entry.validator.isValidSignature(entry.signature, for: message) else {
                 throw CertificateError(.badSignature, "the precommit of \(validator.name) does not verify")
             }
-            power += validator.votingPower
+            power = power.adding(validator.votingPower) ?? UInt64.max
         }
         guard validators.isQuorum(power) else {
             throw CertificateError(.insufficientPower, "signed voting power \(power) of \(validators.totalVotingPower) is not more than 2/3")

@@ -20,6 +20,12 @@ public struct Hash: Hashable, Sendable, Comparable, CustomStringConvertible {
         self.bytes = bytes
     }
 
+    /// SHA-256 of bytes. A concrete overload: the generic one below is several times slower
+    /// across the module boundary.
+    public static func sha256(_ data: [UInt8]) -> Hash {
+        Hash(unchecked: Array(SHA256.hash(data: data)))
+    }
+
     /// SHA-256 of `data`.
     public static func sha256(_ data: some DataProtocol) -> Hash {
         Hash(unchecked: Array(SHA256.hash(data: data)))

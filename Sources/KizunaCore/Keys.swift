@@ -20,6 +20,10 @@ public struct PublicKey: Hashable, Sendable, Comparable, CanonicalCodable {
     public init(from decoder: inout Decoder) throws(DecodingError) {
         let start = decoder.offset
         let raw = try decoder.decodeFixed(PublicKey.byteCount)
+        if decoder.keysAlreadyValidated {
+            self.bytes = raw
+            return
+        }
         guard let key = PublicKey(raw) else {
             throw DecodingError(.invalidKey, "not a valid Ed25519 public key", offset: start)
         }

@@ -8,11 +8,11 @@ extension Ledger {
     /// Both read only the committed store's indexes (nothing of this block is pending yet),
     /// and both cost in proportion to what is due, never to the number of lots or accounts.
     func beginBlock(context: BlockContext, store: any KeyValueStore, overlay: inout StateOverlay) throws {
-        let previous = try overlay.amount(StateKey.lastBlockTimeKey)
         // Crossing one or more base dates (31 March, 30 September): record the coins
         // outstanding at the end of each. No block lies between the previous block and this
         // one, so the state before this block is the state at the end of those days.
-        var period = LedgerCalendar.basePeriod(previous)
+        // The state keeps the current base period, so an ordinary block writes nothing here.
+        var period = UInt32(try overlay.amount(StateKey.currentBasePeriodKey))
         let current = LedgerCalendar.basePeriod(context.timestamp)
         if period < current {
             let outstanding = try overlay.supply(.coin).outstanding ?? 0
@@ -22,8 +22,8 @@ extension Ledger {
                 overlay.set(StateKey.baseDateUnused(period), encoder.bytes)
                 period += 1
             }
+            overlay.setAmount(StateKey.currentBasePeriodKey, UInt64(current))
         }
-        overlay.setAmount(StateKey.lastBlockTimeKey, context.timestamp)
         try expireLots(at: context.timestamp, store: store, overlay: &overlay)
         try expireCoins(at: context.timestamp, store: store, overlay: &overlay)
     }

@@ -80,7 +80,7 @@ public struct Ledger: Sendable {
         let bonus = CreateProgram(asset: .point, name: "charge bonus", funder: genesis.authorities.coinIssuer, budgetYen: UInt64.max, expiry: genesis.point.expiry, perResidentCapYen: UInt64.max)
         overlay.setProgram(ProgramState(id: Ledger.chargeBonusProgram, definition: bonus, issuer: genesis.authorities.coinIssuer, createdAt: genesis.genesisTime))
         overlay.setAmount(StateKey.nextProgramIdKey, Ledger.chargeBonusProgram + 1)
-        overlay.setAmount(StateKey.lastBlockTimeKey, genesis.genesisTime)
+        overlay.setAmount(StateKey.currentBasePeriodKey, UInt64(LedgerCalendar.basePeriod(genesis.genesisTime)))
         overlay.commitTransaction()
         return try finish(overlay: overlay, store: store, accepted: [], receipts: [], rejected: [])
     }

@@ -84,7 +84,7 @@ public struct LedgerReports: Sendable {
     public func programs() throws -> [Program] {
         var result: [Program] = []
         try store.scan(.state, from: [StateKey.programPrefix], prefix: [StateKey.programPrefix]) { _, value in
-            let program = try ProgramState(canonicalBytes: value)
+            let program = try ProgramState(storedBytes: value)
             result.append(Program(
                 id: program.id, name: program.definition.name, asset: program.definition.asset.name,
                 funder: program.definition.funder.address.description, issuer: program.issuer.address.description,
@@ -133,7 +133,7 @@ public struct LedgerReports: Sendable {
         var totals: [Statement.Line] = []
         let prefix = [StateKey.settlementPrefix] + merchant.bytes
         try store.scan(.state, from: prefix, prefix: prefix) { _, value in
-            let record = try SettlementRecord(canonicalBytes: value)
+            let record = try SettlementRecord(storedBytes: value)
             let lines = record.lines.map { Statement.Line(asset: $0.asset.name, funder: $0.funder.address.description, gross: $0.gross, fee: $0.fee, net: $0.net) }
             settlements.append(.init(sequence: record.sequence, time: CivilTime.formatJapan(milliseconds: record.timestamp), reference: record.reference, lines: lines))
             for line in lines {
@@ -164,11 +164,11 @@ public struct LedgerReports: Sendable {
         try store.scan(.state, from: [], prefix: []) { key, value in
             switch key.first {
             case 0x01:
-                let account = try AccountState(canonicalBytes: value)
+                let account = try AccountState(storedBytes: value)
                 accounts.append((PublicKey(key.dropFirst())!, account))
                 for asset in Asset.allCases { balances[asset, default: 0] += account.balance(asset) }
             case 0x06:
-                let lots = try LotList(canonicalBytes: value)
+                let lots = try LotList(storedBytes: value)
                 lotTotals[Array(key.dropFirst())] = lots.total
                 for lot in lots.lots { programHeld[lot.program, default: 0] += lot.amount }
             default:

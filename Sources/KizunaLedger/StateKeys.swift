@@ -20,7 +20,7 @@ public enum StateKey {
     static let periodMinted: UInt8 = 0x0F
     static let periodRefunded: UInt8 = 0x10
     static let baseDateUnused: UInt8 = 0x11
-    static let lastBlockTime: UInt8 = 0x12
+    static let currentBasePeriod: UInt8 = 0x12
     static let rebatePrograms: UInt8 = 0x13
     static let settlementCount: UInt8 = 0x14
 
@@ -86,8 +86,8 @@ extension StateKey {
     public static func periodRefunded(_ period: UInt32) -> [UInt8] { encode { $0.encode(periodRefunded); $0.encode(period) } }
     /// `0x11 ‖ base period` → coins outstanding at the end of the base date that closes it.
     public static func baseDateUnused(_ period: UInt32) -> [UInt8] { encode { $0.encode(baseDateUnused); $0.encode(period) } }
-    /// `0x12` → the timestamp of the last executed block.
-    public static let lastBlockTimeKey: [UInt8] = [lastBlockTime]
+    /// `0x12` → the statutory base period of the last executed block (see `LedgerCalendar`).
+    public static let currentBasePeriodKey: [UInt8] = [currentBasePeriod]
     /// `0x13` → the ids of programs with a rebate rule, ascending.
     public static let rebateProgramsKey: [UInt8] = [rebatePrograms]
 }

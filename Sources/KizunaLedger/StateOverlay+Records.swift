@@ -5,7 +5,7 @@ public import KizunaCore
 extension StateOverlay {
     func decoded<T: CanonicalDecodable>(_ key: [UInt8], as type: T.Type) throws -> T? {
         guard let bytes = try get(key) else { return nil }
-        return try T(canonicalBytes: bytes)
+        return try T(storedBytes: bytes)
     }
 
     mutating func setAmount(_ key: [UInt8], _ amount: Amount) {

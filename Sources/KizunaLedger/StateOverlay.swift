@@ -65,7 +65,7 @@ public struct StateOverlay: Sendable {
 
     public func account(_ key: PublicKey) throws -> AccountState? {
         guard let bytes = try get(StateKey.account(key)) else { return nil }
-        return try AccountState(canonicalBytes: bytes)
+        return try AccountState(storedBytes: bytes)
     }
 
     public mutating func setAccount(_ key: PublicKey, _ account: AccountState) {
@@ -74,7 +74,7 @@ public struct StateOverlay: Sendable {
 
     public func supply(_ asset: Asset) throws -> SupplyState {
         guard let bytes = try get(StateKey.supply(asset)) else { return SupplyState() }
-        return try SupplyState(canonicalBytes: bytes)
+        return try SupplyState(storedBytes: bytes)
     }
 
     public mutating func setSupply(_ asset: Asset, _ supply: SupplyState) {

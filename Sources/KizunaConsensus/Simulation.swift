@@ -1,0 +1,496 @@
+import KizunaCore
+
+/// One simulated cluster driven by one seed: validators, network, clock and disks in one
+/// process. `Simulation(scenario:).run()` is deterministic: the same scenario gives the same
+/// result, byte for byte (see `docs/consensus.md`, §8).
+public struct Simulation: Sendable {
+    /// Timeouts for simulated clusters: shorter than a node's so campaigns run fast.
+    public static func configuration(chainId: String, faultInjection: ConsensusFaultInjection) -> ConsensusConfiguration {
+        var configuration = ConsensusConfiguration(chainId: chainId)
+        configuration.timeoutProposeMillisecondsBase = 1000
+        configuration.timeoutProposeMillisecondsDelta = 250
+        configuration.timeoutPrevoteMillisecondsBase = 500
+        configuration.timeoutPrevoteMillisecondsDelta = 250
+        configuration.timeoutPrecommitMillisecondsBase = 500
+        configuration.timeoutPrecommitMillisecondsDelta = 250
+        configuration.rebroadcastMilliseconds = 500
+        configuration.faultInjection = faultInjection
+        return configuration
+    }
+
+    public static let chainId = "sim-kizuna"
+    static let genesisTimeMilliseconds: UInt64 = 1_700_000_000_000
+    static let decisionsPerResponseMax = 16
+    static let eventsMax: UInt64 = 5_000_000
+
+    enum Wire: Sendable {
+        case consensus(ConsensusMessage)
+        case decisionRequest(height: UInt64)
+        case decisions([CommittedBlock])
+        case blockRequest(Hash)
+        case blockResponse(Block)
+    }
+
+    struct CommittedBlock: Sendable {
+        var block: Block
+        var certificate: CommitCertificate
+    }
+
+    enum Scheduled: Sendable {
+        case deliver(to: Int, from: Int, Wire)
+        case timeout(node: Int, incarnation: Int, height: UInt64, round: UInt32, step: TimeoutStep)
+        case crash(Int)
+        case restart(Int)
+    }
+
+    struct Node: Sendable {
+        var publicKey: PublicKey
+        var byzantine: ByzantineBehavior?
+        var up = false
+        var incarnation = 0
+        var machine: ConsensusStateMachine?
+        var signer: SafeSigner<MemorySignerStateStore>?
+        /// What survives a crash: the synced signer record and the committed chain.
+        var durableRecord: SignerSafetyRecord?
+        var chain: [CommittedBlock] = []
+        var skew: Int64 = 0
+    }
+
+    struct SignKey: Hashable, Sendable {
+        var node: Int
+        var height: UInt64
+        var round: UInt32
+        var step: VoteStep
+    }
+
+    public let scenario: SimulationScenario
+    let configuration: ConsensusConfiguration
+    let validatorSet: ValidatorSet
+    let keys: [PublicKey]
+    let indexOfKey: [PublicKey: Int]
+    var random: SplitMix64
+    var queue = EventQueue<Scheduled>()
+    var now: UInt64 = 0
+    var nodes: [Node] = []
+    var violations: [Violation] = []
+    var decided: [UInt64: Hash] = [:]
+    var decidedRounds: [UInt64: UInt32] = [:]
+    var proposedHashes: Set<Hash> = []
+    var signLog: [SignKey: Hash] = [:]
+    /// Colluding byzantine proposers: for (height, round), the block each peer was shown.
+    var tailoredBlocks: [SignKey: [Int: Block]] = [:]
+    var messagesSent: UInt64 = 0
+    var eventsProcessed: UInt64 = 0
+    var signaturesRefused = 0
+    var traceDigest: UInt64 = 0xcbf2_9ce4_8422_2325
+    var heightAtHeal: UInt64?
+
+    public init(scenario: SimulationScenario) {
+        self.scenario = scenario
+        self.configuration = Self.configuration(chainId: Self.chainId, faultInjection: scenario.faultInjection)
+        var keys: [PublicKey] = []
+        var validators: [Validator] = []
+        for (index, power) in scenario.powers.enumerated() {
+            let seed = [UInt8](repeating: UInt8(index + 1), count: 32)
+            let key = PrivateKey(seed: seed)!.publicKey
+            keys.append(key)
+            validators.append(Validator(name: "v\(index)", organisation: "sim", publicKey: key, votingPower: power))
+        }
+        self.keys = keys
+        var indexOfKey: [PublicKey: Int] = [:]
+        for (index, key) in keys.enumerated() { indexOfKey[key] = index }
+        self.indexOfKey = indexOfKey
+        self.validatorSet = ValidatorSet(validators)
+        self.random = SplitMix64(seed: scenario.seed)
+        for (index, key) in keys.enumerated() {
+            var node = Node(publicKey: key, byzantine: scenario.byzantine[index])
+            node.skew = scenario.clockSkewMilliseconds[index]
+            // Key generation writes the initial record (docs/consensus.md §7).
+            node.durableRecord = .initial
+            nodes.append(node)
+        }
+    }
+
+    /// Runs until every honest node reached its targets, a checker fired, or the liveness
+    /// bound passed.
+    public mutating func run() -> SimulationResult {
+        for index in nodes.indices where nodes[index].byzantine != .silent {
+            boot(index)
+        }
+        for crash in scenario.crashes {
+            queue.push(at: crash.atMilliseconds, .crash(crash.node))
+            queue.push(at: crash.atMilliseconds + crash.downMilliseconds, .restart(crash.node))
+        }
+        let faultsEnd = scenario.faultsEndMilliseconds
+        let deadline = faultsEnd + scenario.livenessBoundMilliseconds
+        while violations.isEmpty, let (time, event) = queue.pop() {
+            if time > deadline { break }
+            now = time
+            eventsProcessed += 1
+            if eventsProcessed > Self.eventsMax { break }
+            if heightAtHeal == nil, now >= faultsEnd { heightAtHeal = honestHeights.max() ?? 0 }
+            handle(event)
+            if targetsMet { break }
+        }
+        if violations.isEmpty, !targetsMet {
+            violations.append(Violation(kind: .liveness, message: "honest heights \(honestHeights) short of target \(scenario.heightsTarget) (+\(scenario.heightsAfterHeal) after heal at \(faultsEnd) ms, heights then \(heightAtHeal ?? 0)) by the bound", atMilliseconds: now))
+        }
+        var evidence = 0
+        for node in nodes where node.byzantine == nil { evidence += node.machine?.evidence.count ?? 0 }
+        var roundsTotal: UInt64 = 0
+        for (_, round) in decidedRounds { roundsTotal += UInt64(round) + 1 }
+        return SimulationResult(
+            scenario: scenario, violations: violations, heightsCommitted: honestHeights.min() ?? 0,
+            simulatedMilliseconds: now, roundsTotal: roundsTotal, decidedHeights: UInt64(decidedRounds.count),
+            messagesSent: messagesSent, eventsProcessed: eventsProcessed, evidenceCount: evidence,
+            signaturesRefused: signaturesRefused, traceDigest: traceDigest)
+    }
+
+    var honestHeights: [UInt64] {
+        nodes.filter { $0.byzantine == nil }.map { UInt64($0.chain.count) }
+    }
+
+    var targetsMet: Bool {
+        guard let heal = heightAtHeal else { return false }
+        let target = max(scenario.heightsTarget, heal + scenario.heightsAfterHeal)
+        return nodes.allSatisfy { $0.byzantine != nil || ($0.up && UInt64($0.chain.count) >= target) }
+    }
+
+    // MARK: - Nodes
+
+    mutating func boot(_ index: Int) {
+        var node = nodes[index]
+        node.up = true
+        node.incarnation += 1
+        let store = MemorySignerStateStore(durable: node.durableRecord, syncs: scenario.signerSyncs)
+        let signer = try? SafeSigner(key: SimulatedConsensusKey(publicKey: node.publicKey), store: store)
+        node.signer = signer
+        let tip: ChainTip
+        if let last = node.chain.last {
+            tip = ChainTip(nextHeight: last.block.height + 1, parentHash: last.certificate.blockHash, parentTimestampMilliseconds: last.block.header.timestamp, lastCommit: last.certificate)
+        } else {
+            tip = .genesis(timestampMilliseconds: Self.genesisTimeMilliseconds)
+        }
+        var startRound: UInt32 = 0
+        if let record = signer?.record, record.height == tip.nextHeight { startRound = record.round }
+        node.machine = ConsensusStateMachine(configuration: configuration, validators: validatorSet, ownKey: node.publicKey, verifier: SimulatedSignatureScheme(), tip: tip, startRound: startRound)
+        nodes[index] = node
+        feed(index, .start)
+    }
+
+    mutating func handle(_ event: Scheduled) {
+        switch event {
+        case .deliver(let to, let from, let wire):
+            guard nodes[to].up, !partitioned(from, to) else { return }
+            deliver(wire, to: to, from: from)
+        case .timeout(let node, let incarnation, let height, let round, let step):
+            guard nodes[node].up, nodes[node].incarnation == incarnation else { return }
+            feed(node, .timeoutFired(height: height, round: round, step: step))
+        case .crash(let index):
+            guard nodes[index].up else { return }
+            nodes[index].up = false
+            // Only what was synced survives.
+            nodes[index].durableRecord = nodes[index].signer?.store.durable ?? nodes[index].durableRecord
+            nodes[index].signer = nil
+            nodes[index].machine = nil
+        case .restart(let index):
+            guard !nodes[index].up else { return }
+            boot(index)
+        }
+    }
+
+    func localTime(_ index: Int) -> UInt64 {
+        let skewed = Int64(Self.genesisTimeMilliseconds + now) + nodes[index].skew
+        return UInt64(max(skewed, 0))
+    }
+
+    func partitioned(_ a: Int, _ b: Int) -> Bool {
+        for partition in scenario.partitions where now >= partition.startMilliseconds && now < partition.endMilliseconds {
+            if partition.groupOfNode[a] != partition.groupOfNode[b] { return true }
+        }
+        return false
+    }
+
+    mutating func deliver(_ wire: Wire, to index: Int, from: Int) {
+        switch wire {
+        case .consensus(.proposal(let proposal)):
+            feed(index, .proposalReceived(proposal, localTimeMilliseconds: localTime(index)))
+        case .consensus(.vote(let vote)):
+            feed(index, .voteReceived(vote))
+        case .decisionRequest(let height):
+            let chain = nodes[index].chain
+            guard height >= 1, height <= UInt64(chain.count) else { return }
+            let start = Int(height - 1)
+            let end = min(start + Self.decisionsPerResponseMax, chain.count)
+            send(.decisions(Array(chain[start..<end])), from: index, to: from)
+        case .decisions(let list):
+            for item in list {
+                guard nodes[index].up else { return }
+                feed(index, .decisionReceived(item.block, item.certificate))
+            }
+        case .blockRequest(let hash):
+            if let block = nodes[index].machine?.block(hash: hash) {
+                send(.blockResponse(block), from: index, to: from)
+            }
+        case .blockResponse(let block):
+            feed(index, .blockReceived(block))
+        }
+    }
+
+    mutating func send(_ wire: Wire, from: Int, to: Int) {
+        guard from != to, !partitioned(from, to) else { return }
+        messagesSent += 1
+        if scenario.lossPerMille > 0, random.chance(perMille: scenario.lossPerMille) { return }
+        queue.push(at: now + random.inRange(scenario.delayMilliseconds), .deliver(to: to, from: from, wire))
+        if scenario.duplicatePerMille > 0, random.chance(perMille: scenario.duplicatePerMille) {
+            queue.push(at: now + random.inRange(scenario.delayMilliseconds), .deliver(to: to, from: from, wire))
+        }
+    }
+
+    /// Feeds an event to a node's state machine and performs the actions, in order, feeding
+    /// the node's answers (signatures, validations, built blocks) back as they come.
+    mutating func feed(_ index: Int, _ first: ConsensusStateMachine.Event) {
+        var pending = [first]
+        while !pending.isEmpty {
+            let event = pending.removeFirst()
+            guard nodes[index].up, nodes[index].machine != nil else { return }
+            let actions = nodes[index].machine!.handle(event)
+            for action in actions {
+                if let answer = perform(action, at: index) { pending.append(answer) }
+                if !violations.isEmpty { return }
+            }
+        }
+    }
+
+    mutating func perform(_ action: ConsensusStateMachine.Action, at index: Int) -> ConsensusStateMachine.Event? {
+        switch action {
+        case .signAndPersist(let request):
+            return sign(request, at: index).map { .signed($0) }
+        case .broadcast(let message):
+            broadcast(message, from: index)
+        case .scheduleTimeout(let height, let round, let step, let duration):
+            queue.push(at: now + duration, .timeout(node: index, incarnation: nodes[index].incarnation, height: height, round: round, step: step))
+        case .requestValidation(let block):
+            return .blockValidated(hash: block.hash, valid: contentsValid(block))
+        case .buildProposal(let height, let round):
+            guard let tip = nodes[index].machine?.tip, tip.nextHeight == height else { return nil }
+            let block = buildBlock(at: index, tip: tip, invalid: false)
+            if nodes[index].byzantine == .equivocate {
+                tailorProposals(height: height, round: round, proposer: index, tip: tip, own: block)
+            }
+            return .proposalBlockReady(block)
+        case .commit(let block, let certificate):
+            commit(block, certificate: certificate, at: index)
+        case .requestMissingBlock(let hash):
+            for peer in nodes.indices where peer != index { send(.blockRequest(hash), from: index, to: peer) }
+        case .requestDecision(let height, let peer):
+            if let peerIndex = indexOfKey[peer] { send(.decisionRequest(height: height), from: index, to: peerIndex) }
+        }
+        return nil
+    }
+
+    // MARK: - Signing
+
+    mutating func sign(_ request: SigningRequest, at index: Int) -> ConsensusMessage? {
+        let bytes = request.signingBytes(chainId: Self.chainId)
+        if case .proposal(let proposal) = request { proposedHashes.insert(proposal.blockHash) }
+        if nodes[index].byzantine != nil {
+            // A byzantine validator signs whatever it likes.
+            return request.signed(SimulatedConsensusKey(publicKey: nodes[index].publicKey).sign(bytes))
+        }
+        guard nodes[index].signer != nil else {
+            signaturesRefused += 1
+            return nil
+        }
+        do {
+            let message = try nodes[index].signer!.sign(request, chainId: Self.chainId)
+            let key = SignKey(node: index, height: request.height, round: request.round, step: request.step)
+            let digest = Hash.sha256(bytes)
+            if let earlier = signLog[key], earlier != digest {
+                violations.append(Violation(kind: .doubleSign, message: "node \(index) signed two different messages at height \(request.height) round \(request.round) step \(request.step)", atMilliseconds: now))
+            }
+            signLog[key] = digest
+            return message
+        } catch {
+            signaturesRefused += 1
+            return nil
+        }
+    }
+
+    // MARK: - Blocks
+
+    mutating func buildBlock(at index: Int, tip: ChainTip, invalid: Bool) -> Block {
+        var payload = (0..<4).flatMap { _ -> [UInt8] in
+            let word = random.next()
+            return (0..<8).map { UInt8(truncatingIfNeeded: word >> UInt64(8 * $0)) }
+        }
+        payload[0] = invalid ? 0 : max(payload[0], 1)
+        let header = BlockHeader(
+            chainId: Self.chainId, height: tip.nextHeight, previousBlockHash: tip.parentHash,
+            timestamp: max(localTime(index), tip.parentTimestampMilliseconds + 1),
+            transactionsRoot: Hash(payload)!, stateRoot: .zero, proposer: nodes[index].publicKey,
+            validatorSetHash: validatorSet.hash, lastCommitHash: tip.lastCommit?.hash ?? .zero)
+        return Block(header: header, transactions: [], lastCommit: tip.lastCommit)
+    }
+
+    /// The synthetic validity predicate (what `requestValidation` answers).
+    func contentsValid(_ block: Block) -> Bool {
+        let header = block.header
+        guard header.transactionsRoot.bytes[0] != 0, header.stateRoot == .zero,
+              header.validatorSetHash == validatorSet.hash, block.transactions.isEmpty,
+              header.lastCommitHash == (block.lastCommit?.hash ?? .zero) else { return false }
+        if header.height == 1 { return block.lastCommit == nil && header.previousBlockHash == .zero }
+        guard let certificate = block.lastCommit, certificate.height == header.height - 1,
+              certificate.blockHash == header.previousBlockHash else { return false }
+        return certificateValid(certificate)
+    }
+
+    /// The checker's own certificate check: by power, whatever the nodes were told.
+    func certificateValid(_ certificate: CommitCertificate) -> Bool {
+        let verifier = SimulatedSignatureScheme()
+        let message = voteSigningBytes(chainId: Self.chainId, height: certificate.height, round: certificate.round, step: .precommit, blockHash: certificate.blockHash)
+        var power: UInt64 = 0
+        var previous: PublicKey?
+        for entry in certificate.signatures {
+            if let previous, !(previous < entry.validator) { return false }
+            previous = entry.validator
+            guard let validator = validatorSet.validator(for: entry.validator),
+                  verifier.isValidSignature(entry.signature, by: entry.validator, for: message) else { return false }
+            power += validator.votingPower
+        }
+        return validatorSet.isQuorum(power)
+    }
+
+    mutating func commit(_ block: Block, certificate: CommitCertificate, at index: Int) {
+        guard nodes[index].byzantine == nil else {
+            nodes[index].chain.append(CommittedBlock(block: block, certificate: certificate))
+            return
+        }
+        let hash = certificate.blockHash
+        let height = block.height
+        // A commit is one synced write: the block, and (for a signer that defers its syncs)
+        // everything written so far.
+        nodes[index].signer?.syncStore()
+        guard height == UInt64(nodes[index].chain.count) + 1 else {
+            violations.append(Violation(kind: .validity, message: "node \(index) committed height \(height) on a chain of \(nodes[index].chain.count)", atMilliseconds: now))
+            return
+        }
+        if let parent = nodes[index].chain.last, block.header.previousBlockHash != parent.certificate.blockHash || block.header.timestamp <= parent.block.header.timestamp {
+            violations.append(Violation(kind: .validity, message: "node \(index) committed block \(height) that does not extend its chain", atMilliseconds: now))
+        }
+        if !contentsValid(block) || !certificateValid(certificate) || block.hash != hash {
+            violations.append(Violation(kind: .validity, message: "node \(index) committed an invalid block or certificate at height \(height)", atMilliseconds: now))
+        }
+        if !proposedHashes.contains(hash) {
+            violations.append(Violation(kind: .validity, message: "node \(index) committed block \(hash) at height \(height) that nobody proposed", atMilliseconds: now))
+        }
+        if let earlier = decided[height], earlier != hash {
+            violations.append(Violation(kind: .agreement, message: "height \(height): node \(index) committed \(hash.hex.prefix(12)), another honest node committed \(earlier.hex.prefix(12))", atMilliseconds: now))
+        }
+        if decided[height] == nil {
+            decided[height] = hash
+            decidedRounds[height] = certificate.round
+        }
+        nodes[index].chain.append(CommittedBlock(block: block, certificate: certificate))
+        for value in [UInt64(index), height, now] + hash.bytes.prefix(8).map(UInt64.init) {
+            traceDigest = (traceDigest ^ value) &* 0x0000_0100_0000_01b3
+        }
+    }
+
+    // MARK: - Byzantine behaviour
+
+    /// A colluding byzantine proposer shows every peer a different block.
+    mutating func tailorProposals(height: UInt64, round: UInt32, proposer: Int, tip: ChainTip, own: Block) {
+        var shown: [Int: Block] = [:]
+        for peer in nodes.indices where peer != proposer {
+            shown[peer] = buildBlock(at: proposer, tip: tip, invalid: random.chance(perMille: 100))
+        }
+        tailoredBlocks[SignKey(node: 0, height: height, round: round, step: .proposal)] = shown
+    }
+
+    mutating func broadcast(_ message: ConsensusMessage, from index: Int) {
+        guard nodes[index].byzantine == .equivocate else {
+            for peer in nodes.indices where peer != index { send(.consensus(message), from: index, to: peer) }
+            return
+        }
+        let key = SimulatedConsensusKey(publicKey: nodes[index].publicKey)
+        let shown = tailoredBlocks[SignKey(node: 0, height: message.height, round: message.round, step: .proposal)]
+        for peer in nodes.indices where peer != index {
+            var tailored = message
+            switch message {
+            case .proposal(let proposal):
+                if let block = shown?[peer], proposal.polRound == nil {
+                    let unsigned = UnsignedProposal(height: proposal.height, round: proposal.round, polRound: nil, block: block, proposer: proposal.proposer)
+                    proposedHashes.insert(unsigned.blockHash)
+                    tailored = .proposal(Proposal(unsigned, signature: key.sign(unsigned.signingBytes(chainId: Self.chainId))))
+                }
+            case .vote(let vote):
+                var value = vote.blockHash
+                if let block = shown?[peer] {
+                    value = block.hash
+                } else if random.chance(perMille: 300) {
+                    value = value == nil ? vote.blockHash : nil
+                }
+                if value != vote.blockHash {
+                    let unsigned = UnsignedVote(step: vote.step, height: vote.height, round: vote.round, blockHash: value, validator: vote.validator)
+                    tailored = .vote(Vote(unsigned, signature: key.sign(unsigned.signingBytes(chainId: Self.chainId))))
+                }
+                // Sometimes send the conflicting vote as well, so peers see the equivocation.
+                if tailored != message, random.chance(perMille: 300) {
+                    send(.consensus(message), from: index, to: peer)
+                }
+            }
+            send(.consensus(tailored), from: index, to: peer)
+        }
+    }
+}
+
+extension SafeSigner where Store == MemorySignerStateStore {
+    /// Simulated fsync of the signer's file (only matters when the store defers syncs).
+    mutating func syncStore() {
+        modifyStore { $0.sync() }
+    }
+}
+
+/// A min-queue ordered by (time, insertion sequence): equal times pop in insertion order, so
+/// the simulation never depends on heap internals.
+struct EventQueue<Element: Sendable>: Sendable {
+    private var heap: [(time: UInt64, sequence: UInt64, element: Element)] = []
+    private var nextSequence: UInt64 = 0
+
+    var isEmpty: Bool { heap.isEmpty }
+
+    mutating func push(at time: UInt64, _ element: Element) {
+        heap.append((time, nextSequence, element))
+        nextSequence += 1
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard Self.before(heap[child], heap[parent]) else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> (UInt64, Element)? {
+        guard !heap.isEmpty else { return nil }
+        heap.swapAt(0, heap.count - 1)
+        let top = heap.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < heap.count, Self.before(heap[left], heap[smallest]) { smallest = left }
+            if right < heap.count, Self.before(heap[right], heap[smallest]) { smallest = right }
+            if smallest == parent { break }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return (top.time, top.element)
+    }
+
+    private static func before(_ a: (time: UInt64, sequence: UInt64, element: Element), _ b: (time: UInt64, sequence: UInt64, element: Element)) -> Bool {
+        (a.time, a.sequence) < (b.time, b.sequence)
+    }
+}
