@@ -52,11 +52,11 @@ extension StateKey {
 
     /// `0x06 ‖ public key ‖ asset` → `LotList` (points or thanks held, sorted by expiry).
     public static func lots(_ key: PublicKey, _ asset: Asset) -> [UInt8] { [lots] + key.bytes + [asset.rawValue] }
-    /// `0x07 ‖ expires-at ‖ public key ‖ asset` → empty: the index that makes expiry cheap.
+    /// `0x07 ‖ expires-at ‖ public key ‖ asset` → 0x01: the index that makes expiry cheap.
     public static func lotExpiry(_ expiresAt: UInt64, _ key: PublicKey, _ asset: Asset) -> [UInt8] {
         encode { $0.encode(lotExpiryPrefix); $0.encode(expiresAt); $0.encodeFixed(key.bytes); $0.encode(asset) }
     }
-    /// `0x08 ‖ expires-at ‖ public key` → empty: when a resident's coins expire.
+    /// `0x08 ‖ expires-at ‖ public key` → 0x01: when a resident's coins expire.
     public static func coinExpiry(_ expiresAt: UInt64, _ key: PublicKey) -> [UInt8] {
         encode { $0.encode(coinExpiryPrefix); $0.encode(expiresAt); $0.encodeFixed(key.bytes) }
     }

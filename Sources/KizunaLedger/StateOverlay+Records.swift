@@ -32,7 +32,7 @@ extension StateOverlay {
         let before = try self.lots(key, asset).expiries
         let after = lots.expiries
         for expiry in before where !after.contains(expiry) { set(StateKey.lotExpiry(expiry, key, asset), nil) }
-        for expiry in after where !before.contains(expiry) { set(StateKey.lotExpiry(expiry, key, asset), []) }
+        for expiry in after where !before.contains(expiry) { set(StateKey.lotExpiry(expiry, key, asset), [1]) }
         set(StateKey.lots(key, asset), lots.isEmpty ? nil : lots.canonicalBytes)
     }
 
@@ -63,7 +63,7 @@ extension StateOverlay {
         account.coin = balance
         account.coinChangedAt = time
         if indexed && balance > 0 {
-            set(StateKey.coinExpiry(LedgerCalendar.expiry(rule, from: time), key), [])
+            set(StateKey.coinExpiry(LedgerCalendar.expiry(rule, from: time), key), [1])
         }
     }
 }

@@ -18,7 +18,7 @@ struct LedgerRuleTests {
 
     // MARK: - Genesis and the happy path
 
-    @Test("genesis registers the four authorities and nothing else")
+    @Test("genesis registers the four authorities and the charge-bonus program")
     func genesisRegistersAuthorities() throws {
         let ledger = try LedgerHarness()
         let accounts = try storedAccounts(ledger.store)
@@ -31,7 +31,9 @@ struct LedgerRuleTests {
             #expect(!account.frozen)
             #expect(account.registeredAt == Fixture.genesisTime)
         }
-        #expect(ledger.store.allEntries(in: .state).count == 4, "genesis writes the four accounts only")
+        // The four accounts, the charge-bonus program (0), the next program id and the
+        // current base period.
+        #expect(ledger.store.allEntries(in: .state).count == 7, "genesis writes the four accounts, program 0 and two counters")
         #expect(try ledger.account(Fixture.validatorKey.publicKey) == nil, "validator keys are not accounts")
         #expect(try ledger.supply() == SupplyState())
         #expect(ledger.stateRoot != .zero)
