@@ -70,7 +70,7 @@ struct TransactionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tx",
         abstract: "Sign a transaction and submit it to a node.",
-        subcommands: [Register.self, Charge.self, Send.self]
+        subcommands: [Register.self, Charge.self, Send.self, Pay.self, Thank.self, Grant.self, Redeem.self, Refund.self, Freeze.self, Unfreeze.self]
     )
 
     struct Common: ParsableArguments {
@@ -141,6 +141,85 @@ struct TransactionCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await common.submit(.send(KizunaCore.Send(to: try TransactionCommand.account(to), amount: amount)))
+        }
+    }
+
+    struct Pay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Pay a merchant (points first, soonest-expiring, then coins).")
+        @OptionGroup var common: Common
+        @Option(help: "Address of the merchant.") var merchant: String
+        @Option(help: "Amount in yen.") var amount: UInt64
+
+        func run() async throws {
+            try await common.submit(.pay(KizunaCore.Pay(merchant: try TransactionCommand.account(merchant), amount: amount)))
+        }
+    }
+
+    struct Thank: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Give thank-you points to another resident.")
+        @OptionGroup var common: Common
+        @Option(help: "Address of the resident.") var to: String
+        @Option(help: "Thanks to give.") var amount: UInt64
+
+        func run() async throws {
+            try await common.submit(.thank(KizunaCore.Thank(to: try TransactionCommand.account(to), amount: amount)))
+        }
+    }
+
+    struct Grant: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Grant points or thanks from a program (signed by its issuer).")
+        @OptionGroup var common: Common
+        @Option(help: "Program id.") var program: UInt64
+        @Option(help: "Address of the resident.") var to: String
+        @Option(help: "Amount.") var amount: UInt64
+
+        func run() async throws {
+            try await common.submit(.grant(KizunaCore.Grant(program: program, to: try TransactionCommand.account(to), amount: amount)))
+        }
+    }
+
+    struct Redeem: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cash out everything a merchant received (signed by the merchant).")
+        @OptionGroup var common: Common
+        @Option(help: "The payout reference (e.g. the bank transfer id).") var reference: String
+
+        func run() async throws {
+            try await common.submit(.redeem(KizunaCore.Redeem(reference: reference)))
+        }
+    }
+
+    struct Refund: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Refund a resident's coins in yen (signed by the coin issuer).")
+        @OptionGroup var common: Common
+        @Option(help: "Address of the resident.") var account: String
+        @Option(help: "Amount in yen.") var amount: UInt64
+        @Option(help: "moved_away, deceased, service_termination or other (only 'other' is limited).") var reason: String
+
+        func run() async throws {
+            guard let reason = RefundReason.allCases.first(where: { $0.name == self.reason }) else {
+                throw ValidationError("--reason must be one of \(RefundReason.allCases.map(\.name).joined(separator: ", "))")
+            }
+            try await common.submit(.refund(KizunaCore.Refund(account: try TransactionCommand.account(account), amount: amount, reason: reason)))
+        }
+    }
+
+    struct Freeze: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Freeze an account (lost phone or card; signed by the registrar).")
+        @OptionGroup var common: Common
+        @Option(help: "Address of the account.") var account: String
+
+        func run() async throws {
+            try await common.submit(.freeze(AccountAction(account: try TransactionCommand.account(account))))
+        }
+    }
+
+    struct Unfreeze: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Unfreeze an account (signed by the registrar).")
+        @OptionGroup var common: Common
+        @Option(help: "Address of the account.") var account: String
+
+        func run() async throws {
+            try await common.submit(.unfreeze(AccountAction(account: try TransactionCommand.account(account))))
         }
     }
 }

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import KizunaChain
+import KizunaCore
+import KizunaLedger
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Print the ledger's reports (design §2.5) as JSON, at the tip or at any height.",
+        discussion: """
+        Reads a node's data folder read-only (safe beside a running node). With --height, the \
+        state at that height is rebuilt by replaying and re-validating the chain up to it.
+        """,
+        subcommands: [Supply.self, UnusedBalance.self, Programs.self, Settlements.self, Aggregates.self, Invariants.self]
+    )
+
+    struct Source: ParsableArguments {
+        @Option(help: "The node's data folder.") var data: String
+        @Option(help: "The genesis JSON file.") var genesis: String
+        @Option(help: "Report the state after this block (default: the tip).") var height: UInt64?
+
+        func blocks() throws -> BlockStore {
+            let blocks = try openChain(data: data, genesisPath: genesis)
+            guard let height else { return blocks }
+            return try ChainReports.state(at: height, of: blocks)
+        }
+
+        func reports() throws -> LedgerReports {
+            let blocks = try blocks()
+            return LedgerReports(store: blocks.store, genesis: blocks.genesis)
+        }
+    }
+
+    static func printJSON(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    struct Supply: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Supply per asset: minted, redeemed, refunded, expired, outstanding.")
+        @OptionGroup var source: Source
+        func run() throws { try ReportCommand.printJSON(try source.reports().supply()) }
+    }
+
+    struct UnusedBalance: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The statutory unused-balance report for a base date, with the deposit it requires.")
+        @OptionGroup var source: Source
+        @Option(help: "The base date, yyyy-mm-dd: 31 March or 30 September.") var date: String
+
+        func run() throws {
+            let parts = date.split(separator: "-").compactMap { Int64($0) }
+            guard parts.count == 3, let report = try source.reports().unusedBalance(year: parts[0], month: parts[1], day: parts[2]) else {
+                throw ValidationError("--date must be a base date: yyyy-03-31 or yyyy-09-30")
+            }
+            try ReportCommand.printJSON(report)
+        }
+    }
+
+    struct Programs: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Program utilization: budget, granted, used, expired, outstanding, remaining.")
+        @OptionGroup var source: Source
+        func run() throws { try ReportCommand.printJSON(try source.reports().programs()) }
+    }
+
+    struct Settlements: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A merchant's settlement statement, split by funder.")
+        @OptionGroup var source: Source
+        @Option(help: "The merchant's address (kz1…).") var merchant: String
+
+        func run() throws {
+            let key: PublicKey
+            do { key = try Address(parsing: merchant).publicKey } catch { throw ValidationError("\(error)") }
+            guard let statement = try source.reports().settlements(merchant: key) else {
+                throw ValidationError("\(merchant) is not a registered merchant")
+            }
+            try ReportCommand.printJSON(statement)
+        }
+    }
+
+    struct Aggregates: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Payment aggregates by category, hour, day, district and age band; groups under 10 residents suppressed.")
+        @OptionGroup var source: Source
+        @Option(help: "First Japan-time day, yyyymmdd.") var from: UInt32
+        @Option(help: "Last Japan-time day, yyyymmdd.") var to: UInt32
+
+        func run() throws {
+            try ReportCommand.printJSON(try ChainReports.paymentAggregates(blocks: source.blocks(), fromDay: from, toDay: to))
+        }
+    }
+
+    struct Invariants: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check the invariants of design §2.4 over the whole state; exit 1 on a violation.")
+        @OptionGroup var source: Source
+
+        func run() throws {
+            if let violation = try source.reports().invariantViolation() {
+                print("VIOLATED: \(violation)")
+                throw ExitCode(1)
+            }
+            print("ok: every invariant of design §2.4 holds")
+        }
+    }
+}
