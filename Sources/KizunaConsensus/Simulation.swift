@@ -22,6 +22,7 @@ public struct Simulation: Sendable {
     static let genesisTimeMilliseconds: UInt64 = 1_700_000_000_000
     static let decisionsPerResponseMax = 16
     static let eventsMax: UInt64 = 5_000_000
+    static let violationsMax = 16
 
     enum Wire: Sendable {
         case consensus(ConsensusMessage)
@@ -123,7 +124,9 @@ public struct Simulation: Sendable {
         }
         let faultsEnd = scenario.faultsEndMilliseconds
         let deadline = faultsEnd + scenario.livenessBoundMilliseconds
-        while violations.isEmpty, let (time, event) = queue.pop() {
+        // Validity findings are recorded and the run goes on (so a broken rule also shows
+        // whether it breaks agreement); agreement and double-sign findings end it.
+        while !safetyViolated, violations.count < Self.violationsMax, let (time, event) = queue.pop() {
             if time > deadline { break }
             now = time
             eventsProcessed += 1
@@ -144,6 +147,10 @@ public struct Simulation: Sendable {
             simulatedMilliseconds: now, roundsTotal: roundsTotal, decidedHeights: UInt64(decidedRounds.count),
             messagesSent: messagesSent, eventsProcessed: eventsProcessed, evidenceCount: evidence,
             signaturesRefused: signaturesRefused, traceDigest: traceDigest)
+    }
+
+    var safetyViolated: Bool {
+        violations.contains { $0.kind == .agreement || $0.kind == .doubleSign }
     }
 
     var honestHeights: [UInt64] {
@@ -257,7 +264,7 @@ public struct Simulation: Sendable {
             let actions = nodes[index].machine!.handle(event)
             for action in actions {
                 if let answer = perform(action, at: index) { pending.append(answer) }
-                if !violations.isEmpty { return }
+                if safetyViolated { return }
             }
         }
     }

@@ -158,7 +158,8 @@ public struct SimulationScenario: Sendable, Hashable, CustomStringConvertible {
             apply(kind)
         }
         // A byzantine node is never also crashed (it is faulty already).
-        scenario.crashes.removeAll { scenario.byzantine[$0.node] != nil }
+        let byzantine = scenario.byzantine
+        scenario.crashes.removeAll { byzantine[$0.node] != nil }
         return scenario
     }
 

@@ -175,10 +175,10 @@ final class LedgerHarness {
 
     /// Signs `body` with `key` at the signer's next nonce: the committed nonce, plus one
     /// for each transaction signed since the last block.
-    func sign(_ key: PrivateKey, _ body: TransactionBody) -> SignedTransaction {
+    func sign(_ key: PrivateKey, _ body: TransactionBody, cosigners: [PrivateKey] = []) -> SignedTransaction {
         var builder = builders[key.publicKey]
             ?? TransactionBuilder(chainId: genesis.chainId, key: key, nextNonce: (try? account(key.publicKey))??.nonce ?? 0)
-        let signed = builder.sign(body)
+        let signed = builder.sign(body, cosigners: cosigners)
         builders[key.publicKey] = builder
         return signed
     }
