@@ -39,12 +39,27 @@ public struct BlockValidator: Sendable {
     /// Checks everything about `block` as the next block on the current tip: header fields,
     /// the parent's certificate it carries, every transaction's signature, and a full
     /// execution whose state root must match the header's.
-    public func validate(_ block: Block) throws(ChainError) -> BlockExecution {
+    ///
+    /// - Parameter verified: the block's transactions already verified by the caller (the
+    ///   auditor verifies many blocks' signatures in parallel); checked to be exactly the
+    ///   block's transactions. Nil: verify them here.
+    public func validate(_ block: Block, verified preverified: [VerifiedTransaction]? = nil) throws(ChainError) -> BlockExecution {
         let tip = try blocks.tip()
         let header = block.header
         try checkHeader(header, tip: tip)
         try checkLastCommit(block, parentHash: tip.hash)
-        let verified = try verifyTransactions(block)
+        let verified: [VerifiedTransaction]
+        if let preverified {
+            guard preverified.map(\.signed) == block.transactions else {
+                throw ChainError(.badTransaction, "block \(header.height): the pre-verified transactions are not the block's")
+            }
+            guard Block.transactionsRoot(preverified.map(\.id)) == header.transactionsRoot else {
+                throw ChainError(.badTransactionsRoot, "block \(block.height) (\(block.hash)): the transactions do not match the header's transactions root \(header.transactionsRoot)")
+            }
+            verified = preverified
+        } else {
+            verified = try verifyTransactions(block)
+        }
         do {
             let execution = try blocks.ledger.execute(verified, context: BlockContext(height: header.height, timestamp: header.timestamp), store: blocks.store, mode: .validate)
             guard execution.stateRoot == header.stateRoot else {
