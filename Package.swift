@@ -95,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "KizunaCLI",
             dependencies: [
-                "KizunaCore", "KizunaWallet", "KizunaNode", "KizunaChain", "KizunaLedger", "KizunaRocksDB",
+                "KizunaCore", "KizunaWallet", "KizunaNode", "KizunaChain", "KizunaLedger", "KizunaRocksDB", "KizunaConsensus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -106,6 +106,6 @@ let package = Package(
         .testTarget(name: "KizunaConsensusTests", dependencies: ["KizunaCore", "KizunaConsensus"], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaStateTreeTests", dependencies: ["KizunaCore", "KizunaStorage", "KizunaStateTree"], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaLedgerTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaStorage", "KizunaLedger", "KizunaChain"], swiftSettings: swiftSettings),
-        .testTarget(name: "KizunaNodeTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaNode", "KizunaChain", "KizunaRocksDB"], swiftSettings: swiftSettings),
+        .testTarget(name: "KizunaNodeTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaNode", "KizunaChain", "KizunaRocksDB", "KizunaLedger", "KizunaStorage", .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
     ]
 )

@@ -56,7 +56,12 @@ public struct ConsensusStateMachine: Sendable {
     /// Votes of one (round, step), by validator, with power and count per value
     /// (`Hash.zero` stands for nil: no block hashes to zero).
     struct VoteTally: Sendable {
+        /// The first vote of each validator.
         var votes: [PublicKey: Vote] = [:]
+        /// Further votes of an equivocating validator for other values (a few at most). As in
+        /// the paper, a signed vote for v counts toward v: two quorums still need more than a
+        /// third of the power in common, which includes correct validators that vote once.
+        var conflicting: [PublicKey: [Vote]] = [:]
         var powerByValue: [Hash: UInt64] = [:]
         var countByValue: [Hash: Int] = [:]
         var totalPower: UInt64 = 0
@@ -69,6 +74,26 @@ public struct ConsensusStateMachine: Sendable {
             countByValue[value, default: 0] += 1
             totalPower += power
             totalCount += 1
+        }
+
+        static let conflictingPerValidatorMax = 2
+
+        /// Counts an equivocating validator's vote for another value toward that value only.
+        mutating func addConflicting(_ vote: Vote, power: UInt64) {
+            var list = conflicting[vote.validator, default: []]
+            guard list.count < Self.conflictingPerValidatorMax, !list.contains(where: { $0.blockHash == vote.blockHash }) else { return }
+            list.append(vote)
+            conflicting[vote.validator] = list
+            let value = vote.blockHash ?? .zero
+            powerByValue[value, default: 0] += power
+            countByValue[value, default: 0] += 1
+        }
+
+        /// Every vote for `value`, at most one per validator.
+        func votes(for value: Hash?) -> [Vote] {
+            var result = votes.values.filter { $0.blockHash == value }
+            for list in conflicting.values { result += list.filter { $0.blockHash == value } }
+            return result
         }
     }
 
@@ -246,7 +271,10 @@ public struct ConsensusStateMachine: Sendable {
         let key = TallyKey(round: vote.round, step: vote.step)
         if let existing = tallies[key]?.votes[vote.validator] {
             guard existing != vote, existing.blockHash != vote.blockHash, !own else { return }
-            if verify(vote) { addEvidence(.duplicateVote(existing, vote)) }
+            if verify(vote) {
+                addEvidence(.duplicateVote(existing, vote))
+                tallies[key]?.addConflicting(vote, power: power)
+            }
             return
         }
         if !own {
@@ -401,8 +429,17 @@ public struct ConsensusStateMachine: Sendable {
     mutating func timeoutFired(height timeoutHeight: UInt64, round timeoutRound: UInt32, step timeoutStep: TimeoutStep, _ actions: inout [Action]) {
         if timeoutStep == .rebroadcast {
             decisionRequestAllowed = true
-            for message in ownMessages where message.round == round {
+            // This round's and the previous round's: a peer still waiting for our last
+            // precommit of the previous round could otherwise never leave it.
+            for message in ownMessages where message.round &+ 1 >= round && message.round <= round {
                 actions.append(.broadcast(message))
+            }
+            // Relay the polka behind our valid value (paper §2: correct processes relay what
+            // they received), so peers can accept its re-proposal by line 28.
+            if let value = validValue, let polRound = validRound, let tally = tallies[TallyKey(round: polRound, step: .prevote)] {
+                for vote in tally.votes(for: value).sorted(by: { $0.validator < $1.validator }) where vote.validator != ownKey {
+                    actions.append(.broadcast(.vote(vote)))
+                }
             }
             schedule(.rebroadcast, &actions)
             return
@@ -515,8 +552,7 @@ public struct ConsensusStateMachine: Sendable {
                     continue
                 }
                 guard validity[value] == true else { continue }
-                let signatures = tally.votes.values
-                    .filter { $0.blockHash == value }
+                let signatures = tally.votes(for: value)
                     .map { CommitSignature(validator: $0.validator, signature: $0.signature) }
                 let certificate = CommitCertificate(height: height, round: precommitRound, blockHash: value, signatures: signatures)
                 commit(block, certificate: certificate, &actions)

@@ -349,11 +349,13 @@ public struct Simulation: Sendable {
         if header.height == 1 { return block.lastCommit == nil && header.previousBlockHash == .zero }
         guard let certificate = block.lastCommit, certificate.height == header.height - 1,
               certificate.blockHash == header.previousBlockHash else { return false }
-        return certificateValid(certificate)
+        // The nodes' own check (with a mutated counting rule, the mutated one), so a broken
+        // rule shows whether it breaks agreement rather than only stalling.
+        return certificateValid(certificate, countVotesByNumber: scenario.faultInjection.countVotesByNumber)
     }
 
     /// The checker's own certificate check: by power, whatever the nodes were told.
-    func certificateValid(_ certificate: CommitCertificate) -> Bool {
+    func certificateValid(_ certificate: CommitCertificate, countVotesByNumber: Bool = false) -> Bool {
         let verifier = SimulatedSignatureScheme()
         let message = voteSigningBytes(chainId: Self.chainId, height: certificate.height, round: certificate.round, step: .precommit, blockHash: certificate.blockHash)
         var power: UInt64 = 0
@@ -365,6 +367,7 @@ public struct Simulation: Sendable {
                   verifier.isValidSignature(entry.signature, by: entry.validator, for: message) else { return false }
             power += validator.votingPower
         }
+        if countVotesByNumber { return 3 * certificate.signatures.count > 2 * validatorSet.validators.count }
         return validatorSet.isQuorum(power)
     }
 
@@ -385,7 +388,8 @@ public struct Simulation: Sendable {
         if let parent = nodes[index].chain.last, block.header.previousBlockHash != parent.certificate.blockHash || block.header.timestamp <= parent.block.header.timestamp {
             violations.append(Violation(kind: .validity, message: "node \(index) committed block \(height) that does not extend its chain", atMilliseconds: now))
         }
-        if !contentsValid(block) || !certificateValid(certificate) || block.hash != hash {
+        if !contentsValid(block) || !certificateValid(certificate) || block.hash != hash
+            || (block.lastCommit.map { !certificateValid($0) } ?? false) {
             violations.append(Violation(kind: .validity, message: "node \(index) committed an invalid block or certificate at height \(height)", atMilliseconds: now))
         }
         if !proposedHashes.contains(hash) {
@@ -406,12 +410,15 @@ public struct Simulation: Sendable {
 
     // MARK: - Byzantine behaviour
 
-    /// A colluding byzantine proposer shows every peer a different block.
+    /// A colluding byzantine proposer splits its peers into two groups and shows each group a
+    /// different block (sometimes an invalid one), so that each group can form a polka.
     mutating func tailorProposals(height: UInt64, round: UInt32, proposer: Int, tip: ChainTip, own: Block) {
+        let peers = nodes.indices.filter { $0 != proposer }
+        var groups = peers.map { _ in Int(random.below(2)) }
+        if Set(groups).count == 1, groups.count > 1 { groups[Int(random.below(UInt64(groups.count)))] ^= 1 }
+        let blocks = [own, buildBlock(at: proposer, tip: tip, invalid: random.chance(perMille: 100))]
         var shown: [Int: Block] = [:]
-        for peer in nodes.indices where peer != proposer {
-            shown[peer] = buildBlock(at: proposer, tip: tip, invalid: random.chance(perMille: 100))
-        }
+        for (peer, group) in zip(peers, groups) { shown[peer] = blocks[group] }
         tailoredBlocks[SignKey(node: 0, height: height, round: round, step: .proposal)] = shown
     }
 
@@ -432,11 +439,17 @@ public struct Simulation: Sendable {
                     tailored = .proposal(Proposal(unsigned, signature: key.sign(unsigned.signingBytes(chainId: Self.chainId))))
                 }
             case .vote(let vote):
+                // The adversary sees everything: it votes for whatever block this peer was
+                // shown (by a colluding proposer, or the proposal the peer holds), and sometimes
+                // withholds its precommit from a peer altogether.
+                if vote.step == .precommit, random.chance(perMille: 400) { continue }
                 var value = vote.blockHash
                 if let block = shown?[peer] {
                     value = block.hash
+                } else if let machine = nodes[peer].machine, machine.height == vote.height, let held = machine.proposal(round: vote.round) {
+                    value = held.blockHash
                 } else if random.chance(perMille: 300) {
-                    value = value == nil ? vote.blockHash : nil
+                    value = nil
                 }
                 if value != vote.blockHash {
                     let unsigned = UnsignedVote(step: vote.step, height: vote.height, round: vote.round, blockHash: value, validator: vote.validator)

@@ -1,32 +1,115 @@
 import KizunaConsensus
 import Testing
 
+/// The simulator over a fixed, bounded set of seeds: every fault kind, equal and weighted sets.
 @Suite struct SimulatorTests {
-    @Test func smoke() {
-        var found = 0
-        for seed in UInt64(0)..<40 {
+    static let seedsPerKind: UInt64 = 12
+
+    /// Seeds `kind index + 11 × i`: `SimulationScenario.generate(seed:)` picks the kind from
+    /// `seed % 11` and a weighted set for every third block of 11 seeds.
+    @Test(arguments: FaultKind.allCases)
+    func everySeedOfAFaultKindIsSafeAndLive(kind: FaultKind) {
+        let kinds = UInt64(FaultKind.allCases.count)
+        let index = UInt64(FaultKind.allCases.firstIndex(of: kind)!)
+        let seeds = (0..<Self.seedsPerKind).map { index + kinds * $0 }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let campaign = Simulator.runCampaign(seeds: seeds)
+        let elapsed = clock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let totals = campaign.total
+        // The measurement line docs/consensus.md §9 quotes.
+        print("MEASURE \(kind.rawValue): seeds \(campaign.seedsRun), heights \(totals.decidedHeights), rounds/height \(totals.roundsPerHeight), blocks/simulated s \(totals.blocksPerSimulatedSecond), simulated heights/real s \(Double(totals.decidedHeights) / seconds), real s \(seconds), evidence \(totals.evidence)")
+        #expect(campaign.seedsRun == Int(Self.seedsPerKind))
+        for failure in campaign.failures {
+            Issue.record("seed \(failure.scenario.seed) failed — reproduce with Simulator.run(seed: \(failure.scenario.seed)): \(failure)")
+        }
+        #expect(campaign.byKind[kind.rawValue]?.seeds == Int(Self.seedsPerKind))
+        #expect(campaign.total.decidedHeights >= 8 * Self.seedsPerKind)
+    }
+
+    @Test func theSameSeedReproducesExactly() {
+        for seed: UInt64 in [10, 21, 6] {
+            let first = Simulator.run(seed: seed)
+            let second = Simulator.run(seed: seed)
+            #expect(first.traceDigest == second.traceDigest)
+            #expect(first.simulatedMilliseconds == second.simulatedMilliseconds)
+            #expect(first.messagesSent == second.messagesSent)
+            #expect(first.eventsProcessed == second.eventsProcessed)
+        }
+        #expect(Simulator.run(seed: 10).traceDigest != Simulator.run(seed: 21).traceDigest)
+    }
+
+    @Test func byzantineEquivocationIsDetectedAsEvidence() {
+        let result = Simulator.run(seed: 8)
+        #expect(result.scenario.byzantine.values.contains(.equivocate))
+        #expect(result.passed)
+        #expect(result.evidenceCount > 0)
+    }
+
+    @Test func splitMix64MatchesTheReferenceSequence() {
+        // Reference values of SplitMix64 for seed 1234567 (from the published C code).
+        var generator = SplitMix64(seed: 1_234_567)
+        #expect(generator.next() == 6_457_827_717_110_365_317)
+        #expect(generator.next() == 3_203_168_211_198_807_973)
+        #expect(generator.next() == 9_817_491_932_198_370_423)
+    }
+
+    // MARK: - Mutation tests: a deliberately broken rule must be caught.
+
+    static func firstSafetyViolation(_ scenarios: [SimulationScenario]) -> SimulationResult? {
+        for scenario in scenarios {
+            let result = Simulator.run(scenario)
+            if result.violations.contains(where: { $0.kind == .agreement || $0.kind == .doubleSign }) { return result }
+        }
+        return nil
+    }
+
+    @Test func countingVotesByNumberOnAWeightedSetBreaksAgreement() {
+        let scenarios = (UInt64(0)..<40).map { seed in
             var scenario = SimulationScenario.generate(seed: seed, kind: .byzantineEquivocate, powers: [1, 1, 1, 5, 5])
+            // Three light byzantine validators: 3 of 13 power (< 1/3), but 3 of 5 validators.
             scenario.byzantine = [0: .equivocate, 1: .equivocate, 2: .equivocate]
             scenario.faultInjection = ConsensusFaultInjection(countVotesByNumber: true)
-            let result = Simulator.run(scenario)
-            if result.violations.contains(where: { $0.kind == .agreement || $0.kind == .doubleSign }) { found += 1 }; if !result.passed { print(seed, result.violations.prefix(3)) }
+            scenario.livenessBoundMilliseconds = 20_000
+            return scenario
         }
-        print("countVotesByNumber found", found)
-        found = 0
-        for seed in UInt64(0)..<100 {
-            var scenario = SimulationScenario.generate(seed: seed, kind: .mixed, powers: [1, 1, 1, 1])
+        let found = Self.firstSafetyViolation(scenarios)
+        #expect(found?.violations.contains { $0.kind == .agreement } == true, "no agreement violation in 40 seeds")
+        // The same scenarios with the correct rule are safe.
+        for scenario in scenarios.prefix(8) {
+            var correct = scenario
+            correct.faultInjection = .none
+            let result = Simulator.run(correct)
+            #expect(!result.violations.contains { $0.kind == .agreement || $0.kind == .validity }, "\(result)")
+        }
+    }
+
+    @Test func ignoringTheLockBreaksAgreement() {
+        let scenarios = (UInt64(0)..<150).map { seed in
+            var scenario = SimulationScenario.generate(seed: seed, kind: .byzantineEquivocate, powers: [1, 1, 1, 1])
+            scenario.lossPerMille = 100
             scenario.faultInjection = ConsensusFaultInjection(ignoreLock: true)
-            let result = Simulator.run(scenario)
-            if result.violations.contains(where: { $0.kind == .agreement || $0.kind == .doubleSign }) { found += 1 }; if !result.passed { print(seed, result.violations.prefix(3)) }
+            scenario.livenessBoundMilliseconds = 20_000
+            return scenario
         }
-        print("ignoreLock found", found)
-        found = 0
-        for seed in UInt64(0)..<100 {
+        let found = Self.firstSafetyViolation(scenarios)
+        #expect(found?.violations.contains { $0.kind == .agreement } == true, "no agreement violation in 150 seeds")
+    }
+
+    @Test func aSignerThatReleasesBeforeFsyncDoubleSignsAfterACrash() {
+        let scenarios = (UInt64(0)..<20).map { seed in
             var scenario = SimulationScenario.generate(seed: seed, kind: .crashRestart, powers: [1, 1, 1, 1])
             scenario.signerSyncs = false
-            let result = Simulator.run(scenario)
-            if result.violations.contains(where: { $0.kind == .agreement || $0.kind == .doubleSign }) { found += 1 }; if !result.passed { print(seed, result.violations.prefix(3)) }
+            return scenario
         }
-        print("unsynced found", found)
+        let found = Self.firstSafetyViolation(scenarios)
+        #expect(found?.violations.contains { $0.kind == .doubleSign } == true)
+        // With the fsync, the same crashes never double-sign.
+        for scenario in scenarios.prefix(10) {
+            var correct = scenario
+            correct.signerSyncs = true
+            #expect(Simulator.run(correct).passed)
+        }
     }
 }
