@@ -25,6 +25,7 @@ struct AuditCommand: ParsableCommand {
     @Option(help: "Write the summary and reports as JSON to this file.") var json: String?
     @Option(help: "Write the reports as a Markdown document to this file.") var markdown: String?
     @Option(help: "Check the invariants every N blocks (always at the tip).") var invariantsEvery: UInt64 = 1
+    @Option(help: "An export file of a chain already trusted: the audit fails at the first height where the chains differ.") var reference: String?
 
     func run() throws {
         guard (data == nil) != (export == nil) else { throw ValidationError("give exactly one source: --data or --export") }
@@ -45,6 +46,7 @@ struct AuditCommand: ParsableCommand {
         }
         var auditor = ChainAuditor(genesis: genesisValue, source: source)
         auditor.invariantsEveryBlocks = max(1, invariantsEvery)
+        if let reference { auditor.reference = try ExportFile(path: reference) }
         let result: (summary: ChainAuditor.Summary, replica: BlockStore)
         do {
             result = try auditor.run(storedState: storedState) { progress in

@@ -17,6 +17,10 @@ public struct ChainAuditor {
     public var invariantsEveryBlocks: UInt64 = 1
     /// Blocks whose signatures are verified together on all cores.
     public var verifyWindowBlocks = 64
+    /// A chain the auditor already trusts (an earlier export, another consortium member's
+    /// node): every block both have must be the same, or the audit stops at the first height
+    /// where they fork — even when both branches are validly signed.
+    public var reference: (any ChainSource)?
 
     public init(genesis: Genesis, source: any ChainSource) {
         self.genesis = genesis
@@ -110,6 +114,17 @@ public struct ChainAuditor {
                 let expectedHeight = height
                 guard h == expectedHeight else {
                     throw Failure(height: expectedHeight, blockHash: block.hash.hex, check: "height", detail: "the block stored at height \(expectedHeight) says it is block \(h)")
+                }
+                if let reference, let referenceTip = try? reference.tipHeight(), h <= referenceTip {
+                    let referenceBlock: Block
+                    do {
+                        referenceBlock = try reference.block(at: h)
+                    } catch {
+                        throw Failure(height: h, check: "reference", detail: "the reference chain's block \(h) cannot be read: \(error)")
+                    }
+                    guard referenceBlock.hash == block.hash else {
+                        throw Failure(height: h, blockHash: block.hash.hex, check: "fork", detail: "the chain forks from the reference here: expected block \(referenceBlock.hash), found \(block.hash)")
+                    }
                 }
                 let execution: BlockExecution
                 do {

@@ -194,6 +194,37 @@ struct AuditTests {
         }
     }
 
+    /// Issue 7, must-be-true 1: a chain that forks from a correct one is rejected at the
+    /// height of the fork, though every block of both branches is validly signed.
+    @Test func aForkIsRejectedAtItsHeight() throws {
+        let correct = try AuditFixture(blocks: 40)
+        let forkHeight: UInt64 = 25
+        // The same first 24 blocks, then a different block 25 (a different send), signed by
+        // the same validator key.
+        let forked = try AuditFixture(blocks: Int(forkHeight) - 1)
+        let validator = BlockValidator(blocks: forked.blocks)
+        let chainId = AuditFixture.genesis.chainId
+        let sender = AuditFixture.residents[0]
+        let nonce = try forked.blocks.account(sender.publicKey)?.nonce ?? 0
+        var builder = TransactionBuilder(chainId: chainId, key: sender, nextNonce: nonce)
+        let other = try builder.send(to: AuditFixture.residents[2].publicKey, amount: 7).verified(chainId: chainId)
+        let tip = try forked.blocks.tip()
+        let lastCommit: CommitCertificate? = try forked.blocks.certificate(at: tip.height)
+        let (block, execution) = try validator.propose(candidates: [other], timestamp: tip.timestamp + 4 * 3_600_000, proposer: AuditFixture.validator.publicKey, lastCommit: lastCommit)
+        try forked.blocks.commit(block, certificate: CommitCertificate(height: block.height, round: 0, blockHash: block.hash, signatures: [CommitCertificate.precommit(chainId: chainId, height: block.height, round: 0, blockHash: block.hash, key: AuditFixture.validator)]), execution: execution)
+        // Alone, the forked branch is a valid chain.
+        _ = try ChainAuditor(genesis: AuditFixture.genesis, source: forked.blocks).run()
+        var auditor = ChainAuditor(genesis: AuditFixture.genesis, source: forked.blocks)
+        auditor.reference = correct.blocks
+        do {
+            _ = try auditor.run()
+            Issue.record("the fork went unnoticed")
+        } catch {
+            #expect(error.height == forkHeight)
+            #expect(error.check == "fork")
+        }
+    }
+
     @Test func exportRoundTripsAndAuditsTheSame() throws {
         let fixture = try AuditFixture(blocks: 50)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("kizuna-export-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).kzx").path
