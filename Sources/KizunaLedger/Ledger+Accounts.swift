@@ -120,6 +120,21 @@ extension Ledger {
             overlay.setAmount(StateKey.programResident(id, body.from), 0)
             try overlay.addAmount(StateKey.programResident(id, body.to), received)
         }
+        // This month's send and thanks totals and rebate totals follow too, so a recovery
+        // never resets a monthly limit.
+        let month = CivilTime.japanYearMonth(milliseconds: context.timestamp)
+        for asset in [Asset.coin, .thanks] {
+            let sent = try overlay.amount(StateKey.monthlySent(body.from, asset: asset, yearMonth: month))
+            guard sent > 0 else { continue }
+            overlay.setAmount(StateKey.monthlySent(body.from, asset: asset, yearMonth: month), 0)
+            try overlay.addAmount(StateKey.monthlySent(body.to, asset: asset, yearMonth: month), sent)
+        }
+        for id in try overlay.rebatePrograms() {
+            let rebated = try overlay.amount(StateKey.rebateMonth(id, body.from, month))
+            guard rebated > 0 else { continue }
+            overlay.setAmount(StateKey.rebateMonth(id, body.from, month), 0)
+            try overlay.addAmount(StateKey.rebateMonth(id, body.to, month), rebated)
+        }
         old.successor = body.to
         overlay.setAccount(body.from, old)
         overlay.setAccount(body.to, new)

@@ -15,10 +15,15 @@ extension Ledger {
         var period = UInt32(try overlay.amount(StateKey.currentBasePeriodKey))
         let current = LedgerCalendar.basePeriod(context.timestamp)
         if period < current {
-            let outstanding = try overlay.supply(.coin).outstanding ?? 0
             while period < current {
+                // First expire what was due by the end of the base date (coins and lots can
+                // expire between the last block and the base date), then record.
+                let date = LedgerCalendar.baseDate(closing: period)
+                let endOfBaseDate = LedgerCalendar.startOfMonth(year: date.year, monthIndexFromZero: date.month)
+                try expireLots(at: endOfBaseDate - 1, store: store, overlay: &overlay)
+                try expireCoins(at: endOfBaseDate - 1, store: store, overlay: &overlay)
                 var encoder = Encoder()
-                encoder.encode(outstanding)
+                encoder.encode(try overlay.supply(.coin).outstanding ?? 0)
                 overlay.set(StateKey.baseDateUnused(period), encoder.bytes)
                 period += 1
             }

@@ -23,6 +23,9 @@ extension Ledger {
             guard !rebate.rates.isEmpty, rebate.rates.allSatisfy({ $0.basisPoints > 0 && $0.basisPoints <= 10_000 && !$0.merchantCategory.isEmpty }) else {
                 throw TransactionError(.invalidProgram, "rebate rates must name a category and be 1–10000 basis points")
             }
+            for index in rebate.rates.indices.dropFirst() where !(rebate.rates[index - 1].merchantCategory < rebate.rates[index].merchantCategory) {
+                throw TransactionError(.invalidProgram, "rebate categories must be distinct")
+            }
             guard rebate.monthlyCapPerResidentYen > 0 else { throw TransactionError(.invalidProgram, "the rebate's monthly cap must be at least ¥1") }
         }
         guard try overlay.account(body.funder) != nil else {

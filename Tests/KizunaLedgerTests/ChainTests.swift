@@ -49,7 +49,7 @@ struct ChainTests {
             #expect(block.header.previousBlockHash == previous)
             #expect((block.lastCommit == nil) == (height == 1))
             if height > 1 {
-                let parentCertificate = try chain.blocks.certificate(at: height - 1)
+                let parentCertificate: CommitCertificate? = try chain.blocks.certificate(at: height - 1)
                 #expect(block.lastCommit == parentCertificate)
                 #expect(block.header.lastCommitHash == block.lastCommit?.hash)
             }

@@ -226,3 +226,232 @@ struct LedgerPropertyTests {
         #expect(CivilTime.japanYearMonth(milliseconds: ledger.timestamp) == 202605)
     }
 }
+
+/// Long random sequences of every transaction kind, valid and invalid, through the state
+/// machine, with block times that jump across Japan-time month ends, lot and coin expiry
+/// instants and base dates. Each transaction's outcome is learned by executing the block's
+/// accepted prefix plus that transaction (an oracle made of the ledger itself, so nonces stay
+/// right); the whole block is then executed with the rejected transactions interleaved.
+///
+/// After every block: the block accepts exactly the transactions the prefix runs accepted
+/// (a rejected transaction left nothing that changed a later one); `invariantViolation()` is
+/// nil (per asset minted − redeemed − refunded − expired = Σ balances, lots sum to balances,
+/// per program granted ≤ budget and granted = used + expired + outstanding) and no resident
+/// is over a cap; a replica that executes only the accepted transactions in `.validate` mode
+/// gets the same changes and state root. At the end a fresh store replays every block and
+/// reaches every block's root and, byte for byte, the same state.
+@Suite("Ledger properties: every transaction kind")
+struct AllKindsPropertyTests {
+    static let residentCount = 12
+    static let sleepers = 2
+    static let merchantCategories = ["restaurant", "supermarket", "drugstore", "restaurant"]
+
+    @Test("random blocks of every kind keep the invariants and replay to the same roots", arguments: [UInt64(0x4B49_5A55_4E41_0002), 20_270_331])
+    func randomAllKinds(seed: UInt64) throws {
+        var random = SplitMix64(seed: seed)
+        let ledger = try LedgerHarness()
+        let genesis = ledger.genesis
+        let chainId = genesis.chainId
+        var history: [(transactions: [VerifiedTransaction], context: BlockContext, root: Hash)] = []
+
+        let residents = (0..<(Self.residentCount + Self.sleepers)).map { Fixture.account($0) }
+        let merchants = (0..<Self.merchantCategories.count).map { Fixture.account(20 + $0) }
+        let spareKeys = (0..<8).map { Fixture.account(30 + $0) }
+        let strangers = [Fixture.account(50), Fixture.validatorKey]
+        let authorities = [Fixture.coinIssuerKey, Fixture.registrarKey, Fixture.cityKey, Fixture.auditorKey]
+        // The sleepers are charged once and never touched again, so their coins expire.
+        let active = Array(residents.prefix(Self.residentCount))
+        let everyone = active + merchants + spareKeys + strangers + authorities
+        var keys: [PublicKey: PrivateKey] = [:]
+        for key in everyone { keys[key.publicKey] = key }
+
+        var receiptCount = 0
+        var outcomes: [String: Int] = [:]
+        var acceptedKinds: [String: Int] = [:]
+
+        // Set-up blocks: accounts, programs and first charges.
+        let start = Fixture.time("2026-04-02T09:00:00+09:00")
+        try ledger.commitAll(residents.enumerated().map { index, key in
+            ledger.register(key.publicKey, residentIdHash: index % 3 == 0 ? Hash.sha256([UInt8(index), 0x77]) : nil, district: ["kita", "minami"][index % 2], ageBand: UInt8(index % 7))
+        } + merchants.enumerated().map { index, key in
+            ledger.register(key.publicKey, role: .merchant, merchantCategory: Self.merchantCategories[index])
+        }, at: start)
+        try ledger.commitAll([
+            ledger.createProgram(.point, name: "subsidy", budget: 200_000, expiry: Fixture.sixMonths, perResidentCap: 30_000),
+            ledger.createProgram(.thanks, name: "thanks", budget: 100_000, expiry: Fixture.threeMonths, perResidentCap: 20_000),
+            ledger.createProgram(.point, name: "campaign", funder: merchants[0].publicKey, budget: 30_000, expiry: ExpiryRule(kind: .endOfMonthAfterGrant, months: 1), perResidentCap: 3_000,
+                                 rebate: RebateRule(rates: [.init(merchantCategory: "drugstore", basisPoints: 500), .init(merchantCategory: "restaurant", basisPoints: 1_000)], monthlyCapPerResidentYen: 300)),
+            ledger.createProgram(.point, name: "short", budget: 5_000, expiry: ExpiryRule(kind: .endOfMonthAfterGrant, months: 1), perResidentCap: 1_000, by: Fixture.coinIssuerKey),
+        ] + residents.map { ledger.charge($0.publicKey, 20_000, channel: .chargeMachine) }, at: start + 60_000)
+        // The replica and the final fresh replay start from the two set-up blocks.
+        let setUp = try copyStore(ledger.store)
+        let replicaStore = try copyStore(setUp)
+
+        var time = start + 60_000
+        let blockCount = 60
+        for blockNumber in 0..<blockCount {
+            // Time: about eight days a block, sometimes exactly a month start (or the last
+            // millisecond before one), so expiry instants and base dates are hit exactly.
+            let target = start + UInt64(blockNumber + 1) * 8 * 86_400_000 + random.next() % (8 * 86_400_000)
+            var next = max(time + 1_000, target)
+            if random.chance(25) {
+                let date = CivilTime.civilFromDays(Int64((time / 1000 + 9 * 3600) / 86_400))
+                let monthStart = LedgerCalendar.startOfMonth(year: date.year, monthIndexFromZero: date.month)
+                next = random.chance(70) || monthStart - 1 <= time ? monthStart : monthStart - 1
+            }
+            time = next
+            let context = BlockContext(height: ledger.height + 1, timestamp: time)
+
+            // The committed state, to aim transactions.
+            var accounts: [PublicKey: AccountState] = [:]
+            for (key, account) in try storedAccounts(ledger.store) { accounts[key] = account }
+            let programCount = try ledger.nextProgramId()
+            var inBlock: [PublicKey: UInt64] = [:]
+            func nonce(_ key: PrivateKey) -> UInt64 { (accounts[key.publicKey]?.nonce ?? 0) + inBlock[key.publicKey, default: 0] }
+            let liveResidents = (active + spareKeys).filter { accounts[$0.publicKey]?.role == .resident && accounts[$0.publicKey]?.frozen == false }
+            let anyResident = (active + spareKeys).filter { accounts[$0.publicKey]?.role == .resident }
+            func pick(_ list: [PrivateKey]) -> PrivateKey { list.isEmpty ? everyone[random.below(everyone.count)] : list[random.below(list.count)] }
+            func resident() -> PrivateKey { random.chance(92) ? pick(liveResidents) : pick(everyone) }
+            func merchant() -> PrivateKey { random.chance(92) ? pick(merchants) : pick(everyone) }
+            func someone() -> PrivateKey { pick(everyone) }
+            func amount(upTo balance: UInt64, limit: UInt64 = 30_000) -> UInt64 {
+                switch random.below(12) {
+                case 0: 0
+                case 1: balance
+                case 2: balance + 1
+                default: random.amount(in: 1...max(1, min(balance, limit)))
+                }
+            }
+
+            var accepted: [VerifiedTransaction] = []
+            var all: [SignedTransaction] = []
+            let count = 8 + random.below(13)
+            for _ in 0..<count {
+                var signer: PrivateKey
+                var cosigners: [PrivateKey] = []
+                let body: TransactionBody
+                let roll = random.below(100)
+                switch roll {
+                case 0..<5:
+                    signer = random.chance(90) ? Fixture.registrarKey : someone()
+                    let account = random.chance(60) ? pick(spareKeys + strangers) : someone()
+                    let merchantRole = random.chance(20)
+                    var register = Register(account: account.publicKey, role: merchantRole ? .merchant : .resident)
+                    if merchantRole { register.merchantCategory = random.chance(90) ? Self.merchantCategories[random.below(4)] : nil }
+                    if !merchantRole && random.chance(40) { register.residentIdHash = Hash.sha256([UInt8(random.below(20)), 0x77]) }
+                    if random.chance(5) { register.ageBand = UInt8(random.below(9)) }
+                    body = .register(register)
+                case 5..<17:
+                    signer = random.chance(95) ? Fixture.coinIssuerKey : someone()
+                    let to = resident()
+                    let balance = accounts[to.publicKey]?.coin ?? 0
+                    let room = genesis.coin.holderCapYen - min(balance, genesis.coin.holderCapYen)
+                    let receipt: String
+                    if receiptCount > 0 && random.chance(5) {
+                        receipt = "all-\(seed)-\(random.below(receiptCount) + 1)"
+                    } else {
+                        receiptCount += 1
+                        receipt = "all-\(seed)-\(receiptCount)"
+                    }
+                    body = .charge(Charge(to: to.publicKey, amount: random.chance(15) ? [0, room, room + 1][random.below(3)] : random.amount(in: 1...30_000), channel: random.chance(50) ? .app : .chargeMachine, receiptId: receipt))
+                case 17..<27:
+                    signer = resident()
+                    let balance = accounts[signer.publicKey]?.coin ?? 0
+                    body = .send(Send(to: random.chance(5) ? signer.publicKey : resident().publicKey, amount: random.chance(3) ? 100_001 : amount(upTo: balance)))
+                case 27..<30:
+                    signer = random.chance(85) ? (random.chance(70) ? Fixture.cityKey : Fixture.coinIssuerKey) : someone()
+                    let asset: Asset = random.chance(70) ? .point : (random.chance(90) ? .thanks : .coin)
+                    let expiry = random.chance(90) ? ExpiryRule(kind: .endOfMonthAfterGrant, months: UInt32(1 + random.below(4))) : ExpiryRule(kind: [.never, .endOfMonthAfterLastChange, .endOfMonthAfterGrant][random.below(3)], months: UInt32(random.below(2) * 1_300))
+                    let rebate = asset == .point && random.chance(40)
+                        ? RebateRule(rates: [.init(merchantCategory: Self.merchantCategories[random.below(3)], basisPoints: UInt32(random.below(2_001)))], monthlyCapPerResidentYen: UInt64(random.below(500)))
+                        : nil
+                    body = .createProgram(CreateProgram(asset: asset, name: random.chance(95) ? "p\(random.below(100))" : "", funder: random.chance(90) ? pick(merchants + [Fixture.cityKey]).publicKey : strangers[0].publicKey,
+                                                        budgetYen: UInt64(random.below(20_000)), expiry: expiry, perResidentCapYen: UInt64(random.below(3_000)), rebate: rebate))
+                case 30..<40:
+                    let program = UInt64(random.below(Int(programCount) + 1))
+                    let issuer = try ledger.program(program)?.issuer
+                    signer = random.chance(90) ? (issuer.flatMap { keys[$0] } ?? Fixture.cityKey) : someone()
+                    body = .grant(Grant(program: program, to: resident().publicKey, amount: random.chance(10) ? [0, 50_000][random.below(2)] : random.amount(in: 1...4_000)))
+                case 40..<66:
+                    signer = resident()
+                    let balance = (accounts[signer.publicKey]?.coin ?? 0) + (accounts[signer.publicKey]?.point ?? 0)
+                    body = .pay(Pay(merchant: merchant().publicKey, amount: amount(upTo: balance, limit: 8_000)))
+                case 66..<74:
+                    signer = resident()
+                    let balance = accounts[signer.publicKey]?.thanks ?? 0
+                    body = .thank(Thank(to: random.chance(5) ? signer.publicKey : resident().publicKey, amount: random.chance(5) ? 1_001 : amount(upTo: balance, limit: 1_000)))
+                case 74..<79:
+                    signer = merchant()
+                    body = .redeem(Redeem(reference: "payout-\(random.below(1_000))"))
+                case 79..<84:
+                    signer = random.chance(95) ? Fixture.coinIssuerKey : someone()
+                    let account = resident()
+                    let reason: RefundReason = random.chance(60) ? .other : RefundReason.allCases[random.below(4)]
+                    body = .refund(Refund(account: account.publicKey, amount: amount(upTo: accounts[account.publicKey]?.coin ?? 0, limit: 5_000), reason: reason))
+                case 84..<90:
+                    signer = random.chance(92) ? Fixture.registrarKey : someone()
+                    let account = random.chance(85) ? pick(anyResident + merchants) : someone()
+                    body = random.chance(55) ? .freeze(AccountAction(account: account.publicKey)) : .unfreeze(AccountAction(account: account.publicKey))
+                default:
+                    signer = random.chance(92) ? Fixture.registrarKey : Fixture.cityKey
+                    cosigners = random.chance(85) ? [signer.publicKey == Fixture.cityKey.publicKey ? Fixture.registrarKey : Fixture.cityKey] : (random.chance(50) ? [] : [Fixture.auditorKey])
+                    let frozen = (anyResident + merchants).filter { accounts[$0.publicKey]?.frozen == true && accounts[$0.publicKey]?.successor == nil }
+                    let from = random.chance(80) ? pick(frozen) : someone()
+                    let to = random.chance(85) ? pick(spareKeys) : someone()
+                    body = .recover(Recover(from: from.publicKey, to: to.publicKey))
+                }
+                if !random.chance(95) { signer = someone() }
+                var transactionNonce = nonce(signer)
+                if random.chance(3) { transactionNonce = random.chance(50) || transactionNonce == 0 ? transactionNonce + 1 : transactionNonce - 1 }
+                let signed = Transaction(chainId: chainId, signer: signer.publicKey, nonce: transactionNonce, body: body).signed(by: signer, cosigners: cosigners)
+                let verified = try signed.verified(chainId: chainId)
+                let probe = try ledger.ledger.execute(accepted + [verified], context: context, store: ledger.store, mode: .propose)
+                all.append(signed)
+                if let rejection = probe.rejected.first {
+                    outcomes[rejection.error.code.rawValue, default: 0] += 1
+                } else {
+                    accepted.append(verified)
+                    inBlock[signer.publicKey, default: 0] += 1
+                    outcomes["accepted", default: 0] += 1
+                    acceptedKinds[body.kind, default: 0] += 1
+                }
+            }
+
+            let execution = try ledger.block(all, at: time, mode: .propose)
+            #expect(execution.accepted.map(\.id) == accepted.map(\.id), "block \(ledger.height): the block accepts other transactions than its prefixes did")
+            #expect(execution.rejected.count == all.count - accepted.count)
+            try ledger.expectInvariants()
+            for (key, account) in try storedAccounts(ledger.store) where account.successor != nil {
+                #expect(account.frozen && account.coin == 0 && account.point == 0 && account.thanks == 0, "recovered account \(key.address) still holds value")
+            }
+            // The replica executes only the accepted transactions, validating.
+            let replay = try ledger.ledger.execute(execution.accepted, context: context, store: replicaStore, mode: .validate)
+            #expect(replay.stateRoot == execution.stateRoot, "block \(ledger.height): the accepted transactions alone give another root")
+            #expect(replay.changes.count == execution.changes.count && zip(replay.changes, execution.changes).allSatisfy { $0.key == $1.key && $0.value == $1.value })
+            try replicaStore.write(replay.batch, sync: false)
+            history.append((execution.accepted, context, execution.stateRoot))
+        }
+
+        // A fresh store: genesis, the two set-up blocks (copied), then every block replayed.
+        let fresh = try copyStore(setUp)
+        for block in history {
+            let replay = try ledger.ledger.execute(block.transactions, context: block.context, store: fresh, mode: .validate)
+            #expect(replay.stateRoot == block.root, "height \(block.context.height): replay on a fresh store gives another root")
+            try fresh.write(replay.batch, sync: false)
+        }
+        #expect(snapshot(fresh, [.state, .stateTree]) == snapshot(ledger.store, [.state, .stateTree]))
+
+        // The run exercised every kind, many refusals, and every kind of time-based work.
+        let kinds = ["register", "charge", "send", "create_program", "grant", "pay", "thank", "redeem", "refund", "freeze", "unfreeze", "recover"]
+        #expect(kinds.allSatisfy { acceptedKinds[$0, default: 0] > 0 }, "accepted per kind: \(acceptedKinds)")
+        #expect(outcomes.count >= 20, "too few distinct outcomes: \(outcomes)")
+        #expect(outcomes["accepted", default: 0] >= 250, "outcomes: \(outcomes)")
+        for asset in Asset.allCases {
+            #expect(try ledger.supply(asset).expired > 0, "no \(asset.name) expired")
+        }
+        #expect(try ledger.supply(.coin).redeemed > 0 && ledger.supply(.coin).refunded > 0)
+        #expect(try ledger.reports.unusedBalance(year: 2026, month: 9, day: 30)?.closed == true)
+        #expect(try ledger.reports.unusedBalance(year: 2027, month: 3, day: 31)?.closed == true)
+        print("all-kinds seed \(seed): \(history.count) blocks, outcomes \(outcomes.sorted { $0.key < $1.key })")
+    }
+}

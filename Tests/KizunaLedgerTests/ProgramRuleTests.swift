@@ -195,7 +195,13 @@ struct ProgramRuleTests {
         try ledger.expectRejected(ledger.grant(program, to: carol.publicKey, 1), .programBudgetExhausted)
         // Within one block: the second grant is refused once the first used the budget.
         let other = try ledger.createdProgram(budget: 500)
-        let execution = try ledger.block([ledger.grant(other, to: alice.publicKey, 300), ledger.grant(other, to: bob.publicKey, 201), ledger.grant(other, to: bob.publicKey, 200)])
+        let nonce = try ledger.nonce(Fixture.cityKey)
+        let execution = try ledger.block([
+            ledger.sign(Fixture.cityKey, nonce: nonce, .grant(Grant(program: other, to: alice.publicKey, amount: 300))),
+            ledger.sign(Fixture.cityKey, nonce: nonce + 1, .grant(Grant(program: other, to: bob.publicKey, amount: 201))),
+            // The refused grant's nonce is free again.
+            ledger.sign(Fixture.cityKey, nonce: nonce + 1, .grant(Grant(program: other, to: bob.publicKey, amount: 200))),
+        ])
         #expect(execution.rejected.map(\.error.code) == [.programBudgetExhausted])
         #expect(try ledger.program(other)?.remaining == 0)
         // Expired or spent value never returns to the budget.

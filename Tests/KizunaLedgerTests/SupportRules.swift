@@ -109,3 +109,13 @@ extension Fixture {
         return genesis(genesisTime: genesisTime, coin: policy)
     }
 }
+
+/// A comparable summary of an unused-balance report (its memberwise initialiser is internal).
+func describe(_ report: LedgerReports.UnusedBalance?) -> String {
+    guard let report else { return "none" }
+    return describe(baseDate: report.baseDate, closed: report.closed, outstanding: report.outstandingYen, deposit: report.depositRequiredYen, refundLimit: report.refundLimitFromUnusedYen)
+}
+
+func describe(baseDate: String, closed: Bool, outstanding: UInt64, deposit: UInt64, refundLimit: UInt64) -> String {
+    "\(baseDate) closed=\(closed) outstanding=\(outstanding) deposit=\(deposit) refundLimit=\(refundLimit)"
+}
