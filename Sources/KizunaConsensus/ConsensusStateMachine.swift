@@ -152,7 +152,8 @@ public struct ConsensusStateMachine: Sendable {
 
     /// - Parameters:
     ///   - tip: the committed chain's tip; the machine decides `tip.nextHeight`.
-    ///   - startRound: after a restart, the round of the signer record if it is at this height.
+    ///   - startRound: after a restart, `SignerSafetyRecord.resumeRound(height:)` of the signer
+    ///     record: its round, or the next one if the record is a precommit of this height.
     public init(configuration: ConsensusConfiguration, validators: ValidatorSet, ownKey: PublicKey?, verifier: any ConsensusSignatureVerifier, tip: ChainTip, startRound: UInt32 = 0) {
         precondition(!validators.validators.isEmpty, "a validator set is never empty")
         self.configuration = configuration

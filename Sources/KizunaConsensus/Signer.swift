@@ -59,6 +59,23 @@ public struct SignerSafetyRecord: Sendable, Hashable, CanonicalCodable {
     /// The record of a key that has signed nothing (written when the key is generated).
     public static let initial = SignerSafetyRecord(height: 0, round: 0, step: .proposal, signBytesHash: .zero, signature: nil)
 
+    /// The round a restarted machine deciding `height` should start at (`docs/consensus.md` §7).
+    ///
+    /// The machine's memory of its own messages is lost in a crash; only this record survives.
+    /// If the record is at `height` and round r, the node starts at r: its proposal and its votes of
+    /// r are re-signable only byte for byte, but anything after the record still is. If the
+    /// record is a *precommit* of r, the node has signed its last message of r and can do nothing
+    /// more there (a prevote of r would be refused, and the votes it sent before the crash may be
+    /// lost to peers that crashed too), so it starts at r + 1 — where it did in effect go next:
+    /// after its precommit, the only ways out of r are a commit or timeoutPrecommit to r + 1.
+    /// Skipping to a higher round is always safe (line 55 does it); staying in r could stall the
+    /// height, because without its prevote of r no quorum of r may ever form.
+    public func resumeRound(height resumeHeight: UInt64) -> UInt32 {
+        guard height == resumeHeight else { return 0 }
+        if step == .precommit, round < UInt32.max { return round + 1 }
+        return round
+    }
+
     /// May this validator sign `signBytes` at (height, round, step)?
     public func check(height: UInt64, round: UInt32, step: VoteStep, signBytes: [UInt8]) -> Decision {
         let new = (height, round, step.rawValue)

@@ -178,8 +178,8 @@ public struct Simulation: Sendable {
         } else {
             tip = .genesis(timestampMilliseconds: Self.genesisTimeMilliseconds)
         }
-        var startRound: UInt32 = 0
-        if let record = signer?.record, record.height == tip.nextHeight { startRound = record.round }
+        // Resume where the signer record says this node got to (docs/consensus.md §7).
+        let startRound = signer?.record.resumeRound(height: tip.nextHeight) ?? 0
         node.machine = ConsensusStateMachine(configuration: configuration, validators: validatorSet, ownKey: node.publicKey, verifier: SimulatedSignatureScheme(), tip: tip, startRound: startRound)
         nodes[index] = node
         feed(index, .start)

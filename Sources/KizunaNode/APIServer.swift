@@ -1,75 +1,192 @@
 public import Hummingbird
-public import KizunaCore
+import KizunaCore
 import KizunaChain
 import KizunaLedger
+import Logging
+import NIOCore
+import HTTPTypes
 import Foundation
 
-/// The node's HTTP API (the temporary submission path of the single-node chain; the API
-/// issue extends it). Errors are RFC 9457 problem documents carrying the stable codes.
+/// The request context of the API: Hummingbird's core storage and the client's address
+/// (the rate limiter's key).
+public struct APIRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// The rate limiter's key: the client's IP address ("local" without a socket, in tests).
+    var clientKey: String { remoteAddress?.ipAddress ?? "local" }
+
+    /// Whether the client is on the loopback interface.
+    var isLoopback: Bool {
+        guard let ip = remoteAddress?.ipAddress else { return false }
+        return ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
+    }
+}
+
+/// The node's HTTP API (design §3; `docs/api.md`, `docs/openapi.yaml`). Open data (status,
+/// headers, supply, programs, statutory reports, aggregates) is served to anyone; an
+/// account's balance, history and receipts only to a request signed by that account's key or
+/// to member/auditor bearer credentials; full blocks only to members and auditors. Every
+/// error is an RFC 9457 problem document with a stable code.
 public enum APIServer {
+    /// Everything the handlers share.
+    final class Shared: Sendable {
+        let node: Node
+        let access: AccessControl
+        let rateLimiter: RateLimiter
+        let historicalQueries: QueryGate
+        let events: EventSubscribers
+        let logger: Logger
+
+        init(node: Node, clock: @escaping @Sendable () -> UInt64, logger: Logger) {
+            let configuration = node.configuration
+            self.node = node
+            self.access = AccessControl(chainId: node.genesis.chainId, access: configuration.access, clock: clock)
+            self.rateLimiter = RateLimiter(ratePerSecond: configuration.api.requestsPerSecondPerClient, burst: configuration.api.requestBurstPerClient, clientsMax: configuration.api.rateLimitedClientsMax)
+            self.historicalQueries = QueryGate(limit: configuration.api.historicalQueriesMax)
+            self.events = EventSubscribers(limit: configuration.api.eventSubscribersMax)
+            self.logger = logger
+        }
+    }
+
+    /// The largest total size of a request's header fields (names and values).
+    public static let headerBytesMax = 16 * 1024
+
     /// Builds the router for `node`.
-    public static func router(node: Node) -> Router<BasicRequestContext> {
-        let router = Router()
-        let bodyLimit = node.configuration.requestBodyBytesMax
-        let chainId = node.genesis.chainId
+    /// - Parameters:
+    ///   - node: the node whose chain the API serves.
+    ///   - clock: the wall clock signed-request timestamps are checked against.
+    ///   - logger: where internal errors are logged.
+    public static func router(node: Node, clock: @escaping @Sendable () -> UInt64 = wallClockMilliseconds, logger: Logger = Logger(label: "kizuna.api")) -> Router<APIRequestContext> {
+        let shared = Shared(node: node, clock: clock, logger: logger)
+        let router = Router(context: APIRequestContext.self)
+        router.add(middleware: ProblemMiddleware(logger: logger))
+        router.add(middleware: LimitsMiddleware(rateLimiter: shared.rateLimiter, limitLoopback: node.configuration.api.rateLimitLoopback))
 
         router.get("/health") { _, _ in
             try json(HealthResponse(status: "ok"))
         }
+        router.get("/v1/openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: APIDocument.openAPI)))
+        }
+        addChainRoutes(to: router, shared)
+        addTransactionRoutes(to: router, shared)
+        addAccountRoutes(to: router, shared)
+        addReportRoutes(to: router, shared)
+        addEventRoutes(to: router, shared)
+        return router
+    }
 
+    // MARK: - Status, headers, blocks
+
+    static func addChainRoutes(to router: Router<APIRequestContext>, _ shared: Shared) {
+        let node = shared.node
         router.get("/v1/status") { _, _ in
             let tip = try node.tip()
+            // "Voting": the validator signed the certificate that committed the tip.
+            let signers = Set(try node.certificate(at: tip.height)?.signatures.map(\.validator) ?? [])
             return try json(StatusResponse(
-                chainId: chainId,
+                chainId: node.genesis.chainId,
                 height: tip.height,
                 tipHash: tip.hash.hex,
                 stateRoot: tip.stateRoot.hex,
                 timestamp: CivilTime.formatJapan(milliseconds: tip.timestamp),
                 pendingTransactions: await node.pendingCount,
-                validators: node.genesis.validators.validators.map { .init(name: $0.name, organisation: $0.organisation, publicKey: $0.publicKey.address.description, votingPower: $0.votingPower) }
+                validators: node.genesis.validators.validators.map {
+                    .init(name: $0.name, organisation: $0.organisation, publicKey: $0.publicKey.address.description, votingPower: $0.votingPower, voting: tip.height == 0 ? nil : signers.contains($0.publicKey))
+                },
+                node: node.validatorPublicKey.address.description
             ))
         }
-
-        router.get("/v1/headers/:height") { _, context in
-            guard let text = context.parameters.get("height"), let height = UInt64(text) else {
-                return problem(.badRequest, code: "api.bad_height", detail: "the height must be a non-negative integer")
-            }
-            guard let header = try node.header(at: height) else {
-                return problem(.notFound, code: "api.no_such_block", detail: "there is no block at height \(height) yet")
+        router.get("/v1/headers/latest") { _, _ in
+            let height = try node.tip().height
+            guard height > 0, let header = try node.header(at: height) else {
+                throw APIProblem(404, "api.no_such_block", "no block has been committed yet")
             }
             return try json(HeaderResponse(header))
         }
+        router.get("/v1/headers/:height") { _, context in
+            let height = try heightParameter(context)
+            guard let header = try node.header(at: height) else {
+                throw APIProblem(404, "api.no_such_block", "there is no block at height \(height) yet")
+            }
+            return try json(HeaderResponse(header))
+        }
+        router.get("/v1/blocks/latest") { request, _ in
+            try requirePrivileged(request, shared)
+            return try blockResponse(node, height: try node.tip().height)
+        }
+        router.get("/v1/blocks/:height") { request, context in
+            try requirePrivileged(request, shared)
+            return try blockResponse(node, height: try heightParameter(context))
+        }
+    }
 
+    static func blockResponse(_ node: Node, height: UInt64) throws -> Response {
+        guard height > 0, let block = try node.block(at: height) else {
+            throw APIProblem(404, "api.no_such_block", "there is no block at height \(height) yet")
+        }
+        return try json(BlockView(block, certificate: try node.certificate(at: height)))
+    }
+
+    // MARK: - Transactions
+
+    static func addTransactionRoutes(to router: Router<APIRequestContext>, _ shared: Shared) {
+        let node = shared.node
+        let bodyLimit = node.configuration.requestBodyBytesMax
+        let chainId = node.genesis.chainId
         router.post("/v1/transactions") { request, context in
             var request = request
+            let contentType = request.headers[.contentType]?.lowercased()
+            guard let contentType, contentType.hasPrefix("application/octet-stream") || contentType.hasPrefix("application/json") else {
+                throw APIProblem(415, "api.unsupported_media_type", "send the transaction as application/octet-stream (canonical bytes) or application/json ({\"transaction\": \"<hex>\"})")
+            }
+            if let wait = request.uri.queryParameters.get("wait"), wait != "commit" {
+                throw APIProblem(400, "api.bad_query", "wait must be 'commit' or absent")
+            }
             let buffer: ByteBuffer
             do {
                 buffer = try await request.collectBody(upTo: bodyLimit)
             } catch {
-                return problem(.contentTooLarge, code: TransactionError.Code.tooLarge.rawValue, detail: "the body exceeds \(bodyLimit) bytes")
+                throw APIProblem(413, TransactionError.Code.tooLarge.rawValue, "the body exceeds \(bodyLimit) bytes")
             }
             let bytes = Array(buffer.readableBytesView)
             let signed: SignedTransaction
             do {
-                signed = try SignedTransaction(untrusted: transactionBytes(from: bytes, contentType: request.headers[.contentType]))
-            } catch let error as DecodingError {
-                return problem(.badRequest, code: TransactionError.Code.malformed.rawValue, detail: "\(error)")
+                let transaction = try transactionBytes(from: bytes, contentType: contentType)
+                guard transaction.count <= TransactionLimits.transactionBytesMax else {
+                    throw APIProblem(413, TransactionError.Code.tooLarge.rawValue, "a transaction of \(transaction.count) bytes exceeds the maximum of \(TransactionLimits.transactionBytesMax)")
+                }
+                signed = try SignedTransaction(untrusted: transaction)
+            } catch let problem as APIProblem {
+                throw problem
             } catch {
-                return problem(.badRequest, code: TransactionError.Code.malformed.rawValue, detail: "\(error)")
+                throw APIProblem(400, TransactionError.Code.malformed.rawValue, "\(error)")
             }
             let verified: VerifiedTransaction
             do throws(TransactionError) {
                 verified = try signed.verified(chainId: chainId)
             } catch {
-                return problem(.unprocessableContent, code: error.code.rawValue, detail: error.message)
+                throw APIProblem(422, error.code.rawValue, error.message)
+            }
+            // A signer that is not registered can never commit; the mempool would hold the
+            // transaction forever (it waits for the signer's next nonce), so refuse it here.
+            guard try node.account(verified.transaction.signer) != nil else {
+                throw APIProblem(422, TransactionError.Code.unknownAccount.rawValue, "the signer \(verified.transaction.signer.address) is not a registered account")
             }
             do throws(TransactionError) {
                 try await node.submit(verified)
             } catch {
-                let status: HTTPResponse.Status = (error.code == .mempoolFull || error.code == .accountQueueFull) ? .serviceUnavailable : (error.code == .duplicate ? .conflict : .unprocessableContent)
-                var response = problem(status, code: error.code.rawValue, detail: error.message)
-                if status == .serviceUnavailable { response.headers[.retryAfter] = "1" }
-                return response
+                switch error.code {
+                case .mempoolFull, .accountQueueFull: throw APIProblem(503, error.code.rawValue, error.message, retryAfterSeconds: 1)
+                case .duplicate: throw APIProblem(409, error.code.rawValue, error.message)
+                default: throw APIProblem(422, error.code.rawValue, error.message)
+                }
             }
             if request.uri.queryParameters.get("wait") == "commit" {
                 let outcome = await node.waitForOutcome(of: verified.id, milliseconds: node.configuration.commitWaitMilliseconds)
@@ -77,16 +194,15 @@ public enum APIServer {
             }
             var response = try json(TransactionStatusResponse(id: verified.id.hex, status: "pending"))
             response.status = .accepted
+            response.headers[.location] = "/v1/transactions/\(verified.id.hex)"
             return response
         }
-
         router.get("/v1/transactions/:id") { _, context in
             guard let text = context.parameters.get("id"), let id = Hash(hex: text) else {
-                return problem(.badRequest, code: "api.bad_transaction_id", detail: "a transaction id is 64 hex digits")
+                throw APIProblem(400, "api.bad_transaction_id", "a transaction id is 64 hex digits")
             }
             return try statusResponse(id: id, await node.status(of: id))
         }
-        return router
     }
 
     /// Raw canonical bytes (`application/octet-stream`), or JSON `{"transaction": "<hex>"}`.
@@ -114,7 +230,60 @@ public enum APIServer {
             response.status = .unprocessableContent
             return response
         case .unknown:
-            return problem(.notFound, code: "api.unknown_transaction", detail: "this node has no record of transaction \(id)")
+            throw APIProblem(404, "api.unknown_transaction", "this node has no record of transaction \(id)")
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// Who the request proves to be (GET requests sign an empty body).
+    static func caller(_ request: Request, _ shared: Shared) throws(APIProblem) -> Caller {
+        func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { request.headers[$0] } }
+        return try shared.access.authenticate(
+            authorization: request.headers[.authorization],
+            address: header(RequestSignatureScheme.addressHeader),
+            timestamp: header(RequestSignatureScheme.timestampHeader),
+            signature: header(RequestSignatureScheme.signatureHeader),
+            method: request.method.rawValue,
+            target: request.uri.string,
+            body: []
+        )
+    }
+
+    @discardableResult
+    static func requirePrivileged(_ request: Request, _ shared: Shared) throws(APIProblem) -> Caller {
+        let caller = try caller(request, shared)
+        switch caller {
+        case .member, .auditor: return caller
+        case .anonymous: throw APIProblem(401, "auth.required", "full blocks are for consortium members and auditors (Authorization: Bearer <token>); headers are open at /v1/headers/{height}")
+        case .account: throw APIProblem(403, "auth.forbidden", "full blocks are for consortium members and auditors; headers are open at /v1/headers/{height}")
+        }
+    }
+
+    /// Checks that the caller may read `account`'s own data.
+    static func requireReader(of account: PublicKey, _ request: Request, _ shared: Shared) throws(APIProblem) {
+        let caller = try caller(request, shared)
+        guard caller.mayRead(account) else {
+            if caller == .anonymous {
+                throw APIProblem(401, "auth.required", "an account's balance and history are readable only with a request signed by its key (Kizuna-Address, Kizuna-Timestamp, Kizuna-Signature) or with member/auditor credentials")
+            }
+            throw APIProblem(403, "auth.forbidden", "this caller may not read account \(account.address)")
+        }
+    }
+
+    static func heightParameter(_ context: APIRequestContext) throws(APIProblem) -> UInt64 {
+        guard let text = context.parameters.get("height"), let height = UInt64(text) else {
+            throw APIProblem(400, "api.bad_height", "the height must be a non-negative integer")
+        }
+        return height
+    }
+
+    static func addressParameter(_ context: APIRequestContext, _ name: String) throws(APIProblem) -> PublicKey {
+        let text = context.parameters.get(name) ?? ""
+        do {
+            return try Address(parsing: text).publicKey
+        } catch {
+            throw APIProblem(400, "api.bad_address", "\(error)")
         }
     }
 
@@ -126,10 +295,60 @@ public enum APIServer {
     }
 
     /// An RFC 9457 problem document.
-    static func problem(_ status: HTTPResponse.Status, code: String, detail: String) -> Response {
+    static func problem(_ status: HTTPResponse.Status, code: String, detail: String, retryAfterSeconds: Int? = nil) -> Response {
         let document = ProblemDocument(type: "urn:kizuna:problem:\(code)", title: status.reasonPhrase, status: Int(status.code), code: code, detail: detail)
-        let data = (try? JSONEncoder().encode(document)) ?? Data()
-        return Response(status: status, headers: [.contentType: "application/problem+json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(document)) ?? Data()
+        var response = Response(status: status, headers: [.contentType: "application/problem+json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        if let retryAfterSeconds { response.headers[.retryAfter] = "\(retryAfterSeconds)" }
+        return response
+    }
+}
+
+/// Turns every error into a problem document: `APIProblem` as it says, a route that does
+/// not exist into `api.no_such_route`, anything else into 500 `api.internal` (logged).
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = APIRequestContext
+    let logger: Logger
+
+    func handle(_ request: Request, context: APIRequestContext, next: (Request, APIRequestContext) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let problem as APIProblem {
+            return APIServer.problem(.init(code: problem.status), code: problem.code, detail: problem.detail, retryAfterSeconds: problem.retryAfterSeconds)
+        } catch let error as HTTPError {
+            switch error.status {
+            case .notFound: return APIServer.problem(.notFound, code: "api.no_such_route", detail: "no route \(request.method) \(request.uri.path); see /v1/openapi.yaml")
+            case .methodNotAllowed: return APIServer.problem(.methodNotAllowed, code: "api.method_not_allowed", detail: "\(request.method) is not allowed on \(request.uri.path)")
+            case .contentTooLarge: return APIServer.problem(.contentTooLarge, code: "api.body_too_large", detail: error.body ?? "the request body is too large")
+            default: return APIServer.problem(error.status, code: "api.http_error", detail: error.body ?? error.status.reasonPhrase)
+            }
+        } catch {
+            logger.error("API request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            return APIServer.problem(.internalServerError, code: "api.internal", detail: "the node could not answer: \(error)")
+        }
+    }
+}
+
+/// Header size and per-client request rate (token bucket keyed by remote address).
+/// `/health` is exempt from the rate so a load balancer's probe is never refused, and so is
+/// the loopback interface unless `api.rateLimitLoopback` (a local proxy limits its clients).
+struct LimitsMiddleware: RouterMiddleware {
+    typealias Context = APIRequestContext
+    let rateLimiter: RateLimiter
+    let limitLoopback: Bool
+
+    func handle(_ request: Request, context: APIRequestContext, next: (Request, APIRequestContext) async throws -> Response) async throws -> Response {
+        var headerBytes = 0
+        for field in request.headers { headerBytes += field.name.rawName.utf8.count + field.value.utf8.count }
+        guard headerBytes <= APIServer.headerBytesMax else {
+            throw APIProblem(431, "api.headers_too_large", "the request's header fields hold \(headerBytes) bytes; at most \(APIServer.headerBytesMax) are allowed")
+        }
+        if request.uri.path != "/health", limitLoopback || !context.isLoopback, let wait = rateLimiter.take(client: context.clientKey) {
+            throw APIProblem(429, "api.rate_limited", "too many requests from \(context.clientKey); retry after \(wait) s", retryAfterSeconds: wait)
+        }
+        return try await next(request, context)
     }
 }
 
@@ -149,6 +368,8 @@ struct StatusResponse: Codable {
         var organisation: String
         var publicKey: String
         var votingPower: UInt64
+        /// Whether the validator signed the certificate that committed the tip (nil at genesis).
+        var voting: Bool?
     }
 
     var chainId: String
@@ -158,6 +379,8 @@ struct StatusResponse: Codable {
     var timestamp: String
     var pendingTransactions: Int
     var validators: [ValidatorEntry]
+    /// The validator key of the node that answered.
+    var node: String
 }
 
 /// A transaction's state. `code`/`message` only when rejected; `height`/`index`/`blockHash`

@@ -75,7 +75,12 @@ public actor Node {
             if try blocks.receipt(of: transaction.id) != nil {
                 throw TransactionError(.duplicate, "transaction \(transaction.id) is already committed")
             }
-            if let account = try blocks.account(transaction.transaction.signer), transaction.transaction.nonce < account.nonce {
+            // An unregistered signer can never commit: refuse it now rather than let it sit in
+            // the mempool (registration must commit before the account's first transaction).
+            guard let account = try blocks.account(transaction.transaction.signer) else {
+                throw TransactionError(.unknownAccount, "the signer \(transaction.transaction.signer.address) is not registered")
+            }
+            if transaction.transaction.nonce < account.nonce {
                 throw TransactionError(.badNonce, "nonce \(transaction.transaction.nonce) was already used; the account's next nonce is \(account.nonce)")
             }
         } catch let error as TransactionError {

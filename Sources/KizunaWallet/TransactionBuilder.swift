@@ -1,10 +1,11 @@
 public import KizunaCore
 
-/// Builds and signs transactions for one signing key, counting nonces locally.
+/// Builds and signs transactions for one signing key, counting nonces locally: one method
+/// per transaction kind of design §2.3.
 ///
 /// ```swift
 /// var wallet = TransactionBuilder(chainId: "local-kizuna-1", key: key, nextNonce: 0)
-/// let payment = wallet.send(to: friend, amount: 500)
+/// let payment = wallet.pay(merchant: shop, amount: 500)
 /// let bytes = payment.canonicalBytes   // POST these to /v1/transactions
 /// ```
 public struct TransactionBuilder: Sendable {
@@ -25,16 +26,64 @@ public struct TransactionBuilder: Sendable {
         return transaction.signed(by: key, cosigners: cosigners)
     }
 
+    /// Registrar: create an account, with opt-in attributes.
     public mutating func register(_ account: PublicKey, role: Role, merchantCategory: String? = nil, residentIdHash: Hash? = nil, district: String? = nil, ageBand: UInt8? = nil) -> SignedTransaction {
         sign(.register(Register(account: account, role: role, merchantCategory: merchantCategory, residentIdHash: residentIdHash, district: district, ageBand: ageBand)))
     }
 
+    /// Coin issuer: mint coins for yen received, once per receipt id.
     public mutating func charge(to account: PublicKey, amount: Amount, channel: ChargeChannel = .app, receiptId: String) -> SignedTransaction {
         sign(.charge(Charge(to: account, amount: amount, channel: channel, receiptId: receiptId)))
     }
 
+    /// City or issuer: create a points or thanks program.
+    public mutating func createProgram(_ program: CreateProgram) -> SignedTransaction {
+        sign(.createProgram(program))
+    }
+
+    /// Program issuer: grant points or thanks from a program.
+    public mutating func grant(program: UInt64, to account: PublicKey, amount: Amount) -> SignedTransaction {
+        sign(.grant(Grant(program: program, to: account, amount: amount)))
+    }
+
+    /// Resident: pay a merchant (soonest-expiring points first, then coins).
+    public mutating func pay(merchant: PublicKey, amount: Amount) -> SignedTransaction {
+        sign(.pay(Pay(merchant: merchant, amount: amount)))
+    }
+
+    /// Resident: send coins to another resident.
     public mutating func send(to account: PublicKey, amount: Amount) -> SignedTransaction {
         sign(.send(Send(to: account, amount: amount)))
+    }
+
+    /// Resident: give thanks to another resident.
+    public mutating func thank(_ account: PublicKey, amount: Amount) -> SignedTransaction {
+        sign(.thank(Thank(to: account, amount: amount)))
+    }
+
+    /// Merchant: cash out everything received.
+    public mutating func redeem(reference: String) -> SignedTransaction {
+        sign(.redeem(Redeem(reference: reference)))
+    }
+
+    /// Coin issuer: refund a resident's coins in yen.
+    public mutating func refund(_ account: PublicKey, amount: Amount, reason: RefundReason) -> SignedTransaction {
+        sign(.refund(Refund(account: account, amount: amount, reason: reason)))
+    }
+
+    /// Registrar: freeze an account (lost phone or card).
+    public mutating func freeze(_ account: PublicKey) -> SignedTransaction {
+        sign(.freeze(AccountAction(account: account)))
+    }
+
+    /// Registrar: unfreeze an account.
+    public mutating func unfreeze(_ account: PublicKey) -> SignedTransaction {
+        sign(.unfreeze(AccountAction(account: account)))
+    }
+
+    /// Registrar, co-signed by the city: move a frozen account's value to a new key.
+    public mutating func recover(from old: PublicKey, to new: PublicKey, city: PrivateKey) -> SignedTransaction {
+        sign(.recover(Recover(from: old, to: new)), cosigners: [city])
     }
 
     /// The salted hash of a resident ID that the registrar puts on chain instead of the ID.

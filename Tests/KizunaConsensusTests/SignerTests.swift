@@ -24,6 +24,23 @@ import Testing
         guard case .refuse = record.check(height: 4, round: 9, step: .precommit, signBytes: [4]) else { Issue.record("backwards height allowed"); return }
     }
 
+    /// A restarted node resumes at the record's round, or the next one after a precommit: it
+    /// can sign nothing new in a round it precommitted in (seed 10405 stalled there).
+    @Test func aRestartResumesAfterTheLastRoundTheSignerCanStillSignIn() {
+        func record(_ height: UInt64, _ round: UInt32, _ step: VoteStep) -> SignerSafetyRecord {
+            SignerSafetyRecord(height: height, round: round, step: step, signBytesHash: .zero, signature: nil)
+        }
+        #expect(SignerSafetyRecord.initial.resumeRound(height: 1) == 0)
+        #expect(record(5, 3, .precommit).resumeRound(height: 6) == 0)
+        #expect(record(5, 3, .proposal).resumeRound(height: 5) == 3)
+        #expect(record(5, 3, .prevote).resumeRound(height: 5) == 3)
+        #expect(record(5, 3, .precommit).resumeRound(height: 5) == 4)
+        #expect(record(5, .max, .precommit).resumeRound(height: 5) == .max)
+        // Everything in the resumed round is signable: its first message is not refused.
+        let resumed = record(5, 3, .precommit)
+        #expect(resumed.check(height: 5, round: resumed.resumeRound(height: 5), step: .proposal, signBytes: [1]) == .allow)
+    }
+
     func temporaryKeyPath() -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kizuna-signer-\(UUID().uuidString)")
         try! FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

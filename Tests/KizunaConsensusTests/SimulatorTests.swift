@@ -40,6 +40,13 @@ import Testing
         #expect(Simulator.run(seed: 10).traceDigest != Simulator.run(seed: 21).traceDigest)
     }
 
+    /// Regression: a long campaign (seeds 10000..<11000) found this mixed scenario stalled
+    /// (crashes, 44% duplication, one equivocating validator).
+    @Test func seed10405IsSafeAndLive() {
+        let result = Simulator.run(seed: 10405)
+        #expect(result.passed, "\(result)")
+    }
+
     @Test func byzantineEquivocationIsDetectedAsEvidence() {
         let result = Simulator.run(seed: 8)
         #expect(result.scenario.byzantine.values.contains(.equivocate))

@@ -1,0 +1,307 @@
+import ArgumentParser
+import Foundation
+import KizunaCore
+import KizunaWallet
+
+/// `kizuna wallet …`: a wallet on top of the KizunaWallet library. It asks the node for the
+/// chain id and (with a signed request) the signer's next nonce, signs, submits and waits for
+/// the commit.
+struct WalletCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wallet",
+        abstract: "A wallet: create a key, read your balance and history, pay, send, thank — and the authorities' actions.",
+        discussion: """
+        Reads go to the node's API with a request signed by your key (docs/api.md §3), so a \
+        wallet sees only its own account. Transactions are signed locally and submitted with \
+        ?wait=commit; the nonce is read from the node unless --nonce is given.
+        """,
+        subcommands: [
+            Create.self, Balance.self, History.self, Pay.self, Send.self, Thank.self,
+            Register.self, Charge.self, CreateProgramCommand.self, Grant.self, Redeem.self, Refund.self,
+            Freeze.self, Unfreeze.self, Recover.self,
+        ]
+    )
+
+    struct Connection: ParsableArguments {
+        @Option(help: "The node's API base URL.") var node: String = "http://127.0.0.1:8080"
+        @Option(help: "Your key file.") var key: String
+
+        func client() throws -> NodeClient {
+            guard let url = URL(string: node) else { throw ValidationError("--node '\(node)' is not a URL") }
+            return NodeClient(baseURL: url)
+        }
+
+        func privateKey() throws -> PrivateKey { try KeyFile.load(path: key) }
+
+        func chainId(_ client: NodeClient) async throws -> String {
+            let reply = try await client.status()
+            guard reply.isSuccess, let chainId = reply.json?["chainId"] as? String else { throw NodeClient.ClientError(reply: reply) }
+            return chainId
+        }
+    }
+
+    struct Submission: ParsableArguments {
+        @OptionGroup var connection: Connection
+        @Option(help: "The signer's next nonce (default: read from the node).") var nonce: UInt64?
+        @Flag(help: "Return as soon as the node accepts it, without waiting for the commit.") var noWait = false
+
+        /// Signs `body` (with any co-signers) and submits it; prints the node's answer.
+        func submit(cosigners: [PrivateKey] = [], _ body: (PrivateKey) throws -> TransactionBody) async throws {
+            let client = try connection.client()
+            let key = try connection.privateKey()
+            let chainId = try await connection.chainId(client)
+            let signer = RequestSigner(chainId: chainId, key: key)
+            let next: UInt64
+            if let nonce { next = nonce } else { next = try await client.authenticated(.signed(signer)).nextNonce(of: key.publicKey) }
+            var builder = TransactionBuilder(chainId: chainId, key: key, nextNonce: next)
+            let transaction = builder.sign(try body(key), cosigners: cosigners)
+            let reply = try await client.submit(transaction, waitForCommit: !noWait)
+            print(reply.text)
+            if !reply.isSuccess { throw ExitCode(1) }
+        }
+    }
+
+    static func account(_ text: String, _ option: String) throws -> PublicKey {
+        do {
+            return try Address(parsing: text).publicKey
+        } catch {
+            throw ValidationError("--\(option): \(error)")
+        }
+    }
+
+    // MARK: - Resident
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a new key file (mode 0600) and print its address.")
+        @Option(help: "Where to write the key file (never overwritten).") var out: String
+        @Option(help: "A note stored in the key file.") var note: String?
+
+        func run() throws {
+            let key = PrivateKey()
+            try KeyFile(key: key, note: note).write(path: out)
+            print(key.publicKey.address)
+        }
+    }
+
+    struct Balance: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show your role, nonce, balances, lots and expiry (a signed read).")
+        @OptionGroup var connection: Connection
+        @Flag(help: "Print the node's JSON.") var json = false
+
+        func run() async throws {
+            let client = try connection.client()
+            let key = try connection.privateKey()
+            let chainId = try await connection.chainId(client)
+            let reply = try await client.authenticated(.signed(RequestSigner(chainId: chainId, key: key))).account(key.publicKey)
+            guard reply.isSuccess, let account = reply.json, !json else {
+                print(reply.text)
+                if !reply.isSuccess { throw ExitCode(1) }
+                return
+            }
+            print("\(key.publicKey.address): \(account["role"] ?? "?"), nonce \(account["nonce"] ?? "?"), frozen \(account["frozen"] ?? "?")")
+            for balance in account["balances"] as? [[String: Any]] ?? [] {
+                let expiry = (balance["expiresAtText"] as? String).map { ", expires \($0)" } ?? ""
+                print("  \(balance["asset"] ?? "?"): \(balance["amount"] ?? 0)\(expiry)")
+                for lot in balance["lots"] as? [[String: Any]] ?? [] {
+                    print("    lot of program \(lot["program"] ?? "?"): \(lot["amount"] ?? 0), expires \(lot["expiresAtText"] as? String ?? "never")")
+                }
+            }
+        }
+    }
+
+    struct History: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show your transactions, newest first (a signed read; JSON).")
+        @OptionGroup var connection: Connection
+        @Option(help: "Transactions per page.") var limit: Int = 20
+        @Option(help: "Only blocks below this height (the nextBefore of the previous page).") var before: UInt64?
+
+        func run() async throws {
+            let client = try connection.client()
+            let key = try connection.privateKey()
+            let chainId = try await connection.chainId(client)
+            let reply = try await client.authenticated(.signed(RequestSigner(chainId: chainId, key: key))).history(key.publicKey, limit: limit, before: before)
+            print(reply.text)
+            if !reply.isSuccess { throw ExitCode(1) }
+        }
+    }
+
+    struct Pay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Pay a merchant (points first, soonest-expiring, then coins).")
+        @OptionGroup var submission: Submission
+        @Option(help: "The merchant's address.") var merchant: String
+        @Option(help: "Amount in yen.") var amount: UInt64
+
+        func run() async throws {
+            let merchant = try WalletCommand.account(self.merchant, "merchant")
+            try await submission.submit { _ in .pay(KizunaCore.Pay(merchant: merchant, amount: amount)) }
+        }
+    }
+
+    struct Send: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Send coins to another resident.")
+        @OptionGroup var submission: Submission
+        @Option(help: "The recipient's address.") var to: String
+        @Option(help: "Amount in yen.") var amount: UInt64
+
+        func run() async throws {
+            let to = try WalletCommand.account(self.to, "to")
+            try await submission.submit { _ in .send(KizunaCore.Send(to: to, amount: amount)) }
+        }
+    }
+
+    struct Thank: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Give thank-you points to another resident.")
+        @OptionGroup var submission: Submission
+        @Option(help: "The resident's address.") var to: String
+        @Option(help: "Thanks to give.") var amount: UInt64
+
+        func run() async throws {
+            let to = try WalletCommand.account(self.to, "to")
+            try await submission.submit { _ in .thank(KizunaCore.Thank(to: to, amount: amount)) }
+        }
+    }
+
+    // MARK: - Authorities
+
+    struct Register: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register an account (the registrar's key).")
+        @OptionGroup var submission: Submission
+        @Option(help: "Address of the new account.") var account: String
+        @Option(help: "resident or merchant.") var role: String = "resident"
+        @Option(help: "Merchant category (merchants only).") var category: String?
+        @Option(help: "District (opt-in).") var district: String?
+        @Option(help: "Age band 0–6 (opt-in).") var ageBand: UInt8?
+        @Option(help: "Resident ID, hashed with --salt before it goes on chain (opt-in).") var residentId: String?
+        @Option(help: "Hex salt for --resident-id.") var salt: String?
+
+        func run() async throws {
+            let role: Role = switch self.role {
+            case "resident": .resident
+            case "merchant": .merchant
+            default: throw ValidationError("--role must be resident or merchant")
+            }
+            var residentIdHash: Hash?
+            if let residentId {
+                guard let salt, let saltBytes = [UInt8](hex: salt), !saltBytes.isEmpty else { throw ValidationError("--resident-id needs a hex --salt") }
+                residentIdHash = TransactionBuilder.residentIdHash(residentId: residentId, salt: saltBytes)
+            }
+            let account = try WalletCommand.account(self.account, "account")
+            try await submission.submit { _ in
+                .register(KizunaCore.Register(account: account, role: role, merchantCategory: category, residentIdHash: residentIdHash, district: district, ageBand: ageBand))
+            }
+        }
+    }
+
+    struct Charge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Charge coins to a resident for yen received (the coin issuer's key).")
+        @OptionGroup var submission: Submission
+        @Option(help: "The resident's address.") var to: String
+        @Option(help: "Amount in yen.") var amount: UInt64
+        @Option(help: "Receipt id; a receipt is charged once.") var receipt: String
+        @Option(help: "app or charge_machine.") var channel: String = "app"
+
+        func run() async throws {
+            guard let channel = ChargeChannel.allCases.first(where: { $0.name == self.channel }) else {
+                throw ValidationError("--channel must be app or charge_machine")
+            }
+            let to = try WalletCommand.account(self.to, "to")
+            try await submission.submit { _ in .charge(KizunaCore.Charge(to: to, amount: amount, channel: channel, receiptId: receipt)) }
+        }
+    }
+
+    struct CreateProgramCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "create-program", abstract: "Create a points or thanks program (the city's or the coin issuer's key).")
+        @OptionGroup var submission: Submission
+        @Option(help: "point or thanks.") var asset: String = "point"
+        @Option(help: "The program's name.") var name: String
+        @Option(help: "Who funds it (address; default: the signer).") var funder: String?
+        @Option(help: "Budget in yen.") var budget: UInt64
+        @Option(help: "Lots expire at the end of the month this many months after the grant (0: never).") var expiryMonths: UInt32 = 6
+        @Option(help: "The most one resident may receive, in yen.") var perResidentCap: UInt64
+
+        func run() async throws {
+            guard let asset = Asset(name: self.asset), asset != .coin else { throw ValidationError("--asset must be point or thanks") }
+            let funder = try self.funder.map { try WalletCommand.account($0, "funder") }
+            let expiry = expiryMonths == 0 ? ExpiryRule(kind: .never, months: 0) : ExpiryRule(kind: .endOfMonthAfterGrant, months: expiryMonths)
+            try await submission.submit { key in
+                .createProgram(CreateProgram(asset: asset, name: name, funder: funder ?? key.publicKey, budgetYen: budget, expiry: expiry, perResidentCapYen: perResidentCap))
+            }
+        }
+    }
+
+    struct Grant: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Grant points or thanks from a program (its issuer's key).")
+        @OptionGroup var submission: Submission
+        @Option(help: "Program id.") var program: UInt64
+        @Option(help: "The resident's address.") var to: String
+        @Option(help: "Amount.") var amount: UInt64
+
+        func run() async throws {
+            let to = try WalletCommand.account(self.to, "to")
+            try await submission.submit { _ in .grant(KizunaCore.Grant(program: program, to: to, amount: amount)) }
+        }
+    }
+
+    struct Redeem: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cash out everything the merchant received (the merchant's key).")
+        @OptionGroup var submission: Submission
+        @Option(help: "The payout reference (e.g. the bank transfer id).") var reference: String
+
+        func run() async throws {
+            try await submission.submit { _ in .redeem(KizunaCore.Redeem(reference: reference)) }
+        }
+    }
+
+    struct Refund: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Refund a resident's coins in yen (the coin issuer's key).")
+        @OptionGroup var submission: Submission
+        @Option(help: "The resident's address.") var account: String
+        @Option(help: "Amount in yen.") var amount: UInt64
+        @Option(help: "moved_away, deceased, service_termination or other.") var reason: String
+
+        func run() async throws {
+            guard let reason = RefundReason.allCases.first(where: { $0.name == self.reason }) else {
+                throw ValidationError("--reason must be one of \(RefundReason.allCases.map(\.name).joined(separator: ", "))")
+            }
+            let account = try WalletCommand.account(self.account, "account")
+            try await submission.submit { _ in .refund(KizunaCore.Refund(account: account, amount: amount, reason: reason)) }
+        }
+    }
+
+    struct Freeze: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Freeze an account: lost phone or card (the registrar's key).")
+        @OptionGroup var submission: Submission
+        @Option(help: "The account's address.") var account: String
+
+        func run() async throws {
+            let account = try WalletCommand.account(self.account, "account")
+            try await submission.submit { _ in .freeze(AccountAction(account: account)) }
+        }
+    }
+
+    struct Unfreeze: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Unfreeze an account (the registrar's key).")
+        @OptionGroup var submission: Submission
+        @Option(help: "The account's address.") var account: String
+
+        func run() async throws {
+            let account = try WalletCommand.account(self.account, "account")
+            try await submission.submit { _ in .unfreeze(AccountAction(account: account)) }
+        }
+    }
+
+    struct Recover: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Move a frozen account's value to a new registered key (the registrar's key, co-signed with the city's).")
+        @OptionGroup var submission: Submission
+        @Option(help: "The city's key file (the co-signer).") var cityKey: String
+        @Option(help: "The frozen account.") var from: String
+        @Option(help: "The new, registered account.") var to: String
+
+        func run() async throws {
+            let city = try KeyFile.load(path: cityKey)
+            let from = try WalletCommand.account(self.from, "from")
+            let to = try WalletCommand.account(self.to, "to")
+            try await submission.submit(cosigners: [city]) { _ in .recover(KizunaCore.Recover(from: from, to: to)) }
+        }
+    }
+}

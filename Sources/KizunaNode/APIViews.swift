@@ -1,0 +1,256 @@
+import KizunaCore
+import KizunaChain
+import KizunaLedger
+
+/// The JSON shapes of the API (described in `docs/openapi.yaml`). Keys are addresses
+/// (`kz1…`), hashes lowercase hex, amounts whole yen, times both UTC milliseconds and
+/// Japan-time RFC 3339 text.
+
+/// A transaction as JSON: its id, envelope fields, the body's fields, and the canonical
+/// encoding (hex) so a client can verify the signature itself.
+struct TransactionView: Codable, Sendable {
+    var id: String
+    var chainId: String
+    var signer: String
+    var nonce: UInt64
+    var kind: String
+    var body: [String: JSONValue]
+    var signature: String
+    var cosigners: [String]
+    var encoding: String
+
+    init(_ signed: SignedTransaction) {
+        let transaction = signed.transaction
+        id = signed.id.hex
+        chainId = transaction.chainId
+        signer = transaction.signer.address.description
+        nonce = transaction.nonce
+        kind = transaction.body.kind
+        body = TransactionView.fields(transaction.body)
+        signature = signed.signature.bytes.hexString
+        cosigners = signed.cosignatures.map { $0.signer.address.description }
+        encoding = signed.canonicalBytes.hexString
+    }
+
+    static func fields(_ body: TransactionBody) -> [String: JSONValue] {
+        func key(_ key: PublicKey) -> JSONValue { .string(key.address.description) }
+        func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
+        switch body {
+        case .register(let value):
+            return ["account": key(value.account), "role": .string(value.role.name), "merchantCategory": optional(value.merchantCategory),
+                    "residentIdHash": optional(value.residentIdHash?.hex), "district": optional(value.district),
+                    "ageBand": value.ageBand.map { .number(UInt64($0)) } ?? .null]
+        case .charge(let value):
+            return ["to": key(value.to), "amount": .number(value.amount), "channel": .string(value.channel.name), "receiptId": .string(value.receiptId)]
+        case .send(let value):
+            return ["to": key(value.to), "amount": .number(value.amount)]
+        case .createProgram(let value):
+            var fields: [String: JSONValue] = [
+                "asset": .string(value.asset.name), "name": .string(value.name), "funder": key(value.funder),
+                "budgetYen": .number(value.budgetYen), "expiry": .object(["kind": .string(value.expiry.kind.rawValue), "months": .number(UInt64(value.expiry.months))]),
+                "perResidentCapYen": .number(value.perResidentCapYen), "rebate": .null,
+            ]
+            if let rebate = value.rebate {
+                fields["rebate"] = .object([
+                    "monthlyCapPerResidentYen": .number(rebate.monthlyCapPerResidentYen),
+                    "rates": .array(rebate.rates.map { .object(["merchantCategory": .string($0.merchantCategory), "basisPoints": .number(UInt64($0.basisPoints))]) }),
+                ])
+            }
+            return fields
+        case .grant(let value):
+            return ["program": .number(value.program), "to": key(value.to), "amount": .number(value.amount)]
+        case .pay(let value):
+            return ["merchant": key(value.merchant), "amount": .number(value.amount)]
+        case .thank(let value):
+            return ["to": key(value.to), "amount": .number(value.amount)]
+        case .redeem(let value):
+            return ["reference": .string(value.reference)]
+        case .refund(let value):
+            return ["account": key(value.account), "amount": .number(value.amount), "reason": .string(value.reason.name)]
+        case .freeze(let value), .unfreeze(let value):
+            return ["account": key(value.account)]
+        case .recover(let value):
+            return ["from": key(value.from), "to": key(value.to)]
+        }
+    }
+}
+
+/// A small JSON value, for the per-kind transaction fields.
+enum JSONValue: Codable, Sendable, Equatable {
+    case string(String)
+    case number(UInt64)
+    case bool(Bool)
+    case array([JSONValue])
+    case object([String: JSONValue])
+    case null
+
+    func encode(to encoder: any Swift.Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        case .null: try container.encodeNil()
+        }
+    }
+
+    init(from decoder: any Swift.Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(UInt64.self) { self = .number(value) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
+        else { self = .object(try container.decode([String: JSONValue].self)) }
+    }
+}
+
+struct CertificateView: Codable, Sendable {
+    struct SignatureView: Codable, Sendable {
+        var validator: String
+        var signature: String
+    }
+
+    var height: UInt64
+    var round: UInt32
+    var blockHash: String
+    var hash: String
+    var signatures: [SignatureView]
+
+    init(_ certificate: CommitCertificate) {
+        height = certificate.height
+        round = certificate.round
+        blockHash = certificate.blockHash.hex
+        hash = certificate.hash.hex
+        signatures = certificate.signatures.map { SignatureView(validator: $0.validator.address.description, signature: $0.signature.bytes.hexString) }
+    }
+}
+
+/// A full block (members and auditors): header, transactions, the parent's certificate it
+/// carries, and the certificate that committed it.
+struct BlockView: Codable, Sendable {
+    var header: HeaderResponse
+    var time: String
+    var transactions: [TransactionView]
+    var lastCommit: CertificateView?
+    var certificate: CertificateView?
+    var encoding: String
+
+    init(_ block: Block, certificate: CommitCertificate?) {
+        header = HeaderResponse(block.header)
+        time = CivilTime.formatJapan(milliseconds: block.header.timestamp)
+        transactions = block.transactions.map(TransactionView.init)
+        lastCommit = block.lastCommit.map(CertificateView.init)
+        self.certificate = certificate.map(CertificateView.init)
+        encoding = block.canonicalBytes.hexString
+    }
+}
+
+struct LotView: Codable, Sendable {
+    var program: UInt64
+    var funder: String
+    var amount: UInt64
+    var grantedAt: UInt64
+    /// nil when the lot never expires.
+    var expiresAt: UInt64?
+    var expiresAtText: String?
+
+    init(_ lot: Lot) {
+        program = lot.program
+        funder = lot.funder.address.description
+        amount = lot.amount
+        grantedAt = lot.grantedAt
+        expiresAt = lot.expiresAt == UInt64.max ? nil : lot.expiresAt
+        expiresAtText = expiresAt.map { CivilTime.formatJapan(milliseconds: $0) }
+    }
+}
+
+struct BalanceView: Codable, Sendable {
+    var asset: String
+    var amount: UInt64
+    /// For coins: when the whole balance expires if it does not change (nil: never).
+    var expiresAt: UInt64?
+    var expiresAtText: String?
+    /// For points and thanks: the lots, soonest-expiring first.
+    var lots: [LotView]?
+}
+
+struct AccountView: Codable, Sendable {
+    var address: String
+    var role: String
+    var merchantCategory: String?
+    var nonce: UInt64
+    var frozen: Bool
+    var registeredAt: UInt64
+    var successor: String?
+    var balances: [BalanceView]
+}
+
+struct HistoryItemView: Codable, Sendable {
+    var id: String
+    var height: UInt64
+    var index: UInt32
+    var timestamp: UInt64
+    var time: String
+    var transaction: TransactionView
+}
+
+struct HistoryView: Codable, Sendable {
+    var address: String
+    var transactions: [HistoryItemView]
+    /// Pass as `before` to get the next (older) page; absent when the start of the chain was reached.
+    var nextBefore: UInt64?
+    var blocksScanned: Int
+}
+
+struct SupplyView: Codable, Sendable {
+    var height: UInt64
+    var assets: [LedgerReports.Supply]
+}
+
+struct ProgramsView: Codable, Sendable {
+    var height: UInt64
+    var programs: [LedgerReports.Program]
+}
+
+struct ProgramView: Codable, Sendable {
+    var height: UInt64
+    var program: LedgerReports.Program
+}
+
+struct UnusedBalanceView: Codable, Sendable {
+    var height: UInt64
+    var report: LedgerReports.UnusedBalance
+}
+
+struct SettlementsView: Codable, Sendable {
+    var height: UInt64
+    var statement: LedgerReports.Statement
+}
+
+struct AggregatesView: Codable, Sendable {
+    var height: UInt64
+    var aggregates: ChainReports.Aggregates
+}
+
+/// One server-sent event for a committed block.
+struct BlockEventView: Codable, Sendable {
+    var height: UInt64
+    var hash: String
+    var timestamp: UInt64
+    var time: String
+    var stateRoot: String
+    var transactionIds: [String]
+}
+
+/// One server-sent event for a committed transaction naming the watched account.
+struct ReceiptEventView: Codable, Sendable {
+    var id: String
+    var height: UInt64
+    var index: UInt32
+    var blockHash: String
+    var timestamp: UInt64
+    var transaction: TransactionView
+}
