@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // Layer 1 — Core: types, canonical encoding, hashing, signatures. No I/O.
@@ -80,6 +81,17 @@ let package = Package(
             dependencies: ["CRocksDB", "KizunaStorage"],
             swiftSettings: swiftSettings
         ),
+        // Layer 5 — Network: peer framing and the authenticated handshake (pure state
+        // machines), and their SwiftNIO channel handlers.
+        .target(
+            name: "KizunaNetwork",
+            dependencies: [
+                "KizunaCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Layers 5–6 — API and node wiring.
         .target(
             name: "KizunaNode",
@@ -103,6 +115,7 @@ let package = Package(
         ),
         .testTarget(name: "KizunaCoreTests", dependencies: ["KizunaCore", "KizunaWallet"], resources: [.copy("Vectors")], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaStorageTests", dependencies: ["KizunaStorage", "KizunaRocksDB"], swiftSettings: swiftSettings),
+        .testTarget(name: "KizunaNetworkTests", dependencies: ["KizunaCore", "KizunaNetwork", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaConsensusTests", dependencies: ["KizunaCore", "KizunaConsensus"], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaStateTreeTests", dependencies: ["KizunaCore", "KizunaStorage", "KizunaStateTree"], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaLedgerTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaStorage", "KizunaLedger", "KizunaChain"], swiftSettings: swiftSettings),

@@ -1,0 +1,1 @@
+// Peer transport (issue 6).
