@@ -6,7 +6,7 @@
 /// See `docs/storage.md` for why each value was chosen.
 public struct RocksDBConfiguration: Sendable, Equatable {
     /// One LRU cache of uncompressed data, index and filter blocks, shared by every family.
-    public var blockCacheBytes: Int = 64 << 20
+    public var blockCacheBytes: Int = 256 << 20
     /// Size of one family's memtable before it is flushed to a table file.
     public var writeBufferBytes: Int = 8 << 20
     /// Memtables a family may hold at once (one being written, the rest being flushed).
@@ -21,7 +21,7 @@ public struct RocksDBConfiguration: Sendable, Equatable {
     /// Bloom filter size; 10 bits per key gives about 1% false positives on point lookups.
     public var bloomFilterBitsPerKey: Double = 10
     /// Uncompressed size of one data block in a table file.
-    public var blockSizeBytes: Int = 16 << 10
+    public var blockSizeBytes: Int = 4 << 10
     /// Background flush and compaction threads.
     public var backgroundJobs: Int32 = 2
     /// Size of one RocksDB info log file (`LOG`) before it rolls over.

@@ -285,12 +285,20 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
             throw OpenFailure(raw: raw, error: StorageError(.openFailed, "cannot open the store at \(path): \(raw)"))
         }
         defer { rocksdb_options_destroy(options) }
+        // State-tree nodes are hashes: incompressible, read at random by every update.
+        // Compressing them only costs a decompression per cache miss, so that family is
+        // stored uncompressed.
+        guard let uncompressed = makeOptions(configuration, compression: Int32(rocksdb_no_compression), readOnly: readOnly) else {
+            let raw = "could not allocate options"
+            throw OpenFailure(raw: raw, error: StorageError(.openFailed, "cannot open the store at \(path): \(raw)"))
+        }
+        defer { rocksdb_options_destroy(uncompressed) }
 
         let names = [defaultFamilyName] + ColumnFamily.allCases.map(\.rawValue)
         let cNames = names.map { strdup($0) }
         defer { for name in cNames { free(name) } }
         let namePointers: [UnsafePointer<CChar>?] = cNames.map { UnsafePointer($0) }
-        let familyOptions: [OpaquePointer?] = Array(repeating: options, count: names.count)
+        let familyOptions: [OpaquePointer?] = names.map { $0 == ColumnFamily.stateTree.rawValue ? uncompressed : options }
         var familyHandles: [OpaquePointer?] = Array(repeating: nil, count: names.count)
         var errptr: UnsafeMutablePointer<CChar>?
 
