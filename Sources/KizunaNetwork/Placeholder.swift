@@ -1,1 +1,0 @@
-// Peer transport (issue 6).
