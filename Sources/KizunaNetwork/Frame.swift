@@ -36,8 +36,10 @@ public struct Frame: Hashable, Sendable {
 
 /// Limits on peer frames, unit last.
 public enum FrameLimits {
-    /// Default largest frame body (kind byte + payload) accepted or sent: 4 MiB.
-    public static let frameBytesMaxDefault = 4 * 1024 * 1024
+    /// Default largest frame body (kind byte + payload) accepted or sent: 9 MiB, above the
+    /// largest consensus message (a proposal carrying a block of `BlockLimits.blockBytesMax`,
+    /// 8 MiB, plus its envelope).
+    public static let frameBytesMaxDefault = 9 * 1024 * 1024
     /// Bytes before the body: the 4-byte length.
     public static let lengthFieldBytes = 4
 }
