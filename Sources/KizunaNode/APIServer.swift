@@ -47,7 +47,7 @@ public enum APIServer {
             let configuration = node.configuration
             self.node = node
             self.access = AccessControl(chainId: node.genesis.chainId, access: configuration.access, clock: clock)
-            self.rateLimiter = RateLimiter(ratePerSecond: configuration.api.requestsPerSecondPerClient, burst: configuration.api.requestBurstPerClient, clientsMax: configuration.api.rateLimitedClientsMax)
+            self.rateLimiter = RateLimiter(ratePerSecond: configuration.api.requestsPerSecondPerClient, burst: configuration.api.requestBurstPerClient, clientsMax: configuration.api.rateLimitedClientsMax, clockNanoseconds: { clock() &* 1_000_000 })
             self.historicalQueries = QueryGate(limit: configuration.api.historicalQueriesMax)
             self.events = EventSubscribers(limit: configuration.api.eventSubscribersMax)
             self.logger = logger

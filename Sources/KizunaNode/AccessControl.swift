@@ -203,14 +203,24 @@ public final class RateLimiter: Sendable {
     let clientsMax: Int
     private let buckets = Mutex([String: Bucket]())
 
-    public init(ratePerSecond: Int, burst: Int, clientsMax: Int) {
+    /// The limiter's clock in nanoseconds; injected so tests never depend on how fast the
+    /// machine runs them.
+    let clockNanoseconds: @Sendable () -> UInt64
+
+    public init(ratePerSecond: Int, burst: Int, clientsMax: Int, clockNanoseconds: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }) {
         self.ratePerSecond = Double(ratePerSecond)
         self.burst = Double(max(burst, 1))
         self.clientsMax = clientsMax
+        self.clockNanoseconds = clockNanoseconds
     }
 
-    /// Takes one token for `client`; nil if allowed, else the seconds to wait.
-    public func take(client: String, nowNanoseconds: UInt64 = DispatchTime.now().uptimeNanoseconds) -> Int? {
+    /// Takes one token for `client` at the limiter's clock; nil if allowed, else the seconds to wait.
+    public func take(client: String) -> Int? {
+        take(client: client, nowNanoseconds: clockNanoseconds())
+    }
+
+    /// Takes one token for `client` at `nowNanoseconds`; nil if allowed, else the seconds to wait.
+    public func take(client: String, nowNanoseconds: UInt64) -> Int? {
         buckets.withLock { buckets in
             var bucket = buckets[client] ?? Bucket(tokens: burst, updatedNanoseconds: nowNanoseconds)
             let elapsed = Double(nowNanoseconds &- bucket.updatedNanoseconds) / 1e9

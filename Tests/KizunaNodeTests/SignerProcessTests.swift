@@ -55,14 +55,17 @@ struct SignerProcessTests {
         var start: UInt64 = 1
         var cycles = 0
         for cycle in 0..<6 {
-            // Sign an endless stream of votes; kill it at a random instant.
-            let killAfter = 150 + random.next() % 600
-            let run = try Self.signVotes(key: key, start: start, count: 10_000_000, seed: "honest", killAfterMilliseconds: killAfter)
-            let signed = run.lines.filter { $0.hasPrefix("signed ") }.map { $0.split(separator: " ").map(String.init) }
-            guard let last = signed.last, let lastHeight = UInt64(last[1]) else {
-                // Killed before the first signature printed: nothing to check this cycle.
-                continue
+            // Sign an endless stream of votes; kill it at a random instant. On a slow machine
+            // the process may not have signed anything yet: wait longer, a bounded number of times.
+            var killAfter = 150 + random.next() % 600
+            var signed: [[String]] = []
+            for _ in 0..<8 {
+                let run = try Self.signVotes(key: key, start: start, count: 10_000_000, seed: "honest", killAfterMilliseconds: killAfter)
+                signed = run.lines.filter { $0.hasPrefix("signed ") }.map { $0.split(separator: " ").map(String.init) }
+                if !signed.isEmpty { break }
+                killAfter *= 2
             }
+            guard let last = signed.last, let lastHeight = UInt64(last[1]) else { continue }
             cycles += 1
             // Every printed height again with a conflicting block: refused, whatever was
             // persisted after the last print.
