@@ -142,7 +142,7 @@ struct APITests {
                 }
                 // Poll its status until committed (bounded).
                 var status = ""
-                for _ in 0..<200 where status != "committed" {
+                for _ in 0..<3000 where status != "committed" {
                     status = try await client.execute(uri: "/v1/transactions/\(second.id.hex)", method: .get) { $0.json?["status"] as? String ?? "" }
                     try await Task.sleep(nanoseconds: 10_000_000)
                 }
