@@ -89,6 +89,7 @@ let package = Package(
                 "KizunaCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -124,3 +125,42 @@ let package = Package(
         .testTarget(name: "KizunaNodeTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaNode", "KizunaChain", "KizunaRocksDB", "KizunaLedger", "KizunaStorage", "KizunaConsensus", "KizunaNetwork", .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
     ]
 )
+
+// MARK: - Fuzzing (only with KIZUNA_FUZZ set; see tools/fuzz and docs/reliability.md)
+//
+// Without the variable nothing below runs and the package is exactly the one above. With it,
+// every Kizuna library is compiled with libFuzzer's coverage instrumentation and one fuzz
+// executable per input boundary is added. Build them one product at a time (`--product`),
+// as tools/fuzz does: they are libFuzzer programs, not part of the normal build.
+if Context.environment["KIZUNA_FUZZ"] != nil {
+    let fuzzFlags = ["-sanitize=fuzzer"] + (Context.environment["KIZUNA_FUZZ_ASAN"] != nil ? ["-sanitize=address"] : [])
+    for target in package.targets where target.type == .regular && target.name.hasPrefix("Kizuna") {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(fuzzFlags)]
+    }
+    package.targets += [
+        // Declares libFuzzer's LLVMFuzzerRunDriver, which each fuzz executable's entry calls.
+        .target(name: "CFuzzerDriver", path: "Fuzz/Sources/CFuzzerDriver"),
+        .target(name: "FuzzSupport", dependencies: ["KizunaCore", "CFuzzerDriver"], path: "Fuzz/Sources/FuzzSupport", swiftSettings: swiftSettings + [.unsafeFlags(fuzzFlags)]),
+    ]
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzDecoder", ["KizunaCore"]),
+        ("FuzzTransaction", ["KizunaCore"]),
+        ("FuzzBlock", ["KizunaCore"]),
+        ("FuzzCommitCertificate", ["KizunaCore"]),
+        ("FuzzText", ["KizunaCore"]),
+        ("FuzzGenesis", ["KizunaCore"]),
+        ("FuzzFrame", ["KizunaNetwork", .product(name: "NIOCore", package: "swift-nio")]),
+        ("FuzzHandshake", ["KizunaCore", "KizunaNetwork"]),
+        ("FuzzConsensusMessage", ["KizunaCore", "KizunaConsensus"]),
+        ("FuzzNodeConfiguration", ["KizunaNode"]),
+    ]
+    for fuzzTarget in fuzzTargets {
+        package.targets.append(.executableTarget(
+            name: fuzzTarget.name,
+            dependencies: ["FuzzSupport"] + fuzzTarget.dependencies,
+            path: "Fuzz/Sources/\(fuzzTarget.name)",
+            swiftSettings: swiftSettings + [.unsafeFlags(fuzzFlags + ["-parse-as-library"])],
+            linkerSettings: [.unsafeFlags(fuzzFlags)]
+        ))
+    }
+}

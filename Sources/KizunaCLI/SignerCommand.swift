@@ -21,10 +21,11 @@ struct SignerCommand: ParsableCommand {
     struct Initialize: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "init", abstract: "Create the signer record of a new validator key.")
         @Option(help: "The validator key file.") var key: String
+        @Option(help: "Where the record goes (the node's `signerStateFile`); default: beside the key, '<key file>.signer-state'.") var record: String?
 
         func run() throws {
             _ = try KeyFile.load(path: key)
-            var store = FileSignerStateStore(keyPath: key)
+            var store = record.map { FileSignerStateStore(recordPath: $0) } ?? FileSignerStateStore(keyPath: key)
             do {
                 try store.createInitialRecord()
             } catch {
@@ -37,10 +38,11 @@ struct SignerCommand: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print what the key last signed.")
         @Option(help: "The validator key file.") var key: String
+        @Option(help: "The record's path, if not beside the key.") var record: String?
 
         func run() throws {
             do {
-                let record = try FileSignerStateStore(keyPath: key).load()
+                let record = try (self.record.map { FileSignerStateStore(recordPath: $0) } ?? FileSignerStateStore(keyPath: key)).load()
                 print("height \(record.height) round \(record.round) step \(record.step) signed-bytes \(record.signBytesHash)")
             } catch {
                 print("\(error)")

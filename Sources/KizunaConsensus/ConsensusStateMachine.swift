@@ -154,7 +154,11 @@ public struct ConsensusStateMachine: Sendable {
     ///   - tip: the committed chain's tip; the machine decides `tip.nextHeight`.
     ///   - startRound: after a restart, `SignerSafetyRecord.resumeRound(height:)` of the signer
     ///     record: its round, or the next one if the record is a precommit of this height.
-    public init(configuration: ConsensusConfiguration, validators: ValidatorSet, ownKey: PublicKey?, verifier: any ConsensusSignatureVerifier, tip: ChainTip, startRound: UInt32 = 0) {
+    ///   - restoredLock: after a restart, the lock this node held at `tip.nextHeight` before
+    ///     it crashed (the block it precommitted and the round), which the node persisted before
+    ///     signing that precommit. Without it a restarted validator could prevote for another
+    ///     value in a later round, which line 22 forbids (`docs/consensus.md` §7).
+    public init(configuration: ConsensusConfiguration, validators: ValidatorSet, ownKey: PublicKey?, verifier: any ConsensusSignatureVerifier, tip: ChainTip, startRound: UInt32 = 0, restoredLock: (round: UInt32, block: Block)? = nil) {
         precondition(!validators.validators.isEmpty, "a validator set is never empty")
         self.configuration = configuration
         self.validators = validators
@@ -167,6 +171,17 @@ public struct ConsensusStateMachine: Sendable {
         self.tip = tip
         self.height = tip.nextHeight
         self.round = startRound
+        if let restoredLock, restoredLock.block.header.height == tip.nextHeight, restoredLock.round <= startRound {
+            let hash = restoredLock.block.hash
+            lockedValue = hash
+            lockedRound = restoredLock.round
+            // The locked value was valid when locked, and a polka for it exists in that round:
+            // it is also this node's valid value (validRound ≥ lockedRound always holds).
+            validValue = hash
+            validRound = restoredLock.round
+            blocks[hash] = restoredLock.block
+            validity[hash] = true
+        }
     }
 
     // MARK: - Queries

@@ -419,6 +419,8 @@ public struct TransactionError: Error, Equatable, Sendable, CustomStringConverti
         public static let tooManyLots = Code(rawValue: "ledger.too_many_lots")
         public static let mempoolFull = Code(rawValue: "mempool.full")
         public static let accountQueueFull = Code(rawValue: "mempool.account_queue_full")
+        /// The transaction waited in the mempool longer than its time-to-live without committing.
+        public static let expiredInMempool = Code(rawValue: "mempool.expired")
     }
 
     public let code: Code

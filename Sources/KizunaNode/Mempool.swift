@@ -8,6 +8,12 @@ public struct Mempool: Sendable {
     public let transactionsPerAccountMax: Int
 
     private var byId: [Hash: VerifiedTransaction] = [:]
+    /// When each transaction was admitted (wall-clock milliseconds), oldest first, for the
+    /// time-to-live: a transaction that cannot commit (its nonce never becomes next) does not
+    /// hold its place for ever.
+    private var admissions: [(id: Hash, at: UInt64)] = []
+    private var admissionsStart = 0
+    private var admittedAt: [Hash: UInt64] = [:]
     /// Per signer: pending transactions sorted by nonce.
     private var bySigner: [PublicKey: [VerifiedTransaction]] = [:]
     /// Signers in order of first arrival, so block building is fair and deterministic
@@ -25,7 +31,9 @@ public struct Mempool: Sendable {
     public func contains(_ id: Hash) -> Bool { byId[id] != nil }
 
     /// Adds a transaction, or throws when it is a duplicate or a limit is reached.
-    public mutating func add(_ transaction: VerifiedTransaction) throws(TransactionError) {
+    public func transaction(_ id: Hash) -> VerifiedTransaction? { byId[id] }
+
+    public mutating func add(_ transaction: VerifiedTransaction, admittedAt: UInt64 = 0) throws(TransactionError) {
         guard byId[transaction.id] == nil else {
             throw TransactionError(.duplicate, "transaction \(transaction.id) is already pending")
         }
@@ -45,6 +53,26 @@ public struct Mempool: Sendable {
         if bySigner[signer] == nil { signerOrder.append(signer) }
         bySigner[signer] = queue
         byId[transaction.id] = transaction
+        admissions.append((transaction.id, admittedAt))
+        self.admittedAt[transaction.id] = admittedAt
+    }
+
+    /// Removes and returns the transactions admitted at or before `cutoff` (milliseconds).
+    public mutating func removeAdmitted(atOrBefore cutoff: UInt64) -> [VerifiedTransaction] {
+        var expired: [VerifiedTransaction] = []
+        while admissionsStart < admissions.count, admissions[admissionsStart].at <= cutoff {
+            let id = admissions[admissionsStart].id
+            // A later admission of the same id (after a removal) has its own entry.
+            if let transaction = byId[id], let at = admittedAt[id], at <= cutoff { expired.append(transaction) }
+            admissionsStart += 1
+        }
+        // Compact the queue once the consumed prefix dominates it.
+        if admissionsStart > 1024 && admissionsStart * 2 > admissions.count {
+            admissions.removeFirst(admissionsStart)
+            admissionsStart = 0
+        }
+        remove(expired.map(\.id))
+        return expired
     }
 
     /// Up to `limit` transactions for the next block: each account's run of consecutive
@@ -68,6 +96,7 @@ public struct Mempool: Sendable {
         var touched: [PublicKey] = []
         for id in ids {
             guard let transaction = byId.removeValue(forKey: id) else { continue }
+            admittedAt[id] = nil
             let signer = transaction.transaction.signer
             bySigner[signer]?.removeAll { $0.id == id }
             touched.append(signer)

@@ -12,11 +12,22 @@ public enum TransactionStatus: Sendable, Equatable {
     case unknown
 }
 
-/// A single-validator node: it accepts verified transactions into its mempool and, when
-/// there is work (or when the empty-block interval has passed), builds a block, signs the
-/// commit certificate with its validator key and commits block and state in one synced
-/// write. The multi-validator network replaces the signing step with consensus.
+/// A node's chain, mempool and commit bookkeeping. In `.single` mode it is the whole
+/// validator: when there is work (or when the empty-block interval has passed) it builds a
+/// block, signs the commit certificate with its key alone and commits block and state in one
+/// synced write. In `.consensus` mode the `ConsensusEngine` decides blocks with the other
+/// validators (or, for an observer, follows them) and calls `buildProposal`,
+/// `validateProposal` and `commitDecided` (Node+Consensus.swift).
 public actor Node {
+    public enum Mode: Sendable, Equatable {
+        /// One validator holding more than 2/3 of the power commits alone.
+        case single
+        /// Blocks are decided by consensus among the validators (this node may be an observer).
+        case consensus
+    }
+
+    public nonisolated let mode: Mode
+    public nonisolated let metrics = NodeMetrics()
     public nonisolated let genesis: Genesis
     public nonisolated let configuration: NodeConfiguration
     nonisolated let blocks: BlockStore
@@ -42,13 +53,19 @@ public actor Node {
         public var description: String { "\(code): \(message)" }
     }
 
-    public init(configuration: NodeConfiguration, genesis: Genesis, blocks: BlockStore, key: PrivateKey, logger: Logger) throws(StartError) {
-        guard let me = genesis.validators.validator(for: key.publicKey) else {
-            throw StartError(code: "node.not_a_validator", message: "the key \(key.publicKey.address) is not a validator of chain '\(genesis.chainId)'")
+    /// Transactions admitted from the API are handed to this hook (for gossip to peers).
+    var admissionObserver: (@Sendable (VerifiedTransaction) -> Void)?
+
+    public init(configuration: NodeConfiguration, genesis: Genesis, blocks: BlockStore, key: PrivateKey, mode: Mode = .single, logger: Logger) throws(StartError) {
+        if mode == .single {
+            guard let me = genesis.validators.validator(for: key.publicKey) else {
+                throw StartError(code: "node.not_a_validator", message: "the key \(key.publicKey.address) is not a validator of chain '\(genesis.chainId)'")
+            }
+            guard genesis.validators.isQuorum(me.votingPower) else {
+                throw StartError(code: "node.needs_consensus", message: "validator '\(me.name)' holds \(me.votingPower) of \(genesis.validators.totalVotingPower) voting power; a single node can only commit alone on a genesis where it holds more than 2/3 (configure the peer network to run consensus)")
+            }
         }
-        guard genesis.validators.isQuorum(me.votingPower) else {
-            throw StartError(code: "node.needs_consensus", message: "validator '\(me.name)' holds \(me.votingPower) of \(genesis.validators.totalVotingPower) voting power; a single node can only commit alone on a genesis where it holds more than 2/3")
-        }
+        self.mode = mode
         if DevelopmentKeys.allPublicKeys.contains(key.publicKey) && !genesis.isLocalChain {
             throw StartError(code: "node.development_key", message: "refusing to run with a published DEVELOPMENT key on chain '\(genesis.chainId)'; only chains whose id starts with '\(Genesis.localChainIdPrefix)' accept them")
         }
@@ -89,8 +106,9 @@ public actor Node {
             logger.error("store read failed during submission", metadata: ["error": "\(error)"])
             throw TransactionError(.malformed, "the node could not read its store; retry later")
         }
-        try mempool.add(transaction)
+        try mempool.add(transaction, admittedAt: wallClockMilliseconds())
         forgetRejection(transaction.id)
+        admissionObserver?(transaction)
     }
 
     public func status(of id: Hash) -> TransactionStatus {
@@ -124,12 +142,12 @@ public actor Node {
         waiter.continuation.resume(returning: .pending)
     }
 
-    private func resolve(_ id: Hash, _ status: TransactionStatus) {
+    func resolve(_ id: Hash, _ status: TransactionStatus) {
         guard let list = waiters.removeValue(forKey: id) else { return }
         for waiter in list { waiter.continuation.resume(returning: status) }
     }
 
-    private func remember(_ id: Hash, _ error: TransactionError) {
+    func remember(_ id: Hash, _ error: TransactionError) {
         if rejected[id] == nil { rejectedOrder.append(id) }
         rejected[id] = error
         if rejectedOrder.count > Node.rejectedRemembered {
@@ -149,6 +167,7 @@ public actor Node {
     /// Returns the committed block, if any.
     @discardableResult
     public func produceIfDue(nowMilliseconds: UInt64) throws -> Block? {
+        expireMempool(nowMilliseconds: nowMilliseconds)
         let due = mempool.count > 0 || nowMilliseconds >= lastBlockMilliseconds + configuration.emptyBlockIntervalMilliseconds
         guard due else { return nil }
         return try produceBlock(nowMilliseconds: nowMilliseconds)
@@ -170,9 +189,22 @@ public actor Node {
             signatures: [CommitCertificate.precommit(chainId: genesis.chainId, height: block.height, round: 0, blockHash: block.hash, key: key)]
         )
         try blocks.commit(block, certificate: certificate, execution: execution)
-        tipCertificate = certificate
         lastBlockMilliseconds = nowMilliseconds
+        afterCommit(block, certificate: certificate, execution: execution)
+        return block
+    }
+
+    /// Bookkeeping after `block` was written: mempool, waiters, rejections, counters, log.
+    func afterCommit(_ block: Block, certificate: CommitCertificate, execution: BlockExecution) {
+        tipCertificate = certificate
         committedTransactions += UInt64(execution.accepted.count)
+        metrics.set("kizuna_height", Double(block.height))
+        metrics.add("kizuna_committed_blocks_total")
+        metrics.add("kizuna_committed_transactions_total", Double(execution.accepted.count))
+        let signers = Set(certificate.signatures.map(\.validator))
+        for validator in genesis.validators.validators where !signers.contains(validator.publicKey) {
+            metrics.add("kizuna_missed_precommits_total", label: validator.name)
+        }
         mempool.remove(execution.accepted.map(\.id))
         mempool.remove(execution.rejected.map(\.transaction.id))
         for (transaction, error) in execution.rejected {
@@ -187,7 +219,7 @@ public actor Node {
             "height": "\(block.height)", "hash": "\(block.hash)", "transactions": "\(block.transactions.count)",
             "stateRoot": "\(block.header.stateRoot)", "rejected": "\(execution.rejected.count)",
         ])
-        return block
+        metrics.set("kizuna_mempool_transactions", Double(mempool.count))
     }
 
     public var pendingCount: Int { mempool.count }

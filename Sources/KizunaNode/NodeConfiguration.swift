@@ -1,7 +1,7 @@
 public import Foundation
 import KizunaCore
 
-/// A node's configuration file (JSON). Relative paths are resolved against the folder of
+/// A node's configuration file (TOML if its name ends in `.toml`, else JSON). Relative paths are resolved against the folder of
 /// the configuration file, so a network folder can be moved as a whole.
 /// Documented field by field in `docs/operations.md`.
 public struct NodeConfiguration: Codable, Sendable, Equatable {
@@ -110,6 +110,87 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         }
     }
 
+    /// The peer-to-peer network (design §3). Absent: the node runs alone (`Node.Mode.single`).
+    public struct Network: Codable, Sendable, Equatable {
+        /// A peer: its name (for logs), `host:port`, and the key it must prove it holds.
+        public struct Peer: Codable, Sendable, Equatable {
+            public var name: String
+            public var address: String
+            public var publicKey: String
+
+            public init(name: String, address: String, publicKey: String) {
+                self.name = name
+                self.address = address
+                self.publicKey = publicKey
+            }
+
+            enum CodingKeys: String, CodingKey, CaseIterable { case name, address, publicKey }
+        }
+
+        /// Where this node listens for peers (`host:port`); absent for an observer that only dials.
+        public var listen: String?
+        public var peers: [Peer]
+        /// Keys of observer nodes (auditors' replicas) allowed to connect; they never vote.
+        public var observerKeys: [String]
+        /// Bytes queued to one peer before frames to it are dropped (a slow peer cannot
+        /// exhaust memory; consensus re-sends and sync re-asks).
+        public var outboundQueueBytesMaxPerPeer: Int
+        /// Largest peer frame accepted or sent.
+        public var frameBytesMax: Int
+
+        public init(listen: String?, peers: [Peer], observerKeys: [String] = [], outboundQueueBytesMaxPerPeer: Int = 64 * 1024 * 1024, frameBytesMax: Int = 9 * 1024 * 1024) {
+            self.listen = listen
+            self.peers = peers
+            self.observerKeys = observerKeys
+            self.outboundQueueBytesMaxPerPeer = outboundQueueBytesMaxPerPeer
+            self.frameBytesMax = frameBytesMax
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case listen, peers, observerKeys, outboundQueueBytesMaxPerPeer, frameBytesMax }
+
+        public init(from decoder: any Swift.Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            let defaults = Network(listen: nil, peers: [])
+            listen = try container.decodeIfPresent(String.self, forKey: .listen)
+            peers = try container.decodeIfPresent([Peer].self, forKey: .peers) ?? []
+            observerKeys = try container.decodeIfPresent([String].self, forKey: .observerKeys) ?? []
+            outboundQueueBytesMaxPerPeer = try container.decodeIfPresent(Int.self, forKey: .outboundQueueBytesMaxPerPeer) ?? defaults.outboundQueueBytesMaxPerPeer
+            frameBytesMax = try container.decodeIfPresent(Int.self, forKey: .frameBytesMax) ?? defaults.frameBytesMax
+        }
+    }
+
+    /// Consensus timeouts (`docs/consensus.md` §5): round r waits base + r × delta.
+    public struct Consensus: Codable, Sendable, Equatable {
+        public var timeoutProposeMilliseconds: UInt64
+        public var timeoutPrevoteMilliseconds: UInt64
+        public var timeoutPrecommitMilliseconds: UInt64
+        public var timeoutDeltaMilliseconds: UInt64
+        /// How long the proposer waits for a first transaction before proposing an empty block.
+        public var emptyProposalWaitMilliseconds: UInt64
+
+        public init(timeoutProposeMilliseconds: UInt64 = 3000, timeoutPrevoteMilliseconds: UInt64 = 1000, timeoutPrecommitMilliseconds: UInt64 = 1000, timeoutDeltaMilliseconds: UInt64 = 500, emptyProposalWaitMilliseconds: UInt64 = 1000) {
+            self.timeoutProposeMilliseconds = timeoutProposeMilliseconds
+            self.timeoutPrevoteMilliseconds = timeoutPrevoteMilliseconds
+            self.timeoutPrecommitMilliseconds = timeoutPrecommitMilliseconds
+            self.timeoutDeltaMilliseconds = timeoutDeltaMilliseconds
+            self.emptyProposalWaitMilliseconds = emptyProposalWaitMilliseconds
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case timeoutProposeMilliseconds, timeoutPrevoteMilliseconds, timeoutPrecommitMilliseconds, timeoutDeltaMilliseconds, emptyProposalWaitMilliseconds
+        }
+
+        public init(from decoder: any Swift.Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            let defaults = Consensus()
+            timeoutProposeMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .timeoutProposeMilliseconds) ?? defaults.timeoutProposeMilliseconds
+            timeoutPrevoteMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .timeoutPrevoteMilliseconds) ?? defaults.timeoutPrevoteMilliseconds
+            timeoutPrecommitMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .timeoutPrecommitMilliseconds) ?? defaults.timeoutPrecommitMilliseconds
+            timeoutDeltaMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .timeoutDeltaMilliseconds) ?? defaults.timeoutDeltaMilliseconds
+            emptyProposalWaitMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .emptyProposalWaitMilliseconds) ?? defaults.emptyProposalWaitMilliseconds
+        }
+    }
+
     /// Where the node keeps its RocksDB database.
     public var dataDirectory: String
     public var genesisFile: String
@@ -132,6 +213,12 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     public var logLevel: String
     /// Member and auditor credentials; absent means nobody holds them.
     public var access: Access
+    /// A pending transaction older than this leaves the mempool (it could not commit).
+    public var mempoolTransactionTtlMilliseconds: UInt64
+    /// The validator's signer record; absent: beside the key file (`<key>.signer-state`).
+    public var signerStateFile: String?
+    public var network: Network?
+    public var consensus: Consensus
 
     public static let defaults = NodeConfiguration(
         dataDirectory: "data", genesisFile: "genesis.json", validatorKeyFile: "validator.key.json",
@@ -140,6 +227,8 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         blockTransactionsMax: 2000, mempoolTransactionsMax: 20_000, mempoolTransactionsPerAccountMax: 64,
         requestBodyBytesMax: 65_536, commitWaitMilliseconds: 30_000, logLevel: "info", access: Access()
     )
+
+    public static let mempoolTransactionTtlMillisecondsDefault: UInt64 = 600_000
 
     public init(dataDirectory: String, genesisFile: String, validatorKeyFile: String, api: API, blockIntervalMilliseconds: UInt64, emptyBlockIntervalMilliseconds: UInt64, blockTransactionsMax: Int, mempoolTransactionsMax: Int, mempoolTransactionsPerAccountMax: Int, requestBodyBytesMax: Int, commitWaitMilliseconds: UInt64, logLevel: String, access: Access = Access()) {
         self.dataDirectory = dataDirectory
@@ -155,12 +244,17 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         self.commitWaitMilliseconds = commitWaitMilliseconds
         self.logLevel = logLevel
         self.access = access
+        self.mempoolTransactionTtlMilliseconds = Self.mempoolTransactionTtlMillisecondsDefault
+        self.signerStateFile = nil
+        self.network = nil
+        self.consensus = Consensus()
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case dataDirectory, genesisFile, validatorKeyFile, api, blockIntervalMilliseconds, emptyBlockIntervalMilliseconds
         case blockTransactionsMax, mempoolTransactionsMax, mempoolTransactionsPerAccountMax, requestBodyBytesMax
         case commitWaitMilliseconds, logLevel, access
+        case mempoolTransactionTtlMilliseconds, signerStateFile, network, consensus
     }
 
     /// Every field except the three paths is optional and takes its default.
@@ -180,6 +274,10 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         commitWaitMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .commitWaitMilliseconds) ?? defaults.commitWaitMilliseconds
         logLevel = try container.decodeIfPresent(String.self, forKey: .logLevel) ?? defaults.logLevel
         access = try container.decodeIfPresent(Access.self, forKey: .access) ?? defaults.access
+        mempoolTransactionTtlMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .mempoolTransactionTtlMilliseconds) ?? Self.mempoolTransactionTtlMillisecondsDefault
+        signerStateFile = try container.decodeIfPresent(String.self, forKey: .signerStateFile)
+        network = try container.decodeIfPresent(Network.self, forKey: .network)
+        consensus = try container.decodeIfPresent(Consensus.self, forKey: .consensus) ?? Consensus()
     }
 
     /// A refused configuration, with a stable code.
@@ -191,8 +289,19 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
 
     /// Loads, validates and resolves the paths of a configuration file.
     public static func load(path: String) throws(ConfigurationError) -> NodeConfiguration {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard var data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError(code: "config.unreadable", message: "cannot read the configuration file \(path)")
+        }
+        if path.hasSuffix(".toml") {
+            // TOML is read into the same tree as JSON, so both formats share every check below.
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw ConfigurationError(code: "config.invalid_toml", message: "\(path) is not UTF-8 text")
+            }
+            do {
+                data = try TOMLDocument.jsonData(fromTOML: text)
+            } catch {
+                throw ConfigurationError(code: "config.invalid_toml", message: "\(path): \(error)")
+            }
         }
         var configuration: NodeConfiguration
         do {
@@ -218,6 +327,13 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
             }
             try refuseUnknown(object["api"], known: API.CodingKeys.allCases.map(\.rawValue), at: "api")
             try refuseUnknown(object["access"], known: Access.CodingKeys.allCases.map(\.rawValue), at: "access")
+            try refuseUnknown(object["network"], known: Network.CodingKeys.allCases.map(\.rawValue), at: "network")
+            try refuseUnknown(object["consensus"], known: Consensus.CodingKeys.allCases.map(\.rawValue), at: "consensus")
+            if let network = object["network"] as? [String: Any], let peers = network["peers"] as? [Any] {
+                for (index, peer) in peers.enumerated() {
+                    try refuseUnknown(peer, known: Network.Peer.CodingKeys.allCases.map(\.rawValue), at: "network.peers[\(index)]")
+                }
+            }
             if let access = object["access"] as? [String: Any], let credentials = access["credentials"] as? [Any] {
                 for (index, credential) in credentials.enumerated() {
                     try refuseUnknown(credential, known: Access.Credential.CodingKeys.allCases.map(\.rawValue), at: "access.credentials[\(index)]")
@@ -232,6 +348,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         configuration.dataDirectory = resolve(configuration.dataDirectory)
         configuration.genesisFile = resolve(configuration.genesisFile)
         configuration.validatorKeyFile = resolve(configuration.validatorKeyFile)
+        configuration.signerStateFile = configuration.signerStateFile.map(resolve)
         return configuration
     }
 
@@ -263,5 +380,35 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         }
         try check(Set(access.credentials.map { $0.tokenSha256.lowercased() }).count == access.credentials.count, "access.credentials", "must not repeat a token")
         try check(["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel), "logLevel", "must be one of trace, debug, info, notice, warning, error, critical")
+        try check((1000...86_400_000).contains(mempoolTransactionTtlMilliseconds), "mempoolTransactionTtlMilliseconds", "must be 1000–86400000")
+        try check((100...600_000).contains(consensus.timeoutProposeMilliseconds), "consensus.timeoutProposeMilliseconds", "must be 100–600000")
+        try check((100...600_000).contains(consensus.timeoutPrevoteMilliseconds), "consensus.timeoutPrevoteMilliseconds", "must be 100–600000")
+        try check((100...600_000).contains(consensus.timeoutPrecommitMilliseconds), "consensus.timeoutPrecommitMilliseconds", "must be 100–600000")
+        try check(consensus.timeoutDeltaMilliseconds <= 60_000, "consensus.timeoutDeltaMilliseconds", "must be at most 60000")
+        try check(consensus.emptyProposalWaitMilliseconds < consensus.timeoutProposeMilliseconds, "consensus.emptyProposalWaitMilliseconds", "must be below consensus.timeoutProposeMilliseconds (else other validators give up on the proposal)")
+        if let network {
+            if let listen = network.listen {
+                try check(Self.hostAndPort(listen) != nil, "network.listen", "must be host:port with a port 0–65535")
+            }
+            try check((64 * 1024...1024 * 1024 * 1024).contains(network.outboundQueueBytesMaxPerPeer), "network.outboundQueueBytesMaxPerPeer", "must be 65536–1073741824")
+            try check((9 * 1024 * 1024...64 * 1024 * 1024).contains(network.frameBytesMax), "network.frameBytesMax", "must be 9437184–67108864 (a frame must hold the largest block)")
+            for (index, peer) in network.peers.enumerated() {
+                try check(!peer.name.isEmpty, "network.peers[\(index)].name", "must not be empty")
+                try check(Self.hostAndPort(peer.address).map { $0.port > 0 } == true, "network.peers[\(index)].address", "must be host:port with a port 1–65535")
+                try check((try? Address(parsing: peer.publicKey)) != nil, "network.peers[\(index)].publicKey", "must be a kz1… key address")
+            }
+            for (index, key) in network.observerKeys.enumerated() {
+                try check((try? Address(parsing: key)) != nil, "network.observerKeys[\(index)]", "must be a kz1… key address")
+            }
+        }
+    }
+
+    /// Splits `host:port` (a bracketed IPv6 host allowed).
+    public static func hostAndPort(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else { return nil }
+        return (host, port)
     }
 }

@@ -1,6 +1,8 @@
 public import Logging
 public import KizunaCore
 import KizunaChain
+import KizunaConsensus
+import KizunaNetwork
 import KizunaRocksDB
 import KizunaStorage
 import Hummingbird
@@ -39,14 +41,20 @@ public enum NodeRunner {
             "height": "\(summary.height)", "tip": "\(summary.tipHash)", "stateRoot": "\(summary.stateRoot)",
             "transactions": "\(summary.transactions)", "stateEntries": "\(summary.stateEntries)",
         ])
-        let node = try Node(configuration: configuration, genesis: genesis, blocks: blocks, key: validatorKey, logger: logger)
-        let producer = BlockProducerService(node: node, intervalMilliseconds: configuration.blockIntervalMilliseconds, logger: logger)
+        let mode: Node.Mode = configuration.network == nil ? .single : .consensus
+        let node = try Node(configuration: configuration, genesis: genesis, blocks: blocks, key: validatorKey, mode: mode, logger: logger)
+        let services: [any Service]
+        if let networkSettings = configuration.network {
+            services = [try await consensusService(node: node, blocks: blocks, genesis: genesis, key: validatorKey, configuration: configuration, network: networkSettings, logger: logger)]
+        } else {
+            services = [BlockProducerService(node: node, intervalMilliseconds: configuration.blockIntervalMilliseconds, logger: logger)]
+        }
         let host = configuration.api.host
         let port = configuration.api.port
         let application = Application(
             router: APIServer.router(node: node),
             configuration: .init(address: .hostname(host, port: port), serverName: "kizuna"),
-            services: [producer],
+            services: services,
             onServerRunning: { _ in
                 logger.notice("API listening", metadata: ["url": "http://\(host):\(port)/v1/status"])
             },
@@ -54,6 +62,61 @@ public enum NodeRunner {
         )
         try await application.runService()
         logger.notice("node stopped", metadata: ["height": "\((try? blocks.tipHeight()) ?? 0)"])
+    }
+
+    /// Wires the consensus engine, the peer network and the node's gossip hook.
+    static func consensusService(node: Node, blocks: BlockStore, genesis: Genesis, key: PrivateKey, configuration: NodeConfiguration,
+                                 network settings: NodeConfiguration.Network, logger: Logger) async throws -> ConsensusService {
+        let isValidator = genesis.validators.validator(for: key.publicKey) != nil
+        if DevelopmentKeys.allPublicKeys.contains(key.publicKey) && !genesis.isLocalChain {
+            throw Failure(message: "node.development_key: refusing to run with a published DEVELOPMENT key on chain '\(genesis.chainId)'")
+        }
+        let signerStore = isValidator ? FileSignerStateStore(recordPath: configuration.signerStateFile ?? configuration.validatorKeyFile + FileSignerStateStore.fileSuffix) : nil
+        let engine: ConsensusEngine
+        do {
+            engine = try ConsensusEngine(node: node, blocks: blocks, key: key, signerStore: signerStore, settings: configuration.consensus, logger: logger)
+        } catch {
+            throw Failure(message: "\(error)")
+        }
+        var peers: [PeerAddress] = []
+        for peer in settings.peers {
+            // Validated when the configuration was loaded.
+            guard let (host, port) = NodeConfiguration.hostAndPort(peer.address), let address = try? Address(parsing: peer.publicKey) else { continue }
+            peers.append(PeerAddress(name: peer.name, host: host, port: port, publicKey: address.publicKey))
+        }
+        var allowed = Set(genesis.validators.validators.map(\.publicKey))
+        for text in settings.observerKeys {
+            if let address = try? Address(parsing: text) { allowed.insert(address.publicKey) }
+        }
+        let listen = settings.listen.flatMap(NodeConfiguration.hostAndPort)
+        let peerConfiguration = PeerNetworkConfiguration(
+            handshake: HandshakeConfiguration(chainId: genesis.chainId, privateKey: key, allowedKeys: allowed),
+            listenHost: listen?.host, listenPort: listen?.port ?? 0, peers: peers, dialsEveryPeer: !isValidator,
+            frameBytesMax: settings.frameBytesMax, outboundBytesMaxPerPeer: settings.outboundQueueBytesMaxPerPeer)
+        let network = PeerNetwork(configuration: peerConfiguration) { event in engine.deliver(event) }
+        await engine.attach(network)
+        await node.setAdmissionObserver { transaction in engine.gossip(transaction) }
+        return ConsensusService(engine: engine, network: network, logger: logger)
+    }
+}
+
+/// Runs the peer network and the consensus engine until shutdown.
+struct ConsensusService: Service {
+    let engine: ConsensusEngine
+    let network: PeerNetwork
+    let logger: Logger
+
+    func run() async throws {
+        let port = try await network.start()
+        if network.configuration.listenHost != nil {
+            logger.notice("peer network listening", metadata: ["address": "\(network.configuration.listenHost ?? ""):\(port)"])
+        }
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await engine.run()
+        } onCancelOrGracefulShutdown: {
+            engine.inboxContinuation.finish()
+        }
+        await network.stop()
     }
 }
 

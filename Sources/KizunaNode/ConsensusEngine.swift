@@ -1,0 +1,546 @@
+public import KizunaCore
+public import KizunaChain
+public import KizunaConsensus
+public import KizunaNetwork
+public import Logging
+import KizunaLedger
+import KizunaStorage
+import NIOConcurrencyHelpers
+
+/// Runs the consensus core on a real node: it feeds the pure `ConsensusStateMachine` with
+/// what peers, timers and the mempool produce, and carries out its actions in order —
+/// persist the lock and the signer record before anything signed leaves the node, validate
+/// blocks by executing them, commit decided blocks in one synced write. It also gossips
+/// transactions, serves and performs block sync, and keeps the metrics (`docs/network.md`).
+///
+/// One task (`run`) owns the machine: every input goes through one queue, so the actions of
+/// one event are all performed before the next event is looked at.
+public actor ConsensusEngine {
+    public enum Input: Sendable {
+        case peer(PeerNetworkEvent)
+        case timeout(height: UInt64, round: UInt32, step: TimeoutStep)
+        case tick
+        /// Close the connection to a peer that broke the protocol, and log why.
+        case refuse(PublicKey, code: String, String)
+    }
+
+    let node: Node
+    let blocks: BlockStore
+    let genesis: Genesis
+    let key: PrivateKey
+    let settings: NodeConfiguration.Consensus
+    let logger: Logger
+    var machine: ConsensusStateMachine
+    var signer: SafeSigner<FileSignerStateStore>?
+    var network: PeerNetwork?
+    nonisolated let inbox: AsyncStream<Input>
+    nonisolated let inboxContinuation: AsyncStream<Input>.Continuation
+    /// Transactions the API admitted, waiting for the next gossip flush.
+    nonisolated let gossipBuffer = NIOLockedValueBox<[SignedTransaction]>([])
+
+    /// Executions of validated blocks of the current height, by block hash.
+    var executions: [Hash: BlockExecution] = [:]
+    /// The proposal this node must build, once there is a transaction or the wait is over.
+    var pendingBuild: (height: UInt64, round: UInt32)?
+    var heightStartedAt: UInt64
+    var lastStatusAt: UInt64 = 0
+    var peerHeights: [PublicKey: UInt64] = [:]
+    var syncRequest: (peer: PublicKey, fromHeight: UInt64, at: UInt64)?
+    var syncStarted: (at: UInt64, height: UInt64, transactions: UInt64)?
+    var syncedTransactions: UInt64 = 0
+    var lastSyncLogAt: UInt64 = 0
+
+    static let lockKey = Array("lock".utf8)
+    static let syncBatchBytesMax = 8 * 1024 * 1024
+    static let tickMilliseconds: UInt64 = 10
+    static let statusIntervalMilliseconds: UInt64 = 1000
+    static let syncRequestRetryMilliseconds: UInt64 = 3000
+
+    public struct StartError: Error, CustomStringConvertible, Sendable {
+        public let code: String
+        public let message: String
+        public var description: String { "\(code): \(message)" }
+    }
+
+    /// - Parameters:
+    ///   - signerStore: the validator's signer record; nil for an observer (a key outside the
+    ///     validator set never signs).
+    public init(node: Node, blocks: BlockStore, key: PrivateKey, signerStore: FileSignerStateStore?, settings: NodeConfiguration.Consensus, logger: Logger) throws(StartError) {
+        self.node = node
+        self.blocks = blocks
+        self.genesis = blocks.genesis
+        self.key = key
+        self.settings = settings
+        self.logger = logger
+        let isValidator = genesis.validators.validator(for: key.publicKey) != nil
+        var startRound: UInt32 = 0
+        let tip: KizunaConsensus.ChainTip
+        do {
+            let stored = try blocks.tip()
+            tip = KizunaConsensus.ChainTip(nextHeight: stored.height + 1, parentHash: stored.hash, parentTimestampMilliseconds: stored.timestamp,
+                                           lastCommit: stored.height == 0 ? nil : try blocks.certificate(at: stored.height))
+        } catch {
+            throw StartError(code: "node.store", message: "\(error)")
+        }
+        if isValidator {
+            guard let signerStore else {
+                throw StartError(code: "node.signer_missing", message: "a validator needs its signer record")
+            }
+            do {
+                let safe = try SafeSigner(key: Ed25519ConsensusKey(key), store: signerStore)
+                startRound = safe.record.resumeRound(height: tip.nextHeight)
+                signer = safe
+            } catch {
+                throw StartError(code: "node.signer", message: "\(error) (a new validator key needs `kizuna signer init --key <file>` once)")
+            }
+        }
+        var restoredLock: (round: UInt32, block: Block)?
+        if isValidator, let bytes = try? blocks.store.get(Self.lockKey, in: .consensus) {
+            restoredLock = Self.decodeLock(bytes, height: tip.nextHeight)
+        }
+        var configuration = ConsensusConfiguration(chainId: genesis.chainId)
+        configuration.timeoutProposeMillisecondsBase = settings.timeoutProposeMilliseconds
+        configuration.timeoutPrevoteMillisecondsBase = settings.timeoutPrevoteMilliseconds
+        configuration.timeoutPrecommitMillisecondsBase = settings.timeoutPrecommitMilliseconds
+        configuration.timeoutProposeMillisecondsDelta = settings.timeoutDeltaMilliseconds
+        configuration.timeoutPrevoteMillisecondsDelta = settings.timeoutDeltaMilliseconds
+        configuration.timeoutPrecommitMillisecondsDelta = settings.timeoutDeltaMilliseconds
+        machine = ConsensusStateMachine(configuration: configuration, validators: genesis.validators, ownKey: isValidator ? key.publicKey : nil,
+                                        verifier: Ed25519Verifier(), tip: tip, startRound: startRound, restoredLock: restoredLock)
+        heightStartedAt = wallClockMilliseconds()
+        (inbox, inboxContinuation) = AsyncStream<Input>.makeStream(bufferingPolicy: .bufferingOldest(100_000))
+        if restoredLock != nil {
+            logger.notice("restored the consensus lock", metadata: ["height": "\(tip.nextHeight)", "round": "\(startRound)"])
+        }
+    }
+
+    /// Whether this node votes (its key is a validator's).
+    public nonisolated var isValidator: Bool { genesis.validators.validator(for: key.publicKey) != nil }
+
+    /// Connects the engine to its peer network (which must deliver events to `deliver`).
+    public func attach(_ network: PeerNetwork) { self.network = network }
+
+    /// The callback to give the peer network and the node's admission hook.
+    public nonisolated func deliver(_ event: PeerNetworkEvent) { inboxContinuation.yield(.peer(event)) }
+
+    public nonisolated func gossip(_ transaction: VerifiedTransaction) {
+        gossipBuffer.withLockedValue { $0.append(transaction.signed) }
+    }
+
+    /// Runs until the task is cancelled.
+    public func run() async {
+        let ticker = Task { [inboxContinuation] in
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: Self.tickMilliseconds * 1_000_000)
+                inboxContinuation.yield(.tick)
+            }
+        }
+        defer { ticker.cancel() }
+        logger.notice("consensus started", metadata: [
+            "height": "\(machine.height)", "round": "\(machine.round)", "role": "\(isValidator ? "validator" : "observer")",
+        ])
+        await drive(.start)
+        for await input in inbox {
+            if Task.isCancelled { break }
+            await handle(input)
+        }
+    }
+
+    public func stop() { inboxContinuation.finish() }
+
+    // MARK: - Inputs
+
+    func handle(_ input: Input) async {
+        switch input {
+        case .timeout(let height, let round, let step):
+            await drive(.timeoutFired(height: height, round: round, step: step))
+        case .tick:
+            await tick()
+        case .peer(let event):
+            await handlePeer(event)
+        case .refuse(let peer, let code, let reason):
+            refuse(peer, code: code, reason)
+        }
+        node.metrics.set("kizuna_round", Double(machine.round))
+    }
+
+    func tick() async {
+        let now = wallClockMilliseconds()
+        flushGossip()
+        if pendingBuild != nil, let event = await buildIfDue(now: now) {
+            await drive(event)
+        }
+        if now >= lastStatusAt + Self.statusIntervalMilliseconds {
+            lastStatusAt = now
+            if let tip = try? blocks.tip() {
+                network?.broadcast(PeerMessage.status(height: tip.height, tipHash: tip.hash).frame)
+            }
+            await node.expireMempool(nowMilliseconds: now)
+            node.metrics.set("kizuna_mempool_transactions", Double(await node.pendingCount))
+            requestSyncIfBehind(now: now)
+        }
+    }
+
+    func flushGossip() {
+        let pending = gossipBuffer.withLockedValue { buffer -> [SignedTransaction] in
+            defer { buffer = [] }
+            return buffer
+        }
+        guard !pending.isEmpty, let network else { return }
+        var batch: [SignedTransaction] = []
+        var bytes = 0
+        for transaction in pending {
+            let size = transaction.canonicalBytes.count
+            if !batch.isEmpty && (batch.count == PeerMessage.transactionsPerFrameMax || bytes + size > 4 * 1024 * 1024) {
+                network.broadcast(PeerMessage.transactions(batch).frame)
+                batch = []
+                bytes = 0
+            }
+            batch.append(transaction)
+            bytes += size
+        }
+        if !batch.isEmpty { network.broadcast(PeerMessage.transactions(batch).frame) }
+    }
+
+    func handlePeer(_ event: PeerNetworkEvent) async {
+        switch event {
+        case .connected(let peer, let outbound):
+            logger.info("peer connected", metadata: ["peer": "\(name(of: peer))", "direction": "\(outbound ? "out" : "in")"])
+            node.metrics.set("kizuna_peers", Double(network?.connectedPeers.count ?? 0))
+            if let tip = try? blocks.tip() {
+                network?.send(PeerMessage.status(height: tip.height, tipHash: tip.hash).frame, to: peer)
+            }
+        case .disconnected(let peer):
+            logger.info("peer disconnected", metadata: ["peer": "\(name(of: peer))"])
+            peerHeights[peer] = nil
+            node.metrics.set("kizuna_peers", Double(network?.connectedPeers.count ?? 0))
+        case .refused(let remote, let peer, let error):
+            logger.warning("peer connection closed for a protocol error", metadata: [
+                "remote": "\(remote)", "peer": "\(peer.map { name(of: $0) } ?? "unauthenticated")", "code": "\(error.code.rawValue)", "reason": "\(error.message)",
+            ])
+            node.metrics.add("kizuna_peer_refusals_total", label: error.code.rawValue)
+        case .dialFailed(let peer, let reason):
+            logger.debug("dialing a peer failed; retrying with backoff", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
+        case .outboundDropped(let peer, let bytes):
+            logger.debug("dropped a frame to a slow peer", metadata: ["peer": "\(name(of: peer))", "bytes": "\(bytes)"])
+            node.metrics.add("kizuna_peer_frames_dropped_total")
+        case .frame(let peer, let frame):
+            let message: PeerMessage
+            do {
+                message = try PeerMessage(frame: frame)
+            } catch {
+                logger.warning("peer sent a malformed message; disconnecting it", metadata: ["peer": "\(name(of: peer))", "kind": "\(frame.kind)", "error": "\(error)"])
+                node.metrics.add("kizuna_peer_refusals_total", label: "peer.malformed_message")
+                network?.disconnect(peer)
+                return
+            }
+            await handleMessage(message, from: peer)
+        }
+    }
+
+    func handleMessage(_ message: PeerMessage, from peer: PublicKey) async {
+        switch message {
+        case .consensus(let consensusMessage):
+            // A correct peer only sends or relays validly signed messages: anything else is a
+            // faulty or hostile peer, which is disconnected (the machine would also drop it).
+            guard Self.isValidlySigned(consensusMessage, chainId: genesis.chainId, validators: genesis.validators) else {
+                refuse(peer, code: "peer.bad_signature", "a consensus message at height \(consensusMessage.height) round \(consensusMessage.round) is not validly signed by a validator")
+                return
+            }
+            switch consensusMessage {
+            case .proposal(let proposal): await drive(.proposalReceived(proposal, localTimeMilliseconds: wallClockMilliseconds()))
+            case .vote(let vote): await drive(.voteReceived(vote))
+            }
+        case .transactions(let transactions):
+            // Verified off the engine's task, on all cores, then admitted by the node.
+            let node = self.node
+            let chainId = genesis.chainId
+            let continuation = inboxContinuation
+            Task.detached {
+                let verified = await Self.verify(transactions, chainId: chainId)
+                if verified.count < transactions.count {
+                    // A correct peer gossips only transactions it verified.
+                    continuation.yield(.refuse(peer, code: "peer.bad_transaction", "gossiped \(transactions.count - verified.count) transaction(s) that fail verification"))
+                }
+                let admitted = await node.admitGossiped(verified)
+                node.metrics.add("kizuna_gossiped_transactions_total", Double(admitted))
+            }
+        case .status(let height, _):
+            peerHeights[peer] = height
+            requestSyncIfBehind(now: wallClockMilliseconds())
+        case .blocksRequest(let fromHeight):
+            serveBlocks(from: fromHeight, to: peer)
+        case .blocks(let certified):
+            await applySynced(certified, from: peer)
+        case .blockRequest(let hash):
+            if let block = machine.block(hash: hash) {
+                network?.send(PeerMessage.block(block).frame, to: peer)
+            }
+        case .block(let block):
+            await drive(.blockReceived(block))
+        }
+    }
+
+    func refuse(_ peer: PublicKey, code: String, _ reason: String) {
+        logger.warning("peer broke the protocol; disconnecting it", metadata: ["peer": "\(name(of: peer))", "code": "\(code)", "reason": "\(reason)"])
+        node.metrics.add("kizuna_peer_refusals_total", label: code)
+        network?.disconnect(peer)
+    }
+
+    static func isValidlySigned(_ message: ConsensusMessage, chainId: String, validators: ValidatorSet) -> Bool {
+        switch message {
+        case .proposal(let proposal):
+            guard validators.validator(for: proposal.proposer) != nil else { return false }
+            return proposal.proposer.isValidSignature(proposal.signature, for: proposal.unsigned.signingBytes(chainId: chainId))
+        case .vote(let vote):
+            guard validators.validator(for: vote.validator) != nil else { return false }
+            return vote.validator.isValidSignature(vote.signature, for: vote.unsigned.signingBytes(chainId: chainId))
+        }
+    }
+
+    /// Verifies signatures in parallel chunks; invalid transactions are dropped.
+    static func verify(_ transactions: [SignedTransaction], chainId: String) async -> [VerifiedTransaction] {
+        let chunkSize = max(64, transactions.count / 8)
+        return await withTaskGroup(of: (Int, [VerifiedTransaction]).self) { group in
+            for (index, start) in stride(from: 0, to: transactions.count, by: chunkSize).enumerated() {
+                let chunk = Array(transactions[start..<min(start + chunkSize, transactions.count)])
+                group.addTask { (index, chunk.compactMap { try? $0.verified(chainId: chainId) }) }
+            }
+            var parts: [(Int, [VerifiedTransaction])] = []
+            for await part in group { parts.append(part) }
+            return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
+        }
+    }
+
+    // MARK: - Block sync
+
+    func requestSyncIfBehind(now: UInt64) {
+        guard let ourHeight = try? blocks.tipHeight() else { return }
+        if let request = syncRequest, now < request.at + Self.syncRequestRetryMilliseconds, request.fromHeight > ourHeight { return }
+        // The peer furthest ahead, ties broken by key so the choice is stable.
+        guard let (peer, height) = peerHeights.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }).first,
+              height > ourHeight else { return }
+        // One height behind is normal while the height is being decided: consensus catches
+        // up by itself (requestDecision). Further behind, fetch blocks.
+        guard height > ourHeight + 1 || syncRequest != nil else { return }
+        if syncStarted == nil {
+            syncStarted = (now, ourHeight, 0)
+            logger.notice("behind the network: syncing blocks", metadata: ["height": "\(ourHeight)", "peerHeight": "\(height)", "peer": "\(name(of: peer))"])
+        }
+        syncRequest = (peer, ourHeight + 1, now)
+        network?.send(PeerMessage.blocksRequest(fromHeight: ourHeight + 1).frame, to: peer)
+    }
+
+    func serveBlocks(from height: UInt64, to peer: PublicKey) {
+        guard height >= 1, let tip = try? blocks.tipHeight(), height <= tip else { return }
+        var certified: [CertifiedBlock] = []
+        var bytes = 0
+        var next = height
+        while next <= tip, certified.count < PeerMessage.blocksPerFrameMax {
+            guard let block = try? blocks.block(at: next), let certificate = try? blocks.certificate(at: next) else { break }
+            let item = CertifiedBlock(block: block, certificate: certificate)
+            let size = item.canonicalBytes.count
+            if !certified.isEmpty && bytes + size > Self.syncBatchBytesMax { break }
+            certified.append(item)
+            bytes += size
+            next += 1
+        }
+        if !certified.isEmpty { network?.send(PeerMessage.blocks(certified).frame, to: peer) }
+    }
+
+    func applySynced(_ certified: [CertifiedBlock], from peer: PublicKey) async {
+        var applied = 0
+        for item in certified where item.block.height == machine.height {
+            let before = machine.height
+            await drive(.decisionReceived(item.block, item.certificate))
+            guard machine.height > before else {
+                logger.warning("a synced block or its certificate did not verify; ignoring the rest of the batch", metadata: [
+                    "peer": "\(name(of: peer))", "height": "\(item.block.height)", "hash": "\(item.block.hash)",
+                ])
+                break
+            }
+            applied += 1
+            syncedTransactions += UInt64(item.block.transactions.count)
+        }
+        guard applied > 0 else { return }
+        node.metrics.add("kizuna_blocks_synced_total", Double(applied))
+        syncRequest = nil
+        let now = wallClockMilliseconds()
+        let ourHeight = machine.height - 1
+        let target = peerHeights.values.max() ?? ourHeight
+        if let started = syncStarted, now >= lastSyncLogAt + 1000 || ourHeight >= target {
+            lastSyncLogAt = now
+            let seconds = Double(max(1, now - started.at)) / 1000
+            let done = Double(ourHeight - started.height)
+            let rate = done / seconds
+            logger.notice("syncing", metadata: [
+                "height": "\(ourHeight)", "target": "\(target)", "blocksPerSecond": "\(Int(rate))",
+                "transactionsPerSecond": "\(Int(Double(syncedTransactions) / seconds))",
+                "secondsLeft": "\(rate > 0 ? Int(Double(target > ourHeight ? target - ourHeight : 0) / rate) : 0)",
+            ])
+        }
+        if ourHeight >= target {
+            if let started = syncStarted {
+                logger.notice("caught up with the network; joining consensus", metadata: ["height": "\(ourHeight)", "synced": "\(ourHeight - started.height)"])
+            }
+            syncStarted = nil
+            syncedTransactions = 0
+        } else {
+            requestSyncIfBehind(now: now)
+        }
+    }
+
+    // MARK: - Driving the machine
+
+    /// Feeds `event` and performs the resulting actions in order; answers the actions
+    /// produce (signed messages, validations, built blocks) are fed after them, in order.
+    func drive(_ event: ConsensusStateMachine.Event) async {
+        var queue: [ConsensusStateMachine.Event] = [event]
+        var index = 0
+        while index < queue.count {
+            let actions = machine.handle(queue[index])
+            index += 1
+            for action in actions {
+                if let followUp = await perform(action) { queue.append(followUp) }
+            }
+        }
+    }
+
+    func perform(_ action: ConsensusStateMachine.Action) async -> ConsensusStateMachine.Event? {
+        switch action {
+        case .signAndPersist(let request):
+            return sign(request)
+        case .broadcast(let message):
+            network?.broadcast(PeerMessage.consensus(message).frame)
+            return nil
+        case .scheduleTimeout(let height, let round, let step, let milliseconds):
+            let continuation = inboxContinuation
+            Task {
+                try? await Task.sleep(nanoseconds: milliseconds * 1_000_000)
+                continuation.yield(.timeout(height: height, round: round, step: step))
+            }
+            return nil
+        case .requestValidation(let block):
+            let hash = block.hash
+            do {
+                executions[hash] = try await node.validateProposal(block)
+                return .blockValidated(hash: hash, valid: true)
+            } catch {
+                logger.warning("a proposed block is invalid; prevoting nil", metadata: ["height": "\(block.height)", "hash": "\(hash)", "error": "\(error)"])
+                return .blockValidated(hash: hash, valid: false)
+            }
+        case .buildProposal(let height, let round):
+            pendingBuild = (height, round)
+            return await buildIfDue(now: wallClockMilliseconds())
+        case .commit(let block, let certificate):
+            await commit(block, certificate: certificate)
+            return nil
+        case .requestMissingBlock(let hash):
+            network?.broadcast(PeerMessage.blockRequest(hash: hash).frame)
+            return nil
+        case .requestDecision(let height, let peer):
+            network?.send(PeerMessage.blocksRequest(fromHeight: height).frame, to: peer)
+            return nil
+        }
+    }
+
+    /// Persists the lock (for a precommit of a value) and the signer record, then signs.
+    func sign(_ request: SigningRequest) -> ConsensusStateMachine.Event? {
+        guard var signer else { return nil }
+        if case .vote(let vote) = request, vote.step == .precommit, let value = vote.blockHash, let block = machine.block(hash: value) {
+            var batch = WriteBatch()
+            batch.put(Self.encodeLock(height: vote.height, round: vote.round, block: block), for: Self.lockKey, in: .consensus)
+            do {
+                try blocks.store.write(batch, sync: true)
+            } catch {
+                logger.error("could not persist the consensus lock; not precommitting", metadata: ["error": "\(error)"])
+                return nil
+            }
+        }
+        do {
+            let message = try signer.sign(request, chainId: genesis.chainId)
+            self.signer = signer
+            return .signed(message)
+        } catch {
+            self.signer = signer
+            logger.warning("the signer refused", metadata: ["height": "\(request.height)", "round": "\(request.round)", "step": "\(request.step)", "error": "\(error)"])
+            node.metrics.add("kizuna_signer_refusals_total")
+            return nil
+        }
+    }
+
+    /// Builds this node's proposal if a transaction can go in, or the empty-block wait has
+    /// passed (round 0 only; later rounds propose at once).
+    func buildIfDue(now: UInt64) async -> ConsensusStateMachine.Event? {
+        guard let (height, round) = pendingBuild else { return nil }
+        guard height == machine.height, round == machine.round else {
+            pendingBuild = nil
+            return nil
+        }
+        let waited = now >= heightStartedAt + settings.emptyProposalWaitMilliseconds
+        if round == 0 && !waited {
+            guard await node.hasProposableTransactions() else { return nil }
+        }
+        pendingBuild = nil
+        do {
+            let (block, execution) = try await node.buildProposal(timestamp: now, proposer: key.publicKey, lastCommit: machine.tip.lastCommit)
+            executions[block.hash] = execution
+            return .proposalBlockReady(block)
+        } catch {
+            logger.error("building a proposal failed", metadata: ["height": "\(height)", "round": "\(round)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    func commit(_ block: Block, certificate: CommitCertificate) async {
+        let hash = block.hash
+        let execution: BlockExecution
+        if let known = executions[hash] {
+            execution = known
+        } else {
+            do {
+                execution = try await node.validateProposal(block)
+            } catch {
+                // More than 2/3 of the power committed a block this node finds invalid: its
+                // state or code differs from theirs. Continuing would fork it; stop loudly.
+                logger.critical("a block committed by the validators fails validation here; stopping", metadata: [
+                    "height": "\(block.height)", "hash": "\(hash)", "error": "\(error)",
+                ])
+                fatalError("committed block \(block.height) (\(hash)) fails validation: \(error)")
+            }
+        }
+        do {
+            try await node.commitDecided(block, certificate: certificate, execution: execution)
+        } catch {
+            logger.critical("writing a committed block failed; stopping", metadata: ["height": "\(block.height)", "error": "\(error)"])
+            fatalError("writing committed block \(block.height) failed: \(error)")
+        }
+        executions = [:]
+        pendingBuild = nil
+        let now = wallClockMilliseconds()
+        node.metrics.set("kizuna_commit_latency_seconds_last", Double(now - min(now, heightStartedAt)) / 1000)
+        heightStartedAt = now
+    }
+
+    func name(of peer: PublicKey) -> String {
+        genesis.validators.validator(for: peer)?.name ?? peer.address.description
+    }
+
+    // MARK: - The persisted lock
+
+    static func encodeLock(height: UInt64, round: UInt32, block: Block) -> [UInt8] {
+        var encoder = Encoder()
+        encoder.encode(height)
+        encoder.encode(round)
+        encoder.encode(block)
+        return encoder.bytes
+    }
+
+    static func decodeLock(_ bytes: [UInt8], height: UInt64) -> (round: UInt32, block: Block)? {
+        var decoder = Decoder(bytes, keysAlreadyValidated: true)
+        guard let lockHeight = try? decoder.decodeUInt64(), lockHeight == height,
+              let round = try? decoder.decodeUInt32(), let block = try? decoder.decode(Block.self),
+              (try? decoder.finish()) != nil else { return nil }
+        return (round, block)
+    }
+}

@@ -1,0 +1,95 @@
+public import KizunaCore
+public import KizunaChain
+public import KizunaLedger
+
+/// What the consensus engine asks of the node: build a proposal from the mempool, validate a
+/// peer's proposal by executing it, commit a decided block, admit gossiped transactions.
+extension Node {
+    /// Sets the hook that sees every transaction the API admits (the engine gossips them).
+    public func setAdmissionObserver(_ observer: (@Sendable (VerifiedTransaction) -> Void)?) {
+        admissionObserver = observer
+    }
+
+    /// Admits transactions a peer gossiped (already verified); returns how many were new.
+    /// Refusals are silent: the peer's mempool is not ours to report on.
+    @discardableResult
+    public func admitGossiped(_ transactions: [VerifiedTransaction]) -> Int {
+        var admitted = 0
+        for transaction in transactions where !mempool.contains(transaction.id) {
+            do {
+                guard try blocks.receipt(of: transaction.id) == nil,
+                      let account = try blocks.account(transaction.transaction.signer),
+                      transaction.transaction.nonce >= account.nonce else { continue }
+                try mempool.add(transaction, admittedAt: wallClockMilliseconds())
+                admitted += 1
+            } catch {
+                continue
+            }
+        }
+        return admitted
+    }
+
+    /// Drops pending transactions older than the time-to-live; they are reported as rejected.
+    public func expireMempool(nowMilliseconds: UInt64) {
+        let ttl = configuration.mempoolTransactionTtlMilliseconds
+        guard nowMilliseconds > ttl else { return }
+        for transaction in mempool.removeAdmitted(atOrBefore: nowMilliseconds - ttl) {
+            let error = TransactionError(.expiredInMempool, "the transaction waited \(ttl) ms without committing (is its nonce the account's next?)")
+            remember(transaction.id, error)
+            resolve(transaction.id, .rejected(error))
+        }
+    }
+
+    /// True if the mempool holds a transaction that could go into the next block now.
+    public func hasProposableTransactions() -> Bool {
+        guard mempool.count > 0 else { return false }
+        let store = blocks
+        return !mempool.candidates(limit: 1, nextNonce: { (try? store.account($0))??.nonce }).isEmpty
+    }
+
+    /// Builds the next block on the tip from the mempool (the proposer's step). Transactions
+    /// that fail execution are left out and reported rejected.
+    public func buildProposal(timestamp: UInt64, proposer: PublicKey, lastCommit: CommitCertificate?) throws -> (Block, BlockExecution) {
+        let store = blocks
+        func nextNonce(_ key: PublicKey) -> UInt64? { (try? store.account(key))??.nonce }
+        for stale in mempool.removeStale(nextNonce: nextNonce) {
+            let error = TransactionError(.badNonce, "nonce \(stale.transaction.nonce) was used by another transaction")
+            remember(stale.id, error)
+            resolve(stale.id, .rejected(error))
+        }
+        let candidates = mempool.candidates(limit: configuration.blockTransactionsMax, nextNonce: nextNonce)
+        let (block, execution) = try validator.propose(candidates: candidates, timestamp: timestamp, proposer: proposer, lastCommit: lastCommit)
+        mempool.remove(execution.rejected.map(\.transaction.id))
+        for (transaction, error) in execution.rejected {
+            remember(transaction.id, error)
+            resolve(transaction.id, .rejected(error))
+        }
+        return (block, execution)
+    }
+
+    /// Validates a block proposed for the next height by executing it on the tip. Signatures
+    /// already verified on admission to the mempool are not verified again.
+    public func validateProposal(_ block: Block) throws(ChainError) -> BlockExecution {
+        var verified: [VerifiedTransaction] = []
+        verified.reserveCapacity(block.transactions.count)
+        for signed in block.transactions {
+            if let known = mempool.transaction(signed.id), known.signed == signed {
+                verified.append(known)
+            } else {
+                do {
+                    verified.append(try signed.verified(chainId: genesis.chainId))
+                } catch {
+                    throw ChainError(.badTransaction, "block \(block.height) (\(block.hash)): transaction \(signed.id): \(error)")
+                }
+            }
+        }
+        return try validator.validate(block, verified: verified)
+    }
+
+    /// Writes a block consensus decided, with its certificate, in one synced batch.
+    public func commitDecided(_ block: Block, certificate: CommitCertificate, execution: BlockExecution) throws {
+        try blocks.commit(block, certificate: certificate, execution: execution)
+        lastBlockMilliseconds = block.header.timestamp
+        afterCommit(block, certificate: certificate, execution: execution)
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// The node's Prometheus metrics: counters and gauges, optionally with one label, rendered
+/// in the text exposition format (version 0.0.4) at `GET /metrics`. Names and meanings are
+/// listed in `docs/operations.md`. Thread-safe; cheap enough to update on every event.
+public final class NodeMetrics: Sendable {
+    public enum Kind: String, Sendable { case counter, gauge }
+
+    struct Family: Sendable {
+        var kind: Kind
+        var help: String
+        /// Value by label value ("" when the family has no label).
+        var values: [String: Double]
+        var label: String?
+    }
+
+    private let families = NIOLockedValueBox<[String: Family]>([:])
+
+    public init() {
+        declare("kizuna_height", .gauge, "Height of the committed tip.")
+        declare("kizuna_round", .gauge, "Consensus round at the height being decided.")
+        declare("kizuna_committed_transactions_total", .counter, "Transactions committed in blocks.")
+        declare("kizuna_committed_blocks_total", .counter, "Blocks committed (by consensus, alone, or by sync).")
+        declare("kizuna_commit_latency_seconds_last", .gauge, "Time from the previous commit to the last commit.")
+        declare("kizuna_mempool_transactions", .gauge, "Pending transactions in the mempool.")
+        declare("kizuna_peers", .gauge, "Authenticated peer connections.")
+        declare("kizuna_peer_refusals_total", .counter, "Peer connections refused or closed for a protocol error, by code.", label: "code")
+        declare("kizuna_peer_frames_dropped_total", .counter, "Frames to a slow peer dropped because its queue was full.")
+        declare("kizuna_missed_precommits_total", .counter, "Commits whose certificate lacks the validator's precommit, by validator.", label: "validator")
+        declare("kizuna_blocks_synced_total", .counter, "Blocks fetched from peers by block sync and committed.")
+        declare("kizuna_signer_refusals_total", .counter, "Signing requests the signer refused (its record forbids them).")
+        declare("kizuna_gossiped_transactions_total", .counter, "Transactions received from peers and admitted to the mempool.")
+    }
+
+    public func declare(_ name: String, _ kind: Kind, _ help: String, label: String? = nil) {
+        families.withLockedValue { $0[name] = Family(kind: kind, help: help, values: label == nil ? ["": 0] : [:], label: label) }
+    }
+
+    public func set(_ name: String, _ value: Double, label: String = "") {
+        families.withLockedValue { $0[name]?.values[label] = value }
+    }
+
+    public func add(_ name: String, _ amount: Double = 1, label: String = "") {
+        families.withLockedValue { $0[name]?.values[label, default: 0] += amount }
+    }
+
+    public func value(_ name: String, label: String = "") -> Double? {
+        families.withLockedValue { $0[name]?.values[label] }
+    }
+
+    /// The exposition text, families and labels in sorted order.
+    public func render() -> String {
+        let snapshot = families.withLockedValue { $0 }
+        var text = ""
+        for name in snapshot.keys.sorted() {
+            guard let family = snapshot[name] else { continue }
+            text += "# HELP \(name) \(family.help)\n# TYPE \(name) \(family.kind.rawValue)\n"
+            for labelValue in family.values.keys.sorted() {
+                let value = family.values[labelValue] ?? 0
+                let rendered = value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+                if let label = family.label {
+                    let escaped = labelValue.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+                    text += "\(name){\(label)=\"\(escaped)\"} \(rendered)\n"
+                } else {
+                    text += "\(name) \(rendered)\n"
+                }
+            }
+        }
+        return text
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import KizunaConsensus
+import KizunaCore
+import KizunaWallet
+
+/// Four validator processes (and optionally an observer) on 127.0.0.1, each with its own
+/// folder, TOML configuration, signer record and free ports, on a four-validator genesis.
+/// Started, killed and restarted one by one by the tests.
+final class LocalNetworkProcesses: @unchecked Sendable {
+    static let validatorNames = ["city", "chamber", "operator", "bank"]
+    static let observerName = "observer"
+    static let observerKey = DevelopmentKeys.privateKey("auditor")
+    static let registrar = DevelopmentKeys.privateKey("registrar")
+    static let coinIssuer = DevelopmentKeys.privateKey("coin-issuer")
+
+    let folder: URL
+    let genesis: Genesis
+    var apiPorts: [String: Int] = [:]
+    var peerPorts: [String: Int] = [:]
+    private var processes: [String: Process] = [:]
+    private var runCounts: [String: Int] = [:]
+
+    static func key(_ name: String) -> PrivateKey {
+        name == observerName ? observerKey : DevelopmentKeys.privateKey("validator-\(name)")
+    }
+
+    init(name: String) throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("kizuna-\(name)-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        genesis = Genesis(
+            chainId: "local-test-network",
+            genesisTime: CivilTime.parseRFC3339("2026-04-01T00:00:00+09:00")!,
+            validators: Self.validatorNames.map { Validator(name: $0, organisation: "Test \($0)", publicKey: Self.key($0).publicKey, votingPower: 1) },
+            authorities: Authorities(coinIssuer: Self.coinIssuer.publicKey, registrar: Self.registrar.publicKey, city: DevelopmentKeys.privateKey("city").publicKey, auditor: DevelopmentKeys.privateKey("auditor").publicKey),
+            coin: Genesis.defaultCoinPolicy, point: Genesis.defaultPointPolicy, thanks: Genesis.defaultThanksPolicy
+        )
+        try genesis.jsonData().write(to: folder.appendingPathComponent("genesis.json"))
+        for name in Self.validatorNames + [Self.observerName] {
+            apiPorts[name] = try NodeProcess.freePort()
+            peerPorts[name] = try NodeProcess.freePort()
+            let nodeFolder = folder.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: nodeFolder, withIntermediateDirectories: true)
+            try KeyFile(key: Self.key(name)).write(path: nodeFolder.appendingPathComponent("node.key.json").path)
+            if name != Self.observerName {
+                var store = FileSignerStateStore(recordPath: nodeFolder.appendingPathComponent("signer-state").path)
+                try store.createInitialRecord()
+            }
+            try Data(configuration(name).utf8).write(to: nodeFolder.appendingPathComponent("node.toml"))
+        }
+    }
+
+    /// Short timeouts so that rounds after a fault pass quickly.
+    func configuration(_ name: String) -> String {
+        var text = """
+        dataDirectory = "data"
+        genesisFile = "../genesis.json"
+        validatorKeyFile = "node.key.json"
+        signerStateFile = "signer-state"
+        logLevel = "info"
+        commitWaitMilliseconds = 5000
+
+        [api]
+        host = "127.0.0.1"
+        port = \(apiPorts[name]!)
+
+        [consensus]
+        timeoutProposeMilliseconds = 1000
+        timeoutPrevoteMilliseconds = 500
+        timeoutPrecommitMilliseconds = 500
+        timeoutDeltaMilliseconds = 250
+        emptyProposalWaitMilliseconds = 300
+
+        [network]
+
+        """
+        if name != Self.observerName {
+            text += "listen = \"127.0.0.1:\(peerPorts[name]!)\"\n"
+            text += "observerKeys = [\"\(Self.observerKey.publicKey.address)\"]\n"
+        }
+        for peer in Self.validatorNames where peer != name {
+            text += """
+
+            [[network.peers]]
+            name = "\(peer)"
+            address = "127.0.0.1:\(peerPorts[peer]!)"
+            publicKey = "\(Self.key(peer).publicKey.address)"
+
+            """
+        }
+        return text
+    }
+
+    func dataDirectory(_ name: String) -> String { folder.appendingPathComponent(name).appendingPathComponent("data").path }
+    func client(_ name: String) -> NodeClient { NodeClient(baseURL: URL(string: "http://127.0.0.1:\(apiPorts[name]!)")!) }
+    func logPath(_ name: String) -> String { folder.appendingPathComponent(name).appendingPathComponent("node-\(runCounts[name, default: 0]).log").path }
+    func isRunning(_ name: String) -> Bool { processes[name]?.isRunning == true }
+
+    /// Starts a node and waits (bounded polls) until its API answers; false if it exited.
+    @discardableResult
+    func start(_ name: String) async throws -> Bool {
+        runCounts[name, default: 0] += 1
+        let process = Process()
+        process.executableURL = NodeProcess.executable()
+        process.arguments = ["node", "--config", folder.appendingPathComponent(name).appendingPathComponent("node.toml").path]
+        FileManager.default.createFile(atPath: logPath(name), contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath(name)))
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        processes[name] = process
+        for _ in 0..<1200 {
+            if !process.isRunning { return false }
+            if let reply = try? await client(name).get("v1/status"), reply.statusCode == 200 { return true }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        return false
+    }
+
+    func kill(_ name: String) {
+        guard let process = processes[name], process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func stop(_ name: String) {
+        guard let process = processes[name], process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    func log(_ name: String) -> String { (try? String(contentsOfFile: logPath(name), encoding: .utf8)) ?? "" }
+
+    struct Status: Equatable {
+        var height: UInt64
+        var tipHash: String
+        var stateRoot: String
+    }
+
+    func status(_ name: String) async -> Status? {
+        guard let json = try? await client(name).get("v1/status").json,
+              let height = json["height"] as? Int, let tip = json["tipHash"] as? String, let root = json["stateRoot"] as? String else { return nil }
+        return Status(height: UInt64(height), tipHash: tip, stateRoot: root)
+    }
+
+    /// The block hash and state root a node reports at `height` (nil if it has no such block).
+    func header(_ name: String, at height: UInt64) async -> (hash: String, stateRoot: String)? {
+        guard let json = try? await client(name).header(at: height).json,
+              let hash = json["hash"] as? String, let root = json["stateRoot"] as? String else { return nil }
+        return (hash, root)
+    }
+
+    /// Polls (at most `polls` × 100 ms) until `condition` holds; returns whether it did.
+    func eventually(polls: Int = 600, _ condition: () async -> Bool) async -> Bool {
+        for _ in 0..<polls {
+            if await condition() { return true }
+            try? await Task.sleep(nanoseconds: 100_000_000)
+        }
+        return await condition()
+    }
+
+    func removeAll() {
+        for name in processes.keys { kill(name) }
+        try? FileManager.default.removeItem(at: folder)
+    }
+}

@@ -1,0 +1,287 @@
+import Foundation
+import Testing
+import KizunaConsensus
+import KizunaCore
+import KizunaNetwork
+import KizunaNode
+import KizunaWallet
+import NIOCore
+import NIOPosix
+
+/// What the network acknowledged: a transaction committed at a height in a block.
+actor AcknowledgementLog {
+    private(set) var entries: [Acknowledgement] = []
+    func add(_ entry: Acknowledgement) { entries.append(entry) }
+    var count: Int { entries.count }
+}
+
+/// A stop flag the workload tasks poll.
+actor StopFlag {
+    private(set) var isSet = false
+    func set() { isSet = true }
+}
+
+/// The network issue's must-be-true 1–3 on real processes: four validators on 127.0.0.1.
+/// No wall-clock assertion: every wait is a bounded poll for a condition, and the one
+/// "nothing happens" check (no commits without a quorum) compares heights across a pause.
+@Suite("Four validators as real processes", .serialized)
+struct NetworkProcessTests {
+    /// Registers `count` residents and gives each coins, through node `via`.
+    static func fund(_ network: LocalNetworkProcesses, residents: [PrivateKey], via name: String) async throws {
+        let chainId = network.genesis.chainId
+        var registrar = TransactionBuilder(chainId: chainId, key: LocalNetworkProcesses.registrar, nextNonce: 0)
+        var issuer = TransactionBuilder(chainId: chainId, key: LocalNetworkProcesses.coinIssuer, nextNonce: 0)
+        for resident in residents {
+            let registered = try await network.client(name).submit(registrar.register(resident.publicKey, role: .resident), waitForCommit: true)
+            #expect(registered.json?["status"] as? String == "committed", "registration: \(registered.json ?? [:])")
+        }
+        for (index, resident) in residents.enumerated() {
+            let charged = try await network.client(name).submit(issuer.charge(to: resident.publicKey, amount: 50_000, receiptId: "fund-\(index)"), waitForCommit: true)
+            #expect(charged.json?["status"] as? String == "committed", "charge: \(charged.json ?? [:])")
+        }
+    }
+
+    /// One resident sending to the next, over whichever node is up; each signed transaction is
+    /// retried on other nodes until it is seen committed (same id: it can commit only once).
+    static func stream(_ network: LocalNetworkProcesses, from resident: PrivateKey, to recipient: PublicKey, log: AcknowledgementLog, stop: StopFlag) async {
+        let chainId = network.genesis.chainId
+        var builder = TransactionBuilder(chainId: chainId, key: resident, nextNonce: 0)
+        var turn = Int.random(in: 0..<4)
+        var step = 0
+        while !(await stop.isSet) {
+            step += 1
+            let transaction = builder.sign(.send(Send(to: recipient, amount: UInt64(1 + step % 20))))
+            var settled = false
+            for _ in 0..<200 where !settled {
+                if await stop.isSet { return }
+                turn += 1
+                let name = LocalNetworkProcesses.validatorNames[turn % 4]
+                guard network.isRunning(name) else { continue }
+                let client = network.client(name)
+                if let reply = try? await client.submit(transaction, waitForCommit: true), let json = reply.json {
+                    if json["status"] as? String == "committed", let height = json["height"] as? Int, let hash = json["blockHash"] as? String {
+                        await log.add(Acknowledgement(transactionId: transaction.id.hex, height: UInt64(height), blockHash: hash))
+                        settled = true
+                        continue
+                    }
+                    if let code = json["code"] as? String, code != "duplicate", code != "tx.duplicate", !code.hasPrefix("mempool.") {
+                        // Refused for good (e.g. a nonce another attempt already used): resync.
+                        if let nonce = try? await client.nextNonce(of: resident.publicKey) { builder.nextNonce = nonce }
+                        settled = true
+                        continue
+                    }
+                }
+                // Unknown outcome (node down, still pending): ask, then retry elsewhere.
+                if let json = try? await client.transaction(transaction.id).json, json["status"] as? String == "committed",
+                   let height = json["height"] as? Int, let hash = json["blockHash"] as? String {
+                    await log.add(Acknowledgement(transactionId: transaction.id.hex, height: UInt64(height), blockHash: hash))
+                    settled = true
+                    continue
+                }
+                try? await Task.sleep(nanoseconds: 100_000_000)
+            }
+        }
+    }
+
+    func height(_ network: LocalNetworkProcesses, _ name: String) async -> UInt64 {
+        await network.status(name)?.height ?? 0
+    }
+
+    @Test func validatorsSurviveKillsCatchUpAndAgree() async throws {
+        let network = try LocalNetworkProcesses(name: "net")
+        defer { network.removeAll() }
+        let names = LocalNetworkProcesses.validatorNames
+        for name in names {
+            #expect(try await network.start(name), "\(name) did not start: \(network.log(name))")
+        }
+        #expect(await network.eventually { await height(network, "city") >= 2 }, "no block committed: \(network.log("city"))")
+
+        let residents = (0..<4).map { _ in PrivateKey() }
+        try await Self.fund(network, residents: residents, via: "chamber")
+        let log = AcknowledgementLog()
+        let stop = StopFlag()
+        let workload = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for (index, resident) in residents.enumerated() {
+                    let recipient = residents[(index + 1) % residents.count].publicKey
+                    group.addTask { await Self.stream(network, from: resident, to: recipient, log: log, stop: stop) }
+                }
+            }
+        }
+        #expect(await network.eventually { await log.count >= 10 }, "the stream committed nothing")
+
+        // SIGKILL one validator: the other three (3 of 4 > 2/3) keep committing.
+        network.kill("bank")
+        let heightAtFirstKill = await height(network, "city")
+        let acknowledgedAtFirstKill = await log.count
+        #expect(await network.eventually { await height(network, "city") >= heightAtFirstKill + 3 }, "three validators stopped committing")
+        #expect(await network.eventually { await log.count >= acknowledgedAtFirstKill + 5 })
+
+        // Restart it: it catches up and votes again (its precommit is in a later certificate).
+        #expect(try await network.start("bank"), "bank did not restart: \(network.log("bank"))")
+        let target = await height(network, "city")
+        #expect(await network.eventually { await height(network, "bank") >= target }, "bank did not catch up: \(network.log("bank"))")
+        #expect(await network.eventually {
+            guard let json = try? await network.client("city").status().json, let validators = json["validators"] as? [[String: Any]] else { return false }
+            return validators.contains { $0["name"] as? String == "bank" && $0["voting"] as? Bool == true }
+        }, "bank does not vote again: \(network.log("bank"))")
+
+        // SIGKILL two: 2 of 4 is no quorum — no new commits, and the two agree.
+        network.kill("chamber")
+        network.kill("operator")
+        try await Task.sleep(nanoseconds: 2_000_000_000)  // let commits already in flight land
+        let stalledCity = await height(network, "city")
+        let stalledBank = await height(network, "bank")
+        try await Task.sleep(nanoseconds: 3_000_000_000)
+        #expect(await height(network, "city") == stalledCity, "committed without a quorum")
+        #expect(await height(network, "bank") == stalledBank, "committed without a quorum")
+        let shared = min(stalledCity, stalledBank)
+        #expect(await network.header("city", at: shared)?.hash == network.header("bank", at: shared)?.hash, "diverged at \(shared)")
+
+        // Restart them: commits resume.
+        #expect(try await network.start("chamber"), "chamber did not restart: \(network.log("chamber"))")
+        #expect(try await network.start("operator"), "operator did not restart: \(network.log("operator"))")
+        #expect(await network.eventually { await height(network, "city") >= max(stalledCity, stalledBank) + 3 }, "commits did not resume: \(network.log("city"))")
+        let acknowledgedAfterRestart = await log.count
+        #expect(await network.eventually { await log.count >= acknowledgedAfterRestart + 5 }, "the stream did not resume")
+
+        await stop.set()
+        await workload.value
+
+        // Every node has the same chain at every height they all hold, and every transaction
+        // reported committed, in the block reported.
+        var common = UInt64.max
+        for name in names { common = min(common, await height(network, name)) }
+        #expect(common > stalledCity)
+        for checked in Set([1, common / 2, common]) where checked >= 1 {
+            let reference = await network.header("city", at: checked)
+            #expect(reference != nil)
+            for name in names.dropFirst() {
+                let other = await network.header(name, at: checked)
+                #expect(other?.hash == reference?.hash && other?.stateRoot == reference?.stateRoot, "\(name) differs from city at \(checked)")
+            }
+        }
+        let acknowledged = await log.entries
+        print("network test: \(acknowledged.count) transactions acknowledged, common height \(common)")
+        #expect(acknowledged.count >= 20)
+        for name in names {
+            for entry in acknowledged {
+                let json = try? await network.client(name).get("v1/transactions/\(entry.transactionId)").json
+                #expect(json?["status"] as? String == "committed", "\(name) lost acknowledged transaction \(entry.transactionId)")
+                #expect(json?["blockHash"] as? String == entry.blockHash, "\(name): \(entry.transactionId) in another block")
+            }
+        }
+
+        // Must-be-true 2: a fresh observer syncs the whole chain and reaches the same state.
+        #expect(try await network.start(LocalNetworkProcesses.observerName), "observer did not start: \(network.log("observer"))")
+        let syncTarget = await height(network, "city")
+        #expect(await network.eventually { await height(network, "observer") >= syncTarget }, "observer did not sync: \(network.log("observer"))")
+        let observed = await network.header("observer", at: syncTarget)
+        let reference = await network.header("city", at: syncTarget)
+        #expect(observed != nil && observed?.hash == reference?.hash && observed?.stateRoot == reference?.stateRoot)
+        #expect(network.log("observer").contains("syncing") || syncTarget < 3)
+        for name in names + [LocalNetworkProcesses.observerName] { network.stop(name) }
+    }
+
+    /// Must-be-true 3: garbage, an oversize frame, a key the network does not know, and a
+    /// message signed by the wrong key each cost the sender its connection; the node logs it
+    /// and keeps committing.
+    @Test func hostilePeersAreDisconnectedAndLogged() async throws {
+        let network = try LocalNetworkProcesses(name: "hostile")
+        defer { network.removeAll() }
+        for name in LocalNetworkProcesses.validatorNames {
+            #expect(try await network.start(name), "\(name) did not start: \(network.log(name))")
+        }
+        #expect(await network.eventually { await height(network, "city") >= 2 })
+        let port = network.peerPorts["city"]!
+
+        // Garbage before the handshake, and a length field far above the frame limit.
+        for bytes in [[0, 0, 0, 9, 99, 1, 2, 3, 4, 5, 6, 7, 8], [0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3]] as [[UInt8]] {
+            #expect(try Self.sendAndAwaitClose(bytes, port: port), "the node kept a garbage connection open")
+        }
+
+        // A key outside the validator set and observer list.
+        let stranger = PrivateKey()
+        let refusedEvents = try await Self.connectAsPeer(key: stranger, chainId: network.genesis.chainId, port: port, cityKey: LocalNetworkProcesses.key("city").publicKey, send: nil)
+        #expect(!refusedEvents.connected, "a stranger's key was accepted")
+
+        // An allowed key (the observer's) sending a vote that claims to be chamber's but is
+        // signed by another key.
+        let forged = Vote(UnsignedVote(step: .prevote, height: 1_000, round: 0, blockHash: nil, validator: LocalNetworkProcesses.key("chamber").publicKey),
+                          signature: stranger.sign([1, 2, 3]))
+        let forgedEvents = try await Self.connectAsPeer(key: LocalNetworkProcesses.observerKey, chainId: network.genesis.chainId, port: port, cityKey: LocalNetworkProcesses.key("city").publicKey,
+                                                        send: PeerMessage.consensus(.vote(forged)).frame)
+        #expect(forgedEvents.connected, "the observer key was refused")
+        #expect(forgedEvents.disconnected, "a forged vote did not cost the peer its connection")
+
+        let log = network.log("city")
+        #expect(log.contains("peer.frame_too_large"), "oversize frame not logged")
+        #expect(log.contains("peer.unexpected_message") || log.contains("peer.malformed_message"), "garbage not logged")
+        #expect(log.contains("peer.unknown_key"), "unknown key not logged")
+        #expect(log.contains("peer.bad_signature"), "forged vote not logged")
+        let before = await height(network, "city")
+        #expect(await network.eventually { await height(network, "city") >= before + 2 }, "the node stopped committing")
+        #expect(network.isRunning("city"))
+    }
+
+    /// Writes raw bytes to 127.0.0.1:`port` and reads until the peer closes (bounded by a
+    /// receive timeout); true if it closed.
+    static func sendAndAwaitClose(_ bytes: [UInt8], port: Int) throws -> Bool {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return false }
+        var timeout = timeval(tv_sec: 15, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        for _ in 0..<100 {
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count == 0 { return true }  // orderly close
+            if count < 0 { return errno == ECONNRESET }
+        }
+        return false
+    }
+
+    /// Connects to the node with a real handshake as `key`; sends `send` once authenticated;
+    /// reports whether it authenticated and whether the node then closed the connection.
+    static func connectAsPeer(key: PrivateKey, chainId: String, port: Int, cityKey: PublicKey, send: Frame?) async throws -> (connected: Bool, disconnected: Bool) {
+        let events = AsyncStream<PeerNetworkEvent>.makeStream()
+        let configuration = PeerNetworkConfiguration(
+            handshake: HandshakeConfiguration(chainId: chainId, privateKey: key, allowedKeys: [cityKey]),
+            listenHost: nil, listenPort: 0, peers: [PeerAddress(name: "city", host: "127.0.0.1", port: port, publicKey: cityKey)],
+            dialsEveryPeer: true, reconnectDelayMillisecondsMin: 60_000, reconnectDelayMillisecondsMax: 60_000)
+        let peerNetwork = PeerNetwork(configuration: configuration) { events.continuation.yield($0) }
+        try await peerNetwork.start()
+        var connected = false
+        var disconnected = false
+        let watchdog = Task {
+            try? await Task.sleep(nanoseconds: 20_000_000_000)
+            events.continuation.finish()
+        }
+        for await event in events.stream {
+            switch event {
+            case .connected(let peer, _):
+                connected = true
+                if let send { peerNetwork.send(send, to: peer) } else { events.continuation.finish() }
+            case .disconnected:
+                disconnected = true
+                events.continuation.finish()
+            case .refused, .dialFailed:
+                if !connected { events.continuation.finish() }
+            case .frame, .outboundDropped:
+                break
+            }
+        }
+        watchdog.cancel()
+        await peerNetwork.stop()
+        return (connected, disconnected)
+    }
+}
