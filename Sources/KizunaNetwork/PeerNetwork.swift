@@ -226,6 +226,9 @@ public final class PeerNetwork: Sendable {
                     }
                     .connect(host: peer.host, port: peer.port).get()
                 try? await channel.closeFuture.get()
+                if !authenticated.withLockedValue({ $0 }) {
+                    onEvent(.dialFailed(peer, "the connection closed before the handshake finished"))
+                }
             } catch {
                 onEvent(.dialFailed(peer, "\(error)"))
             }

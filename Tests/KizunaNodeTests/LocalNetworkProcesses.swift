@@ -41,6 +41,8 @@ final class LocalNetworkProcesses: @unchecked Sendable {
         for name in Self.validatorNames + [Self.observerName] {
             apiPorts[name] = try NodeProcess.freePort()
             peerPorts[name] = try NodeProcess.freePort()
+        }
+        for name in Self.validatorNames + [Self.observerName] {
             let nodeFolder = folder.appendingPathComponent(name)
             try FileManager.default.createDirectory(at: nodeFolder, withIntermediateDirectories: true)
             try KeyFile(key: Self.key(name)).write(path: nodeFolder.appendingPathComponent("node.key.json").path)
