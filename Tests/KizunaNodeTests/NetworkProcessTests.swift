@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import KizunaChain
 import KizunaConsensus
 import KizunaCore
 import KizunaNetwork
@@ -180,7 +181,37 @@ struct NetworkProcessTests {
         let reference = await network.header("city", at: syncTarget)
         #expect(observed != nil && observed?.hash == reference?.hash && observed?.stateRoot == reference?.stateRoot)
         #expect(network.log("observer").contains("syncing") || syncTarget < 3)
+        let chamberBeforeStop = await network.status("chamber")
         for name in names + [LocalNetworkProcesses.observerName] { network.stop(name) }
+
+        // Audit issue, must-be-true 3: export a validator's chain and audit the export with
+        // the real CLI; the audit's tip is the chain's.
+        let exportPath = network.folder.appendingPathComponent("chain.kzx").path
+        let genesisPath = network.folder.appendingPathComponent("genesis.json").path
+        let exported = try Self.runCLI(["export", "--data", network.dataDirectory("chamber"), "--genesis", genesisPath, "--out", exportPath])
+        #expect(exported.status == 0, "export failed: \(exported.output)")
+        let audited = try Self.runCLI(["audit", "--genesis", genesisPath, "--export", exportPath])
+        #expect(audited.status == 0, "audit of the four-node chain failed: \(audited.output)")
+        #expect(audited.output.contains("ok: "), "\(audited.output)")
+        // The export holds the block chamber reported as its tip before it stopped.
+        let export = try ExportFile(path: exportPath)
+        let reported = try #require(chamberBeforeStop)
+        #expect(try export.tipHeight() >= reported.height)
+        #expect(try export.block(at: reported.height).hash.hex == reported.tipHash)
+    }
+
+    /// Runs `kizuna` with `arguments` to completion; returns its exit status and output.
+    static func runCLI(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = NodeProcess.executable()
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     /// Must-be-true 3: garbage, an oversize frame, a key the network does not know, and a
