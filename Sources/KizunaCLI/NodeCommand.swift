@@ -10,14 +10,19 @@ struct NodeCommand: AsyncParsableCommand {
         commandName: "node",
         abstract: "Run a node from its configuration file.",
         discussion: """
-        The configuration (JSON) names the data folder, the genesis file, the validator key \
-        file and the API address; see docs/operations.md. The node checks its stored chain \
-        on start (hash links, certificates, state root) and refuses a store that does not \
-        match its genesis. Stop it with SIGTERM or Ctrl-C; the data stays and a restart resumes.
+        The configuration (TOML if the file name ends in .toml, else JSON) names the data \
+        folder, the genesis file, the node's key file, the API address and, for a network, the \
+        peers to connect to; see docs/operations.md. With a [network] section the node runs \
+        consensus with its peers (a key outside the validator set makes it an observer that \
+        replicates without voting); without one it is a single validator that commits alone. \
+        The node checks its stored chain on start (hash links, certificates, state root) and \
+        refuses a store that does not match its genesis. Stop it with SIGTERM or Ctrl-C; the \
+        data stays and a restart resumes (a validator needs its signer record: \
+        `kizuna signer init`). Metrics: GET /metrics on the API port.
         """
     )
 
-    @Option(name: .long, help: "Path of the node configuration file (JSON).")
+    @Option(name: .long, help: "Path of the node configuration file (.toml or .json).")
     var config: String
 
     @Option(name: .long, help: "Override the API port of the configuration.")
