@@ -392,6 +392,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
             }
             try check((64 * 1024...1024 * 1024 * 1024).contains(network.outboundQueueBytesMaxPerPeer), "network.outboundQueueBytesMaxPerPeer", "must be 65536–1073741824")
             try check((9 * 1024 * 1024...64 * 1024 * 1024).contains(network.frameBytesMax), "network.frameBytesMax", "must be 9437184–67108864 (a frame must hold the largest block)")
+            try check(network.outboundQueueBytesMaxPerPeer >= network.frameBytesMax, "network.outboundQueueBytesMaxPerPeer", "must be at least network.frameBytesMax (else the largest message could never be sent)")
             for (index, peer) in network.peers.enumerated() {
                 try check(!peer.name.isEmpty, "network.peers[\(index)].name", "must not be empty")
                 try check(Self.hostAndPort(peer.address).map { $0.port > 0 } == true, "network.peers[\(index)].address", "must be host:port with a port 1–65535")

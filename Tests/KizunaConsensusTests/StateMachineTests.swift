@@ -316,6 +316,45 @@ import Testing
         #expect(machine.height == 2)
     }
 
+    /// A validator that precommitted `first` in round 0 and crashed restarts in round 1 (the
+    /// signer record's resume round). With the persisted lock restored it prevotes nil for a
+    /// fresh proposal of another block; without it, it would prevote that block (the danger
+    /// the persisted lock removes).
+    func restartedAfterLocking(restoreLock: Bool) -> (ConsensusStateMachine, PrivateKey, Block) {
+        let proposer1 = fixture.proposer(round: 1)
+        let me = fixture.keys.first { $0.publicKey != fixture.proposer(round: 0).publicKey && $0.publicKey != proposer1.publicKey }!
+        let first = fixture.block(proposer: fixture.proposer(round: 0))
+        var machine = ConsensusStateMachine(configuration: fixture.configuration, validators: fixture.set, ownKey: me.publicKey, verifier: Ed25519Verifier(),
+                                            tip: fixture.tip, startRound: 1, restoredLock: restoreLock ? (round: 0, block: first) : nil)
+        _ = machine.handle(.start)
+        let second = fixture.block(proposer: proposer1, payload: 2)
+        _ = machine.handle(.proposalReceived(fixture.proposal(second, round: 1, by: proposer1), localTimeMilliseconds: Fixture.genesisTime + 1000))
+        return (machine, me, second)
+    }
+
+    @Test func restoredLockKeepsARestartedValidatorFromPrevotingAnotherBlock() {
+        var (machine, me, second) = restartedAfterLocking(restoreLock: true)
+        #expect(machine.lockedRound == 0)
+        #expect(machine.handle(.blockValidated(hash: second.hash, valid: true)) == [
+            .signAndPersist(.vote(UnsignedVote(step: .prevote, height: 1, round: 1, blockHash: nil, validator: me.publicKey))),
+        ])
+    }
+
+    @Test func withoutTheRestoredLockTheRestartedValidatorWouldPrevoteAnotherBlock() {
+        var (machine, me, second) = restartedAfterLocking(restoreLock: false)
+        #expect(machine.handle(.blockValidated(hash: second.hash, valid: true)) == [
+            .signAndPersist(.vote(UnsignedVote(step: .prevote, height: 1, round: 1, blockHash: second.hash, validator: me.publicKey))),
+        ])
+    }
+
+    @Test func aLockOfAnotherHeightIsIgnored() {
+        let me = fixture.nonProposer()
+        let stale = fixture.block(height: 7, proposer: fixture.proposer(round: 0))
+        let machine = ConsensusStateMachine(configuration: fixture.configuration, validators: fixture.set, ownKey: me.publicKey, verifier: Ed25519Verifier(),
+                                            tip: fixture.tip, startRound: 1, restoredLock: (round: 0, block: stale))
+        #expect(machine.lockedValue == nil && machine.lockedRound == nil)
+    }
+
     @Test func restartResumesAtTheSignerRecordsRound() {
         var machine = fixture.machine(fixture.nonProposer(round: 3), startRound: 3)
         let actions = machine.handle(.start)
