@@ -137,6 +137,30 @@ paths:
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
+  /v1/blocks/{height}/canonical:
+    get:
+      tags: [chain]
+      summary: A block and its commit certificate as canonical bytes, for audits (members and auditors).
+      description: |
+        The export file's per-block record (`docs/audit.md`): `u32 length ‖ block ‖ u32 length
+        ‖ commit certificate`, both in the canonical encoding of `docs/wire-format.md` (the
+        bytes the chain hashes), integers big-endian. `kizuna audit --remote` reads the chain
+        with it and verifies every byte; nothing in it needs to be trusted.
+      operationId: canonicalBlock
+      security:
+        - bearerToken: []
+      parameters:
+        - $ref: "#/components/parameters/HeightPath"
+      responses:
+        "200":
+          description: The block's record.
+          content:
+            application/octet-stream:
+              schema: {type: string, contentMediaType: application/octet-stream}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
   /v1/transactions:
     post:
       tags: [transactions]

@@ -75,6 +75,7 @@ public enum APIServer {
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: APIDocument.openAPI)))
         }
         addChainRoutes(to: router, shared)
+        addCanonicalRoutes(to: router, shared)
         addTransactionRoutes(to: router, shared)
         addAccountRoutes(to: router, shared)
         addReportRoutes(to: router, shared)
