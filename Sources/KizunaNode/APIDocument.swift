@@ -52,6 +52,22 @@ paths:
                 required: [status]
                 properties:
                   status: {type: string, const: ok}
+  /metrics:
+    get:
+      tags: [chain]
+      summary: Prometheus metrics of this node (text exposition format 0.0.4).
+      description: |
+        Height, round, commits, commit latency, mempool size, peers, peer refusals by code,
+        frames dropped to slow peers, missed precommits by validator, blocks synced, signer
+        refusals, gossiped transactions. Names and meanings: docs/operations.md, "Metrics and
+        health". Open data about the node, not the ledger; rate-limited like every route.
+      operationId: metrics
+      responses:
+        "200":
+          description: The metrics.
+          content:
+            text/plain:
+              schema: {type: string}
   /v1/openapi.yaml:
     get:
       tags: [chain]

@@ -71,6 +71,9 @@ public enum APIServer {
         router.get("/health") { _, _ in
             try json(HealthResponse(status: "ok"))
         }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: node.metrics.render())))
+        }
         router.get("/v1/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: APIDocument.openAPI)))
         }
