@@ -22,6 +22,8 @@ public actor ConsensusEngine {
         case tick
         /// Close the connection to a peer that broke the protocol, and log why.
         case refuse(PublicKey, code: String, String)
+        /// A decoded message from an authenticated peer.
+        case message(PublicKey, PeerMessage)
     }
 
     let node: Node
@@ -121,7 +123,27 @@ public actor ConsensusEngine {
     public func attach(_ network: PeerNetwork) { self.network = network }
 
     /// The callback to give the peer network and the node's admission hook.
-    public nonisolated func deliver(_ event: PeerNetworkEvent) { inboxContinuation.yield(.peer(event)) }
+    /// Peer frames are decoded here, on the network's threads, so that the engine's one task
+    /// spends its time on consensus rather than on decoding (and validating keys of) blocks.
+    public nonisolated func deliver(_ event: PeerNetworkEvent) {
+        guard case .frame(let peer, let frame) = event else {
+            inboxContinuation.yield(.peer(event))
+            return
+        }
+        do {
+            let message = try PeerMessage(frame: frame)
+            // A correct peer only sends or relays validly signed consensus messages: anything
+            // else is a faulty or hostile peer, which is disconnected.
+            if case .consensus(let consensusMessage) = message,
+               !Self.isValidlySigned(consensusMessage, chainId: genesis.chainId, validators: genesis.validators) {
+                inboxContinuation.yield(.refuse(peer, code: "peer.bad_signature", "a consensus message at height \(consensusMessage.height) round \(consensusMessage.round) is not validly signed by a validator"))
+                return
+            }
+            inboxContinuation.yield(.message(peer, message))
+        } catch {
+            inboxContinuation.yield(.refuse(peer, code: "peer.malformed_message", "a \(frame.kind) message that does not decode: \(error)"))
+        }
+    }
 
     public nonisolated func gossip(_ transaction: VerifiedTransaction) {
         gossipBuffer.withLockedValue { $0.append(transaction.signed) }
@@ -160,6 +182,8 @@ public actor ConsensusEngine {
             await handlePeer(event)
         case .refuse(let peer, let code, let reason):
             refuse(peer, code: code, reason)
+        case .message(let peer, let message):
+            await handleMessage(message, from: peer)
         }
         node.metrics.set("kizuna_round", Double(machine.round))
     }
@@ -225,28 +249,19 @@ public actor ConsensusEngine {
             logger.debug("dropped a frame to a slow peer", metadata: ["peer": "\(name(of: peer))", "bytes": "\(bytes)"])
             node.metrics.add("kizuna_peer_frames_dropped_total")
         case .frame(let peer, let frame):
-            let message: PeerMessage
+            // Frames arrive decoded (`deliver`); one that reaches here came another way.
             do {
-                message = try PeerMessage(frame: frame)
+                await handleMessage(try PeerMessage(frame: frame), from: peer)
             } catch {
-                logger.warning("peer sent a malformed message; disconnecting it", metadata: ["peer": "\(name(of: peer))", "kind": "\(frame.kind)", "error": "\(error)"])
-                node.metrics.add("kizuna_peer_refusals_total", label: "peer.malformed_message")
-                network?.disconnect(peer)
-                return
+                refuse(peer, code: "peer.malformed_message", "a \(frame.kind) message that does not decode: \(error)")
             }
-            await handleMessage(message, from: peer)
         }
     }
 
     func handleMessage(_ message: PeerMessage, from peer: PublicKey) async {
         switch message {
         case .consensus(let consensusMessage):
-            // A correct peer only sends or relays validly signed messages: anything else is a
-            // faulty or hostile peer, which is disconnected (the machine would also drop it).
-            guard Self.isValidlySigned(consensusMessage, chainId: genesis.chainId, validators: genesis.validators) else {
-                refuse(peer, code: "peer.bad_signature", "a consensus message at height \(consensusMessage.height) round \(consensusMessage.round) is not validly signed by a validator")
-                return
-            }
+            // Signatures were checked in `deliver`; the machine checks them again.
             switch consensusMessage {
             case .proposal(let proposal): await drive(.proposalReceived(proposal, localTimeMilliseconds: wallClockMilliseconds()))
             case .vote(let vote): await drive(.voteReceived(vote))
@@ -295,6 +310,40 @@ public actor ConsensusEngine {
         case .vote(let vote):
             guard validators.validator(for: vote.validator) != nil else { return false }
             return vote.validator.isValidSignature(vote.signature, for: vote.unsigned.signingBytes(chainId: chainId))
+        }
+    }
+
+    /// Validates `block` on the tip: the signatures the mempool has not verified are verified
+    /// on all cores first, then the node executes the block.
+    func validate(_ block: Block) async throws -> BlockExecution {
+        let known = await node.mempoolVerified(block)
+        let missing = known.indices.filter { known[$0] == nil }
+        var verified = known
+        if !missing.isEmpty {
+            let transactions = missing.map { block.transactions[$0] }
+            let results = await Self.verifyKeepingFailures(transactions, chainId: genesis.chainId)
+            for (index, result) in zip(missing, results) {
+                switch result {
+                case .success(let transaction): verified[index] = transaction
+                case .failure(let error):
+                    throw ChainError(.badTransaction, "block \(block.height) (\(block.hash)): transaction \(block.transactions[index].id): \(error)")
+                }
+            }
+        }
+        return try await node.validateProposal(block, verified: verified.compactMap { $0 })
+    }
+
+    /// Verifies signatures in parallel chunks, keeping each outcome in order.
+    static func verifyKeepingFailures(_ transactions: [SignedTransaction], chainId: String) async -> [Result<VerifiedTransaction, TransactionError>] {
+        let chunkSize = max(32, (transactions.count + 7) / 8)
+        return await withTaskGroup(of: (Int, [Result<VerifiedTransaction, TransactionError>]).self) { group in
+            for (index, start) in stride(from: 0, to: transactions.count, by: chunkSize).enumerated() {
+                let chunk = Array(transactions[start..<min(start + chunkSize, transactions.count)])
+                group.addTask { (index, chunk.map { signed in Result { () throws(TransactionError) in try signed.verified(chainId: chainId) } }) }
+            }
+            var parts: [(Int, [Result<VerifiedTransaction, TransactionError>])] = []
+            for await part in group { parts.append(part) }
+            return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
         }
     }
 
@@ -423,7 +472,7 @@ public actor ConsensusEngine {
         case .requestValidation(let block):
             let hash = block.hash
             do {
-                executions[hash] = try await node.validateProposal(block)
+                executions[hash] = try await validate(block)
                 return .blockValidated(hash: hash, valid: true)
             } catch {
                 logger.warning("a proposed block is invalid; prevoting nil", metadata: ["height": "\(block.height)", "hash": "\(hash)", "error": "\(error)"])
@@ -499,7 +548,7 @@ public actor ConsensusEngine {
             execution = known
         } else {
             do {
-                execution = try await node.validateProposal(block)
+                execution = try await validate(block)
             } catch {
                 // More than 2/3 of the power committed a block this node finds invalid: its
                 // state or code differs from theirs. Continuing would fork it; stop loudly.

@@ -67,23 +67,19 @@ extension Node {
         return (block, execution)
     }
 
-    /// Validates a block proposed for the next height by executing it on the tip. Signatures
-    /// already verified on admission to the mempool are not verified again.
-    public func validateProposal(_ block: Block) throws(ChainError) -> BlockExecution {
-        var verified: [VerifiedTransaction] = []
-        verified.reserveCapacity(block.transactions.count)
-        for signed in block.transactions {
-            if let known = mempool.transaction(signed.id), known.signed == signed {
-                verified.append(known)
-            } else {
-                do {
-                    verified.append(try signed.verified(chainId: genesis.chainId))
-                } catch {
-                    throw ChainError(.badTransaction, "block \(block.height) (\(block.hash)): transaction \(signed.id): \(error)")
-                }
-            }
+    /// For each of the block's transactions, the mempool's verified copy if it holds one.
+    public func mempoolVerified(_ block: Block) -> [VerifiedTransaction?] {
+        block.transactions.map { signed in
+            guard let known = mempool.transaction(signed.id), known.signed == signed else { return nil }
+            return known
         }
-        return try validator.validate(block, verified: verified)
+    }
+
+    /// Validates a block proposed for the next height by executing it on the tip.
+    /// - Parameter verified: the block's transactions, verified by the caller (signatures the
+    ///   mempool verified on admission are not verified again; the rest on all cores).
+    public func validateProposal(_ block: Block, verified: [VerifiedTransaction]) throws(ChainError) -> BlockExecution {
+        try validator.validate(block, verified: verified)
     }
 
     /// Writes a block consensus decided, with its certificate, in one synced batch.
