@@ -53,6 +53,9 @@ public struct Simulation: Sendable {
         var signer: SafeSigner<MemorySignerStateStore>?
         /// What survives a crash: the synced signer record and the committed chain.
         var durableRecord: SignerSafetyRecord?
+        /// The lock the node persists (synced) before it signs a precommit of a value, as the
+        /// real node does (`docs/consensus.md` §7): height, round and block.
+        var durableLock: (height: UInt64, round: UInt32, block: Block)?
         var chain: [CommittedBlock] = []
         var skew: Int64 = 0
     }
@@ -180,7 +183,8 @@ public struct Simulation: Sendable {
         }
         // Resume where the signer record says this node got to (docs/consensus.md §7).
         let startRound = signer?.record.resumeRound(height: tip.nextHeight) ?? 0
-        node.machine = ConsensusStateMachine(configuration: configuration, validators: validatorSet, ownKey: node.publicKey, verifier: SimulatedSignatureScheme(), tip: tip, startRound: startRound)
+        let lock = node.durableLock.flatMap { $0.height == tip.nextHeight ? (round: $0.round, block: $0.block) : nil }
+        node.machine = ConsensusStateMachine(configuration: configuration, validators: validatorSet, ownKey: node.publicKey, verifier: SimulatedSignatureScheme(), tip: tip, startRound: startRound, restoredLock: lock)
         nodes[index] = node
         feed(index, .start)
     }
@@ -272,6 +276,10 @@ public struct Simulation: Sendable {
     mutating func perform(_ action: ConsensusStateMachine.Action, at index: Int) -> ConsensusStateMachine.Event? {
         switch action {
         case .signAndPersist(let request):
+            if case .vote(let vote) = request, vote.step == .precommit, let value = vote.blockHash,
+               let block = nodes[index].machine?.block(hash: value) {
+                nodes[index].durableLock = (vote.height, vote.round, block)
+            }
             return sign(request, at: index).map { .signed($0) }
         case .broadcast(let message):
             broadcast(message, from: index)

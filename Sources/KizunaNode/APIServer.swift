@@ -227,6 +227,11 @@ public enum APIServer {
             var response = try json(TransactionStatusResponse(id: id.hex, status: "pending"))
             response.status = .accepted
             return response
+        case .deferred(let error):
+            // Pending, with why the last block this node proposed left it out (not final).
+            var response = try json(TransactionStatusResponse(id: id.hex, status: "pending", code: error.code.rawValue, message: "not in the last block this node proposed: \(error.message); it stays pending and may still commit"))
+            response.status = .accepted
+            return response
         case .committed(let receipt, let blockHash):
             return try json(TransactionStatusResponse(id: id.hex, status: "committed", height: receipt.height, index: receipt.index, blockHash: blockHash.hex))
         case .rejected(let error):

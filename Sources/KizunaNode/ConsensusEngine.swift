@@ -53,6 +53,24 @@ public actor ConsensusEngine {
     var lastSyncLogAt: UInt64 = 0
 
     static let lockKey = Array("lock".utf8)
+    static let ownMessagePrefix = Array("own".utf8)
+    /// Own signed messages logged at the height being decided (`sign`).
+    var ownMessagesWritten: UInt32 = 0
+    /// Own messages of the height being decided found in the store at start.
+    let restoredOwnMessages: [ConsensusMessage]
+
+    static func ownMessageKey(height: UInt64, sequence: UInt32) -> [UInt8] {
+        var encoder = Encoder()
+        encoder.encode(height)
+        encoder.encode(sequence)
+        return ownMessagePrefix + encoder.bytes
+    }
+
+    static func ownMessagePrefix(height: UInt64) -> [UInt8] {
+        var encoder = Encoder()
+        encoder.encode(height)
+        return ownMessagePrefix + encoder.bytes
+    }
     static let syncBatchBytesMax = 8 * 1024 * 1024
     static let tickMilliseconds: UInt64 = 10
     static let statusIntervalMilliseconds: UInt64 = 1000
@@ -100,6 +118,13 @@ public actor ConsensusEngine {
         if isValidator, let bytes = try? blocks.store.get(Self.lockKey, in: .consensus) {
             restoredLock = Self.decodeLock(bytes, height: tip.nextHeight)
         }
+        var restored: [ConsensusMessage] = []
+        if isValidator, let entries = try? blocks.store.entries(withPrefix: Self.ownMessagePrefix(height: tip.nextHeight), in: .consensus) {
+            // Keys sort by sequence (big-endian), so the messages come back in signing order.
+            restored = entries.compactMap { try? ConsensusMessage(canonicalBytes: $0.value) }.filter { $0.sender == key.publicKey }
+        }
+        restoredOwnMessages = restored
+        ownMessagesWritten = UInt32(restored.count)
         var configuration = ConsensusConfiguration(chainId: genesis.chainId)
         configuration.timeoutProposeMillisecondsBase = settings.timeoutProposeMilliseconds
         configuration.timeoutPrevoteMillisecondsBase = settings.timeoutPrevoteMilliseconds
@@ -162,6 +187,12 @@ public actor ConsensusEngine {
             "height": "\(machine.height)", "round": "\(machine.round)", "role": "\(isValidator ? "validator" : "observer")",
         ])
         await drive(.start)
+        if !restoredOwnMessages.isEmpty {
+            logger.notice("re-sending the messages signed at this height before the restart", metadata: ["height": "\(machine.height)", "messages": "\(restoredOwnMessages.count)"])
+            for message in restoredOwnMessages where message.height == machine.height {
+                await drive(.signed(message))
+            }
+        }
         for await input in inbox {
             if Task.isCancelled { break }
             await handle(input)
@@ -493,7 +524,8 @@ public actor ConsensusEngine {
         }
     }
 
-    /// Persists the lock (for a precommit of a value) and the signer record, then signs.
+    /// Persists the lock (for a precommit of a value) and the signer record, signs, then
+    /// appends the signed message to this height's log of own messages, before anything leaves.
     func sign(_ request: SigningRequest) -> ConsensusStateMachine.Event? {
         guard var signer else { return nil }
         if case .vote(let vote) = request, vote.step == .precommit, let value = vote.blockHash, let block = machine.block(hash: value) {
@@ -509,6 +541,19 @@ public actor ConsensusEngine {
         do {
             let message = try signer.sign(request, chainId: genesis.chainId)
             self.signer = signer
+            // The signer's record keeps only its last signature. The messages themselves are
+            // kept too, so that after a restart the node re-sends what it signed at this
+            // height: if every validator crashed at once, nobody else still has them, and
+            // without them a quorum of the round may never form again (docs/consensus.md §7).
+            var batch = WriteBatch()
+            batch.put(message.canonicalBytes, for: Self.ownMessageKey(height: request.height, sequence: ownMessagesWritten), in: .consensus)
+            do {
+                try blocks.store.write(batch, sync: true)
+                ownMessagesWritten += 1
+            } catch {
+                logger.error("could not log a signed message; not sending it", metadata: ["error": "\(error)"])
+                return nil
+            }
             return .signed(message)
         } catch {
             self.signer = signer
@@ -566,6 +611,13 @@ public actor ConsensusEngine {
         }
         executions = [:]
         pendingBuild = nil
+        // The decided height's own messages are no longer needed.
+        if ownMessagesWritten > 0 {
+            var batch = WriteBatch()
+            for sequence in 0..<ownMessagesWritten { batch.delete(Self.ownMessageKey(height: block.height, sequence: sequence), in: .consensus) }
+            try? blocks.store.write(batch, sync: false)
+            ownMessagesWritten = 0
+        }
         let now = wallClockMilliseconds()
         node.metrics.set("kizuna_commit_latency_seconds_last", Double(now - min(now, heightStartedAt)) / 1000)
         heightStartedAt = now

@@ -33,6 +33,9 @@ public struct Mempool: Sendable {
     /// Adds a transaction, or throws when it is a duplicate or a limit is reached.
     public func transaction(_ id: Hash) -> VerifiedTransaction? { byId[id] }
 
+    /// When `id` was admitted (milliseconds), if it is pending.
+    public func admissionTime(_ id: Hash) -> UInt64? { admittedAt[id] }
+
     public mutating func add(_ transaction: VerifiedTransaction, admittedAt: UInt64 = 0) throws(TransactionError) {
         guard byId[transaction.id] == nil else {
             throw TransactionError(.duplicate, "transaction \(transaction.id) is already pending")

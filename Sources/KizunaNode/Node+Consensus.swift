@@ -59,12 +59,41 @@ extension Node {
         }
         let candidates = mempool.candidates(limit: configuration.blockTransactionsMax, nextNonce: nextNonce)
         let (block, execution) = try validator.propose(candidates: candidates, timestamp: timestamp, proposer: proposer, lastCommit: lastCommit)
-        mempool.remove(execution.rejected.map(\.transaction.id))
+        // A transaction that fails against this node's state now is not rejected for good: the
+        // proposal may not be decided, this node may be behind, and other validators hold the
+        // transaction too and may commit it. It waits out of the mempool until the next commit,
+        // and its status says why it was left out (`TransactionStatus.deferred`).
         for (transaction, error) in execution.rejected {
-            remember(transaction.id, error)
-            resolve(transaction.id, .rejected(error))
+            let admittedAt = mempool.admissionTime(transaction.id) ?? wallClockMilliseconds()
+            deferred[transaction.id] = (transaction, admittedAt, error)
+            resolve(transaction.id, .deferred(error))
         }
+        mempool.remove(execution.rejected.map(\.transaction.id))
         return (block, execution)
+    }
+
+    /// After a commit: deferred transactions go back to the mempool, keeping their admission
+    /// time (so the time-to-live still ends them), unless committed or their nonce was used.
+    func readmitDeferred() {
+        guard !deferred.isEmpty else { return }
+        let entries = deferred.values.sorted { ($0.admittedAt, $0.transaction.id) < ($1.admittedAt, $1.transaction.id) }
+        deferred = [:]
+        for entry in entries {
+            let transaction = entry.transaction
+            do {
+                if try blocks.receipt(of: transaction.id) != nil { continue }
+                if let account = try blocks.account(transaction.transaction.signer), transaction.transaction.nonce < account.nonce {
+                    let error = TransactionError(.badNonce, "nonce \(transaction.transaction.nonce) was used by another transaction (earlier it was left out: \(entry.error.code))")
+                    remember(transaction.id, error)
+                    resolve(transaction.id, .rejected(error))
+                    continue
+                }
+                try mempool.add(transaction, admittedAt: entry.admittedAt)
+            } catch {
+                // Full, or a duplicate that arrived again by gossip: it stays where it is.
+                continue
+            }
+        }
     }
 
     /// For each of the block's transactions, the mempool's verified copy if it holds one.

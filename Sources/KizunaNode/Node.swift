@@ -7,6 +7,10 @@ import Foundation
 /// Where a transaction stands, as the API reports it.
 public enum TransactionStatus: Sendable, Equatable {
     case pending
+    /// Still pending on a network: the last proposal this node built left it out, for this
+    /// reason, against the state of that moment. Not final — another validator may still
+    /// commit it (its nonce is not used), and this node tries again after the next commit.
+    case deferred(TransactionError)
     case committed(Receipt, blockHash: Hash)
     case rejected(TransactionError)
     case unknown
@@ -53,6 +57,9 @@ public actor Node {
         public var description: String { "\(code): \(message)" }
     }
 
+    /// Consensus mode: transactions the last proposal left out, with why; re-admitted to the
+    /// mempool after the next commit (`Node+Consensus.swift`).
+    var deferred: [Hash: (transaction: VerifiedTransaction, admittedAt: UInt64, error: TransactionError)] = [:]
     /// Transactions admitted from the API are handed to this hook (for gossip to peers).
     var admissionObserver: (@Sendable (VerifiedTransaction) -> Void)?
 
@@ -113,6 +120,7 @@ public actor Node {
 
     public func status(of id: Hash) -> TransactionStatus {
         if mempool.contains(id) { return .pending }
+        if let entry = deferred[id] { return .deferred(entry.error) }
         if let error = rejected[id] { return .rejected(error) }
         if let receipt = try? blocks.receipt(of: id), let block = try? blocks.block(at: receipt.height) {
             return .committed(receipt, blockHash: block.hash)
@@ -206,11 +214,17 @@ public actor Node {
             metrics.add("kizuna_missed_precommits_total", label: validator.name)
         }
         mempool.remove(execution.accepted.map(\.id))
-        mempool.remove(execution.rejected.map(\.transaction.id))
-        for (transaction, error) in execution.rejected {
-            remember(transaction.id, error)
-            resolve(transaction.id, .rejected(error))
-            logger.info("transaction rejected", metadata: ["id": "\(transaction.id)", "code": "\(error.code)", "reason": "\(error.message)"])
+        if mode == .single {
+            // Alone, this node's proposal is the decision: what it left out is rejected.
+            mempool.remove(execution.rejected.map(\.transaction.id))
+            for (transaction, error) in execution.rejected {
+                remember(transaction.id, error)
+                resolve(transaction.id, .rejected(error))
+                logger.info("transaction rejected", metadata: ["id": "\(transaction.id)", "code": "\(error.code)", "reason": "\(error.message)"])
+            }
+        } else {
+            // On a network what a proposal left out was deferred (`buildProposal`); try again.
+            readmitDeferred()
         }
         for receipt in execution.receipts {
             resolve(receipt.transactionId, .committed(receipt, blockHash: block.hash))

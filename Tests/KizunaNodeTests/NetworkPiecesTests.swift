@@ -3,6 +3,11 @@ import Testing
 import KizunaConsensus
 import KizunaCore
 import KizunaNetwork
+import KizunaChain
+import KizunaStorage
+import KizunaLedger
+import KizunaWallet
+import Logging
 @testable import KizunaNode
 
 /// The node-side pieces of the network: peer messages, the mempool's time-to-live, the
@@ -158,5 +163,72 @@ import KizunaNetwork
         #expect(text.contains("kizuna_peer_refusals_total{code=\"peer.bad_proof\"} 2\n"))
         #expect(text.contains("kizuna_missed_precommits_total{validator=\"we\\\"ird\"} 1\n"))
         #expect(text.contains("# HELP kizuna_peers "))
+    }
+}
+
+/// A node in consensus mode does not report a transaction its proposal left out as rejected:
+/// it is `deferred` (pending with a reason), comes back after the next commit, and commits
+/// once it can.
+@Suite struct DeferredTransactionTests {
+    @Test func aTransactionLeftOutOfAProposalIsDeferredThenCommits() async throws {
+        let genesis = APIFixture.makeGenesis()
+        let blocks = try BlockStore(store: MemoryStore(), genesis: genesis)
+        var logger = Logger(label: "deferred-test")
+        logger.logLevel = .warning
+        let node = try Node(configuration: APIFixture.defaultConfiguration(), genesis: genesis, blocks: blocks, key: APIFixture.validatorKey, mode: .consensus, logger: logger)
+        let chainId = genesis.chainId
+        var clock = genesis.genesisTime + 1000
+        func build() async throws -> (Block, BlockExecution) {
+            clock += 1000
+            let tip = try blocks.tipHeight()
+            return try await node.buildProposal(timestamp: clock, proposer: APIFixture.validatorKey.publicKey,
+                                                lastCommit: tip == 0 ? nil : try blocks.certificate(at: tip))
+        }
+        func commit(_ block: Block, _ execution: BlockExecution) async throws {
+            let certificate = CommitCertificate(height: block.height, round: 0, blockHash: block.hash, signatures: [
+                CommitCertificate.precommit(chainId: chainId, height: block.height, round: 0, blockHash: block.hash, key: APIFixture.validatorKey),
+            ])
+            try await node.commitDecided(block, certificate: certificate, execution: execution)
+        }
+        func decide() async throws -> Block {
+            let (block, execution) = try await build()
+            let certificate = CommitCertificate(height: block.height, round: 0, blockHash: block.hash, signatures: [
+                CommitCertificate.precommit(chainId: chainId, height: block.height, round: 0, blockHash: block.hash, key: APIFixture.validatorKey),
+            ])
+            try await node.commitDecided(block, certificate: certificate, execution: execution)
+            return block
+        }
+        var registrar = TransactionBuilder(chainId: chainId, key: APIFixture.registrar, nextNonce: 0)
+        var issuer = TransactionBuilder(chainId: chainId, key: APIFixture.coinIssuer, nextNonce: 0)
+        var resident = TransactionBuilder(chainId: chainId, key: APIFixture.resident1, nextNonce: 0)
+        try await node.submit(registrar.register(APIFixture.resident1.publicKey, role: .resident).verified(chainId: chainId))
+        try await node.submit(registrar.register(APIFixture.merchant.publicKey, role: .merchant, merchantCategory: "food").verified(chainId: chainId))
+        _ = try await decide()
+
+        // A payment the resident cannot afford yet: left out, deferred with the ledger's code.
+        let payment = try resident.pay(merchant: APIFixture.merchant.publicKey, amount: 3000).verified(chainId: chainId)
+        try await node.submit(payment)
+        let (first, firstExecution) = try await build()
+        #expect(!first.transactions.contains(payment.signed))
+        let afterFirst = await node.status(of: payment.id)
+        guard case .deferred(let error) = afterFirst else {
+            Issue.record("expected deferred, got \(afterFirst)")
+            return
+        }
+        #expect(error.code.rawValue.hasPrefix("ledger."))
+        // Not final: never reported rejected; back in the mempool after the commit.
+        #expect(afterFirst != .rejected(error))
+        try await commit(first, firstExecution)
+        #expect(await node.status(of: payment.id) == .pending)
+
+        // The coins arrive; the payment commits in a later block.
+        try await node.submit(issuer.charge(to: APIFixture.resident1.publicKey, amount: 5000, receiptId: "deferred-1").verified(chainId: chainId))
+        var committed = false
+        for _ in 0..<4 where !committed {
+            _ = try await decide()
+            if case .committed = await node.status(of: payment.id) { committed = true }
+        }
+        let final = await node.status(of: payment.id)
+        #expect(committed, "the deferred payment never committed: \(final)")
     }
 }
