@@ -245,7 +245,5 @@ public actor Node {
 /// Wall-clock milliseconds since 1970 UTC. Only the node layer reads a clock; the ledger
 /// sees the block timestamp.
 public func wallClockMilliseconds() -> UInt64 {
-    var spec = timespec()
-    clock_gettime(CLOCK_REALTIME, &spec)
-    return UInt64(spec.tv_sec) * 1000 + UInt64(spec.tv_nsec) / 1_000_000
+    UInt64(Date().timeIntervalSince1970 * 1000)
 }
