@@ -39,20 +39,19 @@ public struct SingleNodeBenchmark: Sendable {
         public var bytesOnDiskPerTransaction: Double
     }
 
-    func seconds(since start: DispatchTime) -> Double {
+    static func seconds(since start: DispatchTime) -> Double {
         Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     }
 
-    public func run(progress: (String) -> Void) async throws -> Result {
-        try? FileManager.default.removeItem(atPath: folder)
-        let cores = ProcessInfo.processInfo.activeProcessorCount
+    func seconds(since start: DispatchTime) -> Double { Self.seconds(since: start) }
 
-        // 1. Ed25519 verifications per second, one core and all cores.
+    /// Ed25519 verifications per second (swift-crypto, 200-byte messages): `perCore` on one
+    /// core, then `perCore` on each of `cores` threads at once.
+    public static func measureEd25519Verify(cores: Int, perCore: Int = 20_000) -> (oneCore: Double, allCores: Double) {
         let key = PrivateKey()
         let message = [UInt8](repeating: 7, count: 200)
         let signature = key.sign(message)
         let publicKey = key.publicKey
-        let perCore = 20_000
         var start = DispatchTime.now()
         for _ in 0..<perCore { precondition(publicKey.isValidSignature(signature, for: message)) }
         let verifyOne = Double(perCore) / seconds(since: start)
@@ -61,19 +60,33 @@ public struct SingleNodeBenchmark: Sendable {
             for _ in 0..<perCore { precondition(publicKey.isValidSignature(signature, for: message)) }
         }
         let verifyAll = Double(perCore * cores) / seconds(since: start)
-        progress(String(format: "ed25519 verify: %.0f/s on one core, %.0f/s on %d cores", verifyOne, verifyAll, cores))
+        return (verifyOne, verifyAll)
+    }
 
-        // 2. Synced RocksDB write batches per second.
-        let probe = try RocksDBStore(path: folder + "/sync-probe")
-        let syncedWrites = 300
-        start = DispatchTime.now()
-        for index in 0..<syncedWrites {
+    /// Synced RocksDB write batches per second (one 512-byte put per batch, `sync = true`), in
+    /// a new store at `path`.
+    public static func measureSyncedBatches(path: String, writes: Int = 300) throws -> Double {
+        let probe = try RocksDBStore(path: path)
+        defer { probe.close() }
+        let start = DispatchTime.now()
+        for index in 0..<writes {
             var batch = WriteBatch()
             batch.put([UInt8](repeating: UInt8(truncatingIfNeeded: index), count: 512), for: Array("probe-\(index)".utf8), in: .meta)
             try probe.write(batch, sync: true)
         }
-        let syncedPerSecond = Double(syncedWrites) / seconds(since: start)
-        probe.close()
+        return Double(writes) / seconds(since: start)
+    }
+
+    public func run(progress: (String) -> Void) async throws -> Result {
+        try? FileManager.default.removeItem(atPath: folder)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+
+        // 1. Ed25519 verifications per second, one core and all cores.
+        let (verifyOne, verifyAll) = Self.measureEd25519Verify(cores: cores)
+        progress(String(format: "ed25519 verify: %.0f/s on one core, %.0f/s on %d cores", verifyOne, verifyAll, cores))
+
+        // 2. Synced RocksDB write batches per second.
+        let syncedPerSecond = try Self.measureSyncedBatches(path: folder + "/sync-probe")
         progress(String(format: "synced RocksDB batches: %.0f/s", syncedPerSecond))
 
         // 3. A chain: register and charge residents, then time a stream of sends.
@@ -130,7 +143,7 @@ public struct SingleNodeBenchmark: Sendable {
 
         // Measured: signature verification on all cores, admission, block building,
         // execution, state commitment and the synced commit.
-        start = DispatchTime.now()
+        var start = DispatchTime.now()
         let chainId = genesis.chainId
         let verified = UnsafeMutableBufferPointer<VerifiedTransaction?>.allocate(capacity: signed.count)
         defer { verified.deallocate() }

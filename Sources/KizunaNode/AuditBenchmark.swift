@@ -1,0 +1,447 @@
+import KizunaCore
+public import KizunaChain
+import KizunaLedger
+import KizunaRocksDB
+import KizunaStorage
+import Logging
+import Foundation
+import Dispatch
+
+/// Measures the auditor's tool (`kizuna audit --data`) on a chain of N transactions, and in
+/// the same run the machine's Ed25519 verifications per second on all cores (just before and
+/// just after the audit), so the audit's transactions per second can be read as a ratio.
+///
+/// The chain is produced the honest way, by a real single-validator `Node` committing into
+/// RocksDB: residents are registered and charged, then they send coins to each other in
+/// rounds (every resident sends once per round, to the resident a fixed shift away, the same
+/// amount, so every balance is unchanged after each round and no send can fail). The data
+/// folder holds `chain/` (the node's store), `genesis.json` and `chain-info.json` (written
+/// last; a folder without it is rebuilt), so `kizuna audit --genesis F/genesis.json --data F`
+/// audits the same chain.
+public struct AuditBenchmark: Sendable {
+    /// The chain has at least this many transactions (set-up included).
+    public var transactions: Int
+    public var residents: Int
+    public var blockTransactionsMax: Int
+    public var folder: String
+    /// Rebuild the chain even if the folder holds one of this size.
+    public var fresh: Bool
+    public var invariantsEveryBlocks: UInt64
+    /// After the audit, time a pass that only reads the blocks and one that reads and verifies
+    /// every signature, to separate verification from replay.
+    public var breakdown: Bool
+    /// Sends signed, then submitted and committed, per set-up batch.
+    public var sendBatch = 50_000
+
+    /// Residents for a chain of `transactions` when not given: 1 per 100 transactions,
+    /// between 2 and 10,000.
+    public static func defaultResidents(transactions: Int) -> Int {
+        min(10_000, max(2, transactions / 100))
+    }
+
+    public init(transactions: Int, residents: Int, blockTransactionsMax: Int, folder: String, fresh: Bool, invariantsEveryBlocks: UInt64, breakdown: Bool) {
+        self.transactions = transactions
+        self.residents = residents
+        self.blockTransactionsMax = blockTransactionsMax
+        self.folder = folder
+        self.fresh = fresh
+        self.invariantsEveryBlocks = invariantsEveryBlocks
+        self.breakdown = breakdown
+    }
+
+    public var genesisPath: String { folder + "/genesis.json" }
+    public var chainPath: String { folder + "/chain" }
+    var infoPath: String { folder + "/chain-info.json" }
+
+    /// What the folder holds; written once the chain is complete.
+    public struct ChainInfo: Codable, Sendable, Equatable {
+        public var genesisHash: String
+        public var requestedTransactions: Int
+        public var residents: Int
+        public var blockTransactionsMax: Int
+        public var blocks: UInt64
+        public var transactions: Int
+        public var setupSeconds: Double
+    }
+
+    public struct Breakdown: Codable, Sendable {
+        /// Reading and decoding every block and certificate from the store, nothing else.
+        public var readSeconds: Double
+        /// Reading, then verifying every transaction's signature on all cores, in windows of
+        /// blocks as the audit does.
+        public var readAndVerifySeconds: Double
+        /// Transactions verified per second on all cores (decode excluded): the audit's
+        /// bound if the replay cost nothing.
+        public var transactionVerifyPerSecondAllCores: Double
+        /// The audit's time minus read-and-verify: execution, state roots, certificates, the
+        /// replica's commits, invariants and the final comparison with the stored state.
+        public var replaySecondsEstimate: Double
+        /// Transactions per second of that remainder, on one core.
+        public var replayTransactionsPerSecondEstimate: Double
+    }
+
+    public struct Result: Codable, Sendable {
+        public var cores: Int
+        public var residents: Int
+        public var blockTransactionsMax: Int
+        public var blocks: UInt64
+        public var transactions: Int
+        public var chainReused: Bool
+        public var chainSetupSeconds: Double
+        public var chainBytesOnDisk: UInt64
+        public var invariantsEveryBlocks: UInt64
+        public var auditSeconds: Double
+        /// CPU seconds of the whole process (all threads) during the audit.
+        public var auditCPUSeconds: Double
+        /// CPU seconds of the thread that ran the audit: the replay, plus its share of the
+        /// signature verification (it is one of `concurrentPerform`'s workers).
+        public var auditThreadCPUSeconds: Double
+        public var transactionsPerSecond: Double
+        public var blocksPerSecond: Double
+        public var reportsSeconds: Double
+        public var ed25519VerifyPerSecondOneCoreBefore: Double
+        public var ed25519VerifyPerSecondAllCoresBefore: Double
+        public var ed25519VerifyPerSecondOneCoreAfter: Double
+        public var ed25519VerifyPerSecondAllCoresAfter: Double
+        /// Audit transactions per second ÷ the mean of the all-cores verify rates before
+        /// and after.
+        public var ratioToVerifyAllCores: Double
+        public var ratioToVerifyAllCoresBefore: Double
+        public var ratioToVerifyAllCoresAfter: Double
+        public var tipHash: String
+        public var stateRoot: String
+        public var breakdown: Breakdown?
+    }
+
+    public struct SetupError: Error, CustomStringConvertible {
+        public let message: String
+        public var description: String { "bench audit: \(message)" }
+    }
+
+    static func seconds(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+
+    /// CPU seconds (user + system) so far of the whole process (`CLOCK_PROCESS_CPUTIME_ID`)
+    /// or of the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
+    static func cpuSeconds(_ clock: clockid_t) -> Double {
+        // A 64-bit `struct timespec` is two machine words: seconds, nanoseconds.
+        var time: (seconds: Int, nanoseconds: Int) = (0, 0)
+        withUnsafeMutableBytes(of: &time) { raw in
+            _ = clock_gettime(clock, raw.baseAddress!.assumingMemoryBound(to: timespec.self))
+        }
+        return Double(time.seconds) + Double(time.nanoseconds) / 1e9
+    }
+
+    /// Ed25519 verifications per second (swift-crypto, one key, 200-byte messages, as in
+    /// `kizuna bench node`): `perCore` on one core, then `perCore` on each of `cores` threads.
+    public static func measureEd25519Verify(cores: Int, perCore: Int = 20_000) -> (oneCore: Double, allCores: Double) {
+        let key = PrivateKey()
+        let message = [UInt8](repeating: 7, count: 200)
+        let signature = key.sign(message)
+        let publicKey = key.publicKey
+        var start = DispatchTime.now()
+        for _ in 0..<perCore { precondition(publicKey.isValidSignature(signature, for: message)) }
+        let oneCore = Double(perCore) / seconds(since: start)
+        start = DispatchTime.now()
+        DispatchQueue.concurrentPerform(iterations: cores) { _ in
+            for _ in 0..<perCore { precondition(publicKey.isValidSignature(signature, for: message)) }
+        }
+        let allCores = Double(perCore * cores) / seconds(since: start)
+        return (oneCore, allCores)
+    }
+
+    public func run(progress: (String) -> Void, auditProgress: (ChainAuditor.Progress) -> Void) async throws -> Result {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        guard transactions >= 2 * residents + residents, residents >= 2 else {
+            throw SetupError(message: "--transactions \(transactions) is too small for \(residents) residents (the set-up alone is 2 per resident, and every resident should send at least once)")
+        }
+        // All blocks fall in one month (one second apart): a resident's sends must stay
+        // inside the monthly send limit.
+        let rounds = (transactions - 2 * residents + residents - 1) / residents
+        let sentPerResident = (0..<rounds).reduce(UInt64(0)) { $0 + 1 + UInt64($1 % 100) }
+        guard sentPerResident <= Genesis.defaultCoinPolicy.sendLimitPerMonthYen else {
+            throw SetupError(message: "\(rounds) sends per resident exceed the monthly send limit; use more --residents")
+        }
+
+        // 1. The chain: reused if the folder holds a complete one of this size, else built.
+        let reused: ChainInfo? = fresh ? nil : reusableChain(progress: progress)
+        let info: ChainInfo
+        if let reused {
+            info = reused
+            progress("reusing the chain in \(folder): \(info.blocks) blocks, \(info.transactions) transactions (--fresh rebuilds it)")
+        } else {
+            info = try await buildChain(progress: progress)
+        }
+        // 2. The machine's verify rate just before the audit.
+        let before = Self.measureEd25519Verify(cores: cores)
+        progress(String(format: "ed25519 verify before the audit: %.0f/s on one core, %.0f/s on %d cores", before.oneCore, before.allCores, cores))
+
+        // 3. The audit, exactly as `kizuna audit --genesis … --data …` runs it.
+        let genesis = try NodeRunner.loadGenesis(path: genesisPath)
+        let store = try RocksDBStore(path: chainPath, readOnly: true)
+        defer { store.close() }
+        let chainBytes = store.diskUsageBytes()
+        progress(String(format: "chain on disk: %.1f MiB (%.0f bytes per transaction)", Double(chainBytes) / 1_048_576, Double(chainBytes) / Double(info.transactions)))
+        let source = try BlockStore(store: store, genesis: genesis)
+        var auditor = ChainAuditor(genesis: genesis, source: source)
+        auditor.invariantsEveryBlocks = max(1, invariantsEveryBlocks)
+        let cpuBefore = Self.cpuSeconds(CLOCK_PROCESS_CPUTIME_ID)
+        let threadCPUBefore = Self.cpuSeconds(CLOCK_THREAD_CPUTIME_ID)
+        let auditStart = DispatchTime.now()
+        let (summary, replica) = try auditor.run(storedState: store, progress: auditProgress)
+        let auditSeconds = Self.seconds(since: auditStart)
+        let auditCPU = Self.cpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - cpuBefore
+        let auditThreadCPU = Self.cpuSeconds(CLOCK_THREAD_CPUTIME_ID) - threadCPUBefore
+        let reportsStart = DispatchTime.now()
+        _ = try AuditReport(summary: summary, replica: replica)
+        let reportsSeconds = Self.seconds(since: reportsStart)
+        guard summary.blocks == info.blocks, summary.transactions == info.transactions else {
+            throw SetupError(message: "the audit saw \(summary.blocks) blocks and \(summary.transactions) transactions; the chain info says \(info.blocks) and \(info.transactions)")
+        }
+        let perSecond = Double(summary.transactions) / auditSeconds
+        progress(String(format: "audit: %llu blocks, %d transactions in %.1f s (CPU: %.1f s all threads, %.1f s the auditing thread): %.0f tx/s, %.2f blocks/s; reports %.2f s; ",
+                        summary.blocks, summary.transactions, auditSeconds, auditCPU, auditThreadCPU, perSecond, Double(summary.blocks) / auditSeconds, reportsSeconds) + "tip " + summary.tipHash)
+
+        // 4. The verify rate just after.
+        let after = Self.measureEd25519Verify(cores: cores)
+        progress(String(format: "ed25519 verify after the audit: %.0f/s on one core, %.0f/s on %d cores", after.oneCore, after.allCores, cores))
+
+        // 5. Where the time goes.
+        var parts: Breakdown?
+        if breakdown {
+            parts = try measureBreakdown(source: source, chainId: genesis.chainId, cores: cores, auditSeconds: auditSeconds, transactions: summary.transactions, progress: progress)
+        }
+
+        let meanVerify = (before.allCores + after.allCores) / 2
+        return Result(
+            cores: cores, residents: info.residents, blockTransactionsMax: info.blockTransactionsMax,
+            blocks: summary.blocks, transactions: summary.transactions, chainReused: reused != nil,
+            chainSetupSeconds: info.setupSeconds, chainBytesOnDisk: chainBytes,
+            invariantsEveryBlocks: auditor.invariantsEveryBlocks, auditSeconds: auditSeconds, auditCPUSeconds: auditCPU, auditThreadCPUSeconds: auditThreadCPU,
+            transactionsPerSecond: perSecond, blocksPerSecond: Double(summary.blocks) / auditSeconds, reportsSeconds: reportsSeconds,
+            ed25519VerifyPerSecondOneCoreBefore: before.oneCore, ed25519VerifyPerSecondAllCoresBefore: before.allCores,
+            ed25519VerifyPerSecondOneCoreAfter: after.oneCore, ed25519VerifyPerSecondAllCoresAfter: after.allCores,
+            ratioToVerifyAllCores: perSecond / meanVerify,
+            ratioToVerifyAllCoresBefore: perSecond / before.allCores, ratioToVerifyAllCoresAfter: perSecond / after.allCores,
+            tipHash: summary.tipHash, stateRoot: summary.stateRoot, breakdown: parts
+        )
+    }
+
+    // MARK: - The chain
+
+    /// The folder's chain if it is complete and of this size, else nil (with the reason).
+    func reusableChain(progress: (String) -> Void) -> ChainInfo? {
+        guard FileManager.default.fileExists(atPath: folder) else { return nil }
+        guard let data = FileManager.default.contents(atPath: infoPath), let info = try? JSONDecoder().decode(ChainInfo.self, from: data) else {
+            progress("\(folder) holds no complete chain; rebuilding it")
+            return nil
+        }
+        guard info.requestedTransactions == transactions, info.residents == residents, info.blockTransactionsMax == blockTransactionsMax else {
+            progress("\(folder) holds a chain of \(info.requestedTransactions) transactions, \(info.residents) residents, blocks of ≤\(info.blockTransactionsMax); rebuilding it")
+            return nil
+        }
+        do {
+            let genesis = try NodeRunner.loadGenesis(path: genesisPath)
+            guard genesis.hash.hex == info.genesisHash else {
+                progress("\(genesisPath) is not the genesis the chain was built from; rebuilding it")
+                return nil
+            }
+            let store = try RocksDBStore(path: chainPath, readOnly: true)
+            defer { store.close() }
+            let tip = try BlockStore(store: store, genesis: genesis).tipHeight()
+            guard tip == info.blocks else {
+                progress("\(chainPath) has \(tip) blocks, the chain info says \(info.blocks); rebuilding it")
+                return nil
+            }
+        } catch {
+            progress("cannot reuse \(folder) (\(error)); rebuilding it")
+            return nil
+        }
+        return info
+    }
+
+    /// Builds the chain through a single-validator node into RocksDB, compacts it and writes
+    /// `genesis.json` and then `chain-info.json`.
+    func buildChain(progress: (String) -> Void) async throws -> ChainInfo {
+        try? FileManager.default.removeItem(atPath: folder)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let started = DispatchTime.now()
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+
+        let validatorKey = PrivateKey()
+        let registrar = PrivateKey()
+        let issuer = PrivateKey()
+        let built = Genesis(
+            chainId: "bench-audit", genesisTime: CivilTime.parseRFC3339("2026-04-01T00:00:00+09:00")!,
+            validators: [Validator(name: "bench", organisation: "benchmark", publicKey: validatorKey.publicKey, votingPower: 1)],
+            authorities: Authorities(coinIssuer: issuer.publicKey, registrar: registrar.publicKey, city: PrivateKey().publicKey, auditor: PrivateKey().publicKey),
+            coin: Genesis.defaultCoinPolicy, point: Genesis.defaultPointPolicy, thanks: Genesis.defaultThanksPolicy
+        )
+        // The audit reads the genesis from this file: build from what it reads back.
+        try built.jsonData().write(to: URL(fileURLWithPath: genesisPath))
+        let genesis = try NodeRunner.loadGenesis(path: genesisPath)
+        guard genesis.hash == built.hash else { throw SetupError(message: "the genesis read back from \(genesisPath) has another hash") }
+        let chainId = genesis.chainId
+
+        let sends = transactions - 2 * residents
+        let batch = max(1, sendBatch)
+        let store = try RocksDBStore(path: chainPath)
+        defer { store.close() }
+        let blocks = try BlockStore(store: store, genesis: genesis)
+        var configuration = NodeConfiguration.defaults
+        configuration.blockTransactionsMax = blockTransactionsMax
+        configuration.mempoolTransactionsMax = max(batch, 2 * residents) + 10
+        configuration.mempoolTransactionsPerAccountMax = max(64, batch / residents + 2, residents + 2)
+        var logger = Logger(label: "kizuna.bench.audit")
+        logger.logLevel = .warning
+        let node = try Node(configuration: configuration, genesis: genesis, blocks: blocks, key: validatorKey, logger: logger)
+        var clock = genesis.genesisTime
+        var committed = 0
+        var lastLine = DispatchTime.now()
+
+        func commitPending(force: Bool) async throws {
+            while await node.pendingCount > 0 {
+                clock += 1000
+                committed += try await node.produceBlock(nowMilliseconds: clock).transactions.count
+                if force || Self.seconds(since: lastLine) >= 10 {
+                    lastLine = DispatchTime.now()
+                    let elapsed = Self.seconds(since: started)
+                    let rate = Double(committed) / elapsed
+                    progress(String(format: "chain: %d/%d transactions, %llu blocks, %.0f tx/s, %.0f s left", committed, transactions, try blocks.tipHeight(), rate, Double(transactions - committed) / max(rate, 1)))
+                }
+            }
+        }
+
+        // Residents: registered by the registrar and charged by the coin issuer.
+        let accounts = Self.parallelMap(0..<residents, cores: cores) { _ in PrivateKey() }
+        var setup: [(KizunaCore.Transaction, PrivateKey)] = []
+        setup.reserveCapacity(2 * residents)
+        for (index, account) in accounts.enumerated() {
+            setup.append((KizunaCore.Transaction(chainId: chainId, signer: registrar.publicKey, nonce: UInt64(index), body: .register(Register(account: account.publicKey, role: .resident))), registrar))
+            setup.append((KizunaCore.Transaction(chainId: chainId, signer: issuer.publicKey, nonce: UInt64(index), body: .charge(Charge(to: account.publicKey, amount: 50_000, channel: .app, receiptId: "bench-audit-\(index)"))), issuer))
+        }
+        for transaction in try Self.signAndVerify(setup, chainId: chainId, cores: cores) {
+            try await node.submit(transaction)
+        }
+        setup = []
+        try await commitPending(force: true)
+        progress("registered and charged \(residents) residents")
+
+        // Sends in rounds: in round r every resident sends the same amount to the resident
+        // `shift(r)` places on, so balances are back where they were after every round.
+        func send(_ index: Int) -> (KizunaCore.Transaction, PrivateKey) {
+            let round = index / residents
+            let from = index % residents
+            let shift = 1 + (round &* 7_919) % (residents - 1)
+            let to = (from + shift) % residents
+            let body = TransactionBody.send(Send(to: accounts[to].publicKey, amount: 1 + UInt64(round % 100)))
+            return (KizunaCore.Transaction(chainId: chainId, signer: accounts[from].publicKey, nonce: UInt64(round), body: body), accounts[from])
+        }
+        var next = 0
+        while next < sends {
+            let end = min(sends, next + batch)
+            let signed = try Self.signAndVerify((next..<end).map(send), chainId: chainId, cores: cores)
+            for transaction in signed {
+                try await node.submit(transaction)
+            }
+            next = end
+            try await commitPending(force: false)
+        }
+        let tip = try blocks.tipHeight()
+        guard committed == transactions else {
+            throw SetupError(message: "\(committed) of \(transactions) transactions committed; the node rejected some")
+        }
+        progress(String(format: "chain: %d transactions in %llu blocks in %.0f s; compacting", committed, tip, Self.seconds(since: started)))
+        store.compact()
+        let setupSeconds = Self.seconds(since: started)
+        let info = ChainInfo(genesisHash: genesis.hash.hex, requestedTransactions: transactions, residents: residents, blockTransactionsMax: blockTransactionsMax, blocks: tip, transactions: committed, setupSeconds: setupSeconds)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(info).write(to: URL(fileURLWithPath: infoPath))
+        progress(String(format: "chain built in %.0f s: ", setupSeconds) + chainPath + ", " + genesisPath)
+        return info
+    }
+
+    /// Signs (the wallets' work) and verifies (the node's admission check) on all cores.
+    static func signAndVerify(_ transactions: [(KizunaCore.Transaction, PrivateKey)], chainId: String, cores: Int) throws -> [VerifiedTransaction] {
+        let verified = parallelMap(0..<transactions.count, cores: cores) { index in
+            try? transactions[index].0.signed(by: transactions[index].1).verified(chainId: chainId)
+        }
+        return try verified.map { transaction in
+            guard let transaction else { throw SetupError(message: "a freshly signed transaction does not verify") }
+            return transaction
+        }
+    }
+
+    /// `transform` of every element of `range`, computed in `cores` contiguous parts at once.
+    static func parallelMap<T: Sendable>(_ range: Range<Int>, cores: Int, _ transform: @Sendable (Int) -> T) -> [T] {
+        let count = range.count
+        guard count > 0 else { return [] }
+        let output = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
+        defer { output.deallocate() }
+        output.initialize(repeating: nil)
+        let slots = AuditBenchmarkSlots(buffer: output)
+        let parts = max(1, cores)
+        let chunk = (count + parts - 1) / parts
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            for offset in (part * chunk)..<min(count, (part + 1) * chunk) {
+                slots.buffer[offset] = transform(range.lowerBound + offset)
+            }
+        }
+        let result = output.map { $0! }
+        _ = output.deinitialize()
+        return result
+    }
+
+    // MARK: - Breakdown
+
+    /// Times a read-only pass and a read-and-verify pass over the same chain, in the audit's
+    /// windows, so the audit's time splits into reading, verification and the rest (replay).
+    func measureBreakdown(source: BlockStore, chainId: String, cores: Int, auditSeconds: Double, transactions: Int, progress: (String) -> Void) throws -> Breakdown {
+        let tip = try source.tipHeight()
+        let window = UInt64(ChainAuditor(genesis: source.genesis, source: source).verifyWindowBlocks)
+        func pass(verify: Bool) throws -> Double {
+            let start = DispatchTime.now()
+            var height: UInt64 = 1
+            var count = 0
+            while height <= tip {
+                let end = min(tip, height + window - 1)
+                var signed: [SignedTransaction] = []
+                for h in height...end {
+                    let block: Block = try source.block(at: h)
+                    _ = try source.certificate(at: h) as CommitCertificate
+                    signed.append(contentsOf: block.transactions)
+                }
+                if verify {
+                    let signed = signed
+                    let results = Self.parallelMap(0..<signed.count, cores: cores) { index in
+                        (try? signed[index].verified(chainId: chainId)) != nil
+                    }
+                    guard results.allSatisfy({ $0 }) else { throw SetupError(message: "a transaction did not verify in the breakdown pass") }
+                }
+                count += signed.count
+                height = end + 1
+            }
+            precondition(count == transactions)
+            return Self.seconds(since: start)
+        }
+        let read = try pass(verify: false)
+        progress(String(format: "breakdown: reading and decoding every block and certificate: %.1f s", read))
+        let readAndVerify = try pass(verify: true)
+        let verifySeconds = max(readAndVerify - read, 0.001)
+        let replay = max(auditSeconds - readAndVerify, 0.001)
+        progress(String(format: "breakdown: reading + verifying every signature on %d cores: %.1f s (verification %.1f s, %.0f tx/s); the rest of the audit (replay): %.1f s, %.0f tx/s",
+                        cores, readAndVerify, verifySeconds, Double(transactions) / verifySeconds, replay, Double(transactions) / replay))
+        return Breakdown(
+            readSeconds: read, readAndVerifySeconds: readAndVerify,
+            transactionVerifyPerSecondAllCores: Double(transactions) / verifySeconds,
+            replaySecondsEstimate: replay, replayTransactionsPerSecondEstimate: Double(transactions) / replay
+        )
+    }
+}
+
+/// Lets `concurrentPerform` workers write disjoint slots of one buffer.
+private struct AuditBenchmarkSlots<T>: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<T?>
+}

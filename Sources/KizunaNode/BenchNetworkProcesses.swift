@@ -1,0 +1,347 @@
+import KizunaCore
+import KizunaConsensus
+import Foundation
+import Synchronization
+
+/// The benchmark's own four-validator network (and, for the sync scenario, an observer):
+/// child `kizuna node` processes in a scratch folder, on free ports of 127.0.0.1, on a
+/// `local-` genesis with the published development validator keys. Only processes started
+/// here are ever signalled, by their pid.
+final class BenchNetworkProcesses: Sendable {
+    static let validatorNames = ["city", "chamber", "operator", "bank"]
+    static let observerName = "observer"
+    /// The member token the benchmark reads accounts with (only its SHA-256 is in the configs).
+    static let memberToken = "bench-network-member-token"
+
+    struct NodeEntry: Sendable {
+        var name: String
+        var apiPort: Int
+        var peerPort: Int
+        var folder: String
+    }
+
+    let folder: String
+    let genesis: Genesis
+    let executable: String
+    let nodes: [String: NodeEntry]
+    private let running = Mutex<[String: Int32]>([:])
+
+    static func key(_ name: String) -> PrivateKey {
+        name == observerName ? DevelopmentKeys.privateKey("auditor") : DevelopmentKeys.privateKey("validator-\(name)")
+    }
+
+    /// Creates the folder (removing an earlier run's), genesis, keys, signer records and configs.
+    /// The nodes run a copy of `executable` taken now, so that a rebuild in the meantime
+    /// (a shared build folder) changes nothing for this run and profilers find its symbols.
+    init(folder relativeFolder: String, executable: String) throws {
+        let folder = relativeFolder.hasPrefix("/") ? relativeFolder : FileManager.default.currentDirectoryPath + "/" + relativeFolder
+        self.folder = folder
+        let manager = FileManager.default
+        if manager.fileExists(atPath: folder) { try manager.removeItem(atPath: folder) }
+        try manager.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        self.executable = folder + "/kizuna"
+        try manager.copyItem(atPath: executable, toPath: self.executable)
+        try manager.setAttributes([.posixPermissions: 0o755], ofItemAtPath: self.executable)
+        // A genesis a minute in the past: block timestamps (wall clock) must be later.
+        let now = wallClockMilliseconds()
+        genesis = Genesis(
+            chainId: "local-bench-network",
+            genesisTime: now - now % 1000 - 60_000,
+            validators: Self.validatorNames.map { Validator(name: $0, organisation: "Benchmark \($0)", publicKey: Self.key($0).publicKey, votingPower: 1) },
+            authorities: Authorities(
+                coinIssuer: DevelopmentKeys.privateKey("coin-issuer").publicKey, registrar: DevelopmentKeys.privateKey("registrar").publicKey,
+                city: DevelopmentKeys.privateKey("city").publicKey, auditor: DevelopmentKeys.privateKey("auditor").publicKey),
+            coin: Genesis.defaultCoinPolicy, point: Genesis.defaultPointPolicy, thanks: Genesis.defaultThanksPolicy
+        )
+        try genesis.jsonData().write(to: URL(fileURLWithPath: folder + "/genesis.json"))
+        var entries: [String: NodeEntry] = [:]
+        var taken: Set<Int> = []
+        for name in Self.validatorNames + [Self.observerName] {
+            entries[name] = NodeEntry(name: name, apiPort: try Self.freePort(avoiding: &taken), peerPort: try Self.freePort(avoiding: &taken), folder: folder + "/" + name)
+        }
+        nodes = entries
+        for name in Self.validatorNames + [Self.observerName] {
+            let entry = entries[name]!
+            try manager.createDirectory(atPath: entry.folder, withIntermediateDirectories: true)
+            try Self.writeKeyFile(Self.key(name), path: entry.folder + "/node.key.json")
+            if name != Self.observerName {
+                var store = FileSignerStateStore(recordPath: entry.folder + "/signer-state")
+                try store.createInitialRecord()
+            }
+            try Data(configuration(name).utf8).write(to: URL(fileURLWithPath: entry.folder + "/node.toml"))
+        }
+    }
+
+    /// The node configuration: the defaults of `Network/local/*.toml` (consensus timeouts,
+    /// mempool and block limits), with this run's ports and a member credential. The event
+    /// stream polls the tip every `blockIntervalMilliseconds` (unused otherwise in a network),
+    /// so it is 20 ms: commit times are seen within 20 ms.
+    func configuration(_ name: String) -> String {
+        let entry = nodes[name]!
+        var text = """
+        # Written by `kizuna bench network` for one run; removed by the next.
+        dataDirectory = "data"
+        genesisFile = "../genesis.json"
+        validatorKeyFile = "node.key.json"
+        logLevel = "info"
+        blockIntervalMilliseconds = 20
+
+        """
+        if name != Self.observerName { text += "signerStateFile = \"signer-state\"\n" }
+        text += """
+
+        [api]
+        host = "127.0.0.1"
+        port = \(entry.apiPort)
+
+        [network]
+
+        """
+        if name != Self.observerName {
+            text += "listen = \"127.0.0.1:\(entry.peerPort)\"\n"
+            text += "observerKeys = [\"\(Self.key(Self.observerName).publicKey.address)\"]\n"
+        }
+        for peer in Self.validatorNames where peer != name {
+            text += """
+
+            [[network.peers]]
+            name = "\(peer)"
+            address = "127.0.0.1:\(nodes[peer]!.peerPort)"
+            publicKey = "\(Self.key(peer).publicKey.address)"
+
+            """
+        }
+        text += """
+
+        [[access.credentials]]
+        name = "bench"
+        role = "member"
+        tokenSha256 = "\(Hash.sha256(Array(Self.memberToken.utf8)).hex)"
+
+        """
+        return text
+    }
+
+    /// A key file in the format of `KizunaWallet.KeyFile` (kind, address, seed), mode 0600.
+    static func writeKeyFile(_ key: PrivateKey, path: String) throws {
+        let text = """
+        {
+          "address" : "\(key.publicKey.address)",
+          "kind" : "kizuna-ed25519-key",
+          "note" : "published DEVELOPMENT key, written by kizuna bench network",
+          "seed" : "\(key.seed.hexString)"
+        }
+
+        """
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw BenchError("cannot write the key file \(path)")
+        }
+    }
+
+    func logPath(_ name: String) -> String { nodes[name]!.folder + "/node.log" }
+    func dataPath(_ name: String) -> String { nodes[name]!.folder + "/data" }
+
+    /// Starts a node process (posix_spawn, so that only this code ever waits for it); its
+    /// output goes to its log file.
+    func start(_ name: String) throws -> Int32 {
+        let entry = nodes[name]!
+        let arguments = [executable, "node", "--config", entry.folder + "/node.toml"]
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath(name), O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, nil, &argv, environ)
+        guard result == 0 else { throw BenchError("cannot start \(executable): \(String(cString: strerror(result)))") }
+        BenchCrashGuard.install()
+        BenchCrashGuard.register(pid)
+        running.withLock { $0[name] = pid }
+        return pid
+    }
+
+    func pid(_ name: String) -> Int32? { running.withLock { $0[name] } }
+
+    var runningPids: [String: Int32] { running.withLock { $0 } }
+
+    func isAlive(_ name: String) -> Bool {
+        guard let pid = pid(name) else { return false }
+        return BenchProcessStats.isAlive(pid)
+    }
+
+    /// SIGTERM to every node this object started, then SIGKILL to any still running after
+    /// `graceSeconds`; each reaped by its pid.
+    /// Stops one node (SIGTERM, then SIGKILL after `graceSeconds`).
+    func stop(_ name: String, graceSeconds: Double = 10) {
+        guard let pid = pid(name) else { return }
+        Self.stop(pids: [pid], graceSeconds: graceSeconds)
+        running.withLock { $0[name] = nil }
+    }
+
+    /// Safe to call from several threads at once (the end of a run and a signal handler):
+    /// each sends the signals and reaps what it can, and a pid leaves the table only once gone.
+    func stopAll(graceSeconds: Double = 10) {
+        let pids = running.withLock { Array($0.values) }
+        Self.stop(pids: pids, graceSeconds: graceSeconds)
+        running.withLock { table in
+            for (name, pid) in table where pids.contains(pid) { table[name] = nil }
+        }
+    }
+
+    static func stop(pids: [Int32], graceSeconds: Double) {
+        defer { for pid in pids { BenchCrashGuard.unregister(pid) } }
+        for pid in pids { kill(pid, SIGTERM) }
+        let deadline = Date().addingTimeInterval(graceSeconds)
+        var left = Set(pids)
+        while !left.isEmpty && Date() < deadline {
+            for pid in left {
+                var status: Int32 = 0
+                let reaped = waitpid(pid, &status, WNOHANG)
+                if reaped == pid || (reaped < 0 && errno == ECHILD) || !BenchProcessStats.isAlive(pid) { left.remove(pid) }
+            }
+            if !left.isEmpty { usleep(50_000) }
+        }
+        for pid in left {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+        }
+    }
+
+    /// Bytes of the files under `path`.
+    static func diskUsage(_ path: String) -> UInt64 {
+        guard let enumerator = FileManager.default.enumerator(atPath: path) else { return 0 }
+        var total: UInt64 = 0
+        while let item = enumerator.nextObject() as? String {
+            if let attributes = try? FileManager.default.attributesOfItem(atPath: path + "/" + item),
+               attributes[.type] as? FileAttributeType == .typeRegular,
+               let size = attributes[.size] as? NSNumber {
+                total += size.uint64Value
+            }
+        }
+        return total
+    }
+
+    /// A port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+    static func freePort(avoiding taken: inout Set<Int>) throws -> Int {
+        for _ in 0..<50 {
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard descriptor >= 0 else { throw BenchError("socket() failed: errno \(errno)") }
+            defer { close(descriptor) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = 0
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+            }
+            guard bound == 0 else { continue }
+            _ = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+            }
+            let port = Int(UInt16(bigEndian: address.sin_port))
+            if taken.insert(port).inserted { return port }
+        }
+        throw BenchError("no free port on 127.0.0.1")
+    }
+}
+
+/// CPU time and memory of a process, from `/proc/<pid>/stat` and `/proc/<pid>/status`.
+enum BenchProcessStats {
+    static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+
+    /// User + system CPU seconds so far, or nil if the process is gone.
+    static func cpuSeconds(_ pid: Int32) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        // Fields after the command name (which may hold spaces): state is field 3; utime and
+        // stime are fields 14 and 15.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / ticksPerSecond
+    }
+
+    /// A field of `/proc/<pid>/status` in kB (VmRSS, VmHWM), in bytes.
+    static func statusBytes(_ pid: Int32, field: String) -> UInt64? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
+            let digits = line.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces).split(separator: " ").first
+            return digits.flatMap { UInt64($0) }.map { $0 * 1024 }
+        }
+        return nil
+    }
+
+    static func rssBytes(_ pid: Int32) -> UInt64? { statusBytes(pid, field: "VmRSS") }
+    static func peakRSSBytes(_ pid: Int32) -> UInt64? { statusBytes(pid, field: "VmHWM") }
+
+    /// Running and not a zombie.
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return false }
+        let state = text[text.index(after: close)...].split(separator: " ").first
+        return state != "Z" && state != "X"
+    }
+}
+
+/// A benchmark failure with a message for people.
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// If the benchmark process itself crashes (a trap: SIGILL, SIGTRAP, SIGSEGV, SIGBUS), its
+/// child nodes must not live on: a signal handler SIGKILLs the pids registered here, then
+/// restores the previous handler (Swift's backtracer) and returns, so the trap fires again and
+/// is reported as usual. Only async-signal-safe calls in the handler.
+enum BenchCrashGuard {
+    static let capacity = 16
+    nonisolated(unsafe) static var pids: UnsafeMutablePointer<pid_t> = {
+        let pointer = UnsafeMutablePointer<pid_t>.allocate(capacity: capacity)
+        pointer.initialize(repeating: 0, count: capacity)
+        return pointer
+    }()
+    nonisolated(unsafe) static var saved: UnsafeMutablePointer<sigaction> = {
+        let pointer = UnsafeMutablePointer<sigaction>.allocate(capacity: 64)
+        pointer.initialize(repeating: sigaction(), count: 64)
+        return pointer
+    }()
+    static let signals: [Int32] = [SIGILL, SIGTRAP, SIGSEGV, SIGBUS]
+    static let installed = Mutex(false)
+
+    static func install() {
+        let first = installed.withLock { value -> Bool in
+            defer { value = true }
+            return !value
+        }
+        guard first else { return }
+        _ = pids
+        let savedActions = saved
+        for number in signals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { number in
+                let pids = BenchCrashGuard.pids
+                for slot in 0..<BenchCrashGuard.capacity where pids[slot] > 0 { kill(pids[slot], SIGKILL) }
+                var previous = BenchCrashGuard.saved[Int(number)]
+                sigaction(number, &previous, nil)
+            }
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = 0
+            sigaction(number, &action, savedActions + Int(number))
+        }
+    }
+
+    static func register(_ pid: pid_t) {
+        for slot in 0..<capacity where pids[slot] == 0 {
+            pids[slot] = pid
+            return
+        }
+    }
+
+    static func unregister(_ pid: pid_t) {
+        for slot in 0..<capacity where pids[slot] == pid { pids[slot] = 0 }
+    }
+}
