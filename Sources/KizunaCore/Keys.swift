@@ -1,5 +1,6 @@
 public import Crypto
 public import Foundation
+import Synchronization
 
 /// An Ed25519 public key: an account address, a validator key or an authority key.
 public struct PublicKey: Hashable, Sendable, Comparable, CanonicalCodable {
@@ -11,9 +12,14 @@ public struct PublicKey: Hashable, Sendable, Comparable, CanonicalCodable {
     /// canonical, on the curve, and not one of the 8 small-order points.
     public init?(_ bytes: some Collection<UInt8>) {
         let bytes = Array(bytes)
-        guard bytes.count == PublicKey.byteCount,
-              (try? Curve25519.Signing.PublicKey(rawRepresentation: bytes)) != nil,
+        guard bytes.count == PublicKey.byteCount else { return nil }
+        if ValidatedKeys.shared.contains(bytes) {
+            self.bytes = bytes
+            return
+        }
+        guard (try? Curve25519.Signing.PublicKey(rawRepresentation: bytes)) != nil,
               Ed25519Point.isValidEncoding(bytes) else { return nil }
+        ValidatedKeys.shared.insert(bytes)
         self.bytes = bytes
     }
 
@@ -50,6 +56,29 @@ public struct PublicKey: Hashable, Sendable, Comparable, CanonicalCodable {
 
     /// The text form with checksum, e.g. `kz1…` (see `Address`).
     public var address: Address { Address(publicKey: self) }
+}
+
+/// Keys this process has already found valid. The same few thousand account keys arrive again
+/// and again (in every transaction, its gossip and the block that commits it), and checking a
+/// point costs a square root in the field; a valid encoding stays valid, so only successes are
+/// kept. Bounded: when full it starts over (the keys in use refill it at once).
+final class ValidatedKeys: Sendable {
+    static let shared = ValidatedKeys(capacity: 1 << 17)
+    let capacity: Int
+    private let keys = Mutex<Set<[UInt8]>>([])
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func contains(_ bytes: [UInt8]) -> Bool { keys.withLock { $0.contains(bytes) } }
+
+    func insert(_ bytes: [UInt8]) {
+        keys.withLock { keys in
+            if keys.count >= capacity { keys.removeAll(keepingCapacity: true) }
+            keys.insert(bytes)
+        }
+    }
+
+    var count: Int { keys.withLock { $0.count } }
 }
 
 /// An Ed25519 signature: 64 bytes.

@@ -39,6 +39,8 @@ public actor ConsensusEngine {
     nonisolated let inboxContinuation: AsyncStream<Input>.Continuation
     /// Transactions the API admitted, waiting for the next gossip flush.
     nonisolated let gossipBuffer = NIOLockedValueBox<[SignedTransaction]>([])
+    /// Gossiped batches being verified now (`handleMessage`).
+    nonisolated let gossipBatchesInFlight = NIOLockedValueBox<Int>(0)
 
     /// Executions of validated blocks of the current height, by block hash.
     var executions: [Hash: BlockExecution] = [:]
@@ -73,6 +75,8 @@ public actor ConsensusEngine {
     }
     static let syncBatchBytesMax = 8 * 1024 * 1024
     static let tickMilliseconds: UInt64 = 10
+    /// Gossiped batches verified at once, at most (each on all cores); see `handleMessage`.
+    static let gossipBatchesInFlightMax = 4
     static let statusIntervalMilliseconds: UInt64 = 1000
     static let syncRequestRetryMilliseconds: UInt64 = 3000
 
@@ -298,11 +302,26 @@ public actor ConsensusEngine {
             case .vote(let vote): await drive(.voteReceived(vote))
             }
         case .transactions(let transactions):
-            // Verified off the engine's task, on all cores, then admitted by the node.
+            // Verified off the engine's task, on all cores, then admitted by the node. Gossip
+            // is best effort: with `gossipBatchesInFlightMax` batches still being verified the
+            // node is saturated (a campaign spike), and a further batch is dropped rather than
+            // queued, so verification cannot starve consensus or grow memory without bound.
+            // The dropped transactions still reach the chain in their node's proposals.
+            let admittedToVerify = gossipBatchesInFlight.withLockedValue { inFlight in
+                guard inFlight < Self.gossipBatchesInFlightMax else { return false }
+                inFlight += 1
+                return true
+            }
+            guard admittedToVerify else {
+                node.metrics.add("kizuna_gossip_transactions_dropped_total", Double(transactions.count))
+                return
+            }
             let node = self.node
             let chainId = genesis.chainId
             let continuation = inboxContinuation
+            let inFlight = gossipBatchesInFlight
             Task.detached {
+                defer { inFlight.withLockedValue { $0 -= 1 } }
                 let verified = await Self.verify(transactions, chainId: chainId)
                 if verified.count < transactions.count {
                     // A correct peer gossips only transactions it verified.
@@ -380,16 +399,7 @@ public actor ConsensusEngine {
 
     /// Verifies signatures in parallel chunks; invalid transactions are dropped.
     static func verify(_ transactions: [SignedTransaction], chainId: String) async -> [VerifiedTransaction] {
-        let chunkSize = max(64, transactions.count / 8)
-        return await withTaskGroup(of: (Int, [VerifiedTransaction]).self) { group in
-            for (index, start) in stride(from: 0, to: transactions.count, by: chunkSize).enumerated() {
-                let chunk = Array(transactions[start..<min(start + chunkSize, transactions.count)])
-                group.addTask { (index, chunk.compactMap { try? $0.verified(chainId: chainId) }) }
-            }
-            var parts: [(Int, [VerifiedTransaction])] = []
-            for await part in group { parts.append(part) }
-            return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
-        }
+        await verifyKeepingFailures(transactions, chainId: chainId).compactMap { try? $0.get() }
     }
 
     // MARK: - Block sync

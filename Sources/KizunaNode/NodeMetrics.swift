@@ -31,6 +31,7 @@ public final class NodeMetrics: Sendable {
         declare("kizuna_blocks_synced_total", .counter, "Blocks fetched from peers by block sync and committed.")
         declare("kizuna_signer_refusals_total", .counter, "Signing requests the signer refused (its record forbids them).")
         declare("kizuna_gossiped_transactions_total", .counter, "Transactions received from peers and admitted to the mempool.")
+        declare("kizuna_gossip_transactions_dropped_total", .counter, "Transactions gossiped by peers and dropped unverified because the node was still verifying earlier batches (saturated).")
     }
 
     public func declare(_ name: String, _ kind: Kind, _ help: String, label: String? = nil) {

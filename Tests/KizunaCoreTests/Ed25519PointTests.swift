@@ -109,4 +109,23 @@ struct Ed25519PointTests {
             #expect(x.isOdd == (key[31] >> 7 == 1))
         }
     }
+
+    @Test func validatedKeyCacheKeepsOnlyValidKeysAndStaysBounded() throws {
+        // A key that failed is checked again every time: a refusal is never remembered as valid.
+        let offCurve = Self.hex("0200000000000000000000000000000000000000000000000000000000000000")
+        #expect(PublicKey(offCurve) == nil)
+        #expect(!ValidatedKeys.shared.contains(offCurve))
+        #expect(PublicKey(offCurve) == nil)
+        let key = try #require(PrivateKey(seed: Hash.sha256([9, 9]).bytes)).publicKey.bytes
+        #expect(PublicKey(key) != nil)
+        #expect(ValidatedKeys.shared.contains(key))
+        #expect(PublicKey(key)?.bytes == key)
+
+        let small = ValidatedKeys(capacity: 3)
+        for value in UInt8(0)..<3 { small.insert([value]) }
+        #expect(small.count == 3)
+        small.insert([3])
+        #expect(small.count == 1)
+        #expect(small.contains([3]) && !small.contains([0]))
+    }
 }
