@@ -153,6 +153,7 @@ if Context.environment["KIZUNA_FUZZ"] != nil {
         ("FuzzHandshake", ["KizunaCore", "KizunaNetwork"]),
         ("FuzzConsensusMessage", ["KizunaCore", "KizunaConsensus"]),
         ("FuzzNodeConfiguration", ["KizunaNode"]),
+        ("FuzzPeerMessage", ["KizunaCore", "KizunaNetwork", "KizunaConsensus", "KizunaNode"]),
     ]
     for fuzzTarget in fuzzTargets {
         package.targets.append(.executableTarget(

@@ -69,7 +69,10 @@ public enum CivilTime {
             offset = (offsetHours * 3600 + offsetMinutes * 60) * (sign == UInt8(ascii: "+") ? 1 : -1)
         }
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
-        guard seconds >= 0 else { return nil }
+        // Before 1970 has no millisecond count; from year 10000 in Japan time, `formatJapan`
+        // would print a five-digit year that this parser refuses (a genesis written back
+        // would not load).
+        guard seconds >= 0, seconds + japanOffsetSeconds < daysFromCivil(year: 10_000, month: 1, day: 1) * 86_400 else { return nil }
         return UInt64(seconds) * 1000
     }
 
