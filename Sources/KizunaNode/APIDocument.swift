@@ -22,7 +22,16 @@ info:
 
     Every error is an RFC 9457 problem document (`application/problem+json`) with a stable
     `code`. Every route may also answer 429 `api.rate_limited` (with `Retry-After`),
-    431 `api.headers_too_large` and 500 `api.internal`.
+    431 `api.headers_too_large` and 500 `api.internal`. A method a path is not served with
+    answers 405 `api.method_not_allowed` with an `Allow` header listing the path's methods;
+    a path no route serves, 404 `api.no_such_route`.
+
+    The parameters' schemas say exactly what the node accepts; a value outside them is 400.
+    Two formats are Kizuna's own: `kz1-address` (an account address, `docs/wire-format.md`
+    §8: `kz1` and 58 base32 characters, `^kz1[a-z2-7]{58}$`, ending in a checksum, of a valid
+    Ed25519 key) and `kizuna-transaction` (the canonical encoding of a SignedTransaction,
+    `docs/wire-format.md` §5.5, at most 4096 bytes). A well-formed transaction can still be
+    refused (422) for its signature, nonce or the ledger's rules, which no schema states.
   license:
     name: Proprietary (consortium)
 servers:
@@ -75,10 +84,16 @@ paths:
       operationId: openAPIDocument
       responses:
         "200":
-          description: The OpenAPI document.
+          description: The OpenAPI document (YAML; a mapping once parsed).
           content:
             application/yaml:
-              schema: {type: string}
+              schema:
+                type: object
+                required: [openapi, info, paths]
+                properties:
+                  openapi: {type: string}
+                  info: {type: object}
+                  paths: {type: object}
   /v1/status:
     get:
       tags: [chain]
@@ -196,19 +211,32 @@ paths:
         required: true
         content:
           application/octet-stream:
-            schema: {type: string, contentMediaType: application/octet-stream}
+            schema:
+              type: string
+              format: kizuna-transaction
+              description: The canonical bytes of a SignedTransaction (at most 4096).
           application/json:
             schema:
               type: object
               required: [transaction]
               properties:
-                transaction: {type: string, pattern: "^[0-9a-fA-F]+$"}
+                transaction:
+                  type: string
+                  format: kizuna-transaction-hex
+                  description: |
+                    The same bytes as hex, lower or upper case (an even number of digits,
+                    `^([0-9a-fA-F]{2})+$`, at most 8192).
       responses:
         "200":
           description: Committed (with wait=commit).
           content:
             application/json:
               schema: {$ref: "#/components/schemas/TransactionStatus"}
+          links:
+            transactionStatus:
+              operationId: transactionStatus
+              parameters:
+                id: "$response.body#/id"
         "202":
           description: Accepted into the mempool (pending).
           headers:
@@ -217,6 +245,11 @@ paths:
           content:
             application/json:
               schema: {$ref: "#/components/schemas/TransactionStatus"}
+          links:
+            transactionStatus:
+              operationId: transactionStatus
+              parameters:
+                id: "$response.body#/id"
         "400": {$ref: "#/components/responses/Problem"}
         "409": {$ref: "#/components/responses/Problem"}
         "413": {$ref: "#/components/responses/Problem"}
@@ -296,13 +329,15 @@ paths:
         - name: limit
           in: query
           required: false
-          description: Transactions per page, 1 to `api.pageSizeMax` (default 20).
-          schema: {type: integer, minimum: 1}
+          description: |
+            Transactions per page (default 20), 1 to `api.pageSizeMax`: 100 unless the node's
+            configuration says otherwise (then above it is 400 `api.bad_limit`).
+          schema: {type: integer, minimum: 1, maximum: 100}
         - name: before
           in: query
           required: false
           description: Only blocks below this height.
-          schema: {type: integer, minimum: 0}
+          schema: {type: integer, minimum: 0, maximum: 18446744073709551615}
       responses:
         "200":
           description: A page of history.
@@ -368,7 +403,7 @@ paths:
         - name: id
           in: path
           required: true
-          schema: {type: integer, minimum: 0}
+          schema: {type: integer, minimum: 0, maximum: 18446744073709551615}
         - $ref: "#/components/parameters/HeightQuery"
       responses:
         "200":
@@ -393,7 +428,8 @@ paths:
         - name: date
           in: query
           required: true
-          schema: {type: string, format: date}
+          description: A base date, 31 March or 30 September of a year from 1970 to 9999.
+          schema: {type: string, pattern: "^(19[7-9][0-9]|[2-9][0-9]{3})-(03-31|09-30)$"}
         - $ref: "#/components/parameters/HeightQuery"
       responses:
         "200":
@@ -456,11 +492,13 @@ paths:
         - name: from
           in: query
           required: true
-          schema: {type: string, format: date}
+          description: First day (Japan time), not after `to`.
+          schema: {$ref: "#/components/schemas/Day"}
         - name: to
           in: query
           required: true
-          schema: {type: string, format: date}
+          description: Last day (Japan time), not before `from`.
+          schema: {$ref: "#/components/schemas/Day"}
         - $ref: "#/components/parameters/HeightQuery"
       responses:
         "200":
@@ -495,12 +533,12 @@ paths:
           in: query
           required: false
           description: First block height to send (default the next block).
-          schema: {type: integer, minimum: 1}
+          schema: {type: integer, minimum: 1, maximum: 18446744073709551615}
         - name: limit
           in: query
           required: false
           description: Close the stream after this many events.
-          schema: {type: integer, minimum: 1}
+          schema: {type: integer, minimum: 1, maximum: 9223372036854775807}
         - name: Last-Event-ID
           in: header
           required: false
@@ -535,13 +573,14 @@ components:
       name: height
       in: path
       required: true
-      schema: {type: integer, minimum: 0}
+      description: A block height (an unsigned 64-bit integer).
+      schema: {type: integer, minimum: 0, maximum: 18446744073709551615}
     HeightQuery:
       name: height
       in: query
       required: false
-      description: Answer as of this block height (default the tip). Below the tip the chain is replayed.
-      schema: {type: integer, minimum: 0}
+      description: Answer as of this block height (default the tip). Below the tip the chain is replayed; above it is 404.
+      schema: {type: integer, minimum: 0, maximum: 18446744073709551615}
     AddressPath:
       name: address
       in: path
@@ -572,8 +611,16 @@ components:
   schemas:
     Address:
       type: string
-      pattern: "^kz1[a-z2-7]{58}$"
-      description: An account's public key with checksum (`docs/wire-format.md` §8).
+      format: kz1-address
+      description: |
+        An account's public key with checksum (`docs/wire-format.md` §8): `kz1` and 58
+        characters of `a-z2-7` (`^kz1[a-z2-7]{58}$`), whose last 4 bytes are the checksum of
+        the first 32, which are a valid Ed25519 public key.
+      examples: [kz145jt2pi77zl4sg3gw25dvfp6vquxrksawhzbqied7eojqzzgu4vmywqlfu]
+    Day:
+      type: string
+      pattern: "^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+      description: YYYY-MM-DD, year 1970 to 9999 (the day is not checked against the month's length).
     Hex32:
       type: string
       pattern: "^[0-9a-f]{64}$"

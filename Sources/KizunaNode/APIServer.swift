@@ -83,6 +83,9 @@ public enum APIServer {
         addAccountRoutes(to: router, shared)
         addReportRoutes(to: router, shared)
         addEventRoutes(to: router, shared)
+        // Last: every route is known by now. It sits in front of Hummingbird's not-found
+        // responder only, and turns a known path asked with another method into 405.
+        router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
         return router
     }
 
@@ -336,6 +339,61 @@ struct ProblemMiddleware: RouterMiddleware {
         } catch {
             logger.error("API request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return APIServer.problem(.internalServerError, code: "api.internal", detail: "the node could not answer: \(error)")
+        }
+    }
+}
+
+/// Answers a request for a path the API serves, with a method it does not serve there, with
+/// 405 `api.method_not_allowed` and an `Allow` header listing the path's methods (RFC 9110
+/// §15.5.6), instead of Hummingbird's 404: `TRACE /v1/status` is a wrong method, not a
+/// missing resource. Paths no route matches stay 404 `api.no_such_route`.
+struct MethodNotAllowedMiddleware: RouterMiddleware {
+    typealias Context = APIRequestContext
+    /// Each route's path and the methods it is served with.
+    let paths: [(path: RouterPath, methods: [HTTPRequest.Method])]
+
+    init(routes: [Router<APIRequestContext>.RouteDescription]) {
+        var paths: [(path: RouterPath, methods: [HTTPRequest.Method])] = []
+        for route in routes {
+            if let index = paths.firstIndex(where: { $0.path == route.path }) {
+                paths[index].methods.append(route.method)
+            } else {
+                paths.append((route.path, [route.method]))
+            }
+        }
+        self.paths = paths.map { ($0.path, $0.methods.sorted { $0.rawValue < $1.rawValue }) }
+    }
+
+    /// The methods served on `path`, or nil if no route matches it. Where several routes
+    /// match (`/v1/blocks/latest` and `/v1/blocks/:height`), the router picks the one whose
+    /// first differing segment is literal, and so does this.
+    func allowedMethods(path: String) -> [HTTPRequest.Method]? {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        var best: (literal: [Bool], methods: [HTTPRequest.Method])?
+        for route in paths where route.path.components.count == segments.count {
+            guard zip(route.path.components, segments).allSatisfy({ $0 ~= $1 }) else { continue }
+            let literal = zip(route.path.components, segments).map { $0 == $1 }
+            if let current = best, !Self.isMoreSpecific(literal, than: current.literal) { continue }
+            best = (literal, route.methods)
+        }
+        return best?.methods
+    }
+
+    /// Whether, at the first segment where they differ, `a` is literal and `b` a parameter.
+    static func isMoreSpecific(_ a: [Bool], than b: [Bool]) -> Bool {
+        for (x, y) in zip(a, b) where x != y { return x }
+        return false
+    }
+
+    func handle(_ request: Request, context: APIRequestContext, next: (Request, APIRequestContext) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            guard let allowed = allowedMethods(path: request.uri.path), !allowed.isEmpty, !allowed.contains(request.method) else { throw error }
+            let list = allowed.map(\.rawValue).joined(separator: ", ")
+            var response = APIServer.problem(.methodNotAllowed, code: "api.method_not_allowed", detail: "\(request.method) is not allowed on \(request.uri.path); allowed: \(list)")
+            response.headers[.allow] = list
+            return response
         }
     }
 }
