@@ -91,7 +91,9 @@ extension APIServer {
     /// Parses `YYYY-MM-DD`.
     static func parseDate(_ text: String) throws(APIProblem) -> (year: Int64, month: Int64, day: Int64) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        // Digits only: Int64("+1") parses, and "2026-+1-01" is not a date's spelling.
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              parts.allSatisfy({ $0.allSatisfy { $0 >= "0" && $0 <= "9" } }),
               let year = Int64(parts[0]), let month = Int64(parts[1]), let day = Int64(parts[2]),
               (1970...9999).contains(year), (1...12).contains(month), (1...31).contains(day) else {
             throw APIProblem(400, "api.bad_date", "'\(text)' is not a date in the form YYYY-MM-DD")

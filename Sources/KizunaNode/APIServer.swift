@@ -306,9 +306,39 @@ public enum APIServer {
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// The status's reason phrase for a problem's `title`. A status made from a bare code
+    /// (`HTTPResponse.Status(code:)`, as access-control refusals are) carries an empty phrase,
+    /// so the standard one is looked up (RFC 9110 §15, RFC 6585 for 429).
+    static func title(of status: HTTPResponse.Status) -> String {
+        if !status.reasonPhrase.isEmpty { return status.reasonPhrase }
+        switch status.code {
+        case 400: return "Bad Request"
+        case 401: return "Unauthorized"
+        case 403: return "Forbidden"
+        case 404: return "Not Found"
+        case 405: return "Method Not Allowed"
+        case 406: return "Not Acceptable"
+        case 408: return "Request Timeout"
+        case 409: return "Conflict"
+        case 410: return "Gone"
+        case 411: return "Length Required"
+        case 413: return "Content Too Large"
+        case 414: return "URI Too Long"
+        case 415: return "Unsupported Media Type"
+        case 422: return "Unprocessable Content"
+        case 425: return "Too Early"
+        case 429: return "Too Many Requests"
+        case 431: return "Request Header Fields Too Large"
+        case 500: return "Internal Server Error"
+        case 501: return "Not Implemented"
+        case 503: return "Service Unavailable"
+        default: return "HTTP \(status.code)"
+        }
+    }
+
     /// An RFC 9457 problem document.
     static func problem(_ status: HTTPResponse.Status, code: String, detail: String, retryAfterSeconds: Int? = nil) -> Response {
-        let document = ProblemDocument(type: "urn:kizuna:problem:\(code)", title: status.reasonPhrase, status: Int(status.code), code: code, detail: detail)
+        let document = ProblemDocument(type: "urn:kizuna:problem:\(code)", title: title(of: status), status: Int(status.code), code: code, detail: detail)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = (try? encoder.encode(document)) ?? Data()

@@ -4,7 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import HTTPTypes
 import KizunaCore
-import KizunaNode
+@testable import KizunaNode
 
 /// A path the API serves, asked with a method it is not served with, is 405
 /// `api.method_not_allowed` with an `Allow` header listing the path's methods (RFC 9110
@@ -125,6 +125,26 @@ struct MethodNotAllowedTests {
                 #expect(response.status == .methodNotAllowed)
                 #expect(response.headers[.allow] == "POST")
             }
+        }
+    }
+
+    /// Access-control refusals build their status from a bare code, whose reason phrase is
+    /// empty; the problem's `title` must still name it.
+    @Test func problemTitlesAreNeverEmpty() {
+        for code in [400, 401, 403, 404, 405, 409, 413, 422, 429, 500, 503] {
+            let title = APIServer.title(of: HTTPResponse.Status(code: code))
+            #expect(!title.isEmpty && !title.hasPrefix("HTTP "), "\(code): \(title)")
+        }
+        #expect(APIServer.title(of: HTTPResponse.Status(code: 400)) == "Bad Request")
+        #expect(APIServer.title(of: .tooManyRequests) == HTTPResponse.Status.tooManyRequests.reasonPhrase)
+        #expect(APIServer.title(of: HTTPResponse.Status(code: 418)) == "HTTP 418")
+    }
+
+    /// Report dates are YYYY-MM-DD in digits only (schemathesis found "2026-+1-01" accepted).
+    @Test func reportDatesAreDigitsOnly() throws {
+        #expect(try APIServer.parseDate("2026-03-31") == (2026, 3, 31))
+        for text in ["2026-+1-01", "+026-01-01", "2026-01-+1", "2026- 1-01", "2026-1-01", "2026-13-01", "1969-12-31"] {
+            #expect(throws: APIProblem.self, "\(text)") { try APIServer.parseDate(text) }
         }
     }
 }
