@@ -44,6 +44,7 @@ struct BenchNetworkCommand: AsyncParsableCommand {
     @Option(help: "Scratch folder (deleted and recreated).") var folder = ".kizuna/bench-network"
     @Option(help: "Also write the result as JSON to this file.") var json: String?
     @Option(help: "Seed of the workload.") var seed: UInt64?
+    @Option(help: "Each node's mempool bound (pending transactions; default: the node's, 20000). Smaller refuses a spike sooner and keeps the admitted payments' wait shorter.") var mempoolTransactionsMax: Int?
     @Option(help: "Keep the nodes running this many seconds after the scenarios (to inspect or profile them).") var holdSeconds: Double = 0
 
     func run() async throws {
@@ -67,10 +68,14 @@ struct BenchNetworkCommand: AsyncParsableCommand {
         if let spikeFactor { options.spikeFactor = spikeFactor }
         if let seed { options.seed = seed }
         options.holdSeconds = holdSeconds
+        options.mempoolTransactionsMax = mempoolTransactionsMax
         options.steadyRate = rate
         options.assumedMax = assumeMax
         guard options.residents >= 10, options.merchants >= 1, options.connectionsPerNode >= 1 else {
             throw ValidationError("at least 10 residents, 1 merchant and 1 connection per node")
+        }
+        if let mempoolTransactionsMax, mempoolTransactionsMax < 100 {
+            throw ValidationError("--mempool-transactions-max must be at least 100 (the set-up keeps up to 48 pending per authority)")
         }
         let result = try await NetworkBenchmark(options: options).run { line in
             print("bench: \(line)")
@@ -115,6 +120,7 @@ struct BenchNetworkCommand: AsyncParsableCommand {
         | signature bound: all cores ÷ 4 validators | \(number(machine.signatureBoundTransactionsPerSecond)) tx/s |
         | synced RocksDB batches/s | \(number(machine.syncedBatchesPerSecond)) |
         | population | \(result.residents) residents, \(result.merchants) merchants, \(result.connectionsPerNode) connections per node |
+        | mempool bound per node | \(result.mempoolTransactionsMax.map { "\($0)" } ?? "the default (20000)") |
         | set-up (programs, registrations, first charges and thanks) | \(result.setupTransactions) tx in \(number(result.setupSeconds)) s (\(number(Double(result.setupTransactions) / max(result.setupSeconds, 0.001))) tx/s) |
 
         """

@@ -21,6 +21,8 @@ final class BenchNetworkProcesses: Sendable {
     }
 
     let folder: String
+    /// Each node's mempool bound, if not the default (`mempoolTransactionsMax`).
+    let mempoolTransactionsMax: Int?
     let genesis: Genesis
     let executable: String
     let nodes: [String: NodeEntry]
@@ -33,7 +35,8 @@ final class BenchNetworkProcesses: Sendable {
     /// Creates the folder (removing an earlier run's), genesis, keys, signer records and configs.
     /// The nodes run a copy of `executable` taken now, so that a rebuild in the meantime
     /// (a shared build folder) changes nothing for this run and profilers find its symbols.
-    init(folder relativeFolder: String, executable: String) throws {
+    init(folder relativeFolder: String, executable: String, mempoolTransactionsMax: Int? = nil) throws {
+        self.mempoolTransactionsMax = mempoolTransactionsMax
         let folder = relativeFolder.hasPrefix("/") ? relativeFolder : FileManager.default.currentDirectoryPath + "/" + relativeFolder
         self.folder = folder
         let manager = FileManager.default
@@ -88,6 +91,7 @@ final class BenchNetworkProcesses: Sendable {
 
         """
         if name != Self.observerName { text += "signerStateFile = \"signer-state\"\n" }
+        if let mempoolTransactionsMax { text += "mempoolTransactionsMax = \(mempoolTransactionsMax)\n" }
         text += """
 
         [api]

@@ -132,7 +132,7 @@ final class BenchRunner {
                         verifyOne, verifyAll, cores, machine.signatureBoundTransactionsPerSecond, synced))
 
         // 2. The network.
-        let network = try BenchNetworkProcesses(folder: options.folder + "/network", executable: options.executable)
+        let network = try BenchNetworkProcesses(folder: options.folder + "/network", executable: options.executable, mempoolTransactionsMax: options.mempoolTransactionsMax)
         self.network = network
         installSignalHandlers(network)
         for name in Self.names { _ = try network.start(name) }
@@ -161,7 +161,8 @@ final class BenchRunner {
 
         var result = NetworkBenchmark.Result(
             date: ISO8601DateFormatter().string(from: Date()), build: benchBuildConfiguration, chainId: network.genesis.chainId,
-            residents: options.residents, merchants: options.merchants, connectionsPerNode: options.connectionsPerNode, drainSeconds: options.drainSeconds, machine: machine,
+            residents: options.residents, merchants: options.merchants, connectionsPerNode: options.connectionsPerNode,
+            mempoolTransactionsMax: options.mempoolTransactionsMax, drainSeconds: options.drainSeconds, machine: machine,
             setupTransactions: setupTransactions, setupSeconds: setupSeconds, max: nil, steady: nil, spike: nil, sync: nil,
             ratioToSignatureBound: nil, ratioBlocksToSyncedBatches: nil, chainHeight: 0, chainTransactions: 0,
             bytesOnDiskPerNode: [:], bytesOnDiskPerTransaction: 0, nodesPeakRSSBytes: [:], clientCPUSeconds: 0, seconds: 0, errors: [])

@@ -61,6 +61,8 @@ public struct NetworkBenchmark: Sendable {
         public var seed: UInt64
         /// Seconds to keep the nodes running after the scenarios, to inspect or profile them.
         public var holdSeconds: Double = 0
+        /// Each node's mempool bound; nil: the node's default (20,000).
+        public var mempoolTransactionsMax: Int?
 
         public init(scenarios: [Scenario], residents: Int, merchants: Int, connectionsPerNode: Int, folder: String, executable: String,
                     maxSeconds: Double, steadySeconds: Double, spikeSeconds: Double, recoverySeconds: Double, warmupSeconds: Double,
@@ -226,6 +228,8 @@ public struct NetworkBenchmark: Sendable {
         public var residents: Int
         public var merchants: Int
         public var connectionsPerNode: Int
+        /// Each node's mempool bound; nil: the node's default.
+        public var mempoolTransactionsMax: Int?
         /// A phase's drain gives up after this long without a commit.
         public var drainSeconds: Double
         public var machine: Machine

@@ -33,7 +33,10 @@ extension Node {
     public func expireMempool(nowMilliseconds: UInt64) {
         let ttl = configuration.mempoolTransactionTtlMilliseconds
         guard nowMilliseconds > ttl else { return }
-        for transaction in mempool.removeAdmitted(atOrBefore: nowMilliseconds - ttl) {
+        let cutoff = nowMilliseconds - ttl
+        let expiredDeferred = deferred.values.filter { $0.admittedAt <= cutoff }.map(\.transaction).sorted { $0.id < $1.id }
+        for transaction in expiredDeferred { deferred[transaction.id] = nil }
+        for transaction in mempool.removeAdmitted(atOrBefore: cutoff) + expiredDeferred {
             let error = TransactionError(.expiredInMempool, "the transaction waited \(ttl) ms without committing (is its nonce the account's next?)")
             remember(transaction.id, error)
             resolve(transaction.id, .rejected(error))
@@ -78,6 +81,10 @@ extension Node {
         guard !deferred.isEmpty else { return }
         let entries = deferred.values.sorted { ($0.admittedAt, $0.transaction.id) < ($1.admittedAt, $1.transaction.id) }
         deferred = [:]
+        // The mempool can be full when a deferred transaction comes back (a campaign spike):
+        // it stays deferred for the next commit rather than vanishing while its client was
+        // told it is pending (and, with it, every later nonce of its account). The
+        // time-to-live still ends it (`expireMempool`).
         for entry in entries {
             let transaction = entry.transaction
             do {
@@ -89,8 +96,11 @@ extension Node {
                     continue
                 }
                 try mempool.add(transaction, admittedAt: entry.admittedAt)
+            } catch let error as TransactionError where error.code == .mempoolFull || error.code == .accountQueueFull {
+                deferred[transaction.id] = entry
             } catch {
-                // Full, or a duplicate that arrived again by gossip: it stays where it is.
+                // A duplicate that arrived again by gossip (it is pending already), or a store
+                // error (the next commit's retry cannot do better): it leaves the deferred set.
                 continue
             }
         }

@@ -231,4 +231,73 @@ import Logging
         let final = await node.status(of: payment.id)
         #expect(committed, "the deferred payment never committed: \(final)")
     }
+
+    /// A deferred transaction that finds the mempool full after a commit stays deferred (its
+    /// client was told it is pending) and comes back when there is room; past the
+    /// time-to-live it is rejected like any pending transaction. (A spike found the first:
+    /// such transactions vanished, and with them every later nonce of their accounts.)
+    @Test func aDeferredTransactionSurvivesAFullMempoolAndExpiresWithItsTimeToLive() async throws {
+        let genesis = APIFixture.makeGenesis()
+        let blocks = try BlockStore(store: MemoryStore(), genesis: genesis)
+        var logger = Logger(label: "deferred-full-test")
+        logger.logLevel = .warning
+        var configuration = APIFixture.defaultConfiguration()
+        configuration.mempoolTransactionsMax = 2
+        let node = try Node(configuration: configuration, genesis: genesis, blocks: blocks, key: APIFixture.validatorKey, mode: .consensus, logger: logger)
+        let chainId = genesis.chainId
+        var clock = genesis.genesisTime + 1000
+        func build() async throws -> (Block, BlockExecution) {
+            clock += 1000
+            let tip = try blocks.tipHeight()
+            return try await node.buildProposal(timestamp: clock, proposer: APIFixture.validatorKey.publicKey,
+                                                lastCommit: tip == 0 ? nil : try blocks.certificate(at: tip))
+        }
+        func commit(_ block: Block, _ execution: BlockExecution) async throws {
+            let certificate = CommitCertificate(height: block.height, round: 0, blockHash: block.hash, signatures: [
+                CommitCertificate.precommit(chainId: chainId, height: block.height, round: 0, blockHash: block.hash, key: APIFixture.validatorKey),
+            ])
+            try await node.commitDecided(block, certificate: certificate, execution: execution)
+        }
+        var registrar = TransactionBuilder(chainId: chainId, key: APIFixture.registrar, nextNonce: 0)
+        var resident = TransactionBuilder(chainId: chainId, key: APIFixture.resident1, nextNonce: 0)
+        try await node.submit(registrar.register(APIFixture.resident1.publicKey, role: .resident).verified(chainId: chainId))
+        try await node.submit(registrar.register(APIFixture.merchant.publicKey, role: .merchant, merchantCategory: "food").verified(chainId: chainId))
+        let (setup, setupExecution) = try await build()
+        try await commit(setup, setupExecution)
+
+        // Left out (the resident has no coins): deferred, out of the mempool.
+        let payment = try resident.pay(merchant: APIFixture.merchant.publicKey, amount: 3000).verified(chainId: chainId)
+        try await node.submit(payment)
+        let (first, firstExecution) = try await build()
+        #expect(!first.transactions.contains(payment.signed))
+        // Two more transactions fill the mempool before that block commits.
+        try await node.submit(registrar.register(PrivateKey(seed: Hash.sha256([7, 1]).bytes)!.publicKey, role: .resident).verified(chainId: chainId))
+        try await node.submit(registrar.register(PrivateKey(seed: Hash.sha256([7, 2]).bytes)!.publicKey, role: .resident).verified(chainId: chainId))
+        #expect(await node.pendingCount == 2)
+        try await commit(first, firstExecution)
+        guard case .deferred = await node.status(of: payment.id) else {
+            Issue.record("a full mempool lost the deferred payment: \(await node.status(of: payment.id))")
+            return
+        }
+        // The registrations commit; there is room again, and the payment is pending.
+        let (second, secondExecution) = try await build()
+        #expect(second.transactions.count == 2)
+        try await commit(second, secondExecution)
+        #expect(await node.status(of: payment.id) == .pending)
+
+        // Deferred again (still no coins), then past its time-to-live: rejected, final.
+        let (third, thirdExecution) = try await build()
+        #expect(!third.transactions.contains(payment.signed))
+        guard case .deferred = await node.status(of: payment.id) else {
+            Issue.record("expected deferred, got \(await node.status(of: payment.id))")
+            return
+        }
+        _ = thirdExecution
+        await node.expireMempool(nowMilliseconds: UInt64.max / 2)
+        guard case .rejected(let error) = await node.status(of: payment.id) else {
+            Issue.record("a deferred transaction outlived its time-to-live: \(await node.status(of: payment.id))")
+            return
+        }
+        #expect(error.code.rawValue == "mempool.expired")
+    }
 }
