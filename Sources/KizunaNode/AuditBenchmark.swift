@@ -118,10 +118,6 @@ public struct AuditBenchmark: Sendable {
         public var description: String { "bench audit: \(message)" }
     }
 
-    static func seconds(since start: DispatchTime) -> Double {
-        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-    }
-
     /// CPU seconds (user + system) so far of the whole process (`CLOCK_PROCESS_CPUTIME_ID`)
     /// or of the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
     static func cpuSeconds(_ clock: clockid_t) -> Double {
@@ -131,24 +127,6 @@ public struct AuditBenchmark: Sendable {
             _ = clock_gettime(clock, raw.baseAddress!.assumingMemoryBound(to: timespec.self))
         }
         return Double(time.seconds) + Double(time.nanoseconds) / 1e9
-    }
-
-    /// Ed25519 verifications per second (swift-crypto, one key, 200-byte messages, as in
-    /// `kizuna bench node`): `perCore` on one core, then `perCore` on each of `cores` threads.
-    public static func measureEd25519Verify(cores: Int, perCore: Int = 20_000) -> (oneCore: Double, allCores: Double) {
-        let key = PrivateKey()
-        let message = [UInt8](repeating: 7, count: 200)
-        let signature = key.sign(message)
-        let publicKey = key.publicKey
-        var start = DispatchTime.now()
-        for _ in 0..<perCore { precondition(publicKey.isValidSignature(signature, for: message)) }
-        let oneCore = Double(perCore) / seconds(since: start)
-        start = DispatchTime.now()
-        DispatchQueue.concurrentPerform(iterations: cores) { _ in
-            for _ in 0..<perCore { precondition(publicKey.isValidSignature(signature, for: message)) }
-        }
-        let allCores = Double(perCore * cores) / seconds(since: start)
-        return (oneCore, allCores)
     }
 
     public func run(progress: (String) -> Void, auditProgress: (ChainAuditor.Progress) -> Void) async throws -> Result {
@@ -174,7 +152,7 @@ public struct AuditBenchmark: Sendable {
             info = try await buildChain(progress: progress)
         }
         // 2. The machine's verify rate just before the audit.
-        let before = Self.measureEd25519Verify(cores: cores)
+        let before = SingleNodeBenchmark.measureEd25519Verify(cores: cores)
         progress(String(format: "ed25519 verify before the audit: %.0f/s on one core, %.0f/s on %d cores", before.oneCore, before.allCores, cores))
 
         // 3. The audit, exactly as `kizuna audit --genesis … --data …` runs it.
@@ -190,12 +168,12 @@ public struct AuditBenchmark: Sendable {
         let threadCPUBefore = Self.cpuSeconds(CLOCK_THREAD_CPUTIME_ID)
         let auditStart = DispatchTime.now()
         let (summary, replica) = try auditor.run(storedState: store, progress: auditProgress)
-        let auditSeconds = Self.seconds(since: auditStart)
+        let auditSeconds = SingleNodeBenchmark.seconds(since: auditStart)
         let auditCPU = Self.cpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - cpuBefore
         let auditThreadCPU = Self.cpuSeconds(CLOCK_THREAD_CPUTIME_ID) - threadCPUBefore
         let reportsStart = DispatchTime.now()
         _ = try AuditReport(summary: summary, replica: replica)
-        let reportsSeconds = Self.seconds(since: reportsStart)
+        let reportsSeconds = SingleNodeBenchmark.seconds(since: reportsStart)
         guard summary.blocks == info.blocks, summary.transactions == info.transactions else {
             throw SetupError(message: "the audit saw \(summary.blocks) blocks and \(summary.transactions) transactions; the chain info says \(info.blocks) and \(info.transactions)")
         }
@@ -204,7 +182,7 @@ public struct AuditBenchmark: Sendable {
                         summary.blocks, summary.transactions, auditSeconds, auditCPU, auditThreadCPU, perSecond, Double(summary.blocks) / auditSeconds, reportsSeconds) + "tip " + summary.tipHash)
 
         // 4. The verify rate just after.
-        let after = Self.measureEd25519Verify(cores: cores)
+        let after = SingleNodeBenchmark.measureEd25519Verify(cores: cores)
         progress(String(format: "ed25519 verify after the audit: %.0f/s on one core, %.0f/s on %d cores", after.oneCore, after.allCores, cores))
 
         // 5. Where the time goes.
@@ -304,9 +282,9 @@ public struct AuditBenchmark: Sendable {
             while await node.pendingCount > 0 {
                 clock += 1000
                 committed += try await node.produceBlock(nowMilliseconds: clock).transactions.count
-                if force || Self.seconds(since: lastLine) >= 10 {
+                if force || SingleNodeBenchmark.seconds(since: lastLine) >= 10 {
                     lastLine = DispatchTime.now()
-                    let elapsed = Self.seconds(since: started)
+                    let elapsed = SingleNodeBenchmark.seconds(since: started)
                     let rate = Double(committed) / elapsed
                     progress(String(format: "chain: %d/%d transactions, %llu blocks, %.0f tx/s, %.0f s left", committed, transactions, try blocks.tipHeight(), rate, Double(transactions - committed) / max(rate, 1)))
                 }
@@ -352,9 +330,9 @@ public struct AuditBenchmark: Sendable {
         guard committed == transactions else {
             throw SetupError(message: "\(committed) of \(transactions) transactions committed; the node rejected some")
         }
-        progress(String(format: "chain: %d transactions in %llu blocks in %.0f s; compacting", committed, tip, Self.seconds(since: started)))
+        progress(String(format: "chain: %d transactions in %llu blocks in %.0f s; compacting", committed, tip, SingleNodeBenchmark.seconds(since: started)))
         store.compact()
-        let setupSeconds = Self.seconds(since: started)
+        let setupSeconds = SingleNodeBenchmark.seconds(since: started)
         let info = ChainInfo(genesisHash: genesis.hash.hex, requestedTransactions: transactions, residents: residents, blockTransactionsMax: blockTransactionsMax, blocks: tip, transactions: committed, setupSeconds: setupSeconds)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -424,7 +402,7 @@ public struct AuditBenchmark: Sendable {
                 height = end + 1
             }
             precondition(count == transactions)
-            return Self.seconds(since: start)
+            return SingleNodeBenchmark.seconds(since: start)
         }
         let read = try pass(verify: false)
         progress(String(format: "breakdown: reading and decoding every block and certificate: %.1f s", read))
