@@ -86,8 +86,7 @@ struct TransactionCommand: AsyncParsableCommand {
             let signed = builder.sign(body)
             guard let url = URL(string: node) else { throw ValidationError("--node '\(node)' is not a URL") }
             let reply = try await NodeClient(baseURL: url).submit(signed, waitForCommit: !noWait)
-            print(String(decoding: reply.body, as: UTF8.self))
-            if !(200..<300).contains(reply.statusCode) { throw ExitCode(1) }
+            try SubmissionOutcome.finish(reply, waited: !noWait)
         }
     }
 

@@ -56,8 +56,7 @@ struct WalletCommand: AsyncParsableCommand {
             var builder = TransactionBuilder(chainId: chainId, key: key, nextNonce: next)
             let transaction = builder.sign(try body(key), cosigners: cosigners)
             let reply = try await client.submit(transaction, waitForCommit: !noWait)
-            print(reply.text)
-            if !reply.isSuccess { throw ExitCode(1) }
+            try SubmissionOutcome.finish(reply, waited: !noWait)
         }
     }
 

@@ -393,6 +393,10 @@ public struct TransactionError: Error, Equatable, Sendable, CustomStringConverti
         public static let badSignature = Code(rawValue: "tx.bad_signature")
         public static let badNonce = Code(rawValue: "tx.bad_nonce")
         public static let duplicate = Code(rawValue: "tx.duplicate")
+        /// The nonce is above the account's next nonce and no pending transaction fills the gap.
+        public static let nonceGap = Code(rawValue: "tx.nonce_gap")
+        /// A pending transaction displaced by another of the same account with the same nonce.
+        public static let replaced = Code(rawValue: "tx.replaced")
         public static let unknownAccount = Code(rawValue: "ledger.unknown_account")
         public static let accountExists = Code(rawValue: "ledger.account_exists")
         public static let residentAlreadyRegistered = Code(rawValue: "ledger.resident_already_registered")
@@ -419,6 +423,9 @@ public struct TransactionError: Error, Equatable, Sendable, CustomStringConverti
         public static let tooManyLots = Code(rawValue: "ledger.too_many_lots")
         public static let mempoolFull = Code(rawValue: "mempool.full")
         public static let accountQueueFull = Code(rawValue: "mempool.account_queue_full")
+        /// Admission control: the network already holds what it can commit within the latency
+        /// target; retry after the time the answer gives.
+        public static let overloaded = Code(rawValue: "mempool.overloaded")
         /// The transaction waited in the mempool longer than its time-to-live without committing.
         public static let expiredInMempool = Code(rawValue: "mempool.expired")
     }

@@ -733,7 +733,8 @@ components:
         address: {$ref: "#/components/schemas/Address"}
         role: {type: string, enum: [resident, merchant, authority]}
         merchantCategory: {type: string}
-        nonce: {type: integer}
+        nonce: {type: integer, description: "the next nonce after the committed transactions"}
+        pendingNonce: {type: integer, description: "the next nonce after this node's pending transactions of the account (equal to nonce when none is pending); sign with it to follow them rather than replace one"}
         frozen: {type: boolean}
         registeredAt: {type: integer}
         successor: {$ref: "#/components/schemas/Address"}

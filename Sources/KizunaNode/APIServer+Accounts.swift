@@ -16,7 +16,9 @@ extension APIServer {
             guard let account = try node.account(key) else {
                 throw APIProblem(404, "api.unknown_account", "account \(key.address) is not registered")
             }
-            return try json(accountView(key, account, node: node))
+            var view = try accountView(key, account, node: node)
+            view.pendingNonce = await node.pendingNonce(of: key, committed: account.nonce)
+            return try json(view)
         }
         router.get("/v1/accounts/:address/transactions") { request, context in
             let key = try addressParameter(context, "address")
@@ -60,7 +62,7 @@ extension APIServer {
         }
         return AccountView(
             address: key.address.description, role: account.role.name, merchantCategory: account.merchantCategory,
-            nonce: account.nonce, frozen: account.frozen, registeredAt: account.registeredAt,
+            nonce: account.nonce, pendingNonce: nil, frozen: account.frozen, registeredAt: account.registeredAt,
             successor: account.successor?.address.description, balances: balances
         )
     }

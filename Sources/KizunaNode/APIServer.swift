@@ -175,22 +175,25 @@ public enum APIServer {
             } catch {
                 throw APIProblem(400, TransactionError.Code.malformed.rawValue, "\(error)")
             }
+            // Admission control first: under a campaign spike a refusal must cost less than a
+            // signature check (docs/api.md §6).
+            if let refusal = node.admissionRefusal(for: signed, client: context.clientKey) {
+                throw APIProblem(503, TransactionError.Code.overloaded.rawValue, refusal.message, retryAfterSeconds: Int(refusal.retryAfterSeconds))
+            }
             let verified: VerifiedTransaction
             do throws(TransactionError) {
                 verified = try signed.verified(chainId: chainId)
             } catch {
                 throw APIProblem(422, error.code.rawValue, error.message)
             }
-            // A signer that is not registered can never commit; the mempool would hold the
-            // transaction forever (it waits for the signer's next nonce), so refuse it here.
-            guard try node.account(verified.transaction.signer) != nil else {
-                throw APIProblem(422, TransactionError.Code.unknownAccount.rawValue, "the signer \(verified.transaction.signer.address) is not a registered account")
-            }
+            // Admission runs the ledger's rules: a transaction that cannot apply is refused
+            // here, finally, with the ledger's code; it is never left pending.
             do throws(TransactionError) {
-                try await node.submit(verified)
+                try await node.submit(verified, client: context.clientKey)
             } catch {
                 switch error.code {
                 case .mempoolFull, .accountQueueFull: throw APIProblem(503, error.code.rawValue, error.message, retryAfterSeconds: 1)
+                case .overloaded: throw APIProblem(503, error.code.rawValue, error.message, retryAfterSeconds: Int(node.admissionRetryAfterSeconds))
                 case .duplicate: throw APIProblem(409, error.code.rawValue, error.message)
                 default: throw APIProblem(422, error.code.rawValue, error.message)
                 }

@@ -182,6 +182,9 @@ struct AccountView: Codable, Sendable {
     var role: String
     var merchantCategory: String?
     var nonce: UInt64
+    /// The nonce after this node's pending transactions of the account (= `nonce` when none
+    /// is pending): what a wallet signs next without replacing a pending one.
+    var pendingNonce: UInt64?
     var frozen: Bool
     var registeredAt: UInt64
     var successor: String?

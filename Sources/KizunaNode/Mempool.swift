@@ -1,5 +1,25 @@
 public import KizunaCore
 
+/// Which admission lane a transaction waits in. A campaign's payment flood fills the payment
+/// lane; charges, grants, registrations, redemptions and the authorities' other work have
+/// their own lane, so they are neither refused nor left out of blocks because of it
+/// (`AdmissionControl`, `Mempool.candidates`).
+public enum AdmissionLane: Int, Sendable, CaseIterable, CustomStringConvertible {
+    /// Residents' transfers: pay, send, thank.
+    case payments = 0
+    /// Everything else: register, charge, grant, redeem, refund, programs, freeze, recover.
+    case operations = 1
+
+    public init(_ body: TransactionBody) {
+        switch body {
+        case .pay, .send, .thank: self = .payments
+        case .register, .charge, .createProgram, .grant, .redeem, .refund, .freeze, .unfreeze, .recover: self = .operations
+        }
+    }
+
+    public var description: String { self == .payments ? "payments" : "operations" }
+}
+
 /// Verified transactions waiting for a block. Bounded in total and per account,
 /// de-duplicated by id, and ordered per account by nonce. Not thread-safe: owned by the
 /// `Node` actor.
@@ -19,6 +39,8 @@ public struct Mempool: Sendable {
     /// Signers in order of first arrival, so block building is fair and deterministic
     /// for a given arrival order.
     private var signerOrder: [PublicKey] = []
+    /// Pending transactions per lane (`AdmissionLane.rawValue`).
+    public private(set) var laneCounts = [Int](repeating: 0, count: AdmissionLane.allCases.count)
 
     public init(transactionsMax: Int, transactionsPerAccountMax: Int) {
         precondition(transactionsMax > 0 && transactionsPerAccountMax > 0)
@@ -58,7 +80,22 @@ public struct Mempool: Sendable {
         byId[transaction.id] = transaction
         admissions.append((transaction.id, admittedAt))
         self.admittedAt[transaction.id] = admittedAt
+        laneCounts[AdmissionLane(transaction.transaction.body).rawValue] += 1
     }
+
+    /// The account's pending transactions, sorted by nonce.
+    public func queue(of signer: PublicKey) -> [VerifiedTransaction] { bySigner[signer] ?? [] }
+
+    /// The pending transaction of `signer` with `nonce`, if any.
+    public func pending(of signer: PublicKey, nonce: UInt64) -> VerifiedTransaction? {
+        bySigner[signer]?.first { $0.transaction.nonce == nonce }
+    }
+
+    /// Accounts with pending transactions, in order of first arrival.
+    public var signers: [PublicKey] { signerOrder }
+
+    /// Pending transactions in `lane`.
+    public func count(in lane: AdmissionLane) -> Int { laneCounts[lane.rawValue] }
 
     /// Removes and returns the transactions admitted at or before `cutoff` (milliseconds).
     public mutating func removeAdmitted(atOrBefore cutoff: UInt64) -> [VerifiedTransaction] {
@@ -79,17 +116,22 @@ public struct Mempool: Sendable {
     }
 
     /// Up to `limit` transactions for the next block: each account's run of consecutive
-    /// nonces starting at its next nonce, accounts in order of arrival.
+    /// nonces starting at its next nonce. Accounts whose next transaction is in the
+    /// operations lane go first (a payment flood does not delay a charge or a grant), then
+    /// the rest; within each, accounts in order of arrival.
     public func candidates(limit: Int, nextNonce: (PublicKey) -> UInt64?) -> [VerifiedTransaction] {
         var result: [VerifiedTransaction] = []
-        for signer in signerOrder {
-            guard let queue = bySigner[signer], var expected = nextNonce(signer) else { continue }
-            for transaction in queue where transaction.transaction.nonce >= expected {
-                guard transaction.transaction.nonce == expected, result.count < limit else { break }
-                result.append(transaction)
-                expected += 1
+        for lane in [AdmissionLane.operations, .payments] {
+            for signer in signerOrder {
+                guard let queue = bySigner[signer], let head = queue.first, AdmissionLane(head.transaction.body) == lane,
+                      var expected = nextNonce(signer) else { continue }
+                for transaction in queue where transaction.transaction.nonce >= expected {
+                    guard transaction.transaction.nonce == expected, result.count < limit else { break }
+                    result.append(transaction)
+                    expected += 1
+                }
+                if result.count >= limit { return result }
             }
-            if result.count >= limit { break }
         }
         return result
     }
@@ -100,6 +142,7 @@ public struct Mempool: Sendable {
         for id in ids {
             guard let transaction = byId.removeValue(forKey: id) else { continue }
             admittedAt[id] = nil
+            laneCounts[AdmissionLane(transaction.transaction.body).rawValue] -= 1
             let signer = transaction.transaction.signer
             bySigner[signer]?.removeAll { $0.id == id }
             touched.append(signer)

@@ -10,25 +10,6 @@ extension Node {
         admissionObserver = observer
     }
 
-    /// Admits transactions a peer gossiped (already verified); returns how many were new.
-    /// Refusals are silent: the peer's mempool is not ours to report on.
-    @discardableResult
-    public func admitGossiped(_ transactions: [VerifiedTransaction]) -> Int {
-        var admitted = 0
-        for transaction in transactions where !mempool.contains(transaction.id) {
-            do {
-                guard try blocks.receipt(of: transaction.id) == nil,
-                      let account = try blocks.account(transaction.transaction.signer),
-                      transaction.transaction.nonce >= account.nonce else { continue }
-                try mempool.add(transaction, admittedAt: wallClockMilliseconds())
-                admitted += 1
-            } catch {
-                continue
-            }
-        }
-        return admitted
-    }
-
     /// Drops pending transactions older than the time-to-live; they are reported as rejected.
     public func expireMempool(nowMilliseconds: UInt64) {
         let ttl = configuration.mempoolTransactionTtlMilliseconds
@@ -36,7 +17,10 @@ extension Node {
         let cutoff = nowMilliseconds - ttl
         let expiredDeferred = deferred.values.filter { $0.admittedAt <= cutoff }.map(\.transaction).sorted { $0.id < $1.id }
         for transaction in expiredDeferred { deferred[transaction.id] = nil }
-        for transaction in mempool.removeAdmitted(atOrBefore: cutoff) + expiredDeferred {
+        let expired = mempool.removeAdmitted(atOrBefore: cutoff)
+        released(expired.map(\.id))
+        syncAdmission()
+        for transaction in expired + expiredDeferred {
             let error = TransactionError(.expiredInMempool, "the transaction waited \(ttl) ms without committing (is its nonce the account's next?)")
             remember(transaction.id, error)
             resolve(transaction.id, .rejected(error))
@@ -55,11 +39,6 @@ extension Node {
     public func buildProposal(timestamp: UInt64, proposer: PublicKey, lastCommit: CommitCertificate?) throws -> (Block, BlockExecution) {
         let store = blocks
         func nextNonce(_ key: PublicKey) -> UInt64? { (try? store.account(key))??.nonce }
-        for stale in mempool.removeStale(nextNonce: nextNonce) {
-            let error = TransactionError(.badNonce, "nonce \(stale.transaction.nonce) was used by another transaction")
-            remember(stale.id, error)
-            resolve(stale.id, .rejected(error))
-        }
         let candidates = mempool.candidates(limit: configuration.blockTransactionsMax, nextNonce: nextNonce)
         let (block, execution) = try validator.propose(candidates: candidates, timestamp: timestamp, proposer: proposer, lastCommit: lastCommit)
         // A transaction that fails against this node's state now is not rejected for good: the
@@ -72,6 +51,8 @@ extension Node {
             resolve(transaction.id, .deferred(error))
         }
         mempool.remove(execution.rejected.map(\.transaction.id))
+        released(execution.rejected.map(\.transaction.id))
+        syncAdmission()
         return (block, execution)
     }
 
@@ -97,6 +78,14 @@ extension Node {
                 }
                 try mempool.add(transaction, admittedAt: entry.admittedAt)
             } catch let error as TransactionError where error.code == .mempoolFull || error.code == .accountQueueFull {
+                // No room: it waits out of the mempool, but only if it can still apply on
+                // what committed (after the account's pending nonces below it).
+                let prefix = mempool.queue(of: transaction.transaction.signer).filter { $0.transaction.nonce < transaction.transaction.nonce }
+                if let verdict = try? admissionState().check(prefix + [transaction], ledger: blocks.ledger), let failure = verdict.failure, verdict.applying == prefix.count {
+                    remember(transaction.id, failure)
+                    resolve(transaction.id, .rejected(failure))
+                    continue
+                }
                 deferred[transaction.id] = entry
             } catch {
                 // A duplicate that arrived again by gossip (it is pending already), or a store

@@ -3,6 +3,7 @@ public import KizunaChain
 public import KizunaLedger
 public import Logging
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Where a transaction stands, as the API reports it.
 public enum TransactionStatus: Sendable, Equatable {
@@ -62,6 +63,14 @@ public actor Node {
     var deferred: [Hash: (transaction: VerifiedTransaction, admittedAt: UInt64, error: TransactionError)] = [:]
     /// Transactions admitted from the API are handed to this hook (for gossip to peers).
     var admissionObserver: (@Sendable (VerifiedTransaction) -> Void)?
+    /// Spike admission control, read by the API outside the actor (`admissionRefusal`).
+    nonisolated let admission: NIOLockedValueBox<AdmissionControl>
+    /// The start of the next block on the tip, for admission checks (Node+Admission.swift).
+    var admissionCache: (height: UInt64, state: AdmissionState)?
+    /// Per account, the admission verdict of its whole pending chain at the cached tip.
+    var chainCache: [PublicKey: AdmissionState.Verdict] = [:]
+    /// The API client that submitted each pending transaction.
+    var clientOf: [Hash: String] = [:]
 
     public init(configuration: NodeConfiguration, genesis: Genesis, blocks: BlockStore, key: PrivateKey, mode: Mode = .single, logger: Logger) throws(StartError) {
         if mode == .single {
@@ -83,6 +92,7 @@ public actor Node {
         self.key = key
         self.logger = logger
         self.mempool = Mempool(transactionsMax: configuration.mempoolTransactionsMax, transactionsPerAccountMax: configuration.mempoolTransactionsPerAccountMax)
+        self.admission = NIOLockedValueBox(AdmissionControl(settings: configuration.admission))
         do {
             let height = try blocks.tipHeight()
             self.tipCertificate = height == 0 ? nil : try blocks.certificate(at: height)
@@ -91,37 +101,14 @@ public actor Node {
         }
     }
 
-    // MARK: - Submission
-
-    /// Admits a verified transaction to the mempool, or says why not.
-    public func submit(_ transaction: VerifiedTransaction) throws(TransactionError) {
-        do {
-            if try blocks.receipt(of: transaction.id) != nil {
-                throw TransactionError(.duplicate, "transaction \(transaction.id) is already committed")
-            }
-            // An unregistered signer can never commit: refuse it now rather than let it sit in
-            // the mempool (registration must commit before the account's first transaction).
-            guard let account = try blocks.account(transaction.transaction.signer) else {
-                throw TransactionError(.unknownAccount, "the signer \(transaction.transaction.signer.address) is not registered")
-            }
-            if transaction.transaction.nonce < account.nonce {
-                throw TransactionError(.badNonce, "nonce \(transaction.transaction.nonce) was already used; the account's next nonce is \(account.nonce)")
-            }
-        } catch let error as TransactionError {
-            throw error
-        } catch {
-            logger.error("store read failed during submission", metadata: ["error": "\(error)"])
-            throw TransactionError(.malformed, "the node could not read its store; retry later")
-        }
-        try mempool.add(transaction, admittedAt: wallClockMilliseconds())
-        forgetRejection(transaction.id)
-        admissionObserver?(transaction)
-    }
+    // MARK: - Submission (Node+Admission.swift)
 
     public func status(of id: Hash) -> TransactionStatus {
         if mempool.contains(id) { return .pending }
         if let entry = deferred[id] { return .deferred(entry.error) }
-        if let error = rejected[id] { return .rejected(error) }
+        // A receipt outranks a remembered rejection: a transaction displaced here may have
+        // been in the block another validator had already proposed.
+        if let error = rejected[id], (try? blocks.receipt(of: id)) == nil { return .rejected(error) }
         if let receipt = try? blocks.receipt(of: id), let block = try? blocks.block(at: receipt.height) {
             return .committed(receipt, blockHash: block.hash)
         }
@@ -165,7 +152,7 @@ public actor Node {
         }
     }
 
-    private func forgetRejection(_ id: Hash) {
+    func forgetRejection(_ id: Hash) {
         if rejected.removeValue(forKey: id) != nil { rejectedOrder.removeAll { $0 == id } }
     }
 
@@ -176,7 +163,7 @@ public actor Node {
     @discardableResult
     public func produceIfDue(nowMilliseconds: UInt64) throws -> Block? {
         expireMempool(nowMilliseconds: nowMilliseconds)
-        let due = mempool.count > 0 || nowMilliseconds >= lastBlockMilliseconds + configuration.emptyBlockIntervalMilliseconds
+        let due = hasProposableTransactions() || nowMilliseconds >= lastBlockMilliseconds + configuration.emptyBlockIntervalMilliseconds
         guard due else { return nil }
         return try produceBlock(nowMilliseconds: nowMilliseconds)
     }
@@ -185,11 +172,6 @@ public actor Node {
     public func produceBlock(nowMilliseconds: UInt64) throws -> Block {
         let store = blocks
         func nextNonce(_ key: PublicKey) -> UInt64? { (try? store.account(key))??.nonce }
-        for stale in mempool.removeStale(nextNonce: nextNonce) {
-            let error = TransactionError(.badNonce, "nonce \(stale.transaction.nonce) was used by another transaction")
-            remember(stale.id, error)
-            resolve(stale.id, .rejected(error))
-        }
         let candidates = mempool.candidates(limit: configuration.blockTransactionsMax, nextNonce: nextNonce)
         let (block, execution) = try validator.propose(candidates: candidates, timestamp: nowMilliseconds, proposer: key.publicKey, lastCommit: tipCertificate)
         let certificate = CommitCertificate(
@@ -213,10 +195,14 @@ public actor Node {
         for validator in genesis.validators.validators where !signers.contains(validator.publicKey) {
             metrics.add("kizuna_missed_precommits_total", label: validator.name)
         }
+        let demand = mempool.count
         mempool.remove(execution.accepted.map(\.id))
+        released(execution.accepted.map(\.id))
+        for transaction in execution.accepted where rejected[transaction.id] != nil { forgetRejection(transaction.id) }
         if mode == .single {
             // Alone, this node's proposal is the decision: what it left out is rejected.
             mempool.remove(execution.rejected.map(\.transaction.id))
+            released(execution.rejected.map(\.transaction.id))
             for (transaction, error) in execution.rejected {
                 remember(transaction.id, error)
                 resolve(transaction.id, .rejected(error))
@@ -229,11 +215,15 @@ public actor Node {
         for receipt in execution.receipts {
             resolve(receipt.transactionId, .committed(receipt, blockHash: block.hash))
         }
+        // What is still pending is checked on the new tip: nothing that cannot apply stays.
+        recheckPending()
+        let now = wallClockMilliseconds()
+        admission.withLockedValue { $0.observeCommit(accepted: execution.accepted.count, demand: demand, nowMilliseconds: now) }
+        metrics.set("kizuna_admission_rate_transactions_per_second", Double(admission.withLockedValue { $0.ratePerSecond }))
         logger.info("committed block", metadata: [
             "height": "\(block.height)", "hash": "\(block.hash)", "transactions": "\(block.transactions.count)",
             "stateRoot": "\(block.header.stateRoot)", "rejected": "\(execution.rejected.count)",
         ])
-        metrics.set("kizuna_mempool_transactions", Double(mempool.count))
     }
 
     public var pendingCount: Int { mempool.count }

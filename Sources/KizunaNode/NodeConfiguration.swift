@@ -219,6 +219,8 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     public var signerStateFile: String?
     public var network: Network?
     public var consensus: Consensus
+    /// Spike admission control (`[admission]`, docs/operations.md).
+    public var admission: AdmissionControl.Settings
 
     public static let defaults = NodeConfiguration(
         dataDirectory: "data", genesisFile: "genesis.json", validatorKeyFile: "validator.key.json",
@@ -248,13 +250,14 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         self.signerStateFile = nil
         self.network = nil
         self.consensus = Consensus()
+        self.admission = AdmissionControl.Settings()
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case dataDirectory, genesisFile, validatorKeyFile, api, blockIntervalMilliseconds, emptyBlockIntervalMilliseconds
         case blockTransactionsMax, mempoolTransactionsMax, mempoolTransactionsPerAccountMax, requestBodyBytesMax
         case commitWaitMilliseconds, logLevel, access
-        case mempoolTransactionTtlMilliseconds, signerStateFile, network, consensus
+        case mempoolTransactionTtlMilliseconds, signerStateFile, network, consensus, admission
     }
 
     /// Every field except the three paths is optional and takes its default.
@@ -278,6 +281,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         signerStateFile = try container.decodeIfPresent(String.self, forKey: .signerStateFile)
         network = try container.decodeIfPresent(Network.self, forKey: .network)
         consensus = try container.decodeIfPresent(Consensus.self, forKey: .consensus) ?? Consensus()
+        admission = try container.decodeIfPresent(AdmissionControl.Settings.self, forKey: .admission) ?? AdmissionControl.Settings()
     }
 
     /// A refused configuration, with a stable code.
@@ -329,6 +333,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
             try refuseUnknown(object["access"], known: Access.CodingKeys.allCases.map(\.rawValue), at: "access")
             try refuseUnknown(object["network"], known: Network.CodingKeys.allCases.map(\.rawValue), at: "network")
             try refuseUnknown(object["consensus"], known: Consensus.CodingKeys.allCases.map(\.rawValue), at: "consensus")
+            try refuseUnknown(object["admission"], known: AdmissionControl.Settings.CodingKeys.allCases.map(\.rawValue), at: "admission")
             if let network = object["network"] as? [String: Any], let peers = network["peers"] as? [Any] {
                 for (index, peer) in peers.enumerated() {
                     try refuseUnknown(peer, known: Network.Peer.CodingKeys.allCases.map(\.rawValue), at: "network.peers[\(index)]")
@@ -386,6 +391,11 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         try check((100...600_000).contains(consensus.timeoutPrecommitMilliseconds), "consensus.timeoutPrecommitMilliseconds", "must be 100–600000")
         try check(consensus.timeoutDeltaMilliseconds <= 60_000, "consensus.timeoutDeltaMilliseconds", "must be at most 60000")
         try check(consensus.emptyProposalWaitMilliseconds < consensus.timeoutProposeMilliseconds, "consensus.emptyProposalWaitMilliseconds", "must be below consensus.timeoutProposeMilliseconds (else other validators give up on the proposal)")
+        try check((100...60_000).contains(admission.queueMilliseconds), "admission.queueMilliseconds", "must be 100–60000")
+        try check((1...100).contains(admission.operationsLanePercent), "admission.operationsLanePercent", "must be 1–100")
+        try check((1...1_000_000).contains(admission.initialTransactionsPerSecond), "admission.initialTransactionsPerSecond", "must be 1–1000000")
+        try check((1...1_000_000).contains(admission.laneTransactionsMin), "admission.laneTransactionsMin", "must be 1–1000000")
+        try check((1...10_000).contains(admission.accountTransactionsUnderLoadMax), "admission.accountTransactionsUnderLoadMax", "must be 1–10000")
         if let network {
             if let listen = network.listen {
                 try check(Self.hostAndPort(listen) != nil, "network.listen", "must be host:port with a port 0–65535")

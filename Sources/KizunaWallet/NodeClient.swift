@@ -118,14 +118,16 @@ public struct NodeClient: Sendable {
     public func unusedBalance(date: String) async throws -> Reply { try await get("v1/reports/unused-balance?date=\(date)") }
     public func settlements(merchant: PublicKey) async throws -> Reply { try await get("v1/reports/settlements/\(merchant.address)") }
 
-    /// The account's next nonce, read with a signed request (0 if it is not registered).
+    /// The account's next nonce, read with a signed request (0 if it is not registered):
+    /// after the transactions the node holds pending for it (`pendingNonce`), so that a new
+    /// transaction follows them instead of replacing one (docs/api.md §1).
     public func nextNonce(of key: PublicKey) async throws -> UInt64 {
         let reply = try await account(key)
         if reply.statusCode == 404 { return 0 }
         guard reply.isSuccess, let nonce = reply.json?["nonce"] as? Int else {
             throw ClientError(reply: reply)
         }
-        return UInt64(nonce)
+        return UInt64((reply.json?["pendingNonce"] as? Int) ?? nonce)
     }
 
     /// A reply that was not what the caller needed.

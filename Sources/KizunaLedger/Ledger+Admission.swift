@@ -1,0 +1,64 @@
+public import KizunaCore
+public import KizunaStorage
+
+/// Admission: would a transaction apply if it went into the next block? Answered by the same
+/// `beginBlock` and `apply` that execute blocks — one code path, not a copy of the rules — on
+/// an overlay that is thrown away.
+///
+/// A node checks a submission against the committed state plus the signer's own pending
+/// transactions (the ones with lower nonces, which must commit first), and after every
+/// commit it re-checks what is still pending, so that a transaction that cannot apply never
+/// waits in the mempool (docs/api.md §1).
+public struct AdmissionState: Sendable {
+    /// The state the next block starts from: committed state after the block's time-based
+    /// rules (expiries, base-date snapshots) at `context`.
+    public let context: BlockContext
+    private let blockStart: StateOverlay
+
+    /// Begins the next block on `store` at `context` (its height is the tip's plus one, its
+    /// timestamp the time the caller expects the block at).
+    public init(ledger: Ledger, context: BlockContext, store: any KeyValueStore) throws {
+        var overlay = StateOverlay(base: store)
+        try ledger.beginBlock(context: context, store: store, overlay: &overlay)
+        overlay.commitTransaction()
+        self.context = context
+        self.blockStart = overlay
+    }
+
+    /// The verdict for one account's chain of transactions applied in order on the start of
+    /// the next block.
+    public struct Verdict: Sendable {
+        /// How many transactions of the chain apply, in order, from the first.
+        public var applying: Int
+        /// Why the transaction at index `applying` does not apply (nil: all of them do).
+        public var failure: TransactionError?
+        /// The overlay after the applying prefix, to check a further transaction on
+        /// (`extending`) without applying the prefix again.
+        public var overlay: StateOverlay
+    }
+
+    /// Applies `chain` in order until one fails. A `TransactionError` is a verdict; any other
+    /// error (a failed read, a corrupt value) is the node's and is thrown.
+    public func check(_ chain: [VerifiedTransaction], ledger: Ledger) throws -> Verdict {
+        try extending(Verdict(applying: 0, failure: nil, overlay: blockStart), with: chain, ledger: ledger)
+    }
+
+    /// Applies `more` after the applying prefix of `verdict` (whose chain must have applied
+    /// in full), continuing its count.
+    public func extending(_ verdict: Verdict, with more: [VerifiedTransaction], ledger: Ledger) throws -> Verdict {
+        precondition(verdict.failure == nil, "a chain that failed cannot be extended")
+        var result = verdict
+        for transaction in more {
+            do {
+                try ledger.apply(transaction, context: context, overlay: &result.overlay)
+                result.overlay.commitTransaction()
+                result.applying += 1
+            } catch let error as TransactionError {
+                result.overlay.rollbackTransaction()
+                result.failure = error
+                return result
+            }
+        }
+        return result
+    }
+}

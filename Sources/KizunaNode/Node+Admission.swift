@@ -1,0 +1,253 @@
+public import KizunaCore
+public import KizunaChain
+public import KizunaLedger
+import Logging
+import NIOConcurrencyHelpers
+
+/// Admission (docs/api.md §1): a transaction enters the mempool only if the ledger's own rules
+/// apply it on the committed state plus its account's pending transactions of lower nonce;
+/// after every commit what is still pending is checked again, and whatever can no longer
+/// apply leaves with a final `rejected` status. So nothing waits that cannot commit, no
+/// account is blocked by a transaction that will not commit, and an idle network with
+/// mistakes in it stays idle (blocks are built only for proposable transactions).
+extension Node {
+    /// Why a submission is refused before the ledger looks at it: admission control
+    /// (`mempool.overloaded`), cheap enough to answer a campaign spike without verifying a
+    /// signature. Nil: go on. Runs outside the actor, on the caller's thread.
+    public nonisolated func admissionRefusal(for transaction: SignedTransaction, client: String?) -> AdmissionControl.Refusal? {
+        admission.withLockedValue { $0.check(lane: AdmissionLane(transaction.transaction.body), client: client, accountPending: 0) }
+    }
+
+    /// The `Retry-After` of an overload refusal: seconds until the backlog commits.
+    public nonisolated var admissionRetryAfterSeconds: UInt64 { admission.withLockedValue { $0.retryAfterSeconds } }
+
+    /// Admits a verified transaction to the mempool, or says why not — with the ledger's code
+    /// when it cannot apply (final: the transaction changes nothing and is not kept).
+    /// - Parameter client: who sent it (the API's client address), for the fair share under load.
+    public func submit(_ transaction: VerifiedTransaction, client: String? = nil) throws(TransactionError) {
+        do {
+            try admit(transaction, client: client, fromGossip: false)
+        } catch let error as TransactionError {
+            switch error.code {
+            case .duplicate, .mempoolFull, .accountQueueFull, .overloaded:
+                break   // says nothing about the transaction itself
+            default:
+                remember(transaction.id, error)
+            }
+            metrics.add("kizuna_admission_refusals_total", label: error.code.rawValue)
+            throw error
+        } catch {
+            logger.error("store read failed during submission", metadata: ["error": "\(error)"])
+            throw TransactionError(.malformed, "the node could not read its store; retry later")
+        }
+    }
+
+    /// Admits transactions a peer gossiped (already verified); returns how many were new.
+    /// The same check as for the API, but refusals are silent and not remembered: this node
+    /// may be a block behind the one that admitted them, and that node proposes them anyway.
+    @discardableResult
+    public func admitGossiped(_ transactions: [VerifiedTransaction]) -> Int {
+        var admitted = 0
+        for transaction in transactions where !mempool.contains(transaction.id) && rejected[transaction.id] == nil {
+            do {
+                try admit(transaction, client: nil, fromGossip: true)
+                admitted += 1
+            } catch {
+                continue
+            }
+        }
+        return admitted
+    }
+
+    /// The account's next nonce counting its pending transactions here: `committed` plus its
+    /// run of consecutive pending nonces from there.
+    public func pendingNonce(of signer: PublicKey, committed: UInt64) -> UInt64 {
+        var next = committed
+        for transaction in mempool.queue(of: signer) where transaction.transaction.nonce >= committed {
+            guard transaction.transaction.nonce == next else { break }
+            next += 1
+        }
+        return next
+    }
+
+    /// The one admission path of the API and of gossip.
+    private func admit(_ transaction: VerifiedTransaction, client: String?, fromGossip: Bool) throws {
+        let id = transaction.id
+        let signer = transaction.transaction.signer
+        let nonce = transaction.transaction.nonce
+        guard !mempool.contains(id) else {
+            throw TransactionError(.duplicate, "transaction \(id) is already pending")
+        }
+        if try blocks.receipt(of: id) != nil {
+            throw TransactionError(.duplicate, "transaction \(id) is already committed")
+        }
+        let lane = AdmissionLane(transaction.transaction.body)
+        if let refusal = admission.withLockedValue({ $0.check(lane: lane, client: client, accountPending: mempool.queue(of: signer).count) }) {
+            metrics.add("kizuna_admission_overloaded_total", label: lane.description)
+            throw TransactionError(.overloaded, refusal.message)
+        }
+        // An unregistered signer can never commit (registration must commit first).
+        guard let account = try blocks.account(signer) else {
+            throw TransactionError(.unknownAccount, "the signer \(signer.address) is not registered")
+        }
+        guard nonce >= account.nonce else {
+            throw TransactionError(.badNonce, "nonce \(nonce) was already used; the account's next nonce is \(account.nonce)")
+        }
+        let queue = mempool.queue(of: signer).filter { $0.transaction.nonce >= account.nonce }
+        // The pending transactions this one follows: a consecutive run from the next nonce.
+        var prefix: [VerifiedTransaction] = []
+        for pending in queue where pending.transaction.nonce < nonce {
+            guard pending.transaction.nonce == account.nonce + UInt64(prefix.count) else { break }
+            prefix.append(pending)
+        }
+        guard account.nonce + UInt64(prefix.count) == nonce else {
+            if fromGossip {
+                // Gossip may arrive out of order (a batch dropped under load): wait, unchecked
+                // and not proposable, for the gap to fill; the recheck after the next commit
+                // or the time-to-live ends it.
+                try mempool.add(transaction, admittedAt: wallClockMilliseconds())
+                syncAdmission()
+                return
+            }
+            let pendingNote = prefix.isEmpty ? "none of its transactions is pending" : "its pending transactions take it to \(account.nonce + UInt64(prefix.count))"
+            throw TransactionError(.nonceGap, "nonce \(nonce) leaves a gap: the account's next nonce is \(account.nonce) and \(pendingNote); submit nonce \(account.nonce + UInt64(prefix.count)) first")
+        }
+        let displaced = mempool.pending(of: signer, nonce: nonce)
+        let verdict = try checkChain(signer: signer, prefix: prefix, adding: transaction)
+        if let failure = verdict.failure {
+            guard verdict.applying == prefix.count else {
+                throw TransactionError(failure.code, "a pending transaction of this account (nonce \(account.nonce + UInt64(verdict.applying))) no longer applies: \(failure.message)")
+            }
+            throw failure
+        }
+        if let displaced {
+            // Replacement: the same nonce, so at most one of the two can ever commit.
+            mempool.remove([displaced.id])
+            released([displaced.id])
+            let error = TransactionError(.replaced, "replaced by transaction \(id), which has the same nonce \(nonce)")
+            remember(displaced.id, error)
+            resolve(displaced.id, .rejected(error))
+        }
+        try mempool.add(transaction, admittedAt: wallClockMilliseconds())
+        forgetRejection(id)
+        if let client {
+            clientOf[id] = client
+            admission.withLockedValue { $0.clientAdmitted(client) }
+        }
+        if displaced != nil {
+            // The account's later nonces were checked on top of the displaced transaction.
+            chainCache[signer] = nil
+            recheck(signer, final: !fromGossip)
+        } else {
+            chainCache[signer] = verdict
+        }
+        syncAdmission()
+        if !fromGossip { admissionObserver?(transaction) }
+    }
+
+    /// The verdict for `prefix` followed by `transaction`, reusing the account's cached
+    /// verdict when the prefix is exactly what it covers.
+    private func checkChain(signer: PublicKey, prefix: [VerifiedTransaction], adding transaction: VerifiedTransaction) throws -> AdmissionState.Verdict {
+        let state = try admissionState()
+        if let cached = chainCache[signer], cached.failure == nil, cached.applying == prefix.count,
+           mempool.queue(of: signer).last?.transaction.nonce == prefix.last?.transaction.nonce {
+            return try state.extending(cached, with: [transaction], ledger: blocks.ledger)
+        }
+        return try state.check(prefix + [transaction], ledger: blocks.ledger)
+    }
+
+    /// The start of the next block on the current tip, built once per tip. Its time is the
+    /// tip's plus one millisecond, not the wall clock: every node then reaches the same
+    /// verdict on the same tip (so a rejection reads the same everywhere), and a test's
+    /// clock is the chain's. A lot that expires before the next block actually begins is
+    /// caught by that block's proposal and by the recheck after it.
+    func admissionState() throws -> AdmissionState {
+        let tip = try blocks.tip()
+        if let cached = admissionCache, cached.height == tip.height { return cached.state }
+        let context = Self.admissionContext(tip: tip)
+        let state = try AdmissionState(ledger: blocks.ledger, context: context, store: blocks.store)
+        admissionCache = (tip.height, state)
+        chainCache = [:]
+        return state
+    }
+
+    /// Where admission checks run: the block after `tip`, one millisecond after it.
+    public static func admissionContext(tip: ChainTip) -> BlockContext {
+        BlockContext(height: tip.height + 1, timestamp: tip.timestamp + 1)
+    }
+
+    /// After a commit: every account's pending chain is checked again on the new tip. What
+    /// can no longer apply is rejected for good with its code, and the account's later
+    /// nonces with it (`tx.nonce_gap`), so the account is free at once, not at the TTL.
+    func recheckPending() {
+        admissionCache = nil
+        chainCache = [:]
+        for signer in mempool.signers {
+            recheck(signer, final: true)
+        }
+        syncAdmission()
+    }
+
+    /// Checks one account's pending chain. `final`: failures are rejections this node
+    /// reports (after a commit, or on the API's node); otherwise they are dropped silently.
+    func recheck(_ signer: PublicKey, final: Bool) {
+        let queue = mempool.queue(of: signer)
+        guard !queue.isEmpty else { return }
+        var ended: [(VerifiedTransaction, TransactionError)] = []
+        do {
+            let nextNonce = try blocks.account(signer)?.nonce ?? 0
+            var chain: [VerifiedTransaction] = []
+            for transaction in queue {
+                if transaction.transaction.nonce < nextNonce {
+                    ended.append((transaction, TransactionError(.badNonce, "nonce \(transaction.transaction.nonce) was used by another transaction")))
+                } else if transaction.transaction.nonce == nextNonce + UInt64(chain.count) {
+                    chain.append(transaction)
+                } else {
+                    break   // a gap (gossip out of order): the rest waits, not proposable
+                }
+            }
+            let verdict = try admissionState().check(chain, ledger: blocks.ledger)
+            if let failure = verdict.failure {
+                let failed = chain[verdict.applying]
+                ended.append((failed, failure))
+                for later in queue where later.transaction.nonce > failed.transaction.nonce {
+                    ended.append((later, TransactionError(.nonceGap, "the account's transaction with nonce \(failed.transaction.nonce) was rejected (\(failure.code)), so nonce \(later.transaction.nonce) can no longer follow it")))
+                }
+                chainCache[signer] = nil
+            } else if verdict.applying == queue.count {
+                chainCache[signer] = verdict
+            }
+        } catch {
+            logger.error("store read failed while re-checking pending transactions", metadata: ["error": "\(error)"])
+            return
+        }
+        guard !ended.isEmpty else { return }
+        mempool.remove(ended.map(\.0.id))
+        released(ended.map(\.0.id))
+        for (transaction, error) in ended {
+            guard final else { continue }
+            remember(transaction.id, error)
+            resolve(transaction.id, .rejected(error))
+            logger.info("pending transaction rejected", metadata: ["id": "\(transaction.id)", "code": "\(error.code)", "reason": "\(error.message)"])
+        }
+    }
+
+    /// Transactions that left the mempool no longer count against their client's share.
+    func released(_ ids: some Sequence<Hash>) {
+        var clients: [String] = []
+        for id in ids {
+            if let client = clientOf.removeValue(forKey: id) { clients.append(client) }
+        }
+        guard !clients.isEmpty else { return }
+        admission.withLockedValue { control in
+            for client in clients { control.clientReleased(client) }
+        }
+    }
+
+    /// Tells admission control the mempool's backlog per lane.
+    func syncAdmission() {
+        let counts = mempool.laneCounts
+        admission.withLockedValue { $0.setBacklog(counts) }
+        metrics.set("kizuna_mempool_transactions", Double(mempool.count))
+    }
+}
