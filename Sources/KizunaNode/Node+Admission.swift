@@ -135,9 +135,11 @@ extension Node {
             admission.withLockedValue { $0.clientAdmitted(client) }
         }
         if displaced != nil {
-            // The account's later nonces were checked on top of the displaced transaction.
+            // The account's later nonces were checked on top of the displaced transaction: on
+            // every node that sees the replacement they are rejected the same way (a receipt
+            // still outranks it in `status`, should another validator be ahead).
             chainCache[signer] = nil
-            recheck(signer, final: !fromGossip)
+            recheck(signer)
         } else {
             chainCache[signer] = verdict
         }
@@ -183,14 +185,14 @@ extension Node {
         admissionCache = nil
         chainCache = [:]
         for signer in mempool.signers {
-            recheck(signer, final: true)
+            recheck(signer)
         }
         syncAdmission()
     }
 
-    /// Checks one account's pending chain. `final`: failures are rejections this node
-    /// reports (after a commit, or on the API's node); otherwise they are dropped silently.
-    func recheck(_ signer: PublicKey, final: Bool) {
+    /// Checks one account's pending chain on the tip; what fails leaves with a final
+    /// rejection, and the account's later nonces with it.
+    func recheck(_ signer: PublicKey) {
         let queue = mempool.queue(of: signer)
         guard !queue.isEmpty else { return }
         var ended: [(VerifiedTransaction, TransactionError)] = []
@@ -225,7 +227,6 @@ extension Node {
         mempool.remove(ended.map(\.0.id))
         released(ended.map(\.0.id))
         for (transaction, error) in ended {
-            guard final else { continue }
             remember(transaction.id, error)
             resolve(transaction.id, .rejected(error))
             logger.info("pending transaction rejected", metadata: ["id": "\(transaction.id)", "code": "\(error.code)", "reason": "\(error.message)"])
