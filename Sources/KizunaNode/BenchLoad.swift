@@ -55,6 +55,9 @@ final class BenchLoad: Sendable {
         var refusals: [String: Int] = [:]
         var refusalsWithRetryAfter = 0
         var refusalsTotal = 0
+        /// How long each 429/503 refusal took to answer, milliseconds (admission control
+        /// must refuse quickly).
+        var refusalAnswerMilliseconds: [Double] = []
         var rejections: [String: Int] = [:]
         var duplicateAnswers = 0
         var transportErrors = 0
@@ -227,6 +230,7 @@ final class BenchLoad: Sendable {
                 return .done
             case 429, 503:
                 state.phases[phase]!.refusalsTotal += 1
+                state.phases[phase]!.refusalAnswerMilliseconds.append(Double(now - min(now, sentAt)) / 1e6)
                 state.phases[phase]!.refusals["\(status) \(code ?? "?")", default: 0] += 1
                 if retryAfterSeconds != nil { state.phases[phase]!.refusalsWithRetryAfter += 1 }
                 guard state.records[index].outcome == .sending else { return .done }

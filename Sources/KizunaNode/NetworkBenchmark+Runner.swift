@@ -347,9 +347,9 @@ final class BenchRunner {
                               before: before, after: spikeUsage, window: spikeWindow)
         let recovery = summarize(name: "normal mix during and after the spike", phase: Phase.recovery, range: recoveryRange, rate: normalRate, submitStart: spikeStart, submitEnd: recoveryEnd,
                                  before: before, after: after, window: recoveryWindow)
-        progress(String(format: "spike: %d payments offered, %d admitted, %d committed; %d refusals (%d with Retry-After), %d given up; admitted payments' p99 %.0f ms; normal mix p99 %.0f ms; nodes up: %@, heights advancing: %@",
-                        spike.offered, spike.accepted, spike.committed, spike.refusalsTotal, spike.refusalsWithRetryAfter, spike.abandoned + spike.dropped,
-                        spike.latencyMilliseconds.p99, recovery.latencyMilliseconds.p99, nodesUp ? "yes" : "NO", advancing ? "yes" : "NO"))
+        progress(String(format: "spike: %d payments offered, %d admitted, %d committed; %d refusals (%d with Retry-After, answered p99 %.1f ms), %d given up; admitted payments' p50 %.0f ms p99 %.0f ms; normal mix p99 %.0f ms; nodes up: %@, heights advancing: %@",
+                        spike.offered, spike.accepted, spike.committed, spike.refusalsTotal, spike.refusalsWithRetryAfter, spike.refusalAnswerMilliseconds?.p99 ?? 0, spike.abandoned + spike.dropped,
+                        spike.latencyMilliseconds.p50, spike.latencyMilliseconds.p99, recovery.latencyMilliseconds.p99, nodesUp ? "yes" : "NO", advancing ? "yes" : "NO"))
         return NetworkBenchmark.Spike(offeredRatePerSecond: spikeRate, seconds: options.spikeSeconds, payments: spike, recovery: recovery,
                                       nodesUp: nodesUp, heightsBefore: heightsBefore, heightsAfter: heightsAfter, heightsAdvancing: advancing,
                                       settled: settled, settledSecondsAfterSpike: settledSeconds)
@@ -527,6 +527,7 @@ final class BenchRunner {
             blocksInWindow: blocks.count, transactionsPerBlock: blocks.isEmpty ? 0 : Double(blocks.reduce(0) { $0 + $1.transactions }) / Double(blocks.count),
             latencyMilliseconds: .of(latency), latencyFromOfferMilliseconds: .of(fromOffer), clientLagMilliseconds: .of(lag),
             refusals: counters.refusals, refusalsTotal: counters.refusalsTotal, refusalsWithRetryAfter: counters.refusalsWithRetryAfter,
+            refusalAnswerMilliseconds: .of(counters.refusalAnswerMilliseconds),
             abandoned: abandoned, dropped: dropped, rejected: counters.rejections, acceptedNotCommitted: acceptedNotCommitted,
             duplicateAnswers: counters.duplicateAnswers, transportErrors: counters.transportErrors,
             nodes: Self.names.map(usage), client: usage("client"),

@@ -167,6 +167,8 @@ public struct NetworkBenchmark: Sendable {
         public var refusals: [String: Int]
         public var refusalsTotal: Int
         public var refusalsWithRetryAfter: Int
+        /// Time to answer a refusal (429/503), from sending to the answer.
+        public var refusalAnswerMilliseconds: Percentiles?
         public var abandoned: Int
         public var dropped: Int
         public var rejected: [String: Int]

@@ -106,6 +106,8 @@ public struct SingleNodeBenchmark: Sendable {
         configuration.blockTransactionsMax = blockTransactionsMax
         configuration.mempoolTransactionsMax = max(transfers, residents * 2) + 10
         configuration.mempoolTransactionsPerAccountMax = 10_000
+        // The whole load is submitted at once on purpose (throughput of one node): no admission control.
+        configuration.admission.enabled = false
         var logger = Logger(label: "kizuna.bench")
         logger.logLevel = .warning
         let node = try Node(configuration: configuration, genesis: genesis, blocks: blocks, key: validatorKey, logger: logger)
@@ -117,6 +119,13 @@ public struct SingleNodeBenchmark: Sendable {
             registrarBuilder.body = .register(Register(account: account.publicKey, role: .resident))
             try await node.submit(registrarBuilder.signed(by: registrar).verified(chainId: genesis.chainId))
             registrarBuilder.nonce += 1
+        }
+        // Registrations commit before the charges: admission checks a charge on committed state.
+        while await node.pendingCount > 0 {
+            clock += 1000
+            try await node.produceBlock(nowMilliseconds: clock)
+        }
+        for account in accounts {
             let charge = KizunaCore.Transaction(chainId: genesis.chainId, signer: issuer.publicKey, nonce: issuerNonce, body: .charge(Charge(to: account.publicKey, amount: 50_000, channel: .app, receiptId: "bench-\(issuerNonce)")))
             issuerNonce += 1
             try await node.submit(charge.signed(by: issuer).verified(chainId: genesis.chainId))
