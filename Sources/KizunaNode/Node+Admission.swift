@@ -15,7 +15,9 @@ extension Node {
     /// (`mempool.overloaded`), cheap enough to answer a campaign spike without verifying a
     /// signature. Nil: go on. Runs outside the actor, on the caller's thread.
     public nonisolated func admissionRefusal(for transaction: SignedTransaction, client: String?) -> AdmissionControl.Refusal? {
-        admission.withLockedValue { $0.check(lane: AdmissionLane(transaction.transaction.body), client: client, accountPending: 0) }
+        let refusal = admission.withLockedValue { $0.check(lane: AdmissionLane(transaction.transaction.body), client: client, accountPending: 0) }
+        if refusal != nil { metrics.add("kizuna_admission_refusals_total", label: TransactionError.Code.overloaded.rawValue) }
+        return refusal
     }
 
     /// The `Retry-After` of an overload refusal: seconds until the backlog commits.
@@ -81,8 +83,10 @@ extension Node {
         if try blocks.receipt(of: id) != nil {
             throw TransactionError(.duplicate, "transaction \(id) is already committed")
         }
+        // Admission control refuses submissions, not gossip: the peer that admitted a
+        // transaction already counted it against the same network-wide backlog.
         let lane = AdmissionLane(transaction.transaction.body)
-        if let refusal = admission.withLockedValue({ $0.check(lane: lane, client: client, accountPending: mempool.queue(of: signer).count) }) {
+        if !fromGossip, let refusal = admission.withLockedValue({ $0.check(lane: lane, client: client, accountPending: mempool.queue(of: signer).count) }) {
             metrics.add("kizuna_admission_overloaded_total", label: lane.description)
             throw TransactionError(.overloaded, refusal.message)
         }

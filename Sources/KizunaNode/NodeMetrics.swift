@@ -31,6 +31,9 @@ public final class NodeMetrics: Sendable {
         declare("kizuna_blocks_synced_total", .counter, "Blocks fetched from peers by block sync and committed.")
         declare("kizuna_signer_refusals_total", .counter, "Signing requests the signer refused (its record forbids them).")
         declare("kizuna_gossiped_transactions_total", .counter, "Transactions received from peers and admitted to the mempool.")
+        declare("kizuna_admission_refusals_total", .counter, "Submissions refused at admission (they cannot apply, or admission control refused them), by code.", label: "code")
+        declare("kizuna_admission_overloaded_total", .counter, "Submissions refused by admission control inside the node, by lane.", label: "lane")
+        declare("kizuna_admission_rate_transactions_per_second", .gauge, "The commit rate admission control measures (transactions per second).")
         declare("kizuna_gossip_transactions_dropped_total", .counter, "Transactions gossiped by peers and dropped unverified because the node was still verifying earlier batches (saturated).")
     }
 
