@@ -189,7 +189,7 @@ public enum APIServer {
             // Admission runs the ledger's rules: a transaction that cannot apply is refused
             // here, finally, with the ledger's code; it is never left pending.
             do throws(TransactionError) {
-                try await node.submit(verified, client: context.clientKey)
+                try await node.submitAllowingReorder(verified, client: context.clientKey)
             } catch {
                 switch error.code {
                 case .mempoolFull, .accountQueueFull: throw APIProblem(503, error.code.rawValue, error.message, retryAfterSeconds: 1)

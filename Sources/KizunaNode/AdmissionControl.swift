@@ -24,19 +24,24 @@ public struct AdmissionControl: Sendable, Equatable {
         /// Under load (a lane at least half full) one account may hold at most this many
         /// pending transactions in the lane, and one client at most its fair share of it.
         public var accountTransactionsUnderLoadMax: Int
+        /// How long a submission whose nonce leaves a gap waits for the earlier nonces (sent
+        /// on other connections) before it is refused with `tx.nonce_gap`.
+        public var nonceGapWaitMilliseconds: UInt64
 
         public init(enabled: Bool = true, queueMilliseconds: UInt64 = 1000, operationsLanePercent: UInt64 = 25,
-                    initialTransactionsPerSecond: UInt64 = 500, laneTransactionsMin: UInt64 = 200, accountTransactionsUnderLoadMax: Int = 8) {
+                    initialTransactionsPerSecond: UInt64 = 500, laneTransactionsMin: UInt64 = 200, accountTransactionsUnderLoadMax: Int = 8,
+                    nonceGapWaitMilliseconds: UInt64 = 500) {
             self.enabled = enabled
             self.queueMilliseconds = queueMilliseconds
             self.operationsLanePercent = operationsLanePercent
             self.initialTransactionsPerSecond = initialTransactionsPerSecond
             self.laneTransactionsMin = laneTransactionsMin
             self.accountTransactionsUnderLoadMax = accountTransactionsUnderLoadMax
+            self.nonceGapWaitMilliseconds = nonceGapWaitMilliseconds
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case enabled, queueMilliseconds, operationsLanePercent, initialTransactionsPerSecond, laneTransactionsMin, accountTransactionsUnderLoadMax
+            case enabled, queueMilliseconds, operationsLanePercent, initialTransactionsPerSecond, laneTransactionsMin, accountTransactionsUnderLoadMax, nonceGapWaitMilliseconds
         }
 
         public init(from decoder: any Swift.Decoder) throws {
@@ -48,6 +53,7 @@ public struct AdmissionControl: Sendable, Equatable {
             initialTransactionsPerSecond = try container.decodeIfPresent(UInt64.self, forKey: .initialTransactionsPerSecond) ?? defaults.initialTransactionsPerSecond
             laneTransactionsMin = try container.decodeIfPresent(UInt64.self, forKey: .laneTransactionsMin) ?? defaults.laneTransactionsMin
             accountTransactionsUnderLoadMax = try container.decodeIfPresent(Int.self, forKey: .accountTransactionsUnderLoadMax) ?? defaults.accountTransactionsUnderLoadMax
+            nonceGapWaitMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .nonceGapWaitMilliseconds) ?? defaults.nonceGapWaitMilliseconds
         }
     }
 

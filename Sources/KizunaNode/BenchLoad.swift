@@ -238,8 +238,10 @@ final class BenchLoad: Sendable {
                     Self.finish(&state, index, as: .abandoned)
                     return .done
                 }
+                // The node is up and said when to come back: retry there (its signer's
+                // earlier nonces are in that node's mempool, maybe not yet in the others').
                 let delay = UInt64(max(0, retryAfterSeconds ?? 1)) * 1_000_000_000
-                return .retry(afterNanoseconds: max(delay, 50_000_000), node: (node + 1) % state.queues.count)
+                return .retry(afterNanoseconds: max(delay, 50_000_000), node: node)
             default:
                 state.phases[phase]!.rejections["\(status) \(code ?? "?")", default: 0] += 1
                 if state.records[index].outcome == .sending { Self.finish(&state, index, as: .rejected) }

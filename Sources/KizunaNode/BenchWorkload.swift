@@ -93,7 +93,6 @@ final class BenchWorkload {
     var random: SplitMix64
     var receiptCounter = 0
     var redeemCounter = 0
-    var nextNode = 0
 
     init(genesis: Genesis, residents residentCount: Int, merchants merchantCount: Int, nodeCount: Int, seed: UInt64) {
         self.genesis = genesis
@@ -344,16 +343,17 @@ final class BenchWorkload {
 
     // MARK: - Signing
 
-    /// Assigns nonces in order, signs on all cores and prepares the request bytes; the
-    /// nodes are taken in turn.
+    /// Assigns nonces in order, signs on all cores and prepares the request bytes; each
+    /// signer has its node (signers are spread over the nodes).
     func sign(_ bodies: [(Int, TransactionBody)]) -> [BenchJob] {
         var transactions: [(kind: BenchKind, signer: Int, transaction: Transaction, node: Int)] = []
         transactions.reserveCapacity(bodies.count)
         for (signer, body) in bodies {
             let transaction = Transaction(chainId: genesis.chainId, signer: signers[signer].key.publicKey, nonce: signers[signer].nextNonce, body: body)
             signers[signer].nextNonce += 1
-            transactions.append((Self.kind(of: body), signer, transaction, nextNode))
-            nextNode = (nextNode + 1) % nodeCount
+            // A wallet talks to one node: a signer's consecutive nonces go to the same node
+            // (another node may not have the earlier one yet, and refuses a gap: tx.nonce_gap).
+            transactions.append((Self.kind(of: body), signer, transaction, signer % nodeCount))
         }
         let keys = signers.map(\.key)
         let output = UnsafeMutableBufferPointer<BenchJob?>.allocate(capacity: transactions.count)

@@ -44,6 +44,23 @@ extension Node {
         }
     }
 
+    /// `submit`, but a nonce gap waits up to `admission.nonceGapWaitMilliseconds` for the
+    /// account's earlier nonces to arrive first: one wallet's pipelined requests on parallel
+    /// connections reach the node in any order. Past the bound the gap is refused
+    /// (`tx.nonce_gap`), in the same answer.
+    public func submitAllowingReorder(_ transaction: VerifiedTransaction, client: String? = nil) async throws(TransactionError) {
+        let deadline = wallClockMilliseconds() + configuration.admission.nonceGapWaitMilliseconds
+        while true {
+            do {
+                try submit(transaction, client: client)
+                return
+            } catch where error.code == .nonceGap && wallClockMilliseconds() < deadline {
+                forgetRejection(transaction.id)
+                try? await Task.sleep(nanoseconds: 10_000_000)
+            }
+        }
+    }
+
     /// Admits transactions a peer gossiped (already verified); returns how many were new.
     /// The same check as for the API, but refusals are silent and not remembered: this node
     /// may be a block behind the one that admitted them, and that node proposes them anyway.

@@ -396,6 +396,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         try check((1...1_000_000).contains(admission.initialTransactionsPerSecond), "admission.initialTransactionsPerSecond", "must be 1–1000000")
         try check((1...1_000_000).contains(admission.laneTransactionsMin), "admission.laneTransactionsMin", "must be 1–1000000")
         try check((1...10_000).contains(admission.accountTransactionsUnderLoadMax), "admission.accountTransactionsUnderLoadMax", "must be 1–10000")
+        try check(admission.nonceGapWaitMilliseconds <= 10_000, "admission.nonceGapWaitMilliseconds", "must be at most 10000")
         if let network {
             if let listen = network.listen {
                 try check(Self.hostAndPort(listen) != nil, "network.listen", "must be host:port with a port 0–65535")
