@@ -198,9 +198,14 @@ paths:
       summary: Submit a signed transaction.
       description: |
         The body is the canonical encoding of a SignedTransaction (`docs/wire-format.md` §5.5)
-        as `application/octet-stream`, or JSON `{"transaction": "<hex>"}`. With
-        `wait=commit` the answer comes when the transaction is committed (200) or rejected
-        (422), or after the node's commit wait with 202 `pending`.
+        as `application/octet-stream`, or JSON `{"transaction": "<hex>"}`. Admission runs the
+        ledger's rules on the committed state plus the signer's pending transactions: a
+        transaction that cannot apply is refused here (422, the ledger's code, final) and never
+        left pending. A transaction with the same nonce as a pending one of its account
+        replaces it (the displaced one reads `rejected`, `tx.replaced`). With `wait=commit`
+        the answer comes when the transaction is committed (200) or rejected (422), or after
+        the node's commit wait with 202 `pending`. Under a spike, 503 `mempool.overloaded`
+        with `Retry-After` (`docs/api.md` §6).
       operationId: submitTransaction
       parameters:
         - name: wait
@@ -255,7 +260,7 @@ paths:
         "413": {$ref: "#/components/responses/Problem"}
         "415": {$ref: "#/components/responses/Problem"}
         "422":
-          description: Refused (tx.wrong_chain, tx.bad_signature, tx.bad_nonce — a problem document) or, with wait=commit, rejected by the ledger (a status object with status "rejected" and the ledger's code).
+          description: Refused at admission, final (tx.wrong_chain, tx.bad_signature, tx.bad_nonce, tx.nonce_gap, or the ledger's code such as ledger.insufficient_balance — a problem document), or, with wait=commit, rejected after admission (a status object with status "rejected" and the code, e.g. tx.replaced).
           content:
             application/problem+json:
               schema: {$ref: "#/components/schemas/Problem"}
