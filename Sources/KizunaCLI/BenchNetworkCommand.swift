@@ -45,6 +45,7 @@ struct BenchNetworkCommand: AsyncParsableCommand {
     @Option(help: "Also write the result as JSON to this file.") var json: String?
     @Option(help: "Seed of the workload.") var seed: UInt64?
     @Option(help: "Each node's mempool bound (pending transactions; default: the node's, 20000). Smaller refuses a spike sooner and keeps the admitted payments' wait shorter.") var mempoolTransactionsMax: Int?
+    @Option(help: "Each node's admission.queueMilliseconds (default: the node's, 1000): how much backlog, in time at the measured commit rate, admission control lets in.") var admissionQueueMilliseconds: UInt64?
     @Option(help: "Keep the nodes running this many seconds after the scenarios (to inspect or profile them).") var holdSeconds: Double = 0
 
     func run() async throws {
@@ -69,6 +70,7 @@ struct BenchNetworkCommand: AsyncParsableCommand {
         if let seed { options.seed = seed }
         options.holdSeconds = holdSeconds
         options.mempoolTransactionsMax = mempoolTransactionsMax
+        options.admissionQueueMilliseconds = admissionQueueMilliseconds
         options.steadyRate = rate
         options.assumedMax = assumeMax
         guard options.residents >= 10, options.merchants >= 1, options.connectionsPerNode >= 1 else {

@@ -132,17 +132,23 @@ public struct AdmissionControl: Sendable, Equatable {
     }
 
     /// A block committed `accepted` transactions at `nowMilliseconds`, when `demand`
-    /// transactions were proposable. A block that took less than was waiting measured the
-    /// capacity (the estimate follows it); one that took everything shows only a lower bound
-    /// (the estimate may rise, never fall).
+    /// transactions were pending. The sample is the block's transactions over the time since
+    /// the previous commit.
+    ///
+    /// The budget bounds the demand, so most samples show what was admitted, not what the
+    /// network could do: following them down would shrink the budget, hence the blocks, hence
+    /// the samples — a spiral to the floor (measured: at a 500 ms queue target the blocks fell
+    /// to 16 transactions). So a higher sample raises the estimate quickly (¼ weight), and a
+    /// lower one lowers it slowly (1/16), only while transactions were left waiting (`demand`
+    /// above `accepted`: the network was busy, so a slower block means a slower network).
     public mutating func observeCommit(accepted: Int, demand: Int, nowMilliseconds: UInt64) {
         defer { lastCommitAt = nowMilliseconds }
         guard let last = lastCommitAt, nowMilliseconds > last, accepted > 0 else { return }
         let sample = max(1, UInt64(accepted) * 1000 / (nowMilliseconds - last))
-        if demand > accepted {
-            ratePerSecond = max(1, (ratePerSecond * 3 + sample) / 4)
-        } else if sample > ratePerSecond {
+        if sample > ratePerSecond {
             ratePerSecond = (ratePerSecond * 3 + sample) / 4
+        } else if demand > accepted {
+            ratePerSecond = max(1, (ratePerSecond * 15 + sample) / 16)
         }
     }
 }

@@ -23,6 +23,8 @@ final class BenchNetworkProcesses: Sendable {
     let folder: String
     /// Each node's mempool bound, if not the default (`mempoolTransactionsMax`).
     let mempoolTransactionsMax: Int?
+    /// Each node's `admission.queueMilliseconds`, if not the default.
+    let admissionQueueMilliseconds: UInt64?
     let genesis: Genesis
     let executable: String
     let nodes: [String: NodeEntry]
@@ -35,8 +37,9 @@ final class BenchNetworkProcesses: Sendable {
     /// Creates the folder (removing an earlier run's), genesis, keys, signer records and configs.
     /// The nodes run a copy of `executable` taken now, so that a rebuild in the meantime
     /// (a shared build folder) changes nothing for this run and profilers find its symbols.
-    init(folder relativeFolder: String, executable: String, mempoolTransactionsMax: Int? = nil) throws {
+    init(folder relativeFolder: String, executable: String, mempoolTransactionsMax: Int? = nil, admissionQueueMilliseconds: UInt64? = nil) throws {
         self.mempoolTransactionsMax = mempoolTransactionsMax
+        self.admissionQueueMilliseconds = admissionQueueMilliseconds
         let folder = relativeFolder.hasPrefix("/") ? relativeFolder : FileManager.default.currentDirectoryPath + "/" + relativeFolder
         self.folder = folder
         let manager = FileManager.default
@@ -123,6 +126,7 @@ final class BenchNetworkProcesses: Sendable {
         tokenSha256 = "\(Hash.sha256(Array(Self.memberToken.utf8)).hex)"
 
         """
+        if let admissionQueueMilliseconds { text += "\n[admission]\nqueueMilliseconds = \(admissionQueueMilliseconds)\n" }
         return text
     }
 

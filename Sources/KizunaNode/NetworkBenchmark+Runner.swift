@@ -132,7 +132,8 @@ final class BenchRunner {
                         verifyOne, verifyAll, cores, machine.signatureBoundTransactionsPerSecond, synced))
 
         // 2. The network.
-        let network = try BenchNetworkProcesses(folder: options.folder + "/network", executable: options.executable, mempoolTransactionsMax: options.mempoolTransactionsMax)
+        let network = try BenchNetworkProcesses(folder: options.folder + "/network", executable: options.executable, mempoolTransactionsMax: options.mempoolTransactionsMax,
+                                                admissionQueueMilliseconds: options.admissionQueueMilliseconds)
         self.network = network
         installSignalHandlers(network)
         for name in Self.names { _ = try network.start(name) }

@@ -63,6 +63,8 @@ public struct NetworkBenchmark: Sendable {
         public var holdSeconds: Double = 0
         /// Each node's mempool bound; nil: the node's default (20,000).
         public var mempoolTransactionsMax: Int?
+        /// Each node's `admission.queueMilliseconds`; nil: the node's default.
+        public var admissionQueueMilliseconds: UInt64?
 
         public init(scenarios: [Scenario], residents: Int, merchants: Int, connectionsPerNode: Int, folder: String, executable: String,
                     maxSeconds: Double, steadySeconds: Double, spikeSeconds: Double, recoverySeconds: Double, warmupSeconds: Double,
