@@ -6,10 +6,14 @@ public struct ConsensusFaultInjection: Sendable, Hashable {
     public var ignoreLock: Bool
     /// Count votes by number of validators instead of voting power.
     public var countVotesByNumber: Bool
+    /// Restart in the signer record's round even when its last signature was not logged
+    /// (reverts the restart fix of commit 4adb062; `SignerSafetyRecord.restartRound`).
+    public var ignoreUnloggedSignature: Bool
 
-    public init(ignoreLock: Bool = false, countVotesByNumber: Bool = false) {
+    public init(ignoreLock: Bool = false, countVotesByNumber: Bool = false, ignoreUnloggedSignature: Bool = false) {
         self.ignoreLock = ignoreLock
         self.countVotesByNumber = countVotesByNumber
+        self.ignoreUnloggedSignature = ignoreUnloggedSignature
     }
 
     public static let none = ConsensusFaultInjection()

@@ -76,6 +76,28 @@ public struct SignerSafetyRecord: Sendable, Hashable, CanonicalCodable {
         return round
     }
 
+    /// The round a restarted validator joins at `height`, given the own messages it had
+    /// logged at that height (`docs/consensus.md` §7). One decision for the node's engine and
+    /// the simulator, so the simulator runs what ships.
+    ///
+    /// `resumeRound`, except when the record's last signature at `height` is not among the
+    /// logged messages: the record is synced before the message log, so a crash between the two
+    /// leaves a signature whose message nobody holds. In that round the signer refuses to sign
+    /// again, and with two validators in that state the round can never gather a quorum — so
+    /// the node starts in the next round instead (always safe; the lock is kept).
+    public func restartRound(height resumeHeight: UInt64, loggedOwnMessages: [ConsensusMessage]) -> UInt32 {
+        let round = resumeRound(height: resumeHeight)
+        guard height == resumeHeight, self.round >= round, self.round < UInt32.max else { return round }
+        let logged = loggedOwnMessages.contains { message in
+            guard message.height == height, message.round == self.round else { return false }
+            switch message {
+            case .proposal: return step == .proposal
+            case .vote(let vote): return vote.step == step
+            }
+        }
+        return logged ? round : self.round + 1
+    }
+
     /// May this validator sign `signBytes` at (height, round, step)?
     public func check(height: UInt64, round: UInt32, step: VoteStep, signBytes: [UInt8]) -> Decision {
         let new = (height, round, step.rawValue)

@@ -58,6 +58,11 @@ public struct Simulation: Sendable {
         var durableLock: (height: UInt64, round: UInt32, block: Block)?
         var chain: [CommittedBlock] = []
         var skew: Int64 = 0
+        /// The node's log of its own signed messages at heights not yet committed, written
+        /// (synced) after the signer record and before the message is sent, as the engine does.
+        var durableMessages: [ConsensusMessage] = []
+        /// Signatures released so far, across restarts (for `SignCrashFault`).
+        var signatures = 0
     }
 
     struct SignKey: Hashable, Sendable {
@@ -181,12 +186,34 @@ public struct Simulation: Sendable {
         } else {
             tip = .genesis(timestampMilliseconds: Self.genesisTimeMilliseconds)
         }
-        // Resume where the signer record says this node got to (docs/consensus.md §7).
-        let startRound = signer?.record.resumeRound(height: tip.nextHeight) ?? 0
+        // Resume where the signer record and the message log say this node got to, by the
+        // node's own decision (docs/consensus.md §7).
+        let restored = node.durableMessages.filter { $0.height == tip.nextHeight && $0.sender == node.publicKey }
+        let startRound: UInt32
+        if let record = signer?.record {
+            startRound = configuration.faultInjection.ignoreUnloggedSignature
+                ? record.resumeRound(height: tip.nextHeight)
+                : record.restartRound(height: tip.nextHeight, loggedOwnMessages: restored)
+        } else {
+            startRound = 0
+        }
         let lock = node.durableLock.flatMap { $0.height == tip.nextHeight ? (round: $0.round, block: $0.block) : nil }
         node.machine = ConsensusStateMachine(configuration: configuration, validators: validatorSet, ownKey: node.publicKey, verifier: SimulatedSignatureScheme(), tip: tip, startRound: startRound, restoredLock: lock)
         nodes[index] = node
         feed(index, .start)
+        // As the engine does: the logged messages of this height go back to the machine, which
+        // counts them again and re-sends them.
+        for message in restored {
+            feed(index, .signed(message))
+        }
+    }
+
+    /// The node goes down now: only what was synced survives.
+    mutating func crash(_ index: Int) {
+        nodes[index].up = false
+        nodes[index].durableRecord = nodes[index].signer?.store.durable ?? nodes[index].durableRecord
+        nodes[index].signer = nil
+        nodes[index].machine = nil
     }
 
     mutating func handle(_ event: Scheduled) {
@@ -199,11 +226,7 @@ public struct Simulation: Sendable {
             feed(node, .timeoutFired(height: height, round: round, step: step))
         case .crash(let index):
             guard nodes[index].up else { return }
-            nodes[index].up = false
-            // Only what was synced survives.
-            nodes[index].durableRecord = nodes[index].signer?.store.durable ?? nodes[index].durableRecord
-            nodes[index].signer = nil
-            nodes[index].machine = nil
+            crash(index)
         case .restart(let index):
             guard !nodes[index].up else { return }
             boot(index)
@@ -268,7 +291,7 @@ public struct Simulation: Sendable {
             let actions = nodes[index].machine!.handle(event)
             for action in actions {
                 if let answer = perform(action, at: index) { pending.append(answer) }
-                if safetyViolated { return }
+                if safetyViolated || !nodes[index].up { return }
             }
         }
     }
@@ -325,6 +348,15 @@ public struct Simulation: Sendable {
                 violations.append(Violation(kind: .doubleSign, message: "node \(index) signed two different messages at height \(request.height) round \(request.round) step \(request.step)", atMilliseconds: now))
             }
             signLog[key] = digest
+            nodes[index].signatures += 1
+            // The persistence step between the signer record (synced above) and the message
+            // log: a crash here loses the message.
+            if let fault = scenario.signCrashes.first(where: { $0.node == index && $0.afterSignatures == nodes[index].signatures }) {
+                crash(index)
+                queue.push(at: now + fault.downMilliseconds, .restart(index))
+                return nil
+            }
+            nodes[index].durableMessages.append(message)
             return message
         } catch {
             signaturesRefused += 1
@@ -411,6 +443,8 @@ public struct Simulation: Sendable {
             decidedRounds[height] = certificate.round
         }
         nodes[index].chain.append(CommittedBlock(block: block, certificate: certificate))
+        // The decided height's own messages are no longer needed (the engine deletes them).
+        nodes[index].durableMessages.removeAll { $0.height <= height }
         for value in [UInt64(index), height, now] + hash.bytes.prefix(8).map(UInt64.init) {
             traceDigest = (traceDigest ^ value) &* 0x0000_0100_0000_01b3
         }

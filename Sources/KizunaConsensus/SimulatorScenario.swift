@@ -39,6 +39,21 @@ public struct CrashFault: Sendable, Hashable {
     public var downMilliseconds: UInt64
 }
 
+/// A crash right after a node's `afterSignatures`-th signature: the signer record is synced,
+/// the message is neither logged nor sent (the persistence step between the two), and the
+/// node restarts `downMilliseconds` later.
+public struct SignCrashFault: Sendable, Hashable {
+    public var node: Int
+    public var afterSignatures: Int
+    public var downMilliseconds: UInt64
+
+    public init(node: Int, afterSignatures: Int, downMilliseconds: UInt64) {
+        self.node = node
+        self.afterSignatures = afterSignatures
+        self.downMilliseconds = downMilliseconds
+    }
+}
+
 /// Everything one simulation does, derived from its seed (or built by hand in tests).
 public struct SimulationScenario: Sendable, Hashable, CustomStringConvertible {
     public var seed: UInt64
@@ -49,6 +64,7 @@ public struct SimulationScenario: Sendable, Hashable, CustomStringConvertible {
     public var delayMilliseconds: ClosedRange<UInt64> = 5...40
     public var partitions: [PartitionFault] = []
     public var crashes: [CrashFault] = []
+    public var signCrashes: [SignCrashFault] = []
     /// Per node, added to the simulated time to give its local clock.
     public var clockSkewMilliseconds: [Int64]
     public var byzantine: [Int: ByzantineBehavior] = [:]
@@ -74,6 +90,8 @@ public struct SimulationScenario: Sendable, Hashable, CustomStringConvertible {
         var end: UInt64 = 0
         for partition in partitions { end = max(end, partition.endMilliseconds) }
         for crash in crashes { end = max(end, crash.atMilliseconds + crash.downMilliseconds) }
+        // A crash after a signature happens when the node gets there; allow the fault window.
+        for crash in signCrashes { end = max(end, 20_000 + crash.downMilliseconds) }
         return end
     }
 
@@ -84,6 +102,7 @@ public struct SimulationScenario: Sendable, Hashable, CustomStringConvertible {
         parts.append("delay \(delayMilliseconds.lowerBound)–\(delayMilliseconds.upperBound) ms")
         for partition in partitions { parts.append("partition \(partition.groupOfNode) \(partition.startMilliseconds)–\(partition.endMilliseconds) ms") }
         for crash in crashes { parts.append("crash node \(crash.node) at \(crash.atMilliseconds) ms for \(crash.downMilliseconds) ms") }
+        for crash in signCrashes { parts.append("crash node \(crash.node) after signature \(crash.afterSignatures), before logging it, for \(crash.downMilliseconds) ms") }
         if clockSkewMilliseconds.contains(where: { $0 != 0 }) { parts.append("skew \(clockSkewMilliseconds) ms") }
         for node in byzantine.keys.sorted() { parts.append("node \(node) \(byzantine[node]!.rawValue)") }
         if faultInjection != .none { parts.append("MUTATION \(faultInjection)") }
@@ -157,9 +176,19 @@ public struct SimulationScenario: Sendable, Hashable, CustomStringConvertible {
         } else {
             apply(kind)
         }
+        // Crashes between the signer record and the message log, from a stream of their own
+        // so that the draws above (and every seed's earlier scenarios) are unchanged.
+        if !scenario.crashes.isEmpty {
+            var signRandom = SplitMix64(seed: seed ^ 0x5349_474E_4C4F_4721)
+            for _ in 0..<signRandom.inRange(0...2) {
+                scenario.signCrashes.append(SignCrashFault(node: Int(signRandom.below(UInt64(count))), afterSignatures: Int(signRandom.inRange(1...80)),
+                                                           downMilliseconds: signRandom.inRange(200...6_000)))
+            }
+        }
         // A byzantine node is never also crashed (it is faulty already).
         let byzantine = scenario.byzantine
         scenario.crashes.removeAll { byzantine[$0.node] != nil }
+        scenario.signCrashes.removeAll { byzantine[$0.node] != nil }
         return scenario
     }
 

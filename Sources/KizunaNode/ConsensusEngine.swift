@@ -128,25 +128,16 @@ public actor ConsensusEngine {
             restored = entries.compactMap { try? ConsensusMessage(canonicalBytes: $0.value) }.filter { $0.sender == key.publicKey }
         }
         // The signer's record is written before the message log (`sign`): a kill between the two
-        // leaves a signature at (height, round, step) whose message is lost. Re-joining that
-        // round, the signer refuses to sign there again and nobody has the message, so the
-        // round can stall for good (seen by the fault runner: two validators killed right after
-        // their prevote left all four in round 0). Start in the next round instead — a later
-        // round is always safe; the lock is kept.
-        if isValidator, let record = signer?.record, record.height == tip.nextHeight, record.round >= startRound, record.round < UInt32.max {
-            let logged = restored.contains { message in
-                guard message.round == record.round else { return false }
-                switch message {
-                case .proposal: return record.step == .proposal
-                case .vote(let vote): return vote.step == record.step
-                }
-            }
-            if !logged {
-                startRound = record.round + 1
+        // leaves a signature whose message is lost; the restart decision then joins the next
+        // round (`SignerSafetyRecord.restartRound`, shared with the simulator).
+        if isValidator, let record = signer?.record {
+            let round = record.restartRound(height: tip.nextHeight, loggedOwnMessages: restored)
+            if round > startRound {
                 logger.notice("the message signed last before the restart was not logged; joining the next round", metadata: [
                     "height": "\(tip.nextHeight)", "signedRound": "\(record.round)", "step": "\(record.step)",
                 ])
             }
+            startRound = round
         }
         restoredOwnMessages = restored
         ownMessagesWritten = UInt32(restored.count)
