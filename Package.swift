@@ -70,6 +70,13 @@ let package = Package(
             dependencies: ["KizunaCore", "KizunaStorage", "KizunaLedger"],
             swiftSettings: swiftSettings
         ),
+        // The auditor's remote source: a chain read block by block from a node's API
+        // (`kizuna audit --remote`), verified by KizunaChain's auditor like a data folder.
+        .target(
+            name: "KizunaAudit",
+            dependencies: ["KizunaCore", "KizunaChain"],
+            swiftSettings: swiftSettings
+        ),
         // Layer 4 — Store: RocksDB behind the storage protocol.
         .systemLibrary(
             name: "CRocksDB",
@@ -81,23 +88,47 @@ let package = Package(
             dependencies: ["CRocksDB", "KizunaStorage"],
             swiftSettings: swiftSettings
         ),
-        // Layer 5 — Network: peer framing and the authenticated handshake (pure state
-        // machines), and their SwiftNIO channel handlers.
+        // Layer 5 — Network: peer framing, the authenticated handshake (pure state machines),
+        // their SwiftNIO channel handlers, and the peer protocol's messages.
         .target(
             name: "KizunaNetwork",
             dependencies: [
-                "KizunaCore",
+                "KizunaCore", "KizunaConsensus",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
-        // Layers 5–6 — API and node wiring.
+        // Layer 6 — Node: the replica's services — the node actor (chain, mempool, admission),
+        // the consensus engine, configuration (TOML) and metrics.
         .target(
             name: "KizunaNode",
             dependencies: [
                 "KizunaCore", "KizunaStorage", "KizunaLedger", "KizunaChain", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Layer 7 — API: HTTP routes, access control and views over a node.
+        .target(
+            name: "KizunaAPI",
+            dependencies: [
+                "KizunaCore", "KizunaStorage", "KizunaLedger", "KizunaChain", "KizunaNode",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Layer 8 — Server: wires one process — store, node, consensus engine, peer network
+        // and API — under one service group.
+        .target(
+            name: "KizunaServer",
+            dependencies: [
+                "KizunaCore", "KizunaStorage", "KizunaChain", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork", "KizunaNode", "KizunaAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -106,11 +137,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Layer 7 — CLI: argument parsing only.
+        // Benchmarks (`kizuna bench …`): the single node, the ledger, the auditor's tool and the
+        // four-validator network with its HTTP load client. Only the CLI depends on it.
+        .target(
+            name: "KizunaBench",
+            dependencies: [
+                "KizunaCore", "KizunaStorage", "KizunaLedger", "KizunaChain", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork", "KizunaNode",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Layer 9 — CLI: argument parsing only.
         .executableTarget(
             name: "KizunaCLI",
             dependencies: [
-                "KizunaCore", "KizunaWallet", "KizunaNode", "KizunaChain", "KizunaLedger", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork",
+                "KizunaCore", "KizunaWallet", "KizunaNode", "KizunaAPI", "KizunaServer", "KizunaBench", "KizunaAudit", "KizunaChain", "KizunaLedger", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -118,11 +161,11 @@ let package = Package(
         ),
         .testTarget(name: "KizunaCoreTests", dependencies: ["KizunaCore", "KizunaWallet"], resources: [.copy("Vectors")], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaStorageTests", dependencies: ["KizunaStorage", "KizunaRocksDB"], swiftSettings: swiftSettings),
-        .testTarget(name: "KizunaNetworkTests", dependencies: ["KizunaCore", "KizunaNetwork", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")], swiftSettings: swiftSettings),
+        .testTarget(name: "KizunaNetworkTests", dependencies: ["KizunaCore", "KizunaConsensus", "KizunaNetwork", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaConsensusTests", dependencies: ["KizunaCore", "KizunaConsensus"], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaStateTreeTests", dependencies: ["KizunaCore", "KizunaStorage", "KizunaStateTree"], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaLedgerTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaStorage", "KizunaLedger", "KizunaChain"], swiftSettings: swiftSettings),
-        .testTarget(name: "KizunaNodeTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaNode", "KizunaChain", "KizunaRocksDB", "KizunaLedger", "KizunaStorage", "KizunaConsensus", "KizunaNetwork", .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "KizunaNodeTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaAudit", "KizunaNode", "KizunaAPI", "KizunaServer", "KizunaChain", "KizunaRocksDB", "KizunaLedger", "KizunaStorage", "KizunaConsensus", "KizunaNetwork", .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
     ]
 )
 
@@ -153,7 +196,7 @@ if Context.environment["KIZUNA_FUZZ"] != nil {
         ("FuzzHandshake", ["KizunaCore", "KizunaNetwork"]),
         ("FuzzConsensusMessage", ["KizunaCore", "KizunaConsensus"]),
         ("FuzzNodeConfiguration", ["KizunaNode"]),
-        ("FuzzPeerMessage", ["KizunaCore", "KizunaNetwork", "KizunaConsensus", "KizunaNode"]),
+        ("FuzzPeerMessage", ["KizunaCore", "KizunaNetwork", "KizunaConsensus"]),
     ]
     for fuzzTarget in fuzzTargets {
         package.targets.append(.executableTarget(

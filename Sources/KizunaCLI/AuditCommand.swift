@@ -4,11 +4,11 @@ import KizunaChain
 import KizunaCore
 import KizunaNode
 import KizunaRocksDB
+import KizunaAudit
 import KizunaWallet
 
 /// The remote source has the methods of `ChainSource`; the wallet module cannot see the
 /// protocol, so the conformance is declared here.
-extension RemoteChainSource: ChainSource {}
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,7 +39,7 @@ struct AuditCommand: ParsableCommand {
     func run() throws {
         guard [data, export, remote].compactMap({ $0 }).count == 1 else { throw ValidationError("give exactly one source: --data, --export or --remote") }
         guard tokenFile == nil || remote != nil else { throw ValidationError("--token-file goes with --remote") }
-        let genesisValue = try NodeRunner.loadGenesis(path: genesis)
+        let genesisValue = try Genesis.load(path: genesis)
         let source: any ChainSource
         var storedState: RocksDBStore?
         if let data {

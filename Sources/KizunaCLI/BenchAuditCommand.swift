@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KizunaChain
+import KizunaBench
 import KizunaNode
 
 /// `kizuna bench audit`: the auditor's tool on a chain of a million transactions, as a ratio

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KizunaBench
 import KizunaNode
 
 struct BenchCommand: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KizunaBench
 import KizunaNode
 
 /// `kizuna bench network`: the four-validator network under load (issue 8).

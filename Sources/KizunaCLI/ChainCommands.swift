@@ -9,7 +9,7 @@ import KizunaWallet
 
 /// Opens a node's data folder read-only (safe while the node runs).
 func openChain(data: String, genesisPath: String) throws -> BlockStore {
-    let genesis = try NodeRunner.loadGenesis(path: genesisPath)
+    let genesis = try Genesis.load(path: genesisPath)
     let store = try RocksDBStore(path: data + "/chain", readOnly: true)
     return try BlockStore(store: store, genesis: genesis)
 }

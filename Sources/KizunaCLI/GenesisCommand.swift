@@ -60,7 +60,7 @@ struct GenesisCommand: ParsableCommand {
         func run() throws {
             let genesis: Genesis
             do {
-                genesis = try NodeRunner.loadGenesis(path: file)
+                genesis = try Genesis.load(path: file)
             } catch {
                 throw ValidationError("\(error)")
             }
@@ -88,7 +88,7 @@ struct GenesisCommand: ParsableCommand {
 
         func run() throws {
             do {
-                let genesis = try NodeRunner.loadGenesis(path: file)
+                let genesis = try Genesis.load(path: file)
                 print("valid: chain \(genesis.chainId), genesis hash \(genesis.hash)")
             } catch {
                 print("invalid: \(error)")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KizunaCore
 import KizunaNode
+import KizunaServer
 import KizunaWallet
 import Logging
 

@@ -9,11 +9,14 @@ public struct ConsensusFaultInjection: Sendable, Hashable {
     /// Restart in the signer record's round even when its last signature was not logged
     /// (reverts the restart fix of commit 4adb062; `SignerSafetyRecord.restartRound`).
     public var ignoreUnloggedSignature: Bool
+    /// Do not journal the votes received from peers (a restarted node forgets the polkas it saw).
+    public var forgetReceivedVotes: Bool
 
-    public init(ignoreLock: Bool = false, countVotesByNumber: Bool = false, ignoreUnloggedSignature: Bool = false) {
+    public init(ignoreLock: Bool = false, countVotesByNumber: Bool = false, ignoreUnloggedSignature: Bool = false, forgetReceivedVotes: Bool = false) {
         self.ignoreLock = ignoreLock
         self.countVotesByNumber = countVotesByNumber
         self.ignoreUnloggedSignature = ignoreUnloggedSignature
+        self.forgetReceivedVotes = forgetReceivedVotes
     }
 
     public static let none = ConsensusFaultInjection()

@@ -47,13 +47,19 @@ public struct SignerSafetyRecord: Sendable, Hashable, CanonicalCodable {
     /// SHA-256 of the signed bytes.
     public var signBytesHash: Hash
     public var signature: Signature?
+    /// The vote signed last, when the last signature was a vote: persisted with the record, in
+    /// the same synced write, so that a crash right after signing cannot lose the message
+    /// (a proposal, with its block, is too large for the record and needs no such care: a lost
+    /// proposal only makes the round time out).
+    public var vote: Vote?
 
-    public init(height: UInt64, round: UInt32, step: VoteStep, signBytesHash: Hash, signature: Signature?) {
+    public init(height: UInt64, round: UInt32, step: VoteStep, signBytesHash: Hash, signature: Signature?, vote: Vote? = nil) {
         self.height = height
         self.round = round
         self.step = step
         self.signBytesHash = signBytesHash
         self.signature = signature
+        self.vote = vote
     }
 
     /// The record of a key that has signed nothing (written when the key is generated).
@@ -76,26 +82,38 @@ public struct SignerSafetyRecord: Sendable, Hashable, CanonicalCodable {
         return round
     }
 
-    /// The round a restarted validator joins at `height`, given the own messages it had
-    /// logged at that height (`docs/consensus.md` §7). One decision for the node's engine and
-    /// the simulator, so the simulator runs what ships.
-    ///
-    /// `resumeRound`, except when the record's last signature at `height` is not among the
-    /// logged messages: the record is synced before the message log, so a crash between the two
-    /// leaves a signature whose message nobody holds. In that round the signer refuses to sign
-    /// again, and with two validators in that state the round can never gather a quorum — so
-    /// the node starts in the next round instead (always safe; the lock is kept).
-    public func restartRound(height resumeHeight: UInt64, loggedOwnMessages: [ConsensusMessage]) -> UInt32 {
+    /// How a restarted validator rejoins `height`: the round it starts in and the own messages
+    /// it sends again, given the messages it had logged there (`docs/consensus.md` §7). One
+    /// decision for the node's engine and the simulator, so the simulator runs what ships.
+    public struct RestartPlan: Sendable, Hashable {
+        public var round: UInt32
+        /// The logged messages of the height plus, if the last signature's message was not
+        /// logged (a crash between the record and the log), that message from the record.
+        public var resend: [ConsensusMessage]
+    }
+
+    /// The record is synced before the message log, so a crash between the two leaves a
+    /// signature whose message nobody holds; in that round the signer refuses to sign anything
+    /// else, and two validators in that state (or one and a byzantine one) can never gather a
+    /// quorum there. A vote is kept in the record itself, so it is sent again and the node stays
+    /// in its round. A record without the vote (written by an earlier version) makes the node
+    /// start in the next round instead (always safe; the lock is kept). A lost proposal needs
+    /// neither: the round just times out.
+    public func restartPlan(height resumeHeight: UInt64, loggedOwnMessages: [ConsensusMessage]) -> RestartPlan {
+        let logged = loggedOwnMessages.filter { $0.height == resumeHeight }
         let round = resumeRound(height: resumeHeight)
-        guard height == resumeHeight, self.round >= round, self.round < UInt32.max else { return round }
-        let logged = loggedOwnMessages.contains { message in
-            guard message.height == height, message.round == self.round else { return false }
-            switch message {
-            case .proposal: return step == .proposal
-            case .vote(let vote): return vote.step == step
-            }
+        guard height == resumeHeight, self.round >= round, self.round < UInt32.max, step != .proposal else {
+            return RestartPlan(round: round, resend: logged)
         }
-        return logged ? round : self.round + 1
+        let isLogged = logged.contains { message in
+            guard message.round == self.round, case .vote(let vote) = message else { return false }
+            return vote.step == step
+        }
+        if isLogged { return RestartPlan(round: round, resend: logged) }
+        if let vote, vote.height == height, vote.round == self.round, vote.step == step {
+            return RestartPlan(round: round, resend: logged + [.vote(vote)])
+        }
+        return RestartPlan(round: self.round + 1, resend: logged)
     }
 
     /// May this validator sign `signBytes` at (height, round, step)?
@@ -118,6 +136,7 @@ public struct SignerSafetyRecord: Sendable, Hashable, CanonicalCodable {
         encoder.encode(step)
         encoder.encode(signBytesHash)
         encoder.encode(signature)
+        encoder.encode(vote)
     }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
@@ -126,6 +145,8 @@ public struct SignerSafetyRecord: Sendable, Hashable, CanonicalCodable {
         step = try decoder.decode(VoteStep.self)
         signBytesHash = try decoder.decodeHash()
         signature = try decoder.decodeOptional(Signature.self)
+        // A record written before the vote was kept ends here.
+        vote = decoder.remaining > 0 ? try decoder.decodeOptional(Vote.self) : nil
     }
 }
 
@@ -151,14 +172,18 @@ public struct SafeSigner<Store: SignerStateStore>: Sendable {
 
     /// Signs what the state machine asked for; the returned message may be broadcast.
     public mutating func sign(_ request: SigningRequest, chainId: String) throws(SignerError) -> ConsensusMessage {
-        let signature = try sign(height: request.height, round: request.round, step: request.step, signBytes: request.signingBytes(chainId: chainId))
+        let signature = try sign(height: request.height, round: request.round, step: request.step, signBytes: request.signingBytes(chainId: chainId)) { signature in
+            if case .vote(let vote) = request { return Vote(vote, signature: signature) }
+            return nil
+        }
         return request.signed(signature)
     }
 
     /// Lets the owner act on the store (a simulated fsync) without touching the record.
     mutating func modifyStore(_ body: (inout Store) -> Void) { body(&store) }
 
-    public mutating func sign(height: UInt64, round: UInt32, step: VoteStep, signBytes: [UInt8]) throws(SignerError) -> Signature {
+    /// - Parameter message: the vote the signature makes, if it is one, kept in the record.
+    public mutating func sign(height: UInt64, round: UInt32, step: VoteStep, signBytes: [UInt8], message: (Signature) -> Vote? = { _ in nil }) throws(SignerError) -> Signature {
         switch record.check(height: height, round: round, step: step, signBytes: signBytes) {
         case .refuse(let reason):
             throw SignerError(.refused, reason)
@@ -166,7 +191,7 @@ public struct SafeSigner<Store: SignerStateStore>: Sendable {
             return signature
         case .allow:
             let signature = key.sign(signBytes)
-            let next = SignerSafetyRecord(height: height, round: round, step: step, signBytesHash: Hash.sha256(signBytes), signature: signature)
+            let next = SignerSafetyRecord(height: height, round: round, step: step, signBytesHash: Hash.sha256(signBytes), signature: signature, vote: message(signature))
             // Persist first: a signature that left the node must survive a crash in the record.
             try store.persist(next)
             record = next

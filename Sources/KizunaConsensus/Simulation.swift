@@ -63,6 +63,9 @@ public struct Simulation: Sendable {
         var durableMessages: [ConsensusMessage] = []
         /// Signatures released so far, across restarts (for `SignCrashFault`).
         var signatures = 0
+        /// Votes received from peers at the height being decided, journaled as the engine does
+        /// (a process crash keeps them; they are replayed after a restart).
+        var receivedVotes: [Vote] = []
     }
 
     struct SignKey: Hashable, Sendable {
@@ -189,13 +192,16 @@ public struct Simulation: Sendable {
         // Resume where the signer record and the message log say this node got to, by the
         // node's own decision (docs/consensus.md §7).
         let restored = node.durableMessages.filter { $0.height == tip.nextHeight && $0.sender == node.publicKey }
-        let startRound: UInt32
+        var startRound: UInt32 = 0
+        var resend = restored
         if let record = signer?.record {
-            startRound = configuration.faultInjection.ignoreUnloggedSignature
-                ? record.resumeRound(height: tip.nextHeight)
-                : record.restartRound(height: tip.nextHeight, loggedOwnMessages: restored)
-        } else {
-            startRound = 0
+            if configuration.faultInjection.ignoreUnloggedSignature {
+                startRound = record.resumeRound(height: tip.nextHeight)
+            } else {
+                let plan = record.restartPlan(height: tip.nextHeight, loggedOwnMessages: restored)
+                startRound = plan.round
+                resend = plan.resend
+            }
         }
         let lock = node.durableLock.flatMap { $0.height == tip.nextHeight ? (round: $0.round, block: $0.block) : nil }
         node.machine = ConsensusStateMachine(configuration: configuration, validators: validatorSet, ownKey: node.publicKey, verifier: SimulatedSignatureScheme(), tip: tip, startRound: startRound, restoredLock: lock)
@@ -203,8 +209,12 @@ public struct Simulation: Sendable {
         feed(index, .start)
         // As the engine does: the logged messages of this height go back to the machine, which
         // counts them again and re-sends them.
-        for message in restored {
+        for message in resend {
             feed(index, .signed(message))
+        }
+        // The journaled votes of peers: the polkas this node saw survive its restart.
+        for vote in node.receivedVotes where vote.height == tip.nextHeight {
+            feed(index, .voteReceived(vote))
         }
     }
 
@@ -250,6 +260,9 @@ public struct Simulation: Sendable {
         case .consensus(.proposal(let proposal)):
             feed(index, .proposalReceived(proposal, localTimeMilliseconds: localTime(index)))
         case .consensus(.vote(let vote)):
+            if nodes[index].byzantine == nil, vote.height == UInt64(nodes[index].chain.count) + 1, !configuration.faultInjection.forgetReceivedVotes {
+                nodes[index].receivedVotes.append(vote)
+            }
             feed(index, .voteReceived(vote))
         case .decisionRequest(let height):
             let chain = nodes[index].chain
@@ -445,6 +458,7 @@ public struct Simulation: Sendable {
         nodes[index].chain.append(CommittedBlock(block: block, certificate: certificate))
         // The decided height's own messages are no longer needed (the engine deletes them).
         nodes[index].durableMessages.removeAll { $0.height <= height }
+        nodes[index].receivedVotes.removeAll { $0.height <= height }
         for value in [UInt64(index), height, now] + hash.bytes.prefix(8).map(UInt64.init) {
             traceDigest = (traceDigest ^ value) &* 0x0000_0100_0000_01b3
         }

@@ -60,6 +60,31 @@ public actor ConsensusEngine {
     var ownMessagesWritten: UInt32 = 0
     /// Own messages of the height being decided found in the store at start.
     let restoredOwnMessages: [ConsensusMessage]
+    static let receivedVotePrefix = Array("recv".utf8)
+    /// Peers' votes of the height being decided journaled so far (`journalReceived`), and the
+    /// signatures among them, so a re-sent vote is journaled once.
+    var receivedVotesWritten: UInt32 = 0
+    /// The height whose votes the journal holds.
+    var journalHeight: UInt64 = 0
+    var receivedVoteSignatures: Set<Signature> = []
+    /// Peers' votes of the height being decided found in the store at start.
+    let restoredReceivedVotes: [Vote]
+    /// The most votes journaled for one height; past it the journal stops growing (a height
+    /// that lasts hundreds of rounds), and the metric counts what it left out.
+    static let receivedVotesPerHeightMax: UInt32 = 4096
+
+    static func receivedVoteKey(height: UInt64, sequence: UInt32) -> [UInt8] {
+        var encoder = Encoder()
+        encoder.encode(height)
+        encoder.encode(sequence)
+        return receivedVotePrefix + encoder.bytes
+    }
+
+    static func receivedVotePrefix(height: UInt64) -> [UInt8] {
+        var encoder = Encoder()
+        encoder.encode(height)
+        return receivedVotePrefix + encoder.bytes
+    }
 
     static func ownMessageKey(height: UInt64, sequence: UInt32) -> [UInt8] {
         var encoder = Encoder()
@@ -123,24 +148,40 @@ public actor ConsensusEngine {
             restoredLock = Self.decodeLock(bytes, height: tip.nextHeight)
         }
         var restored: [ConsensusMessage] = []
+        var logEntries = 0
         if isValidator, let entries = try? blocks.store.entries(withPrefix: Self.ownMessagePrefix(height: tip.nextHeight), in: .consensus) {
             // Keys sort by sequence (big-endian), so the messages come back in signing order.
             restored = entries.compactMap { try? ConsensusMessage(canonicalBytes: $0.value) }.filter { $0.sender == key.publicKey }
+            logEntries = entries.count
         }
+        // The votes peers sent at this height, journaled as they arrived: the polkas this node
+        // saw (a byzantine validator's votes among them) survive its restart.
+        var received: [Vote] = []
+        if let entries = try? blocks.store.entries(withPrefix: Self.receivedVotePrefix(height: tip.nextHeight), in: .consensus) {
+            received = entries.compactMap { try? Vote(canonicalBytes: $0.value) }
+            receivedVotesWritten = UInt32(entries.count)
+        }
+        restoredReceivedVotes = received
+        journalHeight = tip.nextHeight
         // The signer's record is written before the message log (`sign`): a kill between the two
-        // leaves a signature whose message is lost; the restart decision then joins the next
-        // round (`SignerSafetyRecord.restartRound`, shared with the simulator).
+        // leaves a signature whose message is not in the log; the record keeps the vote, which is
+        // sent again (`SignerSafetyRecord.restartPlan`, shared with the simulator).
         if isValidator, let record = signer?.record {
-            let round = record.restartRound(height: tip.nextHeight, loggedOwnMessages: restored)
-            if round > startRound {
+            let plan = record.restartPlan(height: tip.nextHeight, loggedOwnMessages: restored)
+            if plan.round > startRound {
                 logger.notice("the message signed last before the restart was not logged; joining the next round", metadata: [
                     "height": "\(tip.nextHeight)", "signedRound": "\(record.round)", "step": "\(record.step)",
                 ])
+            } else if plan.resend.count > restored.count {
+                logger.notice("the vote signed last before the restart was not logged; sending it again from the signer record", metadata: [
+                    "height": "\(tip.nextHeight)", "signedRound": "\(record.round)", "step": "\(record.step)",
+                ])
             }
-            startRound = round
+            startRound = plan.round
+            restored = plan.resend
         }
         restoredOwnMessages = restored
-        ownMessagesWritten = UInt32(restored.count)
+        ownMessagesWritten = UInt32(logEntries)
         var configuration = ConsensusConfiguration(chainId: genesis.chainId)
         configuration.timeoutProposeMillisecondsBase = settings.timeoutProposeMilliseconds
         configuration.timeoutPrevoteMillisecondsBase = settings.timeoutPrevoteMilliseconds
@@ -209,6 +250,13 @@ public actor ConsensusEngine {
                 await drive(.signed(message))
             }
         }
+        if !restoredReceivedVotes.isEmpty {
+            logger.notice("replaying the votes received at this height before the restart", metadata: ["height": "\(machine.height)", "votes": "\(restoredReceivedVotes.count)"])
+            for vote in restoredReceivedVotes where vote.height == machine.height {
+                receivedVoteSignatures.insert(vote.signature)
+                await drive(.voteReceived(vote))
+            }
+        }
         for await input in inbox {
             if Task.isCancelled { break }
             await handle(input)
@@ -216,6 +264,9 @@ public actor ConsensusEngine {
     }
 
     public func stop() { inboxContinuation.finish() }
+
+    /// Ends `run` from any thread (a graceful shutdown): the inbox closes and the loop ends.
+    public nonisolated func finishInbox() { inboxContinuation.finish() }
 
     // MARK: - Inputs
 
@@ -311,7 +362,9 @@ public actor ConsensusEngine {
             // Signatures were checked in `deliver`; the machine checks them again.
             switch consensusMessage {
             case .proposal(let proposal): await drive(.proposalReceived(proposal, localTimeMilliseconds: wallClockMilliseconds()))
-            case .vote(let vote): await drive(.voteReceived(vote))
+            case .vote(let vote):
+                journalReceived(vote)
+                await drive(.voteReceived(vote))
             }
         case .transactions(let transactions):
             // Verified off the engine's task, on all cores, then admitted by the node. Gossip
@@ -356,6 +409,40 @@ public actor ConsensusEngine {
         case .block(let block):
             await drive(.blockReceived(block))
         }
+    }
+
+    /// Journals a peer's vote of the height being decided (a write without fsync: it survives
+    /// a killed process, as RocksDB's log is in the operating system's hands; a power cut may
+    /// lose the last ones, which peers re-send anyway).
+    func journalReceived(_ vote: Vote) {
+        // The height moved on (a commit, or block sync): the old height's votes are not needed.
+        if journalHeight != machine.height { clearReceivedJournal() }
+        guard vote.height == machine.height, vote.validator != key.publicKey, !receivedVoteSignatures.contains(vote.signature) else { return }
+        guard receivedVotesWritten < Self.receivedVotesPerHeightMax else {
+            node.metrics.add("kizuna_consensus_journal_votes_dropped_total")
+            return
+        }
+        var batch = WriteBatch()
+        batch.put(vote.canonicalBytes, for: Self.receivedVoteKey(height: vote.height, sequence: receivedVotesWritten), in: .consensus)
+        do {
+            try blocks.store.write(batch, sync: false)
+            receivedVotesWritten += 1
+            receivedVoteSignatures.insert(vote.signature)
+        } catch {
+            logger.warning("could not journal a received vote", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Deletes the journaled votes of `journalHeight` and starts the journal of the current height.
+    func clearReceivedJournal() {
+        if receivedVotesWritten > 0, let entries = try? blocks.store.entries(withPrefix: Self.receivedVotePrefix(height: journalHeight), in: .consensus) {
+            var batch = WriteBatch()
+            for entry in entries { batch.delete(entry.key, in: .consensus) }
+            try? blocks.store.write(batch, sync: false)
+        }
+        receivedVotesWritten = 0
+        receivedVoteSignatures = []
+        journalHeight = machine.height
     }
 
     func refuse(_ peer: PublicKey, code: String, _ reason: String) {
@@ -640,6 +727,7 @@ public actor ConsensusEngine {
             try? blocks.store.write(batch, sync: false)
             ownMessagesWritten = 0
         }
+        clearReceivedJournal()
         let now = wallClockMilliseconds()
         node.metrics.set("kizuna_commit_latency_seconds_last", Double(now - min(now, heightStartedAt)) / 1000)
         heightStartedAt = now

@@ -34,6 +34,7 @@ public final class NodeMetrics: Sendable {
         declare("kizuna_admission_refusals_total", .counter, "Submissions refused at admission (they cannot apply, or admission control refused them), by code.", label: "code")
         declare("kizuna_admission_overloaded_total", .counter, "Submissions refused by admission control inside the node, by lane.", label: "lane")
         declare("kizuna_admission_rate_transactions_per_second", .gauge, "The commit rate admission control measures (transactions per second).")
+        declare("kizuna_consensus_journal_votes_dropped_total", .counter, "Peers' votes not journaled because the height's journal reached its bound.")
         declare("kizuna_gossip_transactions_dropped_total", .counter, "Transactions gossiped by peers and dropped unverified because the node was still verifying earlier batches (saturated).")
     }
 

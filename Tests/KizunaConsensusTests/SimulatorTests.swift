@@ -154,6 +154,23 @@ import Testing
         }
     }
 
+    /// Found by the first 100,000-seed campaign on the simulator with the message log: a
+    /// mixed scenario (loss, duplication, crashes — two between a signature and its log — and an
+    /// equivocating validator) in which the honest validators went through round after round
+    /// of height 9 and never decided: after their restarts they had forgotten the votes of the
+    /// polkas they had seen, the byzantine validator's among them, so no re-proposal could be
+    /// justified again. The node now journals the votes peers send at the height being decided
+    /// and replays them after a restart (`ConsensusEngine.journalReceived`); without it the seed
+    /// stalls.
+    @Test func forgettingTheVotesReceivedBeforeARestartStallsSeed1013044() {
+        var forgetting = SimulationScenario.generate(seed: 1_013_044)
+        forgetting.faultInjection = ConsensusFaultInjection(forgetReceivedVotes: true)
+        let stalled = Simulator.run(forgetting)
+        #expect(stalled.violations.contains { $0.kind == .liveness }, "\(stalled)")
+        let result = Simulator.run(seed: 1_013_044)
+        #expect(result.passed, "\(result)")
+    }
+
     @Test func aSignerThatReleasesBeforeFsyncDoubleSignsAfterACrash() {
         let scenarios = (UInt64(0)..<20).map { seed in
             var scenario = SimulationScenario.generate(seed: seed, kind: .crashRestart, powers: [1, 1, 1, 1])

@@ -67,10 +67,10 @@ struct APIDocumentTests {
             }
 
             """
-            try swift.write(to: Self.packageRoot.appendingPathComponent("Sources/KizunaNode/APIDocument.swift"), atomically: true, encoding: .utf8)
-            Issue.record("Sources/KizunaNode/APIDocument.swift was regenerated; rebuild and run again")
+            try swift.write(to: Self.packageRoot.appendingPathComponent("Sources/KizunaAPI/APIDocument.swift"), atomically: true, encoding: .utf8)
+            Issue.record("Sources/KizunaAPI/APIDocument.swift was regenerated; rebuild and run again")
             return
         }
-        #expect(served == expected, "Sources/KizunaNode/APIDocument.swift is not docs/openapi.yaml: regenerate with KIZUNA_WRITE_OPENAPI=1 swift test --filter APIDocumentTests")
+        #expect(served == expected, "Sources/KizunaAPI/APIDocument.swift is not docs/openapi.yaml: regenerate with KIZUNA_WRITE_OPENAPI=1 swift test --filter APIDocumentTests")
     }
 }

@@ -10,6 +10,7 @@ import KizunaChain
 import KizunaCore
 import KizunaLedger
 import KizunaNode
+import KizunaAPI
 import KizunaStorage
 import KizunaWallet
 

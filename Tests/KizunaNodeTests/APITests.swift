@@ -8,6 +8,7 @@ import KizunaChain
 import KizunaCore
 import KizunaLedger
 import KizunaNode
+import KizunaAPI
 import KizunaWallet
 
 /// Every endpoint and error path of the API, through Hummingbird's router test client

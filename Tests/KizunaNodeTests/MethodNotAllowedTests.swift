@@ -5,6 +5,7 @@ import HummingbirdTesting
 import HTTPTypes
 import KizunaCore
 @testable import KizunaNode
+@testable import KizunaAPI
 
 /// A path the API serves, asked with a method it is not served with, is 405
 /// `api.method_not_allowed` with an `Allow` header listing the path's methods (RFC 9110

@@ -6,10 +6,9 @@ import Testing
 import KizunaChain
 import KizunaCore
 import KizunaRocksDB
+import KizunaAudit
 import KizunaWallet
 
-/// The wallet module cannot see `ChainSource`; the CLI declares the same conformance.
-extension RemoteChainSource: ChainSource {}
 
 /// Issue 7: `kizuna audit --remote` — the chain read from a real node process's API
 /// (`GET /v1/blocks/{height}/canonical`) with an auditor's token, and verified as strictly

@@ -2,7 +2,6 @@ import FuzzSupport
 import KizunaConsensus
 import KizunaCore
 import KizunaNetwork
-import KizunaNode
 
 // Fuzzes `PeerMessage(frame:)` (KizunaNode/PeerMessage.swift): what an authenticated peer sends
 // after the handshake — consensus messages, gossiped transactions, status, block-sync requests

@@ -1,5 +1,6 @@
 import Hummingbird
 import KizunaCore
+import KizunaNode
 import KizunaChain
 import KizunaLedger
 

@@ -3,6 +3,7 @@ public import Foundation
 import FoundationNetworking
 #endif
 public import KizunaCore
+public import KizunaChain
 
 /// A chain read from a node's API with member or auditor credentials, for
 /// `kizuna audit --remote` (`docs/audit.md`): `GET /v1/status` for the tip, and
@@ -10,9 +11,9 @@ public import KizunaCore
 /// the export file's per-block record, `u32 length ‖ block ‖ u32 length ‖ certificate`, in
 /// the canonical encoding the chain hashes.
 ///
-/// It has exactly the methods of `KizunaChain.ChainSource` (this module depends on no server
-/// module, so the conformance is declared where both are visible: the CLI and the tests), and
-/// `ChainAuditor` verifies what it reads as for a data folder or an export file. Nothing the
+/// It is a `KizunaChain.ChainSource` (this auditor's module sits beside the chain layer, not in
+/// the phone-app wallet library), and `ChainAuditor` verifies what it reads as for a data
+/// folder or an export file. Nothing the
 /// node sends is trusted: records are decoded strictly (a trailing byte, a length over its
 /// maximum, a non-canonical value is an error), answers are size-capped, redirects are
 /// refused (the token goes to the address given and nowhere else).
@@ -417,3 +418,6 @@ extension RemoteChainSource {
         }
     }
 }
+
+/// A remote chain is a `ChainSource`: the auditor verifies it like a data folder.
+extension RemoteChainSource: ChainSource {}

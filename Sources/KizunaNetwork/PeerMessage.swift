@@ -1,6 +1,5 @@
 public import KizunaCore
 public import KizunaConsensus
-public import KizunaNetwork
 
 /// A committed block with the certificate that committed it, as block sync carries it.
 public struct CertifiedBlock: Sendable, Hashable, CanonicalCodable {

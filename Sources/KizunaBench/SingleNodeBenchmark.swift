@@ -1,3 +1,4 @@
+import KizunaNode
 public import KizunaCore
 import KizunaChain
 import KizunaLedger

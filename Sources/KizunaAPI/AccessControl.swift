@@ -1,4 +1,5 @@
 public import KizunaCore
+import KizunaNode
 import Foundation
 import Synchronization
 

@@ -1,4 +1,5 @@
 import KizunaCore
+import KizunaNode
 import KizunaChain
 import KizunaLedger
 

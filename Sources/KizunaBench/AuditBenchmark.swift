@@ -1,4 +1,5 @@
 import KizunaCore
+import KizunaNode
 public import KizunaChain
 import KizunaLedger
 import KizunaRocksDB
@@ -156,7 +157,7 @@ public struct AuditBenchmark: Sendable {
         progress(String(format: "ed25519 verify before the audit: %.0f/s on one core, %.0f/s on %d cores", before.oneCore, before.allCores, cores))
 
         // 3. The audit, exactly as `kizuna audit --genesis … --data …` runs it.
-        let genesis = try NodeRunner.loadGenesis(path: genesisPath)
+        let genesis = try Genesis.load(path: genesisPath)
         let store = try RocksDBStore(path: chainPath, readOnly: true)
         defer { store.close() }
         let chainBytes = store.diskUsageBytes()
@@ -220,7 +221,7 @@ public struct AuditBenchmark: Sendable {
             return nil
         }
         do {
-            let genesis = try NodeRunner.loadGenesis(path: genesisPath)
+            let genesis = try Genesis.load(path: genesisPath)
             guard genesis.hash.hex == info.genesisHash else {
                 progress("\(genesisPath) is not the genesis the chain was built from; rebuilding it")
                 return nil
@@ -258,7 +259,7 @@ public struct AuditBenchmark: Sendable {
         )
         // The audit reads the genesis from this file: build from what it reads back.
         try built.jsonData().write(to: URL(fileURLWithPath: genesisPath))
-        let genesis = try NodeRunner.loadGenesis(path: genesisPath)
+        let genesis = try Genesis.load(path: genesisPath)
         guard genesis.hash == built.hash else { throw SetupError(message: "the genesis read back from \(genesisPath) has another hash") }
         let chainId = genesis.chainId
 

@@ -1,5 +1,6 @@
 public import Hummingbird
 import KizunaCore
+import KizunaNode
 import KizunaChain
 import KizunaLedger
 import Logging

@@ -1,5 +1,7 @@
 public import Logging
 public import KizunaCore
+public import KizunaNode
+import KizunaAPI
 import KizunaChain
 import KizunaConsensus
 import KizunaNetwork
@@ -17,16 +19,8 @@ public enum NodeRunner {
         public var description: String { message }
     }
 
-    /// Loads the genesis document at `path`.
-    public static func loadGenesis(path: String) throws -> Genesis {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw GenesisError(.unreadable, "cannot read the genesis file \(path)")
-        }
-        return try Genesis(json: data)
-    }
-
     public static func run(configuration: NodeConfiguration, validatorKey: PrivateKey, logger: Logger) async throws {
-        let genesis = try loadGenesis(path: configuration.genesisFile)
+        let genesis = try Genesis.load(path: configuration.genesisFile)
         logger.info("starting node", metadata: ["chain": "\(genesis.chainId)", "genesis": "\(genesis.hash)", "data": "\(configuration.dataDirectory)"])
         if genesis.isLocalChain {
             logger.warning("this is a LOCAL development chain: its published development keys protect nothing")
@@ -114,7 +108,7 @@ struct ConsensusService: Service {
         await withTaskCancellationOrGracefulShutdownHandler {
             await engine.run()
         } onCancelOrGracefulShutdown: {
-            engine.inboxContinuation.finish()
+            engine.finishInbox()
         }
         await network.stop()
     }
