@@ -73,31 +73,19 @@ public actor ConsensusEngine {
     /// that lasts hundreds of rounds), and the metric counts what it left out.
     static let receivedVotesPerHeightMax: UInt32 = 4096
 
-    static func receivedVoteKey(height: UInt64, sequence: UInt32) -> [UInt8] {
+    /// A journal key: `prefix ‖ height ‖ sequence` (big-endian, so keys sort by sequence), or
+    /// without the sequence the prefix of one height's entries.
+    static func journalKey(_ prefix: [UInt8], height: UInt64, sequence: UInt32? = nil) -> [UInt8] {
         var encoder = Encoder()
         encoder.encode(height)
-        encoder.encode(sequence)
-        return receivedVotePrefix + encoder.bytes
+        if let sequence { encoder.encode(sequence) }
+        return prefix + encoder.bytes
     }
 
-    static func receivedVotePrefix(height: UInt64) -> [UInt8] {
-        var encoder = Encoder()
-        encoder.encode(height)
-        return receivedVotePrefix + encoder.bytes
-    }
-
-    static func ownMessageKey(height: UInt64, sequence: UInt32) -> [UInt8] {
-        var encoder = Encoder()
-        encoder.encode(height)
-        encoder.encode(sequence)
-        return ownMessagePrefix + encoder.bytes
-    }
-
-    static func ownMessagePrefix(height: UInt64) -> [UInt8] {
-        var encoder = Encoder()
-        encoder.encode(height)
-        return ownMessagePrefix + encoder.bytes
-    }
+    static func receivedVoteKey(height: UInt64, sequence: UInt32) -> [UInt8] { journalKey(receivedVotePrefix, height: height, sequence: sequence) }
+    static func receivedVotePrefix(height: UInt64) -> [UInt8] { journalKey(receivedVotePrefix, height: height) }
+    static func ownMessageKey(height: UInt64, sequence: UInt32) -> [UInt8] { journalKey(ownMessagePrefix, height: height, sequence: sequence) }
+    static func ownMessagePrefix(height: UInt64) -> [UInt8] { journalKey(ownMessagePrefix, height: height) }
     static let syncBatchBytesMax = 8 * 1024 * 1024
     static let tickMilliseconds: UInt64 = 10
     /// Gossiped batches verified at once, at most (each on all cores); see `handleMessage`.
