@@ -59,6 +59,9 @@ struct APIDocumentTests {
             let swift = """
             // Generated from docs/openapi.yaml — do not edit. Regenerate with
             // KIZUNA_WRITE_OPENAPI=1 swift test --filter APIDocumentTests (a test fails when they differ).
+            // Over 500 lines because it is the whole document, compiled in rather than a resource
+            // bundle: a bundle would not travel with a copied binary (tools/fault-runner,
+            // KIZUNA_BINARY) — docs/architecture.md.
 
             /// The OpenAPI document, served at `/v1/openapi.yaml`.
             enum APIDocument {

@@ -1,0 +1,265 @@
+public import KizunaCore
+public import KizunaChain
+public import KizunaConsensus
+public import KizunaNetwork
+public import Logging
+import KizunaLedger
+import KizunaStorage
+import NIOConcurrencyHelpers
+
+/// The engine's block sync, the actions it performs for the state machine (sign, broadcast, time out, validate, build, commit) and the persisted lock; inputs and the journal are in ConsensusEngine.swift.
+extension ConsensusEngine {
+    // MARK: - Block sync
+
+    func requestSyncIfBehind(now: UInt64) {
+        guard let ourHeight = try? blocks.tipHeight() else { return }
+        if let request = syncRequest, now < request.at + Self.syncRequestRetryMilliseconds, request.fromHeight > ourHeight { return }
+        // The peer furthest ahead, ties broken by key so the choice is stable.
+        guard let (peer, height) = peerHeights.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }).first,
+              height > ourHeight else { return }
+        // One height behind is normal while the height is being decided: consensus catches
+        // up by itself (requestDecision). Further behind, fetch blocks.
+        guard height > ourHeight + 1 || syncRequest != nil else { return }
+        if syncStarted == nil {
+            syncStarted = (now, ourHeight, 0)
+            logger.notice("behind the network: syncing blocks", metadata: ["height": "\(ourHeight)", "peerHeight": "\(height)", "peer": "\(name(of: peer))"])
+        }
+        syncRequest = (peer, ourHeight + 1, now)
+        network?.send(PeerMessage.blocksRequest(fromHeight: ourHeight + 1).frame, to: peer)
+    }
+
+    func serveBlocks(from height: UInt64, to peer: PublicKey) {
+        guard height >= 1, let tip = try? blocks.tipHeight(), height <= tip else { return }
+        var certified: [CertifiedBlock] = []
+        var bytes = 0
+        var next = height
+        while next <= tip, certified.count < PeerMessage.blocksPerFrameMax {
+            guard let block = try? blocks.block(at: next), let certificate = try? blocks.certificate(at: next) else { break }
+            let item = CertifiedBlock(block: block, certificate: certificate)
+            let size = item.canonicalBytes.count
+            if !certified.isEmpty && bytes + size > Self.syncBatchBytesMax { break }
+            certified.append(item)
+            bytes += size
+            next += 1
+        }
+        if !certified.isEmpty { network?.send(PeerMessage.blocks(certified).frame, to: peer) }
+    }
+
+    func applySynced(_ certified: [CertifiedBlock], from peer: PublicKey) async {
+        var applied = 0
+        for item in certified where item.block.height == machine.height {
+            let before = machine.height
+            await drive(.decisionReceived(item.block, item.certificate))
+            guard machine.height > before else {
+                logger.warning("a synced block or its certificate did not verify; ignoring the rest of the batch", metadata: [
+                    "peer": "\(name(of: peer))", "height": "\(item.block.height)", "hash": "\(item.block.hash)",
+                ])
+                break
+            }
+            applied += 1
+            syncedTransactions += UInt64(item.block.transactions.count)
+        }
+        guard applied > 0 else { return }
+        node.metrics.add("kizuna_blocks_synced_total", Double(applied))
+        syncRequest = nil
+        let now = wallClockMilliseconds()
+        let ourHeight = machine.height - 1
+        let target = peerHeights.values.max() ?? ourHeight
+        if let started = syncStarted, now >= lastSyncLogAt + 1000 || ourHeight >= target {
+            lastSyncLogAt = now
+            let seconds = Double(max(1, now - started.at)) / 1000
+            let done = Double(ourHeight - started.height)
+            let rate = done / seconds
+            logger.notice("syncing", metadata: [
+                "height": "\(ourHeight)", "target": "\(target)", "blocksPerSecond": "\(Int(rate))",
+                "transactionsPerSecond": "\(Int(Double(syncedTransactions) / seconds))",
+                "secondsLeft": "\(rate > 0 ? Int(Double(target > ourHeight ? target - ourHeight : 0) / rate) : 0)",
+            ])
+        }
+        if ourHeight >= target {
+            if let started = syncStarted {
+                logger.notice("caught up with the network; joining consensus", metadata: ["height": "\(ourHeight)", "synced": "\(ourHeight - started.height)"])
+            }
+            syncStarted = nil
+            syncedTransactions = 0
+        } else {
+            requestSyncIfBehind(now: now)
+        }
+    }
+
+    // MARK: - Driving the machine
+
+    /// Feeds `event` and performs the resulting actions in order; answers the actions
+    /// produce (signed messages, validations, built blocks) are fed after them, in order.
+    func drive(_ event: ConsensusStateMachine.Event) async {
+        var queue: [ConsensusStateMachine.Event] = [event]
+        var index = 0
+        while index < queue.count {
+            let actions = machine.handle(queue[index])
+            index += 1
+            for action in actions {
+                if let followUp = await perform(action) { queue.append(followUp) }
+            }
+        }
+    }
+
+    func perform(_ action: ConsensusStateMachine.Action) async -> ConsensusStateMachine.Event? {
+        switch action {
+        case .signAndPersist(let request):
+            return sign(request)
+        case .broadcast(let message):
+            network?.broadcast(PeerMessage.consensus(message).frame)
+            return nil
+        case .scheduleTimeout(let height, let round, let step, let milliseconds):
+            let continuation = inboxContinuation
+            Task {
+                try? await Task.sleep(nanoseconds: milliseconds * 1_000_000)
+                continuation.yield(.timeout(height: height, round: round, step: step))
+            }
+            return nil
+        case .requestValidation(let block):
+            let hash = block.hash
+            do {
+                executions[hash] = try await validate(block)
+                return .blockValidated(hash: hash, valid: true)
+            } catch {
+                logger.warning("a proposed block is invalid; prevoting nil", metadata: ["height": "\(block.height)", "hash": "\(hash)", "error": "\(error)"])
+                return .blockValidated(hash: hash, valid: false)
+            }
+        case .buildProposal(let height, let round):
+            pendingBuild = (height, round)
+            return await buildIfDue(now: wallClockMilliseconds())
+        case .commit(let block, let certificate):
+            await commit(block, certificate: certificate)
+            return nil
+        case .requestMissingBlock(let hash):
+            network?.broadcast(PeerMessage.blockRequest(hash: hash).frame)
+            return nil
+        case .requestDecision(let height, let peer):
+            network?.send(PeerMessage.blocksRequest(fromHeight: height).frame, to: peer)
+            return nil
+        }
+    }
+
+    /// Persists the lock (for a precommit of a value) and the signer record, signs, then
+    /// appends the signed message to this height's log of own messages, before anything leaves.
+    func sign(_ request: SigningRequest) -> ConsensusStateMachine.Event? {
+        guard var signer else { return nil }
+        if case .vote(let vote) = request, vote.step == .precommit, let value = vote.blockHash, let block = machine.block(hash: value) {
+            var batch = WriteBatch()
+            batch.put(Self.encodeLock(height: vote.height, round: vote.round, block: block), for: Self.lockKey, in: .consensus)
+            do {
+                try blocks.store.write(batch, sync: true)
+            } catch {
+                logger.error("could not persist the consensus lock; not precommitting", metadata: ["error": "\(error)"])
+                return nil
+            }
+        }
+        do {
+            let message = try signer.sign(request, chainId: genesis.chainId)
+            self.signer = signer
+            // The signer's record keeps only its last signature. The messages themselves are
+            // kept too, so that after a restart the node re-sends what it signed at this
+            // height: if every validator crashed at once, nobody else still has them, and
+            // without them a quorum of the round may never form again (docs/consensus.md §7).
+            var batch = WriteBatch()
+            batch.put(message.canonicalBytes, for: Self.ownMessageKey(height: request.height, sequence: ownMessagesWritten), in: .consensus)
+            do {
+                try blocks.store.write(batch, sync: true)
+                ownMessagesWritten += 1
+            } catch {
+                logger.error("could not log a signed message; not sending it", metadata: ["error": "\(error)"])
+                return nil
+            }
+            return .signed(message)
+        } catch {
+            self.signer = signer
+            logger.warning("the signer refused", metadata: ["height": "\(request.height)", "round": "\(request.round)", "step": "\(request.step)", "error": "\(error)"])
+            node.metrics.add("kizuna_signer_refusals_total")
+            return nil
+        }
+    }
+
+    /// Builds this node's proposal if a transaction can go in, or the empty-block wait has
+    /// passed (round 0 only; later rounds propose at once).
+    func buildIfDue(now: UInt64) async -> ConsensusStateMachine.Event? {
+        guard let (height, round) = pendingBuild else { return nil }
+        guard height == machine.height, round == machine.round else {
+            pendingBuild = nil
+            return nil
+        }
+        let waited = now >= heightStartedAt + settings.emptyProposalWaitMilliseconds
+        if round == 0 && !waited {
+            guard await node.hasProposableTransactions() else { return nil }
+        }
+        pendingBuild = nil
+        do {
+            let (block, execution) = try await node.buildProposal(timestamp: now, proposer: key.publicKey, lastCommit: machine.tip.lastCommit)
+            executions[block.hash] = execution
+            return .proposalBlockReady(block)
+        } catch {
+            logger.error("building a proposal failed", metadata: ["height": "\(height)", "round": "\(round)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    func commit(_ block: Block, certificate: CommitCertificate) async {
+        let hash = block.hash
+        let execution: BlockExecution
+        if let known = executions[hash] {
+            execution = known
+        } else {
+            do {
+                execution = try await validate(block)
+            } catch {
+                // More than 2/3 of the power committed a block this node finds invalid: its
+                // state or code differs from theirs. Continuing would fork it; stop loudly.
+                logger.critical("a block committed by the validators fails validation here; stopping", metadata: [
+                    "height": "\(block.height)", "hash": "\(hash)", "error": "\(error)",
+                ])
+                fatalError("committed block \(block.height) (\(hash)) fails validation: \(error)")
+            }
+        }
+        do {
+            try await node.commitDecided(block, certificate: certificate, execution: execution)
+        } catch {
+            logger.critical("writing a committed block failed; stopping", metadata: ["height": "\(block.height)", "error": "\(error)"])
+            fatalError("writing committed block \(block.height) failed: \(error)")
+        }
+        executions = [:]
+        pendingBuild = nil
+        // The decided height's own messages are no longer needed.
+        if ownMessagesWritten > 0 {
+            var batch = WriteBatch()
+            for sequence in 0..<ownMessagesWritten { batch.delete(Self.ownMessageKey(height: block.height, sequence: sequence), in: .consensus) }
+            try? blocks.store.write(batch, sync: false)
+            ownMessagesWritten = 0
+        }
+        clearReceivedJournal()
+        let now = wallClockMilliseconds()
+        node.metrics.set("kizuna_commit_latency_seconds_last", Double(now - min(now, heightStartedAt)) / 1000)
+        heightStartedAt = now
+    }
+
+    func name(of peer: PublicKey) -> String {
+        genesis.validators.validator(for: peer)?.name ?? peer.address.description
+    }
+
+    // MARK: - The persisted lock
+
+    static func encodeLock(height: UInt64, round: UInt32, block: Block) -> [UInt8] {
+        var encoder = Encoder()
+        encoder.encode(height)
+        encoder.encode(round)
+        encoder.encode(block)
+        return encoder.bytes
+    }
+
+    static func decodeLock(_ bytes: [UInt8], height: UInt64) -> (round: UInt32, block: Block)? {
+        var decoder = Decoder(bytes, keysAlreadyValidated: true)
+        guard let lockHeight = try? decoder.decodeUInt64(), lockHeight == height,
+              let round = try? decoder.decodeUInt32(), let block = try? decoder.decode(Block.self),
+              (try? decoder.finish()) != nil else { return nil }
+        return (round, block)
+    }
+}
