@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import KizunaWallet
 
-/// How `kizuna wallet` and `kizuna tx` end after a submission: 0 only when the transaction
+/// How `kizuna wallet` ends after a submission: 0 only when the transaction
 /// committed (or, with `--no-wait`, was admitted), so a script or a till never takes a
 /// payment that did not happen for one that did (docs/api.md §9).
 enum SubmissionOutcome {

@@ -42,14 +42,16 @@ struct WalletCommand: AsyncParsableCommand {
 
     struct Submission: ParsableArguments {
         @OptionGroup var connection: Connection
-        @Option(help: "The signer's next nonce (default: read from the node).") var nonce: UInt64?
+        @Option(help: "The signer's next nonce (default: read from the node, after its pending transactions there); a pending transaction's nonce replaces it.") var nonce: UInt64?
+        @Option(help: "The chain id (default: read from the node's status).") var chainId: String?
         @Flag(help: "Return as soon as the node accepts it, without waiting for the commit.") var noWait = false
 
         /// Signs `body` (with any co-signers) and submits it; prints the node's answer.
         func submit(cosigners: [PrivateKey] = [], _ body: (PrivateKey) throws -> TransactionBody) async throws {
             let client = try connection.client()
             let key = try connection.privateKey()
-            let chainId = try await connection.chainId(client)
+            let chainId: String
+            if let given = self.chainId { chainId = given } else { chainId = try await connection.chainId(client) }
             let signer = RequestSigner(chainId: chainId, key: key)
             let next: UInt64
             if let nonce { next = nonce } else { next = try await client.authenticated(.signed(signer)).nextNonce(of: key.publicKey) }
