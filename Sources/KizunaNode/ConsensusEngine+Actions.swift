@@ -101,6 +101,21 @@ extension ConsensusEngine {
                 if let followUp = await perform(action) { queue.append(followUp) }
             }
         }
+        cancelPassedTimers()
+    }
+
+    /// Cancels the step timeouts of heights and rounds the machine has left: they would be
+    /// ignored anyway, and each holds a task until it fires. Not the rebroadcast timer: the
+    /// machine keeps one chain of it, re-armed when it fires, whatever the round then is
+    /// (cancelling it when the round moved on stopped the re-sending, and with it liveness
+    /// after restarts — the network process test caught it).
+    func cancelPassedTimers() {
+        let height = machine.height, round = machine.round
+        for (key, timer) in timers where key.step != .rebroadcast && (key.height < height || (key.height == height && key.round < round)) {
+            timer.cancel()
+            timers[key] = nil
+        }
+        node.metrics.set("kizuna_consensus_timers", Double(timers.count))
     }
 
     func perform(_ action: ConsensusStateMachine.Action) async -> ConsensusStateMachine.Event? {
@@ -111,10 +126,14 @@ extension ConsensusEngine {
             network?.broadcast(PeerMessage.consensus(message).frame)
             return nil
         case .scheduleTimeout(let height, let round, let step, let milliseconds):
-            let continuation = inboxContinuation
-            Task {
+            // One timer per (height, round, step): a new one replaces it.
+            let key = TimerKey(height: height, round: round, step: step)
+            timers[key]?.cancel()
+            let inbox = self.inbox
+            timers[key] = Task {
                 try? await Task.sleep(nanoseconds: milliseconds * 1_000_000)
-                continuation.yield(.timeout(height: height, round: round, step: step))
+                guard !Task.isCancelled else { return }
+                inbox.offer(.timeout(height: height, round: round, step: step), .own)
             }
             return nil
         case .requestValidation(let block):

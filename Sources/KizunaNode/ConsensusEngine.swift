@@ -35,8 +35,19 @@ public actor ConsensusEngine {
     var machine: ConsensusStateMachine
     var signer: SafeSigner<FileSignerStateStore>?
     var network: PeerNetwork?
-    nonisolated let inbox: AsyncStream<Input>
-    nonisolated let inboxContinuation: AsyncStream<Input>.Continuation
+    /// Every input, in one queue; peer inputs bounded by `inboxPeerInputsMax`.
+    nonisolated let inbox: BoundedInbox<Input>
+    /// Peer inputs (frames, connection events) waiting at most; past it they are dropped and
+    /// counted (`kizuna_consensus_inbox_dropped_total`) — peers re-send what matters.
+    static let inboxPeerInputsMax = 100_000
+    /// The pending timeout of each (height, round, step), cancelled once the machine passes it.
+    var timers: [TimerKey: Task<Void, Never>] = [:]
+
+    struct TimerKey: Hashable {
+        var height: UInt64
+        var round: UInt32
+        var step: TimeoutStep
+    }
     /// Transactions the API admitted, waiting for the next gossip flush.
     nonisolated let gossipBuffer = NIOLockedValueBox<[SignedTransaction]>([])
     /// Gossiped batches being verified now (`handleMessage`).
@@ -73,19 +84,6 @@ public actor ConsensusEngine {
     /// that lasts hundreds of rounds), and the metric counts what it left out.
     static let receivedVotesPerHeightMax: UInt32 = 4096
 
-    /// A journal key: `prefix ‖ height ‖ sequence` (big-endian, so keys sort by sequence), or
-    /// without the sequence the prefix of one height's entries.
-    static func journalKey(_ prefix: [UInt8], height: UInt64, sequence: UInt32? = nil) -> [UInt8] {
-        var encoder = Encoder()
-        encoder.encode(height)
-        if let sequence { encoder.encode(sequence) }
-        return prefix + encoder.bytes
-    }
-
-    static func receivedVoteKey(height: UInt64, sequence: UInt32) -> [UInt8] { journalKey(receivedVotePrefix, height: height, sequence: sequence) }
-    static func receivedVotePrefix(height: UInt64) -> [UInt8] { journalKey(receivedVotePrefix, height: height) }
-    static func ownMessageKey(height: UInt64, sequence: UInt32) -> [UInt8] { journalKey(ownMessagePrefix, height: height, sequence: sequence) }
-    static func ownMessagePrefix(height: UInt64) -> [UInt8] { journalKey(ownMessagePrefix, height: height) }
     static let syncBatchBytesMax = 8 * 1024 * 1024
     static let tickMilliseconds: UInt64 = 10
     /// Gossiped batches verified at once, at most (each on all cores); see `handleMessage`.
@@ -180,7 +178,7 @@ public actor ConsensusEngine {
         machine = ConsensusStateMachine(configuration: configuration, validators: genesis.validators, ownKey: isValidator ? key.publicKey : nil,
                                         verifier: Ed25519Verifier(), tip: tip, startRound: startRound, restoredLock: restoredLock)
         heightStartedAt = wallClockMilliseconds()
-        (inbox, inboxContinuation) = AsyncStream<Input>.makeStream(bufferingPolicy: .bufferingOldest(100_000))
+        inbox = BoundedInbox(peerInputsMax: Self.inboxPeerInputsMax)
         if restoredLock != nil {
             logger.notice("restored the consensus lock", metadata: ["height": "\(tip.nextHeight)", "round": "\(startRound)"])
         }
@@ -197,7 +195,7 @@ public actor ConsensusEngine {
     /// spends its time on consensus rather than on decoding (and validating keys of) blocks.
     public nonisolated func deliver(_ event: PeerNetworkEvent) {
         guard case .frame(let peer, let frame) = event else {
-            inboxContinuation.yield(.peer(event))
+            offerPeer(.peer(event))
             return
         }
         do {
@@ -206,12 +204,19 @@ public actor ConsensusEngine {
             // else is a faulty or hostile peer, which is disconnected.
             if case .consensus(let consensusMessage) = message,
                !Self.isValidlySigned(consensusMessage, chainId: genesis.chainId, validators: genesis.validators) {
-                inboxContinuation.yield(.refuse(peer, code: "peer.bad_signature", "a consensus message at height \(consensusMessage.height) round \(consensusMessage.round) is not validly signed by a validator"))
+                offerPeer(.refuse(peer, code: "peer.bad_signature", "a consensus message at height \(consensusMessage.height) round \(consensusMessage.round) is not validly signed by a validator"))
                 return
             }
-            inboxContinuation.yield(.message(peer, message))
+            offerPeer(.message(peer, message))
         } catch {
-            inboxContinuation.yield(.refuse(peer, code: "peer.malformed_message", "a \(frame.kind) message that does not decode: \(error)"))
+            offerPeer(.refuse(peer, code: "peer.malformed_message", "a \(frame.kind) message that does not decode: \(error)"))
+        }
+    }
+
+    /// Queues a peer input, or drops and counts it when the inbox holds its bound.
+    nonisolated func offerPeer(_ input: Input) {
+        if !inbox.offer(input, .peer) {
+            node.metrics.add("kizuna_consensus_inbox_dropped_total")
         }
     }
 
@@ -221,10 +226,10 @@ public actor ConsensusEngine {
 
     /// Runs until the task is cancelled.
     public func run() async {
-        let ticker = Task { [inboxContinuation] in
+        let ticker = Task { [inbox] in
             while !Task.isCancelled {
                 try? await Task.sleep(nanoseconds: Self.tickMilliseconds * 1_000_000)
-                inboxContinuation.yield(.tick)
+                inbox.offer(.tick, .tick)
             }
         }
         defer { ticker.cancel() }
@@ -245,22 +250,25 @@ public actor ConsensusEngine {
                 await drive(.voteReceived(vote))
             }
         }
-        for await input in inbox {
+        for await (input, kind) in inbox.stream {
+            inbox.taken(kind)
             if Task.isCancelled { break }
             await handle(input)
         }
+        for timer in timers.values { timer.cancel() }
     }
 
-    public func stop() { inboxContinuation.finish() }
+    public func stop() { inbox.finish() }
 
     /// Ends `run` from any thread (a graceful shutdown): the inbox closes and the loop ends.
-    public nonisolated func finishInbox() { inboxContinuation.finish() }
+    public nonisolated func finishInbox() { inbox.finish() }
 
     // MARK: - Inputs
 
     func handle(_ input: Input) async {
         switch input {
         case .timeout(let height, let round, let step):
+            timers[TimerKey(height: height, round: round, step: step)] = nil
             await drive(.timeoutFired(height: height, round: round, step: step))
         case .tick:
             await tick()
@@ -371,14 +379,14 @@ public actor ConsensusEngine {
             }
             let node = self.node
             let chainId = genesis.chainId
-            let continuation = inboxContinuation
+            let inbox = self.inbox
             let inFlight = gossipBatchesInFlight
             Task.detached {
                 defer { inFlight.withLockedValue { $0 -= 1 } }
                 let verified = await Self.verify(transactions, chainId: chainId)
                 if verified.count < transactions.count {
                     // A correct peer gossips only transactions it verified.
-                    continuation.yield(.refuse(peer, code: "peer.bad_transaction", "gossiped \(transactions.count - verified.count) transaction(s) that fail verification"))
+                    inbox.offer(.refuse(peer, code: "peer.bad_transaction", "gossiped \(transactions.count - verified.count) transaction(s) that fail verification"), .peer)
                 }
                 let admitted = await node.admitGossiped(verified)
                 node.metrics.add("kizuna_gossiped_transactions_total", Double(admitted))
@@ -397,40 +405,6 @@ public actor ConsensusEngine {
         case .block(let block):
             await drive(.blockReceived(block))
         }
-    }
-
-    /// Journals a peer's vote of the height being decided (a write without fsync: it survives
-    /// a killed process, as RocksDB's log is in the operating system's hands; a power cut may
-    /// lose the last ones, which peers re-send anyway).
-    func journalReceived(_ vote: Vote) {
-        // The height moved on (a commit, or block sync): the old height's votes are not needed.
-        if journalHeight != machine.height { clearReceivedJournal() }
-        guard vote.height == machine.height, vote.validator != key.publicKey, !receivedVoteSignatures.contains(vote.signature) else { return }
-        guard receivedVotesWritten < Self.receivedVotesPerHeightMax else {
-            node.metrics.add("kizuna_consensus_journal_votes_dropped_total")
-            return
-        }
-        var batch = WriteBatch()
-        batch.put(vote.canonicalBytes, for: Self.receivedVoteKey(height: vote.height, sequence: receivedVotesWritten), in: .consensus)
-        do {
-            try blocks.store.write(batch, sync: false)
-            receivedVotesWritten += 1
-            receivedVoteSignatures.insert(vote.signature)
-        } catch {
-            logger.warning("could not journal a received vote", metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// Deletes the journaled votes of `journalHeight` and starts the journal of the current height.
-    func clearReceivedJournal() {
-        if receivedVotesWritten > 0, let entries = try? blocks.store.entries(withPrefix: Self.receivedVotePrefix(height: journalHeight), in: .consensus) {
-            var batch = WriteBatch()
-            for entry in entries { batch.delete(entry.key, in: .consensus) }
-            try? blocks.store.write(batch, sync: false)
-        }
-        receivedVotesWritten = 0
-        receivedVoteSignatures = []
-        journalHeight = machine.height
     }
 
     func refuse(_ peer: PublicKey, code: String, _ reason: String) {

@@ -35,6 +35,8 @@ public final class NodeMetrics: Sendable {
         declare("kizuna_admission_overloaded_total", .counter, "Submissions refused by admission control inside the node, by lane.", label: "lane")
         declare("kizuna_admission_rate_transactions_per_second", .gauge, "The commit rate admission control measures (transactions per second).")
         declare("kizuna_consensus_journal_votes_dropped_total", .counter, "Peers' votes not journaled because the height's journal reached its bound.")
+        declare("kizuna_consensus_inbox_dropped_total", .counter, "Peer inputs dropped because the consensus engine's inbox held its bound (peers re-send what matters).")
+        declare("kizuna_consensus_timers", .gauge, "Consensus timeouts scheduled and not yet fired or passed.")
         declare("kizuna_gossip_transactions_dropped_total", .counter, "Transactions gossiped by peers and dropped unverified because the node was still verifying earlier batches (saturated).")
     }
 
