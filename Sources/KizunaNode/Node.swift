@@ -49,6 +49,8 @@ public actor Node {
     static let rejectedRemembered = 10_000
     var waiters: [Hash: [(token: UInt64, continuation: CheckedContinuation<TransactionStatus, Never>)]] = [:]
     var nextWaiterToken: UInt64 = 0
+    /// Requests waiting in `waiters`, bounded by `configuration.commitWaitersMax`.
+    var waiterCount = 0
     /// Counters for the status endpoint.
     public private(set) var committedTransactions: UInt64 = 0
 
@@ -119,6 +121,12 @@ public actor Node {
     public func waitForOutcome(of id: Hash, milliseconds: UInt64) async -> TransactionStatus {
         let current = status(of: id)
         guard current == .pending else { return current }
+        guard waiterCount < configuration.commitWaitersMax else {
+            // Bounded: past it the caller learns "pending" now and can ask again later.
+            metrics.add("kizuna_commit_waiters_refused_total")
+            return current
+        }
+        waiterCount += 1
         nextWaiterToken += 1
         let token = nextWaiterToken
         return await withCheckedContinuation { continuation in
@@ -134,11 +142,13 @@ public actor Node {
         guard var list = waiters[id], let index = list.firstIndex(where: { $0.token == token }) else { return }
         let waiter = list.remove(at: index)
         waiters[id] = list.isEmpty ? nil : list
+        waiterCount -= 1
         waiter.continuation.resume(returning: .pending)
     }
 
     func resolve(_ id: Hash, _ status: TransactionStatus) {
         guard let list = waiters.removeValue(forKey: id) else { return }
+        waiterCount -= list.count
         for waiter in list { waiter.continuation.resume(returning: status) }
     }
 

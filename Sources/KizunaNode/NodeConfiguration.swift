@@ -209,6 +209,9 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     public var requestBodyBytesMax: Int
     /// How long `?wait=commit` waits before answering "pending".
     public var commitWaitMilliseconds: UInt64
+    /// `?wait=commit` requests waiting at once, at most; past it a submission answers 202
+    /// `pending` at once (`kizuna_commit_waiters_refused_total`).
+    public var commitWaitersMax: Int
     /// trace, debug, info, notice, warning, error, critical.
     public var logLevel: String
     /// Member and auditor credentials; absent means nobody holds them.
@@ -231,6 +234,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     )
 
     public static let mempoolTransactionTtlMillisecondsDefault: UInt64 = 600_000
+    public static let commitWaitersMaxDefault = 10_000
 
     public init(dataDirectory: String, genesisFile: String, validatorKeyFile: String, api: API, blockIntervalMilliseconds: UInt64, emptyBlockIntervalMilliseconds: UInt64, blockTransactionsMax: Int, mempoolTransactionsMax: Int, mempoolTransactionsPerAccountMax: Int, requestBodyBytesMax: Int, commitWaitMilliseconds: UInt64, logLevel: String, access: Access = Access()) {
         self.dataDirectory = dataDirectory
@@ -244,6 +248,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         self.mempoolTransactionsPerAccountMax = mempoolTransactionsPerAccountMax
         self.requestBodyBytesMax = requestBodyBytesMax
         self.commitWaitMilliseconds = commitWaitMilliseconds
+        self.commitWaitersMax = Self.commitWaitersMaxDefault
         self.logLevel = logLevel
         self.access = access
         self.mempoolTransactionTtlMilliseconds = Self.mempoolTransactionTtlMillisecondsDefault
@@ -256,7 +261,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case dataDirectory, genesisFile, validatorKeyFile, api, blockIntervalMilliseconds, emptyBlockIntervalMilliseconds
         case blockTransactionsMax, mempoolTransactionsMax, mempoolTransactionsPerAccountMax, requestBodyBytesMax
-        case commitWaitMilliseconds, logLevel, access
+        case commitWaitMilliseconds, commitWaitersMax, logLevel, access
         case mempoolTransactionTtlMilliseconds, signerStateFile, network, consensus, admission
     }
 
@@ -275,6 +280,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         mempoolTransactionsPerAccountMax = try container.decodeIfPresent(Int.self, forKey: .mempoolTransactionsPerAccountMax) ?? defaults.mempoolTransactionsPerAccountMax
         requestBodyBytesMax = try container.decodeIfPresent(Int.self, forKey: .requestBodyBytesMax) ?? defaults.requestBodyBytesMax
         commitWaitMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .commitWaitMilliseconds) ?? defaults.commitWaitMilliseconds
+        commitWaitersMax = try container.decodeIfPresent(Int.self, forKey: .commitWaitersMax) ?? Self.commitWaitersMaxDefault
         logLevel = try container.decodeIfPresent(String.self, forKey: .logLevel) ?? defaults.logLevel
         access = try container.decodeIfPresent(Access.self, forKey: .access) ?? defaults.access
         mempoolTransactionTtlMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .mempoolTransactionTtlMilliseconds) ?? Self.mempoolTransactionTtlMillisecondsDefault
@@ -370,6 +376,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         try check((1...10_000).contains(mempoolTransactionsPerAccountMax), "mempoolTransactionsPerAccountMax", "must be 1–10000")
         try check((1024...16_777_216).contains(requestBodyBytesMax), "requestBodyBytesMax", "must be 1024–16777216")
         try check(commitWaitMilliseconds <= 600_000, "commitWaitMilliseconds", "must be at most 600000")
+        try check((0...1_000_000).contains(commitWaitersMax), "commitWaitersMax", "must be 0–1000000")
         try check((1...1_000_000).contains(api.requestsPerSecondPerClient), "api.requestsPerSecondPerClient", "must be 1–1000000")
         try check((1...1_000_000).contains(api.requestBurstPerClient), "api.requestBurstPerClient", "must be 1–1000000")
         try check((1...10_000_000).contains(api.rateLimitedClientsMax), "api.rateLimitedClientsMax", "must be 1–10000000")

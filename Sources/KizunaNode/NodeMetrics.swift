@@ -37,6 +37,7 @@ public final class NodeMetrics: Sendable {
         declare("kizuna_consensus_journal_votes_dropped_total", .counter, "Peers' votes not journaled because the height's journal reached its bound.")
         declare("kizuna_consensus_inbox_dropped_total", .counter, "Peer inputs dropped because the consensus engine's inbox held its bound (peers re-send what matters).")
         declare("kizuna_consensus_timers", .gauge, "Consensus timeouts scheduled and not yet fired or passed.")
+        declare("kizuna_commit_waiters_refused_total", .counter, "Submissions with wait=commit answered pending at once because commitWaitersMax requests were already waiting.")
         declare("kizuna_gossip_transactions_dropped_total", .counter, "Transactions gossiped by peers and dropped unverified because the node was still verifying earlier batches (saturated).")
     }
 

@@ -1,5 +1,7 @@
 import Testing
-import KizunaNode
+import KizunaCore
+import KizunaWallet
+@testable import KizunaNode
 
 /// The consensus engine's inbox (issue 22: every queue has a named bound, a metric for what it
 /// drops, and a test that fills it).
@@ -30,5 +32,40 @@ import KizunaNode
         second.taken(.peer)
         #expect(second.offer(3, .peer))
         #expect(second.dropped == 1)
+    }
+}
+
+/// `Node.waiters` (the `?wait=commit` requests) has a named bound: past
+/// `commitWaitersMax` a submission answers `pending` at once, and the metric counts it.
+@Suite struct CommitWaitersBoundTests {
+    @Test func pastTheBoundAWaitAnswersPendingAtOnce() async throws {
+        let fixture = try APIFixture { $0.commitWaitersMax = 2 }
+        let node = fixture.node
+        let chainId = APIFixture.chainId
+        var registrar = TransactionBuilder(chainId: chainId, key: APIFixture.registrar, nextNonce: 0)
+        var ids: [Hash] = []
+        for index in 0..<3 {
+            let transaction = try registrar.register(PrivateKey(seed: Hash.sha256([9, UInt8(index)]).bytes)!.publicKey, role: .resident).verified(chainId: chainId)
+            try await node.submit(transaction)
+            ids.append(transaction.id)
+        }
+        // Two requests wait (for a long time: nothing produces blocks here)…
+        let (firstId, secondId) = (ids[0], ids[1])
+        let first = Task { @Sendable in await node.waitForOutcome(of: firstId, milliseconds: 600_000) }
+        let second = Task { @Sendable in await node.waitForOutcome(of: secondId, milliseconds: 600_000) }
+        var waiting = 0
+        for _ in 0..<1000 where waiting < 2 {
+            waiting = await node.waiterCount
+            try await Task.sleep(nanoseconds: 1_000_000)
+        }
+        #expect(waiting == 2)
+        // …the third is answered at once, pending, and counted.
+        #expect(await node.waitForOutcome(of: ids[2], milliseconds: 5_000) == .pending)
+        #expect(node.metrics.value("kizuna_commit_waiters_refused_total") == 1)
+        // A commit resolves the two waiting ones.
+        try await fixture.commit([])
+        #expect(await first.value != .pending)
+        #expect(await second.value != .pending)
+        #expect(await node.waiterCount == 0)
     }
 }
