@@ -65,4 +65,3 @@ struct AccountCommand: ParsableCommand {
         print("coin ¥\(account.coin), point \(account.point), thanks \(account.thanks)")
     }
 }
-

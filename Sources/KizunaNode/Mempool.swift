@@ -154,17 +154,4 @@ public struct Mempool: Sendable {
             signerOrder.removeAll { bySigner[$0] == nil }
         }
     }
-
-    /// Removes every transaction whose nonce is below its account's next nonce (it can
-    /// never commit) and returns them.
-    public mutating func removeStale(nextNonce: (PublicKey) -> UInt64?) -> [VerifiedTransaction] {
-        var stale: [VerifiedTransaction] = []
-        for signer in signerOrder {
-            guard let queue = bySigner[signer] else { continue }
-            let next = nextNonce(signer) ?? 0
-            stale.append(contentsOf: queue.filter { $0.transaction.nonce < next })
-        }
-        remove(stale.map(\.id))
-        return stale
-    }
 }

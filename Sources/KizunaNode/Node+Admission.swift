@@ -28,15 +28,36 @@ extension Node {
     /// - Parameter client: who sent it (the API's client address), for the fair share under load.
     public func submit(_ transaction: VerifiedTransaction, client: String? = nil) throws(TransactionError) {
         do {
+            try admitSubmission(transaction, client: client)
+        } catch {
+            throw refused(transaction, error)
+        }
+    }
+
+    /// `submit`, but a nonce gap waits up to `admission.nonceGapWaitMilliseconds` for the
+    /// account's earlier nonces to arrive first: one wallet's pipelined requests on parallel
+    /// connections reach the node in any order. Past the bound the gap is refused
+    /// (`tx.nonce_gap`), in the same answer; only that final answer is remembered and counted.
+    public func submitAllowingReorder(_ transaction: VerifiedTransaction, client: String? = nil) async throws(TransactionError) {
+        let deadline = wallClockMilliseconds() + configuration.admission.nonceGapWaitMilliseconds
+        while true {
+            do {
+                try admitSubmission(transaction, client: client)
+                return
+            } catch where error.code == .nonceGap && wallClockMilliseconds() < deadline {
+                try? await Task.sleep(nanoseconds: 10_000_000)
+            } catch {
+                throw refused(transaction, error)
+            }
+        }
+    }
+
+    /// One admission attempt of a submission; a store failure is the node's, not the
+    /// transaction's.
+    private func admitSubmission(_ transaction: VerifiedTransaction, client: String?) throws(TransactionError) {
+        do {
             try admit(transaction, client: client, fromGossip: false)
         } catch let error as TransactionError {
-            switch error.code {
-            case .duplicate, .mempoolFull, .accountQueueFull, .overloaded:
-                break   // says nothing about the transaction itself
-            default:
-                remember(transaction.id, error)
-            }
-            metrics.add("kizuna_admission_refusals_total", label: error.code.rawValue)
             throw error
         } catch {
             logger.error("store read failed during submission", metadata: ["error": "\(error)"])
@@ -44,21 +65,17 @@ extension Node {
         }
     }
 
-    /// `submit`, but a nonce gap waits up to `admission.nonceGapWaitMilliseconds` for the
-    /// account's earlier nonces to arrive first: one wallet's pipelined requests on parallel
-    /// connections reach the node in any order. Past the bound the gap is refused
-    /// (`tx.nonce_gap`), in the same answer.
-    public func submitAllowingReorder(_ transaction: VerifiedTransaction, client: String? = nil) async throws(TransactionError) {
-        let deadline = wallClockMilliseconds() + configuration.admission.nonceGapWaitMilliseconds
-        while true {
-            do {
-                try submit(transaction, client: client)
-                return
-            } catch where error.code == .nonceGap && wallClockMilliseconds() < deadline {
-                forgetRejection(transaction.id)
-                try? await Task.sleep(nanoseconds: 10_000_000)
-            }
+    /// Books a final refusal: counted, and remembered as `rejected` when it says something about
+    /// the transaction itself (not a full mempool, an overload or a duplicate).
+    private func refused(_ transaction: VerifiedTransaction, _ error: TransactionError) -> TransactionError {
+        switch error.code {
+        case .duplicate, .mempoolFull, .accountQueueFull, .overloaded, .malformed:
+            break
+        default:
+            remember(transaction.id, error)
         }
+        metrics.add("kizuna_admission_refusals_total", label: error.code.rawValue)
+        return error
     }
 
     /// Admits transactions a peer gossiped (already verified); returns how many were new.
