@@ -67,7 +67,7 @@ let package = Package(
         // The chain: block store, commit certificates, startup verification.
         .target(
             name: "KizunaChain",
-            dependencies: ["KizunaCore", "KizunaStorage", "KizunaLedger"],
+            dependencies: ["KizunaCore", "KizunaStorage", "KizunaLedger", "KizunaConsensus"],
             swiftSettings: swiftSettings
         ),
         // The auditor's remote source: a chain read block by block from a node's API

@@ -72,8 +72,7 @@ final class BenchNetworkProcesses: Sendable {
             try manager.createDirectory(atPath: entry.folder, withIntermediateDirectories: true)
             try Self.writeKeyFile(Self.key(name), path: entry.folder + "/node.key.json")
             if name != Self.observerName {
-                var store = FileSignerStateStore(recordPath: entry.folder + "/signer-state")
-                try store.createInitialRecord()
+                try ValidatorJournal.initialize(dataDirectory: entry.folder + "/data")
             }
             try Data(configuration(name).utf8).write(to: URL(fileURLWithPath: entry.folder + "/node.toml"))
         }
@@ -94,7 +93,6 @@ final class BenchNetworkProcesses: Sendable {
         blockIntervalMilliseconds = 20
 
         """
-        if name != Self.observerName { text += "signerStateFile = \"signer-state\"\n" }
         if let mempoolTransactionsMax { text += "mempoolTransactionsMax = \(mempoolTransactionsMax)\n" }
         text += """
 

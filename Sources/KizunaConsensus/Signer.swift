@@ -1,20 +1,15 @@
 public import KizunaCore
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A signer failure. Compares on the code only.
 public struct SignerError: Error, Equatable, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         /// Signing would conflict with, or go back behind, what was already signed.
         case refused = "signer.refused"
-        /// The record file is missing and the operator override is not set.
+        /// The journal holds no signer record and the operator override is not set.
         case recordMissing = "signer.record_missing"
-        /// The record file exists but is torn or corrupted.
+        /// The record exists but is torn or corrupted.
         case recordCorrupt = "signer.record_corrupt"
-        /// Reading, writing or syncing the record failed; nothing was signed.
+        /// Reading, writing or syncing the journal failed; nothing was released.
         case ioFailure = "signer.io_failure"
     }
 
@@ -150,205 +145,46 @@ public struct SignerSafetyRecord: Sendable, Hashable, CanonicalCodable {
     }
 }
 
-/// Where the signer's record lives. `persist` returns only once the record is durable.
-public protocol SignerStateStore: Sendable {
-    func load() throws(SignerError) -> SignerSafetyRecord
-    mutating func persist(_ record: SignerSafetyRecord) throws(SignerError)
-}
-
 /// Signs consensus messages, never two different things for one (height, round, step):
-/// check the record, persist the new one durably, and only then release the signature.
-public struct SafeSigner<Store: SignerStateStore>: Sendable {
+/// check the record, persist the new record durably through the journal — in the same write as
+/// the signed message and, for a precommit of a value, the lock — and only then release the
+/// signature (`docs/consensus.md` §7).
+public struct SafeSigner: Sendable {
     public let key: any ConsensusKey
-    public private(set) var store: Store
     public private(set) var record: SignerSafetyRecord
 
-    /// Loads the record; throws if it is missing (without the override) or corrupt.
-    public init(key: any ConsensusKey, store: Store) throws(SignerError) {
+    public init(key: any ConsensusKey, record: SignerSafetyRecord) {
         self.key = key
-        self.store = store
-        self.record = try store.load()
+        self.record = record
     }
 
     /// Signs what the state machine asked for; the returned message may be broadcast.
-    public mutating func sign(_ request: SigningRequest, chainId: String) throws(SignerError) -> ConsensusMessage {
-        let signature = try sign(height: request.height, round: request.round, step: request.step, signBytes: request.signingBytes(chainId: chainId)) { signature in
-            if case .vote(let vote) = request { return Vote(vote, signature: signature) }
-            return nil
-        }
-        return request.signed(signature)
-    }
-
-    /// Lets the owner act on the store (a simulated fsync) without touching the record.
-    mutating func modifyStore(_ body: (inout Store) -> Void) { body(&store) }
-
-    /// - Parameter message: the vote the signature makes, if it is one, kept in the record.
-    public mutating func sign(height: UInt64, round: UInt32, step: VoteStep, signBytes: [UInt8], message: (Signature) -> Vote? = { _ in nil }) throws(SignerError) -> Signature {
-        switch record.check(height: height, round: round, step: step, signBytes: signBytes) {
+    /// - Parameter lock: persisted in the same write (a precommit of a value: its block).
+    public mutating func sign<Journal: ConsensusJournal>(_ request: SigningRequest, chainId: String, lock: ConsensusLock? = nil, journal: inout Journal) throws(SignerError) -> ConsensusMessage {
+        let signBytes = request.signingBytes(chainId: chainId)
+        switch record.check(height: request.height, round: request.round, step: request.step, signBytes: signBytes) {
         case .refuse(let reason):
             throw SignerError(.refused, reason)
         case .allowIdenticalResign(let signature):
-            return signature
+            return request.signed(signature)
         case .allow:
             let signature = key.sign(signBytes)
-            let next = SignerSafetyRecord(height: height, round: round, step: step, signBytesHash: Hash.sha256(signBytes), signature: signature, vote: message(signature))
+            let message = request.signed(signature)
+            var vote: Vote?
+            if case .vote(let signedVote) = message { vote = signedVote }
+            let next = SignerSafetyRecord(height: request.height, round: request.round, step: request.step, signBytesHash: Hash.sha256(signBytes), signature: signature, vote: vote)
             // Persist first: a signature that left the node must survive a crash in the record.
-            try store.persist(next)
+            try journal.persistSignature(next, message: message, lock: lock)
             record = next
-            return signature
-        }
-    }
-}
-
-/// The signer record in a file beside the key (`<key file>.signer-state`), replaced
-/// atomically: write a temporary file, fsync it, rename it over the record, fsync the directory.
-public struct FileSignerStateStore: SignerStateStore {
-    public static let fileSuffix = ".signer-state"
-    public let path: String
-    /// The operator override (`--allow-missing-signer-state`): start from an empty record when
-    /// the file is missing. Dangerous if the key may have signed elsewhere.
-    public let allowMissingRecord: Bool
-
-    public init(keyPath: String, allowMissingRecord: Bool = false) {
-        self.init(recordPath: keyPath + Self.fileSuffix, allowMissingRecord: allowMissingRecord)
-    }
-
-    public init(recordPath: String, allowMissingRecord: Bool = false) {
-        self.path = recordPath
-        self.allowMissingRecord = allowMissingRecord
-    }
-
-    public func load() throws(SignerError) -> SignerSafetyRecord {
-        guard let bytes = try Self.readFile(path) else {
-            if allowMissingRecord { return .initial }
-            throw SignerError(.recordMissing, "no signer record at \(path); refusing to sign (override: --allow-missing-signer-state)")
-        }
-        let prefix = ConsensusDomain.signerRecord
-        guard bytes.count > prefix.count + Hash.byteCount, Array(bytes.prefix(prefix.count)) == prefix else {
-            throw SignerError(.recordCorrupt, "\(path) is not a signer record")
-        }
-        let body = Array(bytes.dropLast(Hash.byteCount))
-        guard Hash.sha256(body).bytes == Array(bytes.suffix(Hash.byteCount)) else {
-            throw SignerError(.recordCorrupt, "\(path) fails its checksum (torn or corrupted write)")
-        }
-        do {
-            return try SignerSafetyRecord(canonicalBytes: Array(body.dropFirst(prefix.count)))
-        } catch {
-            throw SignerError(.recordCorrupt, "\(path): \(error)")
+            return message
         }
     }
 
-    /// The file's bytes: domain tag, record, SHA-256 of both.
-    public static func fileBytes(_ record: SignerSafetyRecord) -> [UInt8] {
-        let body = ConsensusDomain.signerRecord + record.canonicalBytes
-        return body + Hash.sha256(body).bytes
-    }
-
-    public mutating func persist(_ record: SignerSafetyRecord) throws(SignerError) {
-        let temporary = path + ".tmp"
-        try Self.writeAndSync(temporary, Self.fileBytes(record))
-        guard rename(temporary, path) == 0 else { throw Self.ioError("rename \(temporary) → \(path)") }
-        try Self.syncDirectory(of: path)
-    }
-
-    /// Writes the initial record for a new key; refuses if a record already exists.
-    public mutating func createInitialRecord() throws(SignerError) {
-        if try Self.readFile(path) != nil {
-            throw SignerError(.refused, "\(path) already exists; not overwriting a signer record")
+    /// Signs raw vote bytes through the journal (the signer's crash test, `kizuna signer sign-votes`).
+    public mutating func signVote<Journal: ConsensusJournal>(_ vote: UnsignedVote, chainId: String, journal: inout Journal) throws(SignerError) -> Vote {
+        guard case .vote(let signed) = try sign(.vote(vote), chainId: chainId, journal: &journal) else {
+            preconditionFailure("a vote request signs a vote")
         }
-        try persist(.initial)
-    }
-
-    // MARK: - POSIX
-
-    static func ioError(_ what: String) -> SignerError {
-        SignerError(.ioFailure, "\(what): \(String(cString: strerror(errno)))")
-    }
-
-    /// nil if the file does not exist.
-    static func readFile(_ path: String) throws(SignerError) -> [UInt8]? {
-        let descriptor = open(path, O_RDONLY)
-        if descriptor < 0 {
-            if errno == ENOENT { return nil }
-            throw ioError("open \(path)")
-        }
-        defer { close(descriptor) }
-        var result: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ioError("read \(path)")
-            }
-            if count == 0 { break }
-            result.append(contentsOf: buffer[0..<count])
-            guard result.count <= 4096 else { throw SignerError(.recordCorrupt, "\(path) is too large for a signer record") }
-        }
-        return result
-    }
-
-    static func writeAndSync(_ path: String, _ bytes: [UInt8]) throws(SignerError) {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard descriptor >= 0 else { throw ioError("open \(path)") }
-        defer { close(descriptor) }
-        var written = 0
-        while written < bytes.count {
-            let count = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, bytes.count - written) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ioError("write \(path)")
-            }
-            written += count
-        }
-        guard fsync(descriptor) == 0 else { throw ioError("fsync \(path)") }
-    }
-
-    static func syncDirectory(of path: String) throws(SignerError) {
-        let directory: String
-        if let slash = path.lastIndex(of: "/") {
-            directory = slash == path.startIndex ? "/" : String(path[..<slash])
-        } else {
-            directory = "."
-        }
-        let descriptor = open(directory, O_RDONLY)
-        guard descriptor >= 0 else { throw ioError("open directory \(directory)") }
-        defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw ioError("fsync directory \(directory)") }
-    }
-}
-
-/// A signer record in memory, with a simulated disk: `persist` is durable when `syncs` is
-/// true; otherwise the record stays volatile until `sync()` and a crash loses it.
-public struct MemorySignerStateStore: SignerStateStore {
-    public private(set) var durable: SignerSafetyRecord?
-    public private(set) var volatile: SignerSafetyRecord?
-    public var syncs: Bool
-    public var allowMissingRecord: Bool
-
-    public init(durable: SignerSafetyRecord?, syncs: Bool = true, allowMissingRecord: Bool = false) {
-        self.durable = durable
-        self.syncs = syncs
-        self.allowMissingRecord = allowMissingRecord
-    }
-
-    public func load() throws(SignerError) -> SignerSafetyRecord {
-        if let record = volatile ?? durable { return record }
-        if allowMissingRecord { return .initial }
-        throw SignerError(.recordMissing, "no signer record")
-    }
-
-    public mutating func persist(_ record: SignerSafetyRecord) throws(SignerError) {
-        if syncs {
-            durable = record
-            volatile = nil
-        } else {
-            volatile = record
-        }
-    }
-
-    public mutating func sync() {
-        if let volatile { durable = volatile }
-        volatile = nil
+        return signed
     }
 }

@@ -4,39 +4,27 @@ import KizunaCore
 extension Simulation {
     // MARK: - Signing
 
-    mutating func sign(_ request: SigningRequest, at index: Int) -> ConsensusMessage? {
-        let bytes = request.signingBytes(chainId: Self.chainId)
-        if case .proposal(let proposal) = request { proposedHashes.insert(proposal.blockHash) }
-        if nodes[index].byzantine != nil {
-            // A byzantine validator signs whatever it likes.
-            return request.signed(SimulatedConsensusKey(publicKey: nodes[index].publicKey).sign(bytes))
+    /// The checker's view of a signature a replica released: no honest node signs two different
+    /// messages for one (height, round, step), across restarts included.
+    mutating func checkSignature(_ message: ConsensusMessage, at index: Int) {
+        if case .proposal(let proposal) = message { proposedHashes.insert(proposal.blockHash) }
+        guard nodes[index].byzantine == nil else { return }
+        let step: VoteStep
+        switch message {
+        case .proposal: step = .proposal
+        case .vote(let vote): step = vote.step
         }
-        guard nodes[index].signer != nil else {
-            signaturesRefused += 1
-            return nil
+        let bytes: [UInt8]
+        switch message {
+        case .proposal(let proposal): bytes = proposal.unsigned.signingBytes(chainId: Self.chainId)
+        case .vote(let vote): bytes = vote.unsigned.signingBytes(chainId: Self.chainId)
         }
-        do {
-            let message = try nodes[index].signer!.sign(request, chainId: Self.chainId)
-            let key = SignKey(node: index, height: request.height, round: request.round, step: request.step)
-            let digest = Hash.sha256(bytes)
-            if let earlier = signLog[key], earlier != digest {
-                violations.append(Violation(kind: .doubleSign, message: "node \(index) signed two different messages at height \(request.height) round \(request.round) step \(request.step)", atMilliseconds: now))
-            }
-            signLog[key] = digest
-            nodes[index].signatures += 1
-            // The persistence step between the signer record (synced above) and the message
-            // log: a crash here loses the message.
-            if let fault = scenario.signCrashes.first(where: { $0.node == index && $0.afterSignatures == nodes[index].signatures }) {
-                crash(index)
-                queue.push(at: now + fault.downMilliseconds, .restart(index))
-                return nil
-            }
-            nodes[index].durableMessages.append(message)
-            return message
-        } catch {
-            signaturesRefused += 1
-            return nil
+        let key = SignKey(node: index, height: message.height, round: message.round, step: step)
+        let digest = Hash.sha256(bytes)
+        if let earlier = signLog[key], earlier != digest {
+            violations.append(Violation(kind: .doubleSign, message: "node \(index) signed two different messages at height \(message.height) round \(message.round) step \(step)", atMilliseconds: now))
         }
+        signLog[key] = digest
     }
 
     // MARK: - Blocks
@@ -89,13 +77,14 @@ extension Simulation {
     mutating func commit(_ block: Block, certificate: CommitCertificate, at index: Int) {
         guard nodes[index].byzantine == nil else {
             nodes[index].chain.append(CommittedBlock(block: block, certificate: certificate))
+            nodes[index].replica?.blockCommitted(height: block.height)
             return
         }
         let hash = certificate.blockHash
         let height = block.height
         // A commit is one synced write: the block, and (for a signer that defers its syncs)
         // everything written so far.
-        nodes[index].signer?.syncStore()
+        nodes[index].replica?.modifyJournal { $0.sync() }
         guard height == UInt64(nodes[index].chain.count) + 1 else {
             violations.append(Violation(kind: .validity, message: "node \(index) committed height \(height) on a chain of \(nodes[index].chain.count)", atMilliseconds: now))
             return
@@ -118,9 +107,8 @@ extension Simulation {
             decidedRounds[height] = certificate.round
         }
         nodes[index].chain.append(CommittedBlock(block: block, certificate: certificate))
-        // The decided height's own messages are no longer needed (the engine deletes them).
-        nodes[index].durableMessages.removeAll { $0.height <= height }
-        nodes[index].receivedVotes.removeAll { $0.height <= height }
+        // The decided height's journal is no longer needed (as in the node, after its commit).
+        nodes[index].replica?.blockCommitted(height: height)
         for value in [UInt64(index), height, now] + hash.bytes.prefix(8).map(UInt64.init) {
             traceDigest = (traceDigest ^ value) &* 0x0000_0100_0000_01b3
         }

@@ -49,23 +49,14 @@ public struct Simulation: Sendable {
         var byzantine: ByzantineBehavior?
         var up = false
         var incarnation = 0
-        var machine: ConsensusStateMachine?
-        var signer: SafeSigner<MemorySignerStateStore>?
-        /// What survives a crash: the synced signer record and the committed chain.
-        var durableRecord: SignerSafetyRecord?
-        /// The lock the node persists (synced) before it signs a precommit of a value, as the
-        /// real node does (`docs/consensus.md` §7): height, round and block.
-        var durableLock: (height: UInt64, round: UInt32, block: Block)?
+        /// The shipped replica, on the simulated journal; nil while the node is down.
+        var replica: ConsensusReplica<SimulatedJournal>?
+        /// The journal while the node is down (what survived the crash).
+        var journal: SimulatedJournal
         var chain: [CommittedBlock] = []
         var skew: Int64 = 0
-        /// The node's log of its own signed messages at heights not yet committed, written
-        /// (synced) after the signer record and before the message is sent, as the engine does.
-        var durableMessages: [ConsensusMessage] = []
-        /// Signatures released so far, across restarts (for `SignCrashFault`).
-        var signatures = 0
-        /// Votes received from peers at the height being decided, journaled as the engine does
-        /// (a process crash keeps them; they are replayed after a restart).
-        var receivedVotes: [Vote] = []
+
+        var machine: ConsensusStateMachine? { replica?.machine }
     }
 
     struct SignKey: Hashable, Sendable {
@@ -115,10 +106,13 @@ public struct Simulation: Sendable {
         self.validatorSet = ValidatorSet(validators)
         self.random = SplitMix64(seed: scenario.seed)
         for (index, key) in keys.enumerated() {
-            var node = Node(publicKey: key, byzantine: scenario.byzantine[index])
-            node.skew = scenario.clockSkewMilliseconds[index]
+            let crashes = scenario.journalCrashes.filter { $0.node == index }
             // Key generation writes the initial record (docs/consensus.md §7).
-            node.durableRecord = .initial
+            let journal = SimulatedJournal(record: .initial, recordSyncs: scenario.signerSyncs,
+                                           forgetsReceivedVotes: scenario.faultInjection.forgetReceivedVotes, crashes: crashes,
+                                           failurePerMille: scenario.journalFailurePerMille, seed: scenario.seed ^ (0x4A4F_5552_4E41_4C00 + UInt64(index)))
+            var node = Node(publicKey: key, byzantine: scenario.byzantine[index], journal: journal)
+            node.skew = scenario.clockSkewMilliseconds[index]
             nodes.append(node)
         }
     }
@@ -147,7 +141,7 @@ public struct Simulation: Sendable {
             if targetsMet { break }
         }
         if violations.isEmpty, !targetsMet {
-            violations.append(Violation(kind: .liveness, message: "honest heights \(honestHeights) short of target \(scenario.heightsTarget) (+\(scenario.heightsAfterHeal) after heal at \(faultsEnd) ms, heights then \(heightAtHeal ?? 0)) by the bound", atMilliseconds: now))
+            violations.append(Violation(kind: .liveness, message: "honest heights \(honestHeights) short of target \(scenario.heightsTarget) (+\(scenario.heightsAfterHeal) after heal at \(faultsEnd) ms, heights then \(heightAtHeal ?? 0)) by the bound; nodes then \(nodeStates)", atMilliseconds: now))
         }
         var evidence = 0
         for node in nodes where node.byzantine == nil { evidence += node.machine?.evidence.count ?? 0 }
@@ -158,6 +152,19 @@ public struct Simulation: Sendable {
             simulatedMilliseconds: now, roundsTotal: roundsTotal, decidedHeights: UInt64(decidedRounds.count),
             messagesSent: messagesSent, eventsProcessed: eventsProcessed, evidenceCount: evidence,
             signaturesRefused: signaturesRefused, traceDigest: traceDigest)
+    }
+
+    /// Each node's height/round/step (and lock, signer record), for a liveness report.
+    var nodeStates: String {
+        nodes.indices.map { index in
+            guard let replica = nodes[index].replica else { return "\(index): down" }
+            let machine = replica.machine
+            var text = "\(index): \(machine.height)/\(machine.round)/\(machine.step)"
+            if let round = machine.lockedRound { text += " locked@\(round)" }
+            if let record = replica.signer?.record { text += " signed \(record.height)/\(record.round)/\(record.step)" }
+            if nodes[index].byzantine != nil { text += " byzantine" }
+            return text
+        }.joined(separator: ", ")
     }
 
     var safetyViolated: Bool {
@@ -177,53 +184,35 @@ public struct Simulation: Sendable {
     // MARK: - Nodes
 
     mutating func boot(_ index: Int) {
-        var node = nodes[index]
-        node.up = true
-        node.incarnation += 1
-        let store = MemorySignerStateStore(durable: node.durableRecord, syncs: scenario.signerSyncs)
-        let signer = try? SafeSigner(key: SimulatedConsensusKey(publicKey: node.publicKey), store: store)
-        node.signer = signer
+        nodes[index].up = true
+        nodes[index].incarnation += 1
         let tip: ChainTip
-        if let last = node.chain.last {
+        if let last = nodes[index].chain.last {
             tip = ChainTip(nextHeight: last.block.height + 1, parentHash: last.certificate.blockHash, parentTimestampMilliseconds: last.block.header.timestamp, lastCommit: last.certificate)
         } else {
             tip = .genesis(timestampMilliseconds: Self.genesisTimeMilliseconds)
         }
-        // Resume where the signer record and the message log say this node got to, by the
-        // node's own decision (docs/consensus.md §7).
-        let restored = node.durableMessages.filter { $0.height == tip.nextHeight && $0.sender == node.publicKey }
-        var startRound: UInt32 = 0
-        var resend = restored
-        if let record = signer?.record {
-            if configuration.faultInjection.ignoreUnloggedSignature {
-                startRound = record.resumeRound(height: tip.nextHeight)
-            } else {
-                let plan = record.restartPlan(height: tip.nextHeight, loggedOwnMessages: restored)
-                startRound = plan.round
-                resend = plan.resend
-            }
+        // The node's own restart, from what its journal kept (docs/consensus.md §7).
+        do {
+            nodes[index].replica = try ConsensusReplica(configuration: configuration, validators: validatorSet, key: SimulatedConsensusKey(publicKey: nodes[index].publicKey),
+                                                        verifier: SimulatedSignatureScheme(), tip: tip, journal: nodes[index].journal)
+        } catch {
+            violations.append(Violation(kind: .liveness, message: "node \(index) could not restart from its journal: \(error)", atMilliseconds: now))
+            nodes[index].up = false
+            return
         }
-        let lock = node.durableLock.flatMap { $0.height == tip.nextHeight ? (round: $0.round, block: $0.block) : nil }
-        node.machine = ConsensusStateMachine(configuration: configuration, validators: validatorSet, ownKey: node.publicKey, verifier: SimulatedSignatureScheme(), tip: tip, startRound: startRound, restoredLock: lock)
-        nodes[index] = node
-        feed(index, .start)
-        // As the engine does: the logged messages of this height go back to the machine, which
-        // counts them again and re-sends them.
-        for message in resend {
-            feed(index, .signed(message))
-        }
-        // The journaled votes of peers: the polkas this node saw survive its restart.
-        for vote in node.receivedVotes where vote.height == tip.nextHeight {
-            feed(index, .voteReceived(vote))
-        }
+        let outputs = nodes[index].replica!.start()
+        for answer in perform(outputs, at: index) { feed(index, answer) }
     }
 
-    /// The node goes down now: only what was synced survives.
+    /// The node goes down now: only what its journal made durable survives.
     mutating func crash(_ index: Int) {
         nodes[index].up = false
-        nodes[index].durableRecord = nodes[index].signer?.store.durable ?? nodes[index].durableRecord
-        nodes[index].signer = nil
-        nodes[index].machine = nil
+        if var journal = nodes[index].replica?.journal {
+            journal.crash()
+            nodes[index].journal = journal
+        }
+        nodes[index].replica = nil
     }
 
     mutating func handle(_ event: Scheduled) {
@@ -260,9 +249,6 @@ public struct Simulation: Sendable {
         case .consensus(.proposal(let proposal)):
             feed(index, .proposalReceived(proposal, localTimeMilliseconds: localTime(index)))
         case .consensus(.vote(let vote)):
-            if nodes[index].byzantine == nil, vote.height == UInt64(nodes[index].chain.count) + 1, !configuration.faultInjection.forgetReceivedVotes {
-                nodes[index].receivedVotes.append(vote)
-            }
             feed(index, .voteReceived(vote))
         case .decisionRequest(let height):
             let chain = nodes[index].chain
@@ -294,29 +280,51 @@ public struct Simulation: Sendable {
         }
     }
 
-    /// Feeds an event to a node's state machine and performs the actions, in order, feeding
-    /// the node's answers (signatures, validations, built blocks) back as they come.
+    /// Feeds an event to a node's replica and performs the outputs, in order, feeding the
+    /// answers (validations, built blocks) back as they come.
     mutating func feed(_ index: Int, _ first: ConsensusStateMachine.Event) {
         var pending = [first]
         while !pending.isEmpty {
             let event = pending.removeFirst()
-            guard nodes[index].up, nodes[index].machine != nil else { return }
-            let actions = nodes[index].machine!.handle(event)
-            for action in actions {
-                if let answer = perform(action, at: index) { pending.append(answer) }
-                if safetyViolated || !nodes[index].up { return }
-            }
+            guard nodes[index].up, nodes[index].replica != nil else { return }
+            let outputs = nodes[index].replica!.handle(event)
+            pending += perform(outputs, at: index)
+            if safetyViolated || !nodes[index].up { return }
         }
+    }
+
+    /// Performs a replica's outputs in order; returns the answers to feed back. A crash fault
+    /// that fired in the journal takes the node down where the replica reported it: what came
+    /// before happened, nothing after.
+    mutating func perform(_ outputs: [ConsensusReplica<SimulatedJournal>.Output], at index: Int) -> [ConsensusStateMachine.Event] {
+        var answers: [ConsensusStateMachine.Event] = []
+        for output in outputs {
+            switch output {
+            case .action(let action):
+                if let answer = perform(action, at: index) { answers.append(answer) }
+            case .signed(let message):
+                checkSignature(message, at: index)
+            case .signerRefused:
+                signaturesRefused += 1
+            case .journalFailed(let error):
+                if error.message == SimulatedJournal.crashMessage, nodes[index].replica?.journal.crashed == true {
+                    let fault = nodes[index].replica?.journal.firedCrash
+                    crash(index)
+                    if let fault { queue.push(at: now + fault.downMilliseconds, .restart(index)) }
+                    return []
+                }
+            case .receivedVoteNotJournaled:
+                break
+            }
+            if safetyViolated || !nodes[index].up { return [] }
+        }
+        return answers
     }
 
     mutating func perform(_ action: ConsensusStateMachine.Action, at index: Int) -> ConsensusStateMachine.Event? {
         switch action {
-        case .signAndPersist(let request):
-            if case .vote(let vote) = request, vote.step == .precommit, let value = vote.blockHash,
-               let block = nodes[index].machine?.block(hash: value) {
-                nodes[index].durableLock = (vote.height, vote.round, block)
-            }
-            return sign(request, at: index).map { .signed($0) }
+        case .signAndPersist:
+            preconditionFailure("the replica signs")
         case .broadcast(let message):
             broadcast(message, from: index)
         case .scheduleTimeout(let height, let round, let step, let duration):
@@ -338,13 +346,6 @@ public struct Simulation: Sendable {
             if let peerIndex = indexOfKey[peer] { send(.decisionRequest(height: height), from: index, to: peerIndex) }
         }
         return nil
-    }
-}
-
-extension SafeSigner where Store == MemorySignerStateStore {
-    /// Simulated fsync of the signer's file (only matters when the store defers syncs).
-    mutating func syncStore() {
-        modifyStore { $0.sync() }
     }
 }
 

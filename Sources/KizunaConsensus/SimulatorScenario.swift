@@ -39,17 +39,46 @@ public struct CrashFault: Sendable, Hashable {
     public var downMilliseconds: UInt64
 }
 
-/// A crash right after a node's `afterSignatures`-th signature: the signer record is synced,
-/// the message is neither logged nor sent (the persistence step between the two), and the
-/// node restarts `downMilliseconds` later.
-public struct SignCrashFault: Sendable, Hashable {
+/// A crash at one of a node's journal writes, with what of that write reached the disk, and a
+/// restart `downMilliseconds` later.
+public struct JournalCrashFault: Sendable, Hashable {
+    /// Which write, counted from the node's first boot across restarts.
+    public enum Point: Sendable, Hashable, CustomStringConvertible {
+        /// The n-th write of any kind (signatures with their message and lock, peers' votes).
+        case write(Int)
+        /// The n-th signature's write.
+        case signature(Int)
+
+        public var description: String {
+            switch self {
+            case .write(let number): "journal write \(number)"
+            case .signature(let number): "the write of signature \(number)"
+            }
+        }
+    }
+
+    /// What of the write in progress survives the crash.
+    public enum Landing: String, Sendable, Hashable, CaseIterable {
+        /// Nothing: the crash came before the write.
+        case nothing
+        /// All of it: the crash came after the write, before anything was sent.
+        case everything
+        /// Only the signer record, not the message or the lock: a journal that writes them in
+        /// two steps (as Kizuna did before the journal became one write). The shipped journal
+        /// cannot tear like this; the simulator keeps the case so the restart rule for such a
+        /// record (`SignerSafetyRecord.restartPlan`) stays tested.
+        case recordOnly = "record only"
+    }
+
     public var node: Int
-    public var afterSignatures: Int
+    public var at: Point
+    public var landing: Landing
     public var downMilliseconds: UInt64
 
-    public init(node: Int, afterSignatures: Int, downMilliseconds: UInt64) {
+    public init(node: Int, at: Point, landing: Landing, downMilliseconds: UInt64) {
         self.node = node
-        self.afterSignatures = afterSignatures
+        self.at = at
+        self.landing = landing
         self.downMilliseconds = downMilliseconds
     }
 }
@@ -64,7 +93,9 @@ public struct SimulationScenario: Sendable, Hashable, CustomStringConvertible {
     public var delayMilliseconds: ClosedRange<UInt64> = 5...40
     public var partitions: [PartitionFault] = []
     public var crashes: [CrashFault] = []
-    public var signCrashes: [SignCrashFault] = []
+    public var journalCrashes: [JournalCrashFault] = []
+    /// Journal writes that fail (an I/O error: nothing lands, the node goes on), per mille.
+    public var journalFailurePerMille: UInt64 = 0
     /// Per node, added to the simulated time to give its local clock.
     public var clockSkewMilliseconds: [Int64]
     public var byzantine: [Int: ByzantineBehavior] = [:]
@@ -91,7 +122,7 @@ public struct SimulationScenario: Sendable, Hashable, CustomStringConvertible {
         for partition in partitions { end = max(end, partition.endMilliseconds) }
         for crash in crashes { end = max(end, crash.atMilliseconds + crash.downMilliseconds) }
         // A crash after a signature happens when the node gets there; allow the fault window.
-        for crash in signCrashes { end = max(end, 20_000 + crash.downMilliseconds) }
+        for crash in journalCrashes { end = max(end, 20_000 + crash.downMilliseconds) }
         return end
     }
 
@@ -102,7 +133,8 @@ public struct SimulationScenario: Sendable, Hashable, CustomStringConvertible {
         parts.append("delay \(delayMilliseconds.lowerBound)–\(delayMilliseconds.upperBound) ms")
         for partition in partitions { parts.append("partition \(partition.groupOfNode) \(partition.startMilliseconds)–\(partition.endMilliseconds) ms") }
         for crash in crashes { parts.append("crash node \(crash.node) at \(crash.atMilliseconds) ms for \(crash.downMilliseconds) ms") }
-        for crash in signCrashes { parts.append("crash node \(crash.node) after signature \(crash.afterSignatures), before logging it, for \(crash.downMilliseconds) ms") }
+        for crash in journalCrashes { parts.append("crash node \(crash.node) at \(crash.at) (landed: \(crash.landing.rawValue)) for \(crash.downMilliseconds) ms") }
+        if journalFailurePerMille > 0 { parts.append("journal writes failing \(journalFailurePerMille)‰") }
         if clockSkewMilliseconds.contains(where: { $0 != 0 }) { parts.append("skew \(clockSkewMilliseconds) ms") }
         for node in byzantine.keys.sorted() { parts.append("node \(node) \(byzantine[node]!.rawValue)") }
         if faultInjection != .none { parts.append("MUTATION \(faultInjection)") }
@@ -176,19 +208,23 @@ public struct SimulationScenario: Sendable, Hashable, CustomStringConvertible {
         } else {
             apply(kind)
         }
-        // Crashes between the signer record and the message log, from a stream of their own
-        // so that the draws above (and every seed's earlier scenarios) are unchanged.
+        // Crashes at journal writes and failing writes, from streams of their own so that the
+        // draws above (and every seed's earlier scenarios) are unchanged.
         if !scenario.crashes.isEmpty {
-            var signRandom = SplitMix64(seed: seed ^ 0x5349_474E_4C4F_4721)
-            for _ in 0..<signRandom.inRange(0...2) {
-                scenario.signCrashes.append(SignCrashFault(node: Int(signRandom.below(UInt64(count))), afterSignatures: Int(signRandom.inRange(1...80)),
-                                                           downMilliseconds: signRandom.inRange(200...6_000)))
+            var journalRandom = SplitMix64(seed: seed ^ 0x5349_474E_4C4F_4721)
+            for _ in 0..<journalRandom.inRange(0...2) {
+                let node = Int(journalRandom.below(UInt64(count)))
+                let write = Int(journalRandom.inRange(1...200))
+                let landing = JournalCrashFault.Landing.allCases[Int(journalRandom.below(3))]
+                scenario.journalCrashes.append(JournalCrashFault(node: node, at: .write(write), landing: landing, downMilliseconds: journalRandom.inRange(200...6_000)))
             }
+            var diskRandom = SplitMix64(seed: seed ^ 0x4449_534B_4641_554C)
+            if diskRandom.chance(perMille: 500) { scenario.journalFailurePerMille = diskRandom.inRange(5...50) }
         }
         // A byzantine node is never also crashed (it is faulty already).
         let byzantine = scenario.byzantine
         scenario.crashes.removeAll { byzantine[$0.node] != nil }
-        scenario.signCrashes.removeAll { byzantine[$0.node] != nil }
+        scenario.journalCrashes.removeAll { byzantine[$0.node] != nil }
         return scenario
     }
 

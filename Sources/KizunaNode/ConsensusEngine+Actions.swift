@@ -7,7 +7,7 @@ import KizunaLedger
 import KizunaStorage
 import NIOConcurrencyHelpers
 
-/// The engine's block sync, the actions it performs for the state machine (sign, broadcast, time out, validate, build, commit) and the persisted lock; inputs and the journal are in ConsensusEngine.swift.
+/// The engine's block sync and the effects it performs for the replica (broadcast, time out, validate, build, commit); inputs are in ConsensusEngine.swift.
 extension ConsensusEngine {
     // MARK: - Block sync
 
@@ -89,17 +89,23 @@ extension ConsensusEngine {
 
     // MARK: - Driving the machine
 
-    /// Feeds `event` and performs the resulting actions in order; answers the actions
-    /// produce (signed messages, validations, built blocks) are fed after them, in order.
+    /// Feeds `event` to the replica and performs the outputs in order; answers the actions
+    /// produce (validations, built blocks) are fed after them, in order.
     func drive(_ event: ConsensusStateMachine.Event) async {
-        var queue: [ConsensusStateMachine.Event] = [event]
+        await drive(replica.handle(event))
+    }
+
+    func drive(_ outputs: [ConsensusReplica<StoreConsensusJournal>.Output]) async {
+        var answers: [ConsensusStateMachine.Event] = []
+        for output in outputs {
+            if let answer = await perform(output) { answers.append(answer) }
+        }
         var index = 0
-        while index < queue.count {
-            let actions = machine.handle(queue[index])
-            index += 1
-            for action in actions {
-                if let followUp = await perform(action) { queue.append(followUp) }
+        while index < answers.count {
+            for output in replica.handle(answers[index]) {
+                if let answer = await perform(output) { answers.append(answer) }
             }
+            index += 1
         }
         cancelPassedTimers()
     }
@@ -118,10 +124,28 @@ extension ConsensusEngine {
         node.metrics.set("kizuna_consensus_timers", Double(timers.count))
     }
 
+    func perform(_ output: ConsensusReplica<StoreConsensusJournal>.Output) async -> ConsensusStateMachine.Event? {
+        switch output {
+        case .action(let action):
+            return await perform(action)
+        case .signed:
+            return nil
+        case .signerRefused(let request, let error):
+            logger.warning("the signer refused", metadata: ["height": "\(request.height)", "round": "\(request.round)", "step": "\(request.step)", "error": "\(error)"])
+            node.metrics.add("kizuna_signer_refusals_total")
+        case .journalFailed(let error):
+            logger.error("a consensus journal write failed; what it was for is not sent", metadata: ["error": "\(error)"])
+            node.metrics.add("kizuna_consensus_journal_failures_total")
+        case .receivedVoteNotJournaled:
+            node.metrics.add("kizuna_consensus_journal_votes_dropped_total")
+        }
+        return nil
+    }
+
     func perform(_ action: ConsensusStateMachine.Action) async -> ConsensusStateMachine.Event? {
         switch action {
-        case .signAndPersist(let request):
-            return sign(request)
+        case .signAndPersist:
+            preconditionFailure("the replica signs and persists")
         case .broadcast(let message):
             network?.broadcast(PeerMessage.consensus(message).frame)
             return nil
@@ -156,45 +180,6 @@ extension ConsensusEngine {
             return nil
         case .requestDecision(let height, let peer):
             network?.send(PeerMessage.blocksRequest(fromHeight: height).frame, to: peer)
-            return nil
-        }
-    }
-
-    /// Persists the lock (for a precommit of a value) and the signer record, signs, then
-    /// appends the signed message to this height's log of own messages, before anything leaves.
-    func sign(_ request: SigningRequest) -> ConsensusStateMachine.Event? {
-        guard var signer else { return nil }
-        if case .vote(let vote) = request, vote.step == .precommit, let value = vote.blockHash, let block = machine.block(hash: value) {
-            var batch = WriteBatch()
-            batch.put(Self.encodeLock(height: vote.height, round: vote.round, block: block), for: Self.lockKey, in: .consensus)
-            do {
-                try blocks.store.write(batch, sync: true)
-            } catch {
-                logger.error("could not persist the consensus lock; not precommitting", metadata: ["error": "\(error)"])
-                return nil
-            }
-        }
-        do {
-            let message = try signer.sign(request, chainId: genesis.chainId)
-            self.signer = signer
-            // The signer's record keeps only its last signature. The messages themselves are
-            // kept too, so that after a restart the node re-sends what it signed at this
-            // height: if every validator crashed at once, nobody else still has them, and
-            // without them a quorum of the round may never form again (docs/consensus.md §7).
-            var batch = WriteBatch()
-            batch.put(message.canonicalBytes, for: Self.ownMessageKey(height: request.height, sequence: ownMessagesWritten), in: .consensus)
-            do {
-                try blocks.store.write(batch, sync: true)
-                ownMessagesWritten += 1
-            } catch {
-                logger.error("could not log a signed message; not sending it", metadata: ["error": "\(error)"])
-                return nil
-            }
-            return .signed(message)
-        } catch {
-            self.signer = signer
-            logger.warning("the signer refused", metadata: ["height": "\(request.height)", "round": "\(request.round)", "step": "\(request.step)", "error": "\(error)"])
-            node.metrics.add("kizuna_signer_refusals_total")
             return nil
         }
     }
@@ -247,14 +232,8 @@ extension ConsensusEngine {
         }
         executions = [:]
         pendingBuild = nil
-        // The decided height's own messages are no longer needed.
-        if ownMessagesWritten > 0 {
-            var batch = WriteBatch()
-            for sequence in 0..<ownMessagesWritten { batch.delete(Self.ownMessageKey(height: block.height, sequence: sequence), in: .consensus) }
-            try? blocks.store.write(batch, sync: false)
-            ownMessagesWritten = 0
-        }
-        clearReceivedJournal()
+        // The decided height's journal (own messages, peers' votes) is no longer needed.
+        replica.blockCommitted(height: block.height)
         let now = wallClockMilliseconds()
         node.metrics.set("kizuna_commit_latency_seconds_last", Double(now - min(now, heightStartedAt)) / 1000)
         heightStartedAt = now
@@ -262,23 +241,5 @@ extension ConsensusEngine {
 
     func name(of peer: PublicKey) -> String {
         genesis.validators.validator(for: peer)?.name ?? peer.address.description
-    }
-
-    // MARK: - The persisted lock
-
-    static func encodeLock(height: UInt64, round: UInt32, block: Block) -> [UInt8] {
-        var encoder = Encoder()
-        encoder.encode(height)
-        encoder.encode(round)
-        encoder.encode(block)
-        return encoder.bytes
-    }
-
-    static func decodeLock(_ bytes: [UInt8], height: UInt64) -> (round: UInt32, block: Block)? {
-        var decoder = Decoder(bytes, keysAlreadyValidated: true)
-        guard let lockHeight = try? decoder.decodeUInt64(), lockHeight == height,
-              let round = try? decoder.decodeUInt32(), let block = try? decoder.decode(Block.self),
-              (try? decoder.finish()) != nil else { return nil }
-        return (round, block)
     }
 }

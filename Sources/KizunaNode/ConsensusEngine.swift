@@ -32,8 +32,9 @@ public actor ConsensusEngine {
     let key: PrivateKey
     let settings: NodeConfiguration.Consensus
     let logger: Logger
-    var machine: ConsensusStateMachine
-    var signer: SafeSigner<FileSignerStateStore>?
+    /// The replica's decisions (state machine, signer, journal), shared with the simulator.
+    var replica: ConsensusReplica<StoreConsensusJournal>
+    var machine: ConsensusStateMachine { replica.machine }
     var network: PeerNetwork?
     /// Every input, in one queue; peer inputs bounded by `inboxPeerInputsMax`.
     nonisolated let inbox: BoundedInbox<Input>
@@ -48,8 +49,11 @@ public actor ConsensusEngine {
         var round: UInt32
         var step: TimeoutStep
     }
-    /// Transactions the API admitted, waiting for the next gossip flush.
+    /// Transactions the API admitted, waiting for the next gossip flush (at most
+    /// `gossipBufferTransactionsMax`; past it they are dropped and counted — they still reach
+    /// the chain in this node's own proposals).
     nonisolated let gossipBuffer = NIOLockedValueBox<[SignedTransaction]>([])
+    static let gossipBufferTransactionsMax = 50_000
     /// Gossiped batches being verified now (`handleMessage`).
     nonisolated let gossipBatchesInFlight = NIOLockedValueBox<Int>(0)
 
@@ -65,25 +69,6 @@ public actor ConsensusEngine {
     var syncedTransactions: UInt64 = 0
     var lastSyncLogAt: UInt64 = 0
 
-    static let lockKey = Array("lock".utf8)
-    static let ownMessagePrefix = Array("own".utf8)
-    /// Own signed messages logged at the height being decided (`sign`).
-    var ownMessagesWritten: UInt32 = 0
-    /// Own messages of the height being decided found in the store at start.
-    let restoredOwnMessages: [ConsensusMessage]
-    static let receivedVotePrefix = Array("recv".utf8)
-    /// Peers' votes of the height being decided journaled so far (`journalReceived`), and the
-    /// signatures among them, so a re-sent vote is journaled once.
-    var receivedVotesWritten: UInt32 = 0
-    /// The height whose votes the journal holds.
-    var journalHeight: UInt64 = 0
-    var receivedVoteSignatures: Set<Signature> = []
-    /// Peers' votes of the height being decided found in the store at start.
-    let restoredReceivedVotes: [Vote]
-    /// The most votes journaled for one height; past it the journal stops growing (a height
-    /// that lasts hundreds of rounds), and the metric counts what it left out.
-    static let receivedVotesPerHeightMax: UInt32 = 4096
-
     static let syncBatchBytesMax = 8 * 1024 * 1024
     static let tickMilliseconds: UInt64 = 10
     /// Gossiped batches verified at once, at most (each on all cores); see `handleMessage`.
@@ -97,18 +82,16 @@ public actor ConsensusEngine {
         public var description: String { "\(code): \(message)" }
     }
 
-    /// - Parameters:
-    ///   - signerStore: the validator's signer record; nil for an observer (a key outside the
-    ///     validator set never signs).
-    public init(node: Node, blocks: BlockStore, key: PrivateKey, signerStore: FileSignerStateStore?, settings: NodeConfiguration.Consensus, logger: Logger) throws(StartError) {
+    /// Restores the replica from the consensus journal in `blocks`' store (a validator's signer
+    /// record must be there: `kizuna signer init`, or imported by `NodeRunner` from an older
+    /// version's record file).
+    public init(node: Node, blocks: BlockStore, key: PrivateKey, settings: NodeConfiguration.Consensus, logger: Logger) throws(StartError) {
         self.node = node
         self.blocks = blocks
         self.genesis = blocks.genesis
         self.key = key
         self.settings = settings
         self.logger = logger
-        let isValidator = genesis.validators.validator(for: key.publicKey) != nil
-        var startRound: UInt32 = 0
         let tip: KizunaConsensus.ChainTip
         do {
             let stored = try blocks.tip()
@@ -117,57 +100,6 @@ public actor ConsensusEngine {
         } catch {
             throw StartError(code: "node.store", message: "\(error)")
         }
-        if isValidator {
-            guard let signerStore else {
-                throw StartError(code: "node.signer_missing", message: "a validator needs its signer record")
-            }
-            do {
-                let safe = try SafeSigner(key: Ed25519ConsensusKey(key), store: signerStore)
-                startRound = safe.record.resumeRound(height: tip.nextHeight)
-                signer = safe
-            } catch {
-                throw StartError(code: "node.signer", message: "\(error) (a new validator key needs `kizuna signer init --key <file>` once)")
-            }
-        }
-        var restoredLock: (round: UInt32, block: Block)?
-        if isValidator, let bytes = try? blocks.store.get(Self.lockKey, in: .consensus) {
-            restoredLock = Self.decodeLock(bytes, height: tip.nextHeight)
-        }
-        var restored: [ConsensusMessage] = []
-        var logEntries = 0
-        if isValidator, let entries = try? blocks.store.entries(withPrefix: Self.ownMessagePrefix(height: tip.nextHeight), in: .consensus) {
-            // Keys sort by sequence (big-endian), so the messages come back in signing order.
-            restored = entries.compactMap { try? ConsensusMessage(canonicalBytes: $0.value) }.filter { $0.sender == key.publicKey }
-            logEntries = entries.count
-        }
-        // The votes peers sent at this height, journaled as they arrived: the polkas this node
-        // saw (a byzantine validator's votes among them) survive its restart.
-        var received: [Vote] = []
-        if let entries = try? blocks.store.entries(withPrefix: Self.receivedVotePrefix(height: tip.nextHeight), in: .consensus) {
-            received = entries.compactMap { try? Vote(canonicalBytes: $0.value) }
-            receivedVotesWritten = UInt32(entries.count)
-        }
-        restoredReceivedVotes = received
-        journalHeight = tip.nextHeight
-        // The signer's record is written before the message log (`sign`): a kill between the two
-        // leaves a signature whose message is not in the log; the record keeps the vote, which is
-        // sent again (`SignerSafetyRecord.restartPlan`, shared with the simulator).
-        if isValidator, let record = signer?.record {
-            let plan = record.restartPlan(height: tip.nextHeight, loggedOwnMessages: restored)
-            if plan.round > startRound {
-                logger.notice("the message signed last before the restart was not logged; joining the next round", metadata: [
-                    "height": "\(tip.nextHeight)", "signedRound": "\(record.round)", "step": "\(record.step)",
-                ])
-            } else if plan.resend.count > restored.count {
-                logger.notice("the vote signed last before the restart was not logged; sending it again from the signer record", metadata: [
-                    "height": "\(tip.nextHeight)", "signedRound": "\(record.round)", "step": "\(record.step)",
-                ])
-            }
-            startRound = plan.round
-            restored = plan.resend
-        }
-        restoredOwnMessages = restored
-        ownMessagesWritten = UInt32(logEntries)
         var configuration = ConsensusConfiguration(chainId: genesis.chainId)
         configuration.timeoutProposeMillisecondsBase = settings.timeoutProposeMilliseconds
         configuration.timeoutPrevoteMillisecondsBase = settings.timeoutPrevoteMilliseconds
@@ -175,13 +107,15 @@ public actor ConsensusEngine {
         configuration.timeoutProposeMillisecondsDelta = settings.timeoutDeltaMilliseconds
         configuration.timeoutPrevoteMillisecondsDelta = settings.timeoutDeltaMilliseconds
         configuration.timeoutPrecommitMillisecondsDelta = settings.timeoutDeltaMilliseconds
-        machine = ConsensusStateMachine(configuration: configuration, validators: genesis.validators, ownKey: isValidator ? key.publicKey : nil,
-                                        verifier: Ed25519Verifier(), tip: tip, startRound: startRound, restoredLock: restoredLock)
+        do {
+            replica = try ConsensusReplica(configuration: configuration, validators: genesis.validators, key: Ed25519ConsensusKey(key), verifier: Ed25519Verifier(),
+                                           tip: tip, journal: StoreConsensusJournal(store: blocks.store))
+        } catch {
+            throw StartError(code: error.code == .recordMissing ? "node.signer_missing" : "node.signer",
+                             message: "\(error) (a new validator key needs `kizuna signer init --data <data directory>` once)")
+        }
         heightStartedAt = wallClockMilliseconds()
         inbox = BoundedInbox(peerInputsMax: Self.inboxPeerInputsMax)
-        if restoredLock != nil {
-            logger.notice("restored the consensus lock", metadata: ["height": "\(tip.nextHeight)", "round": "\(startRound)"])
-        }
     }
 
     /// Whether this node votes (its key is a validator's).
@@ -221,7 +155,12 @@ public actor ConsensusEngine {
     }
 
     public nonisolated func gossip(_ transaction: VerifiedTransaction) {
-        gossipBuffer.withLockedValue { $0.append(transaction.signed) }
+        let kept = gossipBuffer.withLockedValue { buffer -> Bool in
+            guard buffer.count < Self.gossipBufferTransactionsMax else { return false }
+            buffer.append(transaction.signed)
+            return true
+        }
+        if !kept { node.metrics.add("kizuna_gossip_buffer_dropped_total") }
     }
 
     /// Runs until the task is cancelled.
@@ -236,26 +175,34 @@ public actor ConsensusEngine {
         logger.notice("consensus started", metadata: [
             "height": "\(machine.height)", "round": "\(machine.round)", "role": "\(isValidator ? "validator" : "observer")",
         ])
-        await drive(.start)
-        if !restoredOwnMessages.isEmpty {
-            logger.notice("re-sending the messages signed at this height before the restart", metadata: ["height": "\(machine.height)", "messages": "\(restoredOwnMessages.count)"])
-            for message in restoredOwnMessages where message.height == machine.height {
-                await drive(.signed(message))
-            }
-        }
-        if !restoredReceivedVotes.isEmpty {
-            logger.notice("replaying the votes received at this height before the restart", metadata: ["height": "\(machine.height)", "votes": "\(restoredReceivedVotes.count)"])
-            for vote in restoredReceivedVotes where vote.height == machine.height {
-                receivedVoteSignatures.insert(vote.signature)
-                await drive(.voteReceived(vote))
-            }
-        }
+        logRestart()
+        await drive(replica.start())
         for await (input, kind) in inbox.stream {
             inbox.taken(kind)
             if Task.isCancelled { break }
             await handle(input)
         }
         for timer in timers.values { timer.cancel() }
+    }
+
+    /// What the replica restored from the journal, for the operator.
+    func logRestart() {
+        let restart = replica.restart
+        if restart.lockRestored {
+            logger.notice("restored the consensus lock", metadata: ["height": "\(machine.height)", "round": "\(restart.round)"])
+        }
+        if restart.skippedUnloggedRound {
+            logger.notice("the message signed last before the restart was not logged; joining the next round", metadata: ["height": "\(machine.height)", "round": "\(restart.round)"])
+        }
+        if restart.voteResentFromRecord {
+            logger.notice("the vote signed last before the restart was not logged; sending it again from the signer record", metadata: ["height": "\(machine.height)"])
+        }
+        if restart.ownMessagesResent > 0 {
+            logger.notice("re-sending the messages signed at this height before the restart", metadata: ["height": "\(machine.height)", "messages": "\(restart.ownMessagesResent)"])
+        }
+        if restart.receivedVotesReplayed > 0 {
+            logger.notice("replaying the votes received at this height before the restart", metadata: ["height": "\(machine.height)", "votes": "\(restart.receivedVotesReplayed)"])
+        }
     }
 
     public func stop() { inbox.finish() }
@@ -358,9 +305,7 @@ public actor ConsensusEngine {
             // Signatures were checked in `deliver`; the machine checks them again.
             switch consensusMessage {
             case .proposal(let proposal): await drive(.proposalReceived(proposal, localTimeMilliseconds: wallClockMilliseconds()))
-            case .vote(let vote):
-                journalReceived(vote)
-                await drive(.voteReceived(vote))
+            case .vote(let vote): await drive(.voteReceived(vote))
             }
         case .transactions(let transactions):
             // Verified off the engine's task, on all cores, then admitted by the node. Gossip

@@ -65,10 +65,21 @@ public enum NodeRunner {
         if DevelopmentKeys.allPublicKeys.contains(key.publicKey) && !genesis.isLocalChain {
             throw Failure(message: "node.development_key: refusing to run with a published DEVELOPMENT key on chain '\(genesis.chainId)'")
         }
-        let signerStore = isValidator ? FileSignerStateStore(recordPath: configuration.signerStateFile ?? configuration.validatorKeyFile + FileSignerStateStore.fileSuffix) : nil
+        if isValidator {
+            // A node set up by an earlier version kept its signer record in a file of its own.
+            let recordFile = configuration.signerStateFile ?? configuration.validatorKeyFile + ".signer-state"
+            var journal = StoreConsensusJournal(store: blocks.store)
+            do {
+                if try ValidatorJournal.importRecordFile(at: recordFile, into: &journal) {
+                    logger.notice("imported the signer record of an earlier version into the consensus journal", metadata: ["file": "\(recordFile)", "renamedTo": "\(recordFile).imported"])
+                }
+            } catch {
+                throw Failure(message: "node.signer: \(error)")
+            }
+        }
         let engine: ConsensusEngine
         do {
-            engine = try ConsensusEngine(node: node, blocks: blocks, key: key, signerStore: signerStore, settings: configuration.consensus, logger: logger)
+            engine = try ConsensusEngine(node: node, blocks: blocks, key: key, settings: configuration.consensus, logger: logger)
         } catch {
             throw Failure(message: "\(error)")
         }

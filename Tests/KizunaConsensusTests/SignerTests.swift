@@ -1,4 +1,3 @@
-import Foundation
 import KizunaConsensus
 import KizunaCore
 import Testing
@@ -39,55 +38,5 @@ import Testing
         // Everything in the resumed round is signable: its first message is not refused.
         let resumed = record(5, 3, .precommit)
         #expect(resumed.check(height: 5, round: resumed.resumeRound(height: 5), step: .proposal, signBytes: [1]) == .allow)
-    }
-
-    func temporaryKeyPath() -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kizuna-signer-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return directory.appendingPathComponent("validator.key").path
-    }
-
-    @Test func aCrashedSignerReloadsItsRecordAndRefusesAConflictingVote() throws {
-        let keyPath = temporaryKeyPath()
-        var store = FileSignerStateStore(keyPath: keyPath)
-        try store.createInitialRecord()
-        let blockA = Hash.sha256([0xa])
-        let blockB = Hash.sha256([0xb])
-        var signer: SafeSigner<FileSignerStateStore>? = try SafeSigner(key: Ed25519ConsensusKey(key), store: FileSignerStateStore(keyPath: keyPath))
-        let first = try signer!.sign(prevote(round: 2, blockA), chainId: "c")
-        // "Crash": drop the signer without any shutdown; only the file remains.
-        signer = nil
-        var restarted = try SafeSigner(key: Ed25519ConsensusKey(key), store: FileSignerStateStore(keyPath: keyPath))
-        #expect(restarted.record.height == 5 && restarted.record.round == 2 && restarted.record.step == .prevote)
-        #expect(throws: SignerError(.refused, "")) { try restarted.sign(prevote(round: 2, blockB), chainId: "c") }
-        #expect(throws: SignerError(.refused, "")) { try restarted.sign(prevote(round: 1, blockA), chainId: "c") }
-        #expect(try restarted.sign(prevote(round: 2, blockA), chainId: "c") == first)
-        _ = try restarted.sign(.vote(UnsignedVote(step: .precommit, height: 5, round: 2, blockHash: blockA, validator: key.publicKey)), chainId: "c")
-        let reloaded = try FileSignerStateStore(keyPath: keyPath).load()
-        #expect(reloaded.step == .precommit)
-        #expect(!FileManager.default.fileExists(atPath: keyPath + ".signer-state.tmp"))
-    }
-
-    @Test func aMissingRecordRefusesUntilTheOperatorOverrides() throws {
-        let keyPath = temporaryKeyPath()
-        #expect(throws: SignerError(.recordMissing, "")) {
-            _ = try SafeSigner(key: Ed25519ConsensusKey(key), store: FileSignerStateStore(keyPath: keyPath))
-        }
-        var signer = try SafeSigner(key: Ed25519ConsensusKey(key), store: FileSignerStateStore(keyPath: keyPath, allowMissingRecord: true))
-        #expect(signer.record == .initial)
-        _ = try signer.sign(prevote(round: 0, nil), chainId: "c")
-        // From now on the record exists and no override is needed.
-        #expect(try FileSignerStateStore(keyPath: keyPath).load().height == 5)
-    }
-
-    @Test func aCorruptRecordIsRefusedAndNeverOverwrittenByKeygen() throws {
-        let keyPath = temporaryKeyPath()
-        var store = FileSignerStateStore(keyPath: keyPath)
-        try store.createInitialRecord()
-        #expect(throws: SignerError(.refused, "")) { try store.createInitialRecord() }
-        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: store.path)))
-        bytes[bytes.count / 2] ^= 0xff
-        try Data(bytes).write(to: URL(fileURLWithPath: store.path))
-        #expect(throws: SignerError(.recordCorrupt, "")) { _ = try store.load() }
     }
 }

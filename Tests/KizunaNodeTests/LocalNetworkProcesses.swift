@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import KizunaConsensus
+import KizunaNode
 import KizunaCore
 import KizunaWallet
 
@@ -47,8 +48,7 @@ final class LocalNetworkProcesses: @unchecked Sendable {
             try FileManager.default.createDirectory(at: nodeFolder, withIntermediateDirectories: true)
             try KeyFile(key: Self.key(name)).write(path: nodeFolder.appendingPathComponent("node.key.json").path)
             if name != Self.observerName {
-                var store = FileSignerStateStore(recordPath: nodeFolder.appendingPathComponent("signer-state").path)
-                try store.createInitialRecord()
+                try ValidatorJournal.initialize(dataDirectory: nodeFolder.appendingPathComponent("data").path)
             }
             try Data(configuration(name).utf8).write(to: nodeFolder.appendingPathComponent("node.toml"))
         }
@@ -60,7 +60,6 @@ final class LocalNetworkProcesses: @unchecked Sendable {
         dataDirectory = "data"
         genesisFile = "../genesis.json"
         validatorKeyFile = "node.key.json"
-        signerStateFile = "signer-state"
         logLevel = "info"
         commitWaitMilliseconds = 5000
 
