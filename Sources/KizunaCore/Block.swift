@@ -234,24 +234,14 @@ public struct CommitCertificate: Sendable, Hashable, CanonicalCodable {
 }
 
 /// A rejected commit certificate. Compares on the code only.
-public struct CertificateError: Error, Equatable, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
-        case wrongHeight = "certificate.wrong_height"
-        case wrongBlock = "certificate.wrong_block"
-        case duplicateVote = "certificate.duplicate_vote"
-        case unknownValidator = "certificate.unknown_validator"
-        case badSignature = "certificate.bad_signature"
-        case insufficientPower = "certificate.insufficient_power"
-    }
+public typealias CertificateError = CodedError<CertificateErrorCode>
 
-    public let code: Code
-    public let message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(code.rawValue): \(message)" }
-    public static func == (lhs: CertificateError, rhs: CertificateError) -> Bool { lhs.code == rhs.code }
+/// The codes of `CertificateError`.
+public enum CertificateErrorCode: String, ErrorCode {
+    case wrongHeight = "certificate.wrong_height"
+    case wrongBlock = "certificate.wrong_block"
+    case duplicateVote = "certificate.duplicate_vote"
+    case unknownValidator = "certificate.unknown_validator"
+    case badSignature = "certificate.bad_signature"
+    case insufficientPower = "certificate.insufficient_power"
 }

@@ -91,38 +91,37 @@ public struct Encoder: Sendable {
     }
 }
 
+/// Why bytes did not decode.
+public enum DecodingErrorCode: String, ErrorCode, CaseIterable {
+    /// The input ended before the value did.
+    case truncated = "decode.truncated"
+    /// Bytes remained after the value.
+    case trailingBytes = "decode.trailing_bytes"
+    /// A length or count above the field's maximum.
+    case lengthTooLarge = "decode.length_too_large"
+    /// An enum, option or boolean byte outside its allowed set.
+    case invalidTag = "decode.invalid_tag"
+    /// A string that is not valid UTF-8 or breaks the field's character rules.
+    case invalidString = "decode.invalid_string"
+    /// A value that decodes but breaks a structural rule (unsorted list, zero amount…).
+    case invalidValue = "decode.invalid_value"
+    /// A public key that is not a valid Ed25519 point.
+    case invalidKey = "decode.invalid_key"
+}
+
 /// A decoding failure: what was wrong and at which byte offset. Compares on the code only.
-public struct DecodingError: Error, Equatable, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable, CaseIterable {
-        /// The input ended before the value did.
-        case truncated = "decode.truncated"
-        /// Bytes remained after the value.
-        case trailingBytes = "decode.trailing_bytes"
-        /// A length or count above the field's maximum.
-        case lengthTooLarge = "decode.length_too_large"
-        /// An enum, option or boolean byte outside its allowed set.
-        case invalidTag = "decode.invalid_tag"
-        /// A string that is not valid UTF-8 or breaks the field's character rules.
-        case invalidString = "decode.invalid_string"
-        /// A value that decodes but breaks a structural rule (unsorted list, zero amount…).
-        case invalidValue = "decode.invalid_value"
-        /// A public key that is not a valid Ed25519 point.
-        case invalidKey = "decode.invalid_key"
-    }
+public typealias DecodingError = CodedError<DecodingErrorCode>
 
-    public let code: Code
-    public let message: String
-    public let offset: Int
-
+extension CodedError where Codes == DecodingErrorCode {
     public init(_ code: Code, _ message: String, offset: Int) {
-        self.code = code
-        self.message = message
-        self.offset = offset
+        self.init(code, message, at: .byte(offset))
     }
 
-    public var description: String { "\(code.rawValue) at byte \(offset): \(message)" }
-
-    public static func == (lhs: DecodingError, rhs: DecodingError) -> Bool { lhs.code == rhs.code }
+    /// The byte offset in the input where the problem was found.
+    public var offset: Int {
+        guard case .byte(let offset) = location else { preconditionFailure("a decoding error is built with its offset") }
+        return offset
+    }
 }
 
 /// Reads the canonical encoding from a byte buffer, strictly.

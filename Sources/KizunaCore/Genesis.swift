@@ -176,29 +176,19 @@ public struct Genesis: Sendable, Hashable {
 }
 
 /// Why a genesis document was refused. Compares on the code only.
-public struct GenesisError: Error, Equatable, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
-        case unreadable = "genesis.unreadable"
-        case invalidJSON = "genesis.invalid_json"
-        case invalidChainId = "genesis.invalid_chain_id"
-        case invalidTime = "genesis.invalid_time"
-        case invalidKey = "genesis.invalid_key"
-        case invalidValidators = "genesis.invalid_validators"
-        case invalidAuthorities = "genesis.invalid_authorities"
-        case invalidPolicy = "genesis.invalid_policy"
-        case developmentKeyOutsideLocalChain = "genesis.development_key_outside_local_chain"
-    }
+public typealias GenesisError = CodedError<GenesisErrorCode>
 
-    public let code: Code
-    public let message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(code.rawValue): \(message)" }
-    public static func == (lhs: GenesisError, rhs: GenesisError) -> Bool { lhs.code == rhs.code }
+/// The codes of `GenesisError`.
+public enum GenesisErrorCode: String, ErrorCode {
+    case unreadable = "genesis.unreadable"
+    case invalidJSON = "genesis.invalid_json"
+    case invalidChainId = "genesis.invalid_chain_id"
+    case invalidTime = "genesis.invalid_time"
+    case invalidKey = "genesis.invalid_key"
+    case invalidValidators = "genesis.invalid_validators"
+    case invalidAuthorities = "genesis.invalid_authorities"
+    case invalidPolicy = "genesis.invalid_policy"
+    case developmentKeyOutsideLocalChain = "genesis.development_key_outside_local_chain"
 }
 
 // MARK: - JSON form

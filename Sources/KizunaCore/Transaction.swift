@@ -381,64 +381,53 @@ public struct VerifiedTransaction: Sendable, Hashable {
 
 /// A rejection of a transaction before or during execution, with a stable code.
 /// Compares on the code only. Codes are listed in `docs/ledger-rules.md`.
-public struct TransactionError: Error, Equatable, Sendable, CustomStringConvertible {
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
+public typealias TransactionError = CodedError<TransactionErrorCode>
 
-        public static let malformed = Code(rawValue: "tx.malformed")
-        public static let tooLarge = Code(rawValue: "tx.too_large")
-        public static let wrongChain = Code(rawValue: "tx.wrong_chain")
-        public static let badSignature = Code(rawValue: "tx.bad_signature")
-        public static let badNonce = Code(rawValue: "tx.bad_nonce")
-        public static let duplicate = Code(rawValue: "tx.duplicate")
-        /// The nonce is above the account's next nonce and no pending transaction fills the gap.
-        public static let nonceGap = Code(rawValue: "tx.nonce_gap")
-        /// A pending transaction displaced by another of the same account with the same nonce.
-        public static let replaced = Code(rawValue: "tx.replaced")
-        public static let unknownAccount = Code(rawValue: "ledger.unknown_account")
-        public static let accountExists = Code(rawValue: "ledger.account_exists")
-        public static let residentAlreadyRegistered = Code(rawValue: "ledger.resident_already_registered")
-        public static let notAuthorised = Code(rawValue: "ledger.not_authorised")
-        public static let invalidAmount = Code(rawValue: "ledger.invalid_amount")
-        public static let insufficientBalance = Code(rawValue: "ledger.insufficient_balance")
-        public static let holderCapExceeded = Code(rawValue: "ledger.holder_cap_exceeded")
-        public static let sendLimitExceeded = Code(rawValue: "ledger.send_limit_exceeded")
-        public static let monthlySendLimitExceeded = Code(rawValue: "ledger.monthly_send_limit_exceeded")
-        public static let duplicateReceipt = Code(rawValue: "ledger.duplicate_receipt")
-        public static let frozen = Code(rawValue: "ledger.frozen")
-        public static let wrongRole = Code(rawValue: "ledger.wrong_role")
-        public static let selfTransfer = Code(rawValue: "ledger.self_transfer")
-        public static let invalidAttribute = Code(rawValue: "ledger.invalid_attribute")
-        public static let overflow = Code(rawValue: "ledger.overflow")
-        public static let notFrozen = Code(rawValue: "ledger.not_frozen")
-        public static let unknownProgram = Code(rawValue: "ledger.unknown_program")
-        public static let invalidProgram = Code(rawValue: "ledger.invalid_program")
-        public static let programBudgetExhausted = Code(rawValue: "ledger.program_budget_exhausted")
-        public static let perResidentCapExceeded = Code(rawValue: "ledger.per_resident_cap_exceeded")
-        public static let nothingToRedeem = Code(rawValue: "ledger.nothing_to_redeem")
-        public static let refundLimitExceeded = Code(rawValue: "ledger.refund_limit_exceeded")
-        public static let missingCosignature = Code(rawValue: "ledger.missing_cosignature")
-        public static let tooManyLots = Code(rawValue: "ledger.too_many_lots")
-        public static let mempoolFull = Code(rawValue: "mempool.full")
-        public static let accountQueueFull = Code(rawValue: "mempool.account_queue_full")
-        /// Admission control: the network already holds what it can commit within the latency
-        /// target; retry after the time the answer gives.
-        public static let overloaded = Code(rawValue: "mempool.overloaded")
-        /// The transaction waited in the mempool longer than its time-to-live without committing.
-        public static let expiredInMempool = Code(rawValue: "mempool.expired")
-    }
+/// The codes of `TransactionError`: the transaction, ledger and mempool rules.
+public struct TransactionErrorCode: ErrorCode, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
 
-    public let code: Code
-    public let message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(code.rawValue): \(message)" }
-
-    public static func == (lhs: TransactionError, rhs: TransactionError) -> Bool { lhs.code == rhs.code }
+    public static let malformed = Self(rawValue: "tx.malformed")
+    public static let tooLarge = Self(rawValue: "tx.too_large")
+    public static let wrongChain = Self(rawValue: "tx.wrong_chain")
+    public static let badSignature = Self(rawValue: "tx.bad_signature")
+    public static let badNonce = Self(rawValue: "tx.bad_nonce")
+    public static let duplicate = Self(rawValue: "tx.duplicate")
+    /// The nonce is above the account's next nonce and no pending transaction fills the gap.
+    public static let nonceGap = Self(rawValue: "tx.nonce_gap")
+    /// A pending transaction displaced by another of the same account with the same nonce.
+    public static let replaced = Self(rawValue: "tx.replaced")
+    public static let unknownAccount = Self(rawValue: "ledger.unknown_account")
+    public static let accountExists = Self(rawValue: "ledger.account_exists")
+    public static let residentAlreadyRegistered = Self(rawValue: "ledger.resident_already_registered")
+    public static let notAuthorised = Self(rawValue: "ledger.not_authorised")
+    public static let invalidAmount = Self(rawValue: "ledger.invalid_amount")
+    public static let insufficientBalance = Self(rawValue: "ledger.insufficient_balance")
+    public static let holderCapExceeded = Self(rawValue: "ledger.holder_cap_exceeded")
+    public static let sendLimitExceeded = Self(rawValue: "ledger.send_limit_exceeded")
+    public static let monthlySendLimitExceeded = Self(rawValue: "ledger.monthly_send_limit_exceeded")
+    public static let duplicateReceipt = Self(rawValue: "ledger.duplicate_receipt")
+    public static let frozen = Self(rawValue: "ledger.frozen")
+    public static let wrongRole = Self(rawValue: "ledger.wrong_role")
+    public static let selfTransfer = Self(rawValue: "ledger.self_transfer")
+    public static let invalidAttribute = Self(rawValue: "ledger.invalid_attribute")
+    public static let overflow = Self(rawValue: "ledger.overflow")
+    public static let notFrozen = Self(rawValue: "ledger.not_frozen")
+    public static let unknownProgram = Self(rawValue: "ledger.unknown_program")
+    public static let invalidProgram = Self(rawValue: "ledger.invalid_program")
+    public static let programBudgetExhausted = Self(rawValue: "ledger.program_budget_exhausted")
+    public static let perResidentCapExceeded = Self(rawValue: "ledger.per_resident_cap_exceeded")
+    public static let nothingToRedeem = Self(rawValue: "ledger.nothing_to_redeem")
+    public static let refundLimitExceeded = Self(rawValue: "ledger.refund_limit_exceeded")
+    public static let missingCosignature = Self(rawValue: "ledger.missing_cosignature")
+    public static let tooManyLots = Self(rawValue: "ledger.too_many_lots")
+    public static let mempoolFull = Self(rawValue: "mempool.full")
+    public static let accountQueueFull = Self(rawValue: "mempool.account_queue_full")
+    /// Admission control: the network already holds what it can commit within the latency
+    /// target; retry after the time the answer gives.
+    public static let overloaded = Self(rawValue: "mempool.overloaded")
+    /// The transaction waited in the mempool longer than its time-to-live without committing.
+    public static let expiredInMempool = Self(rawValue: "mempool.expired")
 }
