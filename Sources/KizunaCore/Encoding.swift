@@ -48,47 +48,66 @@ public struct Encoder: Sendable {
 
     public mutating func encode<T: CanonicalEncodable>(_ value: T) { value.encode(to: &self) }
 
-    public mutating func encode<T: CanonicalEncodable>(_ value: T?) {
-        if let value {
-            encode(UInt8(1))
-            value.encode(to: &self)
-        } else {
-            encode(UInt8(0))
+    /// Several values in turn, each in its own encoding: a struct's fields in wire order,
+    /// `encoder.encode(to, amount)`.
+    public mutating func encode<First: CanonicalEncodable, Second: CanonicalEncodable, each Rest: CanonicalEncodable>(
+        _ first: First, _ second: Second, _ rest: repeat each Rest
+    ) {
+        first.encode(to: &self)
+        second.encode(to: &self)
+        repeat (each rest).encode(to: &self)
+    }
+}
+
+// The primitive values encode as the `Encoder` methods above, so that any field, an optional
+// or a list of them goes through the one generic `encode`.
+extension UInt8: CanonicalEncodable { public func encode(to encoder: inout Encoder) { encoder.encode(self) } }
+extension UInt16: CanonicalEncodable { public func encode(to encoder: inout Encoder) { encoder.encode(self) } }
+extension UInt32: CanonicalEncodable { public func encode(to encoder: inout Encoder) { encoder.encode(self) } }
+extension UInt64: CanonicalEncodable { public func encode(to encoder: inout Encoder) { encoder.encode(self) } }
+extension Bool: CanonicalEncodable { public func encode(to encoder: inout Encoder) { encoder.encode(self) } }
+extension String: CanonicalEncodable { public func encode(to encoder: inout Encoder) { encoder.encode(self) } }
+extension Hash: CanonicalEncodable { public func encode(to encoder: inout Encoder) { encoder.encode(self) } }
+
+/// An option: one tag byte, 0 for absent, 1 followed by the value for present.
+extension Optional: CanonicalEncodable where Wrapped: CanonicalEncodable {
+    public func encode(to encoder: inout Encoder) {
+        switch self {
+        case .some(let value):
+            encoder.encode(UInt8(1))
+            value.encode(to: &encoder)
+        case .none:
+            encoder.encode(UInt8(0))
         }
     }
+}
 
-    public mutating func encode(_ value: String?) {
-        if let value {
-            encode(UInt8(1))
-            encode(value)
-        } else {
-            encode(UInt8(0))
+/// A list: 4-byte element count, then each element.
+extension Array: CanonicalEncodable where Element: CanonicalEncodable {
+    public func encode(to encoder: inout Encoder) {
+        encoder.encode(UInt32(count))
+        for element in self { element.encode(to: &encoder) }
+    }
+}
+
+/// One byte from a closed set: an enum whose raw values are its wire tags. Decoding refuses
+/// any other byte with `decode.invalid_tag`, naming what was expected ("unknown role 7").
+public protocol CanonicalTag: RawRepresentable, CanonicalCodable where RawValue == UInt8 {
+    /// What the byte stands for, in the error message: "role", "charge channel".
+    static var tagName: String { get }
+}
+
+extension CanonicalTag {
+    public init(from decoder: inout Decoder) throws(DecodingError) {
+        let start = decoder.offset
+        let raw = try decoder.decodeUInt8()
+        guard let value = Self(rawValue: raw) else {
+            throw DecodingError(.invalidTag, "unknown \(Self.tagName) \(raw)", offset: start)
         }
+        self = value
     }
 
-    public mutating func encode(_ value: Hash?) {
-        if let value {
-            encode(UInt8(1))
-            encode(value)
-        } else {
-            encode(UInt8(0))
-        }
-    }
-
-    public mutating func encode(_ value: UInt8?) {
-        if let value {
-            encode(UInt8(1))
-            encode(value)
-        } else {
-            encode(UInt8(0))
-        }
-    }
-
-    /// A list: 4-byte element count, then each element.
-    public mutating func encode<T: CanonicalEncodable>(_ values: [T]) {
-        encode(UInt32(values.count))
-        for value in values { value.encode(to: &self) }
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(rawValue) }
 }
 
 /// Why bytes did not decode.
@@ -172,12 +191,15 @@ public struct Decoder: Sendable {
         try take(8).reduce(0) { $0 << 8 | UInt64($1) }
     }
 
-    public mutating func decodeBool() throws(DecodingError) -> Bool {
+    public mutating func decodeBool() throws(DecodingError) -> Bool { try decodeZeroOrOne("boolean byte") }
+
+    /// A byte that must be 0 (false) or 1 (true); `what` names it in the error.
+    private mutating func decodeZeroOrOne(_ what: String) throws(DecodingError) -> Bool {
         let start = offset
         switch try decodeUInt8() {
         case 0: return false
         case 1: return true
-        case let other: throw DecodingError(.invalidTag, "boolean byte must be 0 or 1, found \(other)", offset: start)
+        case let other: throw DecodingError(.invalidTag, "\(what) must be 0 or 1, found \(other)", offset: start)
         }
     }
 
@@ -211,14 +233,7 @@ public struct Decoder: Sendable {
     }
 
     /// The option tag: false for absent, true for present.
-    public mutating func decodeOptionTag() throws(DecodingError) -> Bool {
-        let start = offset
-        switch try decodeUInt8() {
-        case 0: return false
-        case 1: return true
-        case let other: throw DecodingError(.invalidTag, "option tag must be 0 or 1, found \(other)", offset: start)
-        }
-    }
+    public mutating func decodeOptionTag() throws(DecodingError) -> Bool { try decodeZeroOrOne("option tag") }
 
     public mutating func decode<T: CanonicalDecodable>(_ type: T.Type) throws(DecodingError) -> T {
         try T(from: &self)

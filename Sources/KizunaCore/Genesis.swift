@@ -57,15 +57,7 @@ public struct AssetPolicy: Sendable, Hashable, Codable, CanonicalCodable {
         self.expiry = expiry
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(holderCapYen)
-        encoder.encode(sendLimitPerTransactionYen)
-        encoder.encode(sendLimitPerMonthYen)
-        encoder.encode(chargeBonusAppBasisPoints)
-        encoder.encode(chargeBonusMachineBasisPoints)
-        encoder.encode(redemptionFeeBasisPoints)
-        encoder.encode(expiry)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(holderCapYen, sendLimitPerTransactionYen, sendLimitPerMonthYen, chargeBonusAppBasisPoints, chargeBonusMachineBasisPoints, redemptionFeeBasisPoints, expiry) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         holderCapYen = try decoder.decodeUInt64()
@@ -104,12 +96,7 @@ public struct Authorities: Sendable, Hashable, CanonicalCodable {
         [("coinIssuer", coinIssuer), ("registrar", registrar), ("city", city), ("auditor", auditor)]
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(coinIssuer)
-        encoder.encode(registrar)
-        encoder.encode(city)
-        encoder.encode(auditor)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(coinIssuer, registrar, city, auditor) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         coinIssuer = try decoder.decode(PublicKey.self)
@@ -157,13 +144,7 @@ public struct Genesis: Sendable, Hashable {
 
     public var canonicalBytes: [UInt8] {
         var encoder = Encoder()
-        encoder.encode(chainId)
-        encoder.encode(genesisTime)
-        encoder.encode(validators.validators)
-        encoder.encode(authorities)
-        encoder.encode(coin)
-        encoder.encode(point)
-        encoder.encode(thanks)
+        encoder.encode(chainId, genesisTime, validators.validators, authorities, coin, point, thanks)
         return encoder.bytes
     }
 
