@@ -2,34 +2,24 @@ public import KizunaCore
 
 /// Why a chain or a block was refused. Compares on the code only. The message names what
 /// is wrong and where (height, hash, key).
-public struct ChainError: Error, Equatable, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
-        case genesisMismatch = "chain.genesis_mismatch"
-        case corruptBlock = "chain.corrupt_block"
-        case brokenLink = "chain.broken_link"
-        case badTransactionsRoot = "chain.bad_transactions_root"
-        case badCertificate = "chain.bad_certificate"
-        case badStateRoot = "chain.bad_state_root"
-        case corruptState = "chain.corrupt_state"
-        case corruptIndex = "chain.corrupt_index"
-        case missingBlock = "chain.missing_block"
-        case wrongHeight = "chain.wrong_height"
-        case badTimestamp = "chain.bad_timestamp"
-        case badProposer = "chain.bad_proposer"
-        case badValidatorSet = "chain.bad_validator_set"
-        case badTransaction = "chain.bad_transaction"
-        case wrongChain = "chain.wrong_chain"
-        case storage = "chain.storage"
-    }
+public typealias ChainError = CodedError<ChainErrorCode>
 
-    public let code: Code
-    public let message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(code.rawValue): \(message)" }
-    public static func == (lhs: ChainError, rhs: ChainError) -> Bool { lhs.code == rhs.code }
+/// The codes of `ChainError`.
+public enum ChainErrorCode: String, ErrorCode {
+    case genesisMismatch = "chain.genesis_mismatch"
+    case corruptBlock = "chain.corrupt_block"
+    case brokenLink = "chain.broken_link"
+    case badTransactionsRoot = "chain.bad_transactions_root"
+    case badCertificate = "chain.bad_certificate"
+    case badStateRoot = "chain.bad_state_root"
+    case corruptState = "chain.corrupt_state"
+    case corruptIndex = "chain.corrupt_index"
+    case missingBlock = "chain.missing_block"
+    case wrongHeight = "chain.wrong_height"
+    case badTimestamp = "chain.bad_timestamp"
+    case badProposer = "chain.bad_proposer"
+    case badValidatorSet = "chain.bad_validator_set"
+    case badTransaction = "chain.bad_transaction"
+    case wrongChain = "chain.wrong_chain"
+    case storage = "chain.storage"
 }

@@ -45,18 +45,16 @@ public struct ExportFile: ChainSource {
 
     public var description: String { "export file \(path)" }
 
-    public struct FormatError: Error, CustomStringConvertible {
-        public let message: String
-        public var description: String { "export.bad_format: \(message)" }
-    }
+    /// An export file whose framing is wrong; the contents are the audit's to judge.
+    public typealias FormatError = CodedError<ExportFileErrorCode>
 
     /// Reads an export file, checking its framing (the contents are checked by the audit).
     public init(path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else { throw FormatError(message: "cannot read \(path)") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw FormatError(.badFormat, "cannot read \(path)") }
         let bytes = [UInt8](data)
         var decoder = Decoder(bytes)
         guard (try? decoder.decodeFixed(ExportFile.magic.count)) == ExportFile.magic else {
-            throw FormatError(message: "\(path) is not a Kizuna export (bad magic)")
+            throw FormatError(.badFormat, "\(path) is not a Kizuna export (bad magic)")
         }
         do {
             genesisJSON = Data(try decoder.decodeBytes(maxBytes: 1 << 20))
@@ -70,7 +68,7 @@ public struct ExportFile: ChainSource {
             try decoder.finish()
             self.blocks = blocks
         } catch {
-            throw FormatError(message: "\(path): \(error)")
+            throw FormatError(.badFormat, "\(path): \(error)", cause: error)
         }
         self.path = path
     }
@@ -98,7 +96,7 @@ public struct ExportFile: ChainSource {
     /// Writes the chain of `blocks` (with its genesis JSON) to `path`, with progress.
     public static func write(from blocks: BlockStore, genesisJSON: Data, to path: String, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws {
         let tip = try blocks.tipHeight()
-        guard FileManager.default.createFile(atPath: path, contents: nil) else { throw FormatError(message: "cannot create \(path)") }
+        guard FileManager.default.createFile(atPath: path, contents: nil) else { throw FormatError(.badFormat, "cannot create \(path)") }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         defer { try? handle.close() }
         var header = Encoder()
@@ -119,4 +117,9 @@ public struct ExportFile: ChainSource {
         }
         try handle.synchronize()
     }
+}
+
+/// The codes of `ExportFile.FormatError`.
+public enum ExportFileErrorCode: String, ErrorCode {
+    case badFormat = "export.bad_format"
 }

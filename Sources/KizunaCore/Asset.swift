@@ -1,6 +1,6 @@
 /// The three assets of the default genesis (design §2.1). Paid value (`coin`) and free
 /// value (`point`, `thanks`) are never mixed.
-public enum Asset: UInt8, Sendable, Hashable, CaseIterable, Comparable, CanonicalCodable, Codable {
+public enum Asset: UInt8, Sendable, Hashable, CaseIterable, Comparable, CanonicalTag, Codable {
     /// Paid prepaid value, 1 coin = ¥1.
     case coin = 1
     /// Free value: administrative, bonus and campaign points.
@@ -21,16 +21,7 @@ public enum Asset: UInt8, Sendable, Hashable, CaseIterable, Comparable, Canonica
         self = asset
     }
 
-    public init(from decoder: inout Decoder) throws(DecodingError) {
-        let start = decoder.offset
-        let raw = try decoder.decodeUInt8()
-        guard let asset = Asset(rawValue: raw) else {
-            throw DecodingError(.invalidTag, "unknown asset \(raw)", offset: start)
-        }
-        self = asset
-    }
-
-    public func encode(to encoder: inout Encoder) { encoder.encode(rawValue) }
+    public static let tagName = "asset"
 
     public static func < (lhs: Asset, rhs: Asset) -> Bool { lhs.rawValue < rhs.rawValue }
 }

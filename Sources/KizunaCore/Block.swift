@@ -33,17 +33,7 @@ public struct BlockHeader: Sendable, Hashable, CanonicalCodable {
         self.lastCommitHash = lastCommitHash
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(chainId)
-        encoder.encode(height)
-        encoder.encode(previousBlockHash)
-        encoder.encode(timestamp)
-        encoder.encode(transactionsRoot)
-        encoder.encode(stateRoot)
-        encoder.encode(proposer)
-        encoder.encode(validatorSetHash)
-        encoder.encode(lastCommitHash)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(chainId, height, previousBlockHash, timestamp, transactionsRoot, stateRoot, proposer, validatorSetHash, lastCommitHash) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         chainId = try decoder.decodeString(maxBytes: TransactionLimits.chainIdBytesMax)
@@ -76,11 +66,7 @@ public struct Block: Sendable, Hashable, CanonicalCodable {
     public var hash: Hash { header.hash }
     public var height: UInt64 { header.height }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(header)
-        encoder.encode(transactions)
-        encoder.encode(lastCommit)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(header, transactions, lastCommit) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         header = try decoder.decode(BlockHeader.self)
@@ -112,19 +98,12 @@ public struct Block: Sendable, Hashable, CanonicalCodable {
 }
 
 /// The step of a consensus vote. Part of what a vote signs.
-public enum VoteStep: UInt8, Sendable, Hashable, CanonicalCodable {
+public enum VoteStep: UInt8, Sendable, Hashable, CanonicalTag {
     case proposal = 1
     case prevote = 2
     case precommit = 3
 
-    public init(from decoder: inout Decoder) throws(DecodingError) {
-        let start = decoder.offset
-        let raw = try decoder.decodeUInt8()
-        guard let step = VoteStep(rawValue: raw) else { throw DecodingError(.invalidTag, "unknown vote step \(raw)", offset: start) }
-        self = step
-    }
-
-    public func encode(to encoder: inout Encoder) { encoder.encode(rawValue) }
+    public static let tagName = "vote step"
 }
 
 /// The bytes a validator signs for a vote: chain id, height, round, step and block hash
@@ -132,11 +111,7 @@ public enum VoteStep: UInt8, Sendable, Hashable, CanonicalCodable {
 public func voteSigningBytes(chainId: String, height: UInt64, round: UInt32, step: VoteStep, blockHash: Hash) -> [UInt8] {
     var encoder = Encoder()
     encoder.encodeFixed(HashDomain.vote.prefix)
-    encoder.encode(chainId)
-    encoder.encode(height)
-    encoder.encode(round)
-    encoder.encode(step)
-    encoder.encode(blockHash)
+    encoder.encode(chainId, height, round, step, blockHash)
     return encoder.bytes
 }
 
@@ -150,10 +125,7 @@ public struct CommitSignature: Sendable, Hashable, CanonicalCodable {
         self.signature = signature
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(validator)
-        encoder.encode(signature)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(validator, signature) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         validator = try decoder.decode(PublicKey.self)
@@ -176,12 +148,7 @@ public struct CommitCertificate: Sendable, Hashable, CanonicalCodable {
         self.signatures = signatures.sorted { $0.validator < $1.validator }
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(height)
-        encoder.encode(round)
-        encoder.encode(blockHash)
-        encoder.encode(signatures)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(height, round, blockHash, signatures) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         height = try decoder.decodeUInt64()
@@ -234,24 +201,14 @@ public struct CommitCertificate: Sendable, Hashable, CanonicalCodable {
 }
 
 /// A rejected commit certificate. Compares on the code only.
-public struct CertificateError: Error, Equatable, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
-        case wrongHeight = "certificate.wrong_height"
-        case wrongBlock = "certificate.wrong_block"
-        case duplicateVote = "certificate.duplicate_vote"
-        case unknownValidator = "certificate.unknown_validator"
-        case badSignature = "certificate.bad_signature"
-        case insufficientPower = "certificate.insufficient_power"
-    }
+public typealias CertificateError = CodedError<CertificateErrorCode>
 
-    public let code: Code
-    public let message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(code.rawValue): \(message)" }
-    public static func == (lhs: CertificateError, rhs: CertificateError) -> Bool { lhs.code == rhs.code }
+/// The codes of `CertificateError`.
+public enum CertificateErrorCode: String, ErrorCode {
+    case wrongHeight = "certificate.wrong_height"
+    case wrongBlock = "certificate.wrong_block"
+    case duplicateVote = "certificate.duplicate_vote"
+    case unknownValidator = "certificate.unknown_validator"
+    case badSignature = "certificate.bad_signature"
+    case insufficientPower = "certificate.insufficient_power"
 }

@@ -48,81 +48,99 @@ public struct Encoder: Sendable {
 
     public mutating func encode<T: CanonicalEncodable>(_ value: T) { value.encode(to: &self) }
 
-    public mutating func encode<T: CanonicalEncodable>(_ value: T?) {
-        if let value {
-            encode(UInt8(1))
-            value.encode(to: &self)
-        } else {
-            encode(UInt8(0))
-        }
-    }
-
-    public mutating func encode(_ value: String?) {
-        if let value {
-            encode(UInt8(1))
-            encode(value)
-        } else {
-            encode(UInt8(0))
-        }
-    }
-
-    public mutating func encode(_ value: Hash?) {
-        if let value {
-            encode(UInt8(1))
-            encode(value)
-        } else {
-            encode(UInt8(0))
-        }
-    }
-
-    public mutating func encode(_ value: UInt8?) {
-        if let value {
-            encode(UInt8(1))
-            encode(value)
-        } else {
-            encode(UInt8(0))
-        }
-    }
-
-    /// A list: 4-byte element count, then each element.
-    public mutating func encode<T: CanonicalEncodable>(_ values: [T]) {
-        encode(UInt32(values.count))
-        for value in values { value.encode(to: &self) }
+    /// Several values in turn, each in its own encoding: a struct's fields in wire order,
+    /// `encoder.encode(to, amount)`.
+    public mutating func encode<First: CanonicalEncodable, Second: CanonicalEncodable, each Rest: CanonicalEncodable>(
+        _ first: First, _ second: Second, _ rest: repeat each Rest
+    ) {
+        first.encode(to: &self)
+        second.encode(to: &self)
+        repeat (each rest).encode(to: &self)
     }
 }
 
+// The primitive values encode as the `Encoder` methods above, so that any field, an optional
+// or a list of them goes through the one generic `encode`.
+extension UInt8: CanonicalEncodable { public func encode(to encoder: inout Encoder) { encoder.encode(self) } }
+extension UInt16: CanonicalEncodable { public func encode(to encoder: inout Encoder) { encoder.encode(self) } }
+extension UInt32: CanonicalEncodable { public func encode(to encoder: inout Encoder) { encoder.encode(self) } }
+extension UInt64: CanonicalEncodable { public func encode(to encoder: inout Encoder) { encoder.encode(self) } }
+extension Bool: CanonicalEncodable { public func encode(to encoder: inout Encoder) { encoder.encode(self) } }
+extension String: CanonicalEncodable { public func encode(to encoder: inout Encoder) { encoder.encode(self) } }
+extension Hash: CanonicalEncodable { public func encode(to encoder: inout Encoder) { encoder.encode(self) } }
+
+/// An option: one tag byte, 0 for absent, 1 followed by the value for present.
+extension Optional: CanonicalEncodable where Wrapped: CanonicalEncodable {
+    public func encode(to encoder: inout Encoder) {
+        switch self {
+        case .some(let value):
+            encoder.encode(UInt8(1))
+            value.encode(to: &encoder)
+        case .none:
+            encoder.encode(UInt8(0))
+        }
+    }
+}
+
+/// A list: 4-byte element count, then each element.
+extension Array: CanonicalEncodable where Element: CanonicalEncodable {
+    public func encode(to encoder: inout Encoder) {
+        encoder.encode(UInt32(count))
+        for element in self { element.encode(to: &encoder) }
+    }
+}
+
+/// One byte from a closed set: an enum whose raw values are its wire tags. Decoding refuses
+/// any other byte with `decode.invalid_tag`, naming what was expected ("unknown role 7").
+public protocol CanonicalTag: RawRepresentable, CanonicalCodable where RawValue == UInt8 {
+    /// What the byte stands for, in the error message: "role", "charge channel".
+    static var tagName: String { get }
+}
+
+extension CanonicalTag {
+    public init(from decoder: inout Decoder) throws(DecodingError) {
+        let start = decoder.offset
+        let raw = try decoder.decodeUInt8()
+        guard let value = Self(rawValue: raw) else {
+            throw DecodingError(.invalidTag, "unknown \(Self.tagName) \(raw)", offset: start)
+        }
+        self = value
+    }
+
+    public func encode(to encoder: inout Encoder) { encoder.encode(rawValue) }
+}
+
+/// Why bytes did not decode.
+public enum DecodingErrorCode: String, ErrorCode, CaseIterable {
+    /// The input ended before the value did.
+    case truncated = "decode.truncated"
+    /// Bytes remained after the value.
+    case trailingBytes = "decode.trailing_bytes"
+    /// A length or count above the field's maximum.
+    case lengthTooLarge = "decode.length_too_large"
+    /// An enum, option or boolean byte outside its allowed set.
+    case invalidTag = "decode.invalid_tag"
+    /// A string that is not valid UTF-8 or breaks the field's character rules.
+    case invalidString = "decode.invalid_string"
+    /// A value that decodes but breaks a structural rule (unsorted list, zero amount…).
+    case invalidValue = "decode.invalid_value"
+    /// A public key that is not a valid Ed25519 point.
+    case invalidKey = "decode.invalid_key"
+}
+
 /// A decoding failure: what was wrong and at which byte offset. Compares on the code only.
-public struct DecodingError: Error, Equatable, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable, CaseIterable {
-        /// The input ended before the value did.
-        case truncated = "decode.truncated"
-        /// Bytes remained after the value.
-        case trailingBytes = "decode.trailing_bytes"
-        /// A length or count above the field's maximum.
-        case lengthTooLarge = "decode.length_too_large"
-        /// An enum, option or boolean byte outside its allowed set.
-        case invalidTag = "decode.invalid_tag"
-        /// A string that is not valid UTF-8 or breaks the field's character rules.
-        case invalidString = "decode.invalid_string"
-        /// A value that decodes but breaks a structural rule (unsorted list, zero amount…).
-        case invalidValue = "decode.invalid_value"
-        /// A public key that is not a valid Ed25519 point.
-        case invalidKey = "decode.invalid_key"
-    }
+public typealias DecodingError = CodedError<DecodingErrorCode>
 
-    public let code: Code
-    public let message: String
-    public let offset: Int
-
+extension CodedError where Codes == DecodingErrorCode {
     public init(_ code: Code, _ message: String, offset: Int) {
-        self.code = code
-        self.message = message
-        self.offset = offset
+        self.init(code, message, at: .byte(offset))
     }
 
-    public var description: String { "\(code.rawValue) at byte \(offset): \(message)" }
-
-    public static func == (lhs: DecodingError, rhs: DecodingError) -> Bool { lhs.code == rhs.code }
+    /// The byte offset in the input where the problem was found.
+    public var offset: Int {
+        guard case .byte(let offset) = location else { preconditionFailure("a decoding error is built with its offset") }
+        return offset
+    }
 }
 
 /// Reads the canonical encoding from a byte buffer, strictly.
@@ -173,12 +191,15 @@ public struct Decoder: Sendable {
         try take(8).reduce(0) { $0 << 8 | UInt64($1) }
     }
 
-    public mutating func decodeBool() throws(DecodingError) -> Bool {
+    public mutating func decodeBool() throws(DecodingError) -> Bool { try decodeZeroOrOne("boolean byte") }
+
+    /// A byte that must be 0 (false) or 1 (true); `what` names it in the error.
+    private mutating func decodeZeroOrOne(_ what: String) throws(DecodingError) -> Bool {
         let start = offset
         switch try decodeUInt8() {
         case 0: return false
         case 1: return true
-        case let other: throw DecodingError(.invalidTag, "boolean byte must be 0 or 1, found \(other)", offset: start)
+        case let other: throw DecodingError(.invalidTag, "\(what) must be 0 or 1, found \(other)", offset: start)
         }
     }
 
@@ -212,14 +233,7 @@ public struct Decoder: Sendable {
     }
 
     /// The option tag: false for absent, true for present.
-    public mutating func decodeOptionTag() throws(DecodingError) -> Bool {
-        let start = offset
-        switch try decodeUInt8() {
-        case 0: return false
-        case 1: return true
-        case let other: throw DecodingError(.invalidTag, "option tag must be 0 or 1, found \(other)", offset: start)
-        }
-    }
+    public mutating func decodeOptionTag() throws(DecodingError) -> Bool { try decodeZeroOrOne("option tag") }
 
     public mutating func decode<T: CanonicalDecodable>(_ type: T.Type) throws(DecodingError) -> T {
         try T(from: &self)

@@ -57,15 +57,7 @@ public struct AssetPolicy: Sendable, Hashable, Codable, CanonicalCodable {
         self.expiry = expiry
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(holderCapYen)
-        encoder.encode(sendLimitPerTransactionYen)
-        encoder.encode(sendLimitPerMonthYen)
-        encoder.encode(chargeBonusAppBasisPoints)
-        encoder.encode(chargeBonusMachineBasisPoints)
-        encoder.encode(redemptionFeeBasisPoints)
-        encoder.encode(expiry)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(holderCapYen, sendLimitPerTransactionYen, sendLimitPerMonthYen, chargeBonusAppBasisPoints, chargeBonusMachineBasisPoints, redemptionFeeBasisPoints, expiry) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         holderCapYen = try decoder.decodeUInt64()
@@ -104,12 +96,7 @@ public struct Authorities: Sendable, Hashable, CanonicalCodable {
         [("coinIssuer", coinIssuer), ("registrar", registrar), ("city", city), ("auditor", auditor)]
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(coinIssuer)
-        encoder.encode(registrar)
-        encoder.encode(city)
-        encoder.encode(auditor)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(coinIssuer, registrar, city, auditor) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         coinIssuer = try decoder.decode(PublicKey.self)
@@ -157,13 +144,7 @@ public struct Genesis: Sendable, Hashable {
 
     public var canonicalBytes: [UInt8] {
         var encoder = Encoder()
-        encoder.encode(chainId)
-        encoder.encode(genesisTime)
-        encoder.encode(validators.validators)
-        encoder.encode(authorities)
-        encoder.encode(coin)
-        encoder.encode(point)
-        encoder.encode(thanks)
+        encoder.encode(chainId, genesisTime, validators.validators, authorities, coin, point, thanks)
         return encoder.bytes
     }
 
@@ -176,29 +157,19 @@ public struct Genesis: Sendable, Hashable {
 }
 
 /// Why a genesis document was refused. Compares on the code only.
-public struct GenesisError: Error, Equatable, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
-        case unreadable = "genesis.unreadable"
-        case invalidJSON = "genesis.invalid_json"
-        case invalidChainId = "genesis.invalid_chain_id"
-        case invalidTime = "genesis.invalid_time"
-        case invalidKey = "genesis.invalid_key"
-        case invalidValidators = "genesis.invalid_validators"
-        case invalidAuthorities = "genesis.invalid_authorities"
-        case invalidPolicy = "genesis.invalid_policy"
-        case developmentKeyOutsideLocalChain = "genesis.development_key_outside_local_chain"
-    }
+public typealias GenesisError = CodedError<GenesisErrorCode>
 
-    public let code: Code
-    public let message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(code.rawValue): \(message)" }
-    public static func == (lhs: GenesisError, rhs: GenesisError) -> Bool { lhs.code == rhs.code }
+/// The codes of `GenesisError`.
+public enum GenesisErrorCode: String, ErrorCode {
+    case unreadable = "genesis.unreadable"
+    case invalidJSON = "genesis.invalid_json"
+    case invalidChainId = "genesis.invalid_chain_id"
+    case invalidTime = "genesis.invalid_time"
+    case invalidKey = "genesis.invalid_key"
+    case invalidValidators = "genesis.invalid_validators"
+    case invalidAuthorities = "genesis.invalid_authorities"
+    case invalidPolicy = "genesis.invalid_policy"
+    case developmentKeyOutsideLocalChain = "genesis.development_key_outside_local_chain"
 }
 
 // MARK: - JSON form

@@ -9,7 +9,7 @@ public enum TransactionLimits {
 }
 
 /// An account role (design §2.2).
-public enum Role: UInt8, Sendable, Hashable, CaseIterable, CanonicalCodable {
+public enum Role: UInt8, Sendable, Hashable, CaseIterable, CanonicalTag {
     case resident = 1
     case merchant = 2
     /// An authority named in genesis (coin issuer, registrar, city, auditor).
@@ -23,18 +23,11 @@ public enum Role: UInt8, Sendable, Hashable, CaseIterable, CanonicalCodable {
         }
     }
 
-    public init(from decoder: inout Decoder) throws(DecodingError) {
-        let start = decoder.offset
-        let raw = try decoder.decodeUInt8()
-        guard let role = Role(rawValue: raw) else { throw DecodingError(.invalidTag, "unknown role \(raw)", offset: start) }
-        self = role
-    }
-
-    public func encode(to encoder: inout Encoder) { encoder.encode(rawValue) }
+    public static let tagName = "role"
 }
 
 /// How yen reached the coin issuer on a charge; each channel has its own bonus rate.
-public enum ChargeChannel: UInt8, Sendable, Hashable, CaseIterable, CanonicalCodable {
+public enum ChargeChannel: UInt8, Sendable, Hashable, CaseIterable, CanonicalTag {
     /// Charged in the smartphone app.
     case app = 1
     /// Charged at one of the city's dedicated charge machines.
@@ -47,14 +40,7 @@ public enum ChargeChannel: UInt8, Sendable, Hashable, CaseIterable, CanonicalCod
         }
     }
 
-    public init(from decoder: inout Decoder) throws(DecodingError) {
-        let start = decoder.offset
-        let raw = try decoder.decodeUInt8()
-        guard let channel = ChargeChannel(rawValue: raw) else { throw DecodingError(.invalidTag, "unknown charge channel \(raw)", offset: start) }
-        self = channel
-    }
-
-    public func encode(to encoder: inout Encoder) { encoder.encode(rawValue) }
+    public static let tagName = "charge channel"
 }
 
 /// `register`: the registrar creates an account. Attributes are opt-in and never identify
@@ -78,14 +64,7 @@ public struct Register: Sendable, Hashable, CanonicalCodable {
         self.ageBand = ageBand
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(account)
-        encoder.encode(role)
-        encoder.encode(merchantCategory)
-        encoder.encode(residentIdHash)
-        encoder.encode(district)
-        encoder.encode(ageBand)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(account, role, merchantCategory, residentIdHash, district, ageBand) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         account = try decoder.decode(PublicKey.self)
@@ -111,12 +90,7 @@ public struct Charge: Sendable, Hashable, CanonicalCodable {
         self.receiptId = receiptId
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(to)
-        encoder.encode(amount)
-        encoder.encode(channel)
-        encoder.encode(receiptId)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(to, amount, channel, receiptId) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         to = try decoder.decode(PublicKey.self)
@@ -126,8 +100,10 @@ public struct Charge: Sendable, Hashable, CanonicalCodable {
     }
 }
 
-/// `send`: coins from one resident to another.
-public struct Send: Sendable, Hashable, CanonicalCodable {
+/// `send` and `thank`: an amount from the signer to another resident. The two kinds carry
+/// the same fields; the kind's tag says what moves (coins for `send`, thank-you points for
+/// `thank`), as `freeze` and `unfreeze` share `AccountAction`.
+public struct Transfer: Sendable, Hashable, CanonicalCodable {
     public var to: PublicKey
     public var amount: Amount
 
@@ -136,16 +112,19 @@ public struct Send: Sendable, Hashable, CanonicalCodable {
         self.amount = amount
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(to)
-        encoder.encode(amount)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(to, amount) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         to = try decoder.decode(PublicKey.self)
         amount = try decoder.decodeUInt64()
     }
 }
+
+/// `send`: coins from one resident to another.
+public typealias Send = Transfer
+
+/// `thank`: thank-you points from one resident to another.
+public typealias Thank = Transfer
 
 /// What a transaction does. The tag byte of each kind is fixed forever.
 public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
@@ -162,56 +141,33 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
     case unfreeze(AccountAction)
     case recover(Recover)
 
-    public var kind: String {
+    /// Each kind's name, its tag byte and its fields: the one table that `kind`, `tag` and
+    /// the encoding read.
+    private var parts: (kind: String, tag: UInt8, fields: any CanonicalEncodable) {
         switch self {
-        case .register: "register"
-        case .charge: "charge"
-        case .send: "send"
-        case .createProgram: "create_program"
-        case .grant: "grant"
-        case .pay: "pay"
-        case .thank: "thank"
-        case .redeem: "redeem"
-        case .refund: "refund"
-        case .freeze: "freeze"
-        case .unfreeze: "unfreeze"
-        case .recover: "recover"
+        case .register(let fields): ("register", 1, fields)
+        case .charge(let fields): ("charge", 2, fields)
+        case .send(let fields): ("send", 3, fields)
+        case .createProgram(let fields): ("create_program", 4, fields)
+        case .grant(let fields): ("grant", 5, fields)
+        case .pay(let fields): ("pay", 6, fields)
+        case .thank(let fields): ("thank", 7, fields)
+        case .redeem(let fields): ("redeem", 8, fields)
+        case .refund(let fields): ("refund", 9, fields)
+        case .freeze(let fields): ("freeze", 10, fields)
+        case .unfreeze(let fields): ("unfreeze", 11, fields)
+        case .recover(let fields): ("recover", 12, fields)
         }
     }
 
-    public var tag: UInt8 {
-        switch self {
-        case .register: 1
-        case .charge: 2
-        case .send: 3
-        case .createProgram: 4
-        case .grant: 5
-        case .pay: 6
-        case .thank: 7
-        case .redeem: 8
-        case .refund: 9
-        case .freeze: 10
-        case .unfreeze: 11
-        case .recover: 12
-        }
-    }
+    public var kind: String { parts.kind }
+
+    public var tag: UInt8 { parts.tag }
 
     public func encode(to encoder: inout Encoder) {
-        encoder.encode(tag)
-        switch self {
-        case .register(let body): encoder.encode(body)
-        case .charge(let body): encoder.encode(body)
-        case .send(let body): encoder.encode(body)
-        case .createProgram(let body): encoder.encode(body)
-        case .grant(let body): encoder.encode(body)
-        case .pay(let body): encoder.encode(body)
-        case .thank(let body): encoder.encode(body)
-        case .redeem(let body): encoder.encode(body)
-        case .refund(let body): encoder.encode(body)
-        case .freeze(let body): encoder.encode(body)
-        case .unfreeze(let body): encoder.encode(body)
-        case .recover(let body): encoder.encode(body)
-        }
+        let parts = parts
+        encoder.encode(parts.tag)
+        parts.fields.encode(to: &encoder)
     }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
@@ -249,12 +205,7 @@ public struct Transaction: Sendable, Hashable, CanonicalCodable {
         self.body = body
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(chainId)
-        encoder.encode(signer)
-        encoder.encode(nonce)
-        encoder.encode(body)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(chainId, signer, nonce, body) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         chainId = try decoder.decodeString(maxBytes: TransactionLimits.chainIdBytesMax)
@@ -291,10 +242,7 @@ public struct Cosignature: Sendable, Hashable, CanonicalCodable {
         self.signature = signature
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(signer)
-        encoder.encode(signature)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(signer, signature) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         signer = try decoder.decode(PublicKey.self)
@@ -318,11 +266,7 @@ public struct SignedTransaction: Sendable, Hashable, CanonicalCodable {
 
     public var id: Hash { transaction.id }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(transaction)
-        encoder.encode(signature)
-        encoder.encode(cosignatures)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(transaction, signature, cosignatures) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         transaction = try decoder.decode(Transaction.self)
@@ -381,64 +325,53 @@ public struct VerifiedTransaction: Sendable, Hashable {
 
 /// A rejection of a transaction before or during execution, with a stable code.
 /// Compares on the code only. Codes are listed in `docs/ledger-rules.md`.
-public struct TransactionError: Error, Equatable, Sendable, CustomStringConvertible {
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
+public typealias TransactionError = CodedError<TransactionErrorCode>
 
-        public static let malformed = Code(rawValue: "tx.malformed")
-        public static let tooLarge = Code(rawValue: "tx.too_large")
-        public static let wrongChain = Code(rawValue: "tx.wrong_chain")
-        public static let badSignature = Code(rawValue: "tx.bad_signature")
-        public static let badNonce = Code(rawValue: "tx.bad_nonce")
-        public static let duplicate = Code(rawValue: "tx.duplicate")
-        /// The nonce is above the account's next nonce and no pending transaction fills the gap.
-        public static let nonceGap = Code(rawValue: "tx.nonce_gap")
-        /// A pending transaction displaced by another of the same account with the same nonce.
-        public static let replaced = Code(rawValue: "tx.replaced")
-        public static let unknownAccount = Code(rawValue: "ledger.unknown_account")
-        public static let accountExists = Code(rawValue: "ledger.account_exists")
-        public static let residentAlreadyRegistered = Code(rawValue: "ledger.resident_already_registered")
-        public static let notAuthorised = Code(rawValue: "ledger.not_authorised")
-        public static let invalidAmount = Code(rawValue: "ledger.invalid_amount")
-        public static let insufficientBalance = Code(rawValue: "ledger.insufficient_balance")
-        public static let holderCapExceeded = Code(rawValue: "ledger.holder_cap_exceeded")
-        public static let sendLimitExceeded = Code(rawValue: "ledger.send_limit_exceeded")
-        public static let monthlySendLimitExceeded = Code(rawValue: "ledger.monthly_send_limit_exceeded")
-        public static let duplicateReceipt = Code(rawValue: "ledger.duplicate_receipt")
-        public static let frozen = Code(rawValue: "ledger.frozen")
-        public static let wrongRole = Code(rawValue: "ledger.wrong_role")
-        public static let selfTransfer = Code(rawValue: "ledger.self_transfer")
-        public static let invalidAttribute = Code(rawValue: "ledger.invalid_attribute")
-        public static let overflow = Code(rawValue: "ledger.overflow")
-        public static let notFrozen = Code(rawValue: "ledger.not_frozen")
-        public static let unknownProgram = Code(rawValue: "ledger.unknown_program")
-        public static let invalidProgram = Code(rawValue: "ledger.invalid_program")
-        public static let programBudgetExhausted = Code(rawValue: "ledger.program_budget_exhausted")
-        public static let perResidentCapExceeded = Code(rawValue: "ledger.per_resident_cap_exceeded")
-        public static let nothingToRedeem = Code(rawValue: "ledger.nothing_to_redeem")
-        public static let refundLimitExceeded = Code(rawValue: "ledger.refund_limit_exceeded")
-        public static let missingCosignature = Code(rawValue: "ledger.missing_cosignature")
-        public static let tooManyLots = Code(rawValue: "ledger.too_many_lots")
-        public static let mempoolFull = Code(rawValue: "mempool.full")
-        public static let accountQueueFull = Code(rawValue: "mempool.account_queue_full")
-        /// Admission control: the network already holds what it can commit within the latency
-        /// target; retry after the time the answer gives.
-        public static let overloaded = Code(rawValue: "mempool.overloaded")
-        /// The transaction waited in the mempool longer than its time-to-live without committing.
-        public static let expiredInMempool = Code(rawValue: "mempool.expired")
-    }
+/// The codes of `TransactionError`: the transaction, ledger and mempool rules.
+public struct TransactionErrorCode: ErrorCode, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
 
-    public let code: Code
-    public let message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(code.rawValue): \(message)" }
-
-    public static func == (lhs: TransactionError, rhs: TransactionError) -> Bool { lhs.code == rhs.code }
+    public static let malformed = Self(rawValue: "tx.malformed")
+    public static let tooLarge = Self(rawValue: "tx.too_large")
+    public static let wrongChain = Self(rawValue: "tx.wrong_chain")
+    public static let badSignature = Self(rawValue: "tx.bad_signature")
+    public static let badNonce = Self(rawValue: "tx.bad_nonce")
+    public static let duplicate = Self(rawValue: "tx.duplicate")
+    /// The nonce is above the account's next nonce and no pending transaction fills the gap.
+    public static let nonceGap = Self(rawValue: "tx.nonce_gap")
+    /// A pending transaction displaced by another of the same account with the same nonce.
+    public static let replaced = Self(rawValue: "tx.replaced")
+    public static let unknownAccount = Self(rawValue: "ledger.unknown_account")
+    public static let accountExists = Self(rawValue: "ledger.account_exists")
+    public static let residentAlreadyRegistered = Self(rawValue: "ledger.resident_already_registered")
+    public static let notAuthorised = Self(rawValue: "ledger.not_authorised")
+    public static let invalidAmount = Self(rawValue: "ledger.invalid_amount")
+    public static let insufficientBalance = Self(rawValue: "ledger.insufficient_balance")
+    public static let holderCapExceeded = Self(rawValue: "ledger.holder_cap_exceeded")
+    public static let sendLimitExceeded = Self(rawValue: "ledger.send_limit_exceeded")
+    public static let monthlySendLimitExceeded = Self(rawValue: "ledger.monthly_send_limit_exceeded")
+    public static let duplicateReceipt = Self(rawValue: "ledger.duplicate_receipt")
+    public static let frozen = Self(rawValue: "ledger.frozen")
+    public static let wrongRole = Self(rawValue: "ledger.wrong_role")
+    public static let selfTransfer = Self(rawValue: "ledger.self_transfer")
+    public static let invalidAttribute = Self(rawValue: "ledger.invalid_attribute")
+    public static let overflow = Self(rawValue: "ledger.overflow")
+    public static let notFrozen = Self(rawValue: "ledger.not_frozen")
+    public static let unknownProgram = Self(rawValue: "ledger.unknown_program")
+    public static let invalidProgram = Self(rawValue: "ledger.invalid_program")
+    public static let programBudgetExhausted = Self(rawValue: "ledger.program_budget_exhausted")
+    public static let perResidentCapExceeded = Self(rawValue: "ledger.per_resident_cap_exceeded")
+    public static let nothingToRedeem = Self(rawValue: "ledger.nothing_to_redeem")
+    public static let refundLimitExceeded = Self(rawValue: "ledger.refund_limit_exceeded")
+    public static let missingCosignature = Self(rawValue: "ledger.missing_cosignature")
+    public static let tooManyLots = Self(rawValue: "ledger.too_many_lots")
+    public static let mempoolFull = Self(rawValue: "mempool.full")
+    public static let accountQueueFull = Self(rawValue: "mempool.account_queue_full")
+    /// Admission control: the network already holds what it can commit within the latency
+    /// target; retry after the time the answer gives.
+    public static let overloaded = Self(rawValue: "mempool.overloaded")
+    /// The transaction waited in the mempool longer than its time-to-live without committing.
+    public static let expiredInMempool = Self(rawValue: "mempool.expired")
 }

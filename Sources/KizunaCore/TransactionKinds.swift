@@ -14,10 +14,7 @@ public struct RebateRule: Sendable, Hashable, CanonicalCodable {
             self.basisPoints = basisPoints
         }
 
-        public func encode(to encoder: inout Encoder) {
-            encoder.encode(merchantCategory)
-            encoder.encode(basisPoints)
-        }
+        public func encode(to encoder: inout Encoder) { encoder.encode(merchantCategory, basisPoints) }
 
         public init(from decoder: inout Decoder) throws(DecodingError) {
             merchantCategory = try decoder.decodeString(maxBytes: TransactionLimits.labelBytesMax)
@@ -38,10 +35,7 @@ public struct RebateRule: Sendable, Hashable, CanonicalCodable {
         rates.first { $0.merchantCategory == category }?.basisPoints
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(rates)
-        encoder.encode(monthlyCapPerResidentYen)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(rates, monthlyCapPerResidentYen) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         let start = decoder.offset
@@ -77,15 +71,7 @@ public struct CreateProgram: Sendable, Hashable, CanonicalCodable {
         self.rebate = rebate
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(asset)
-        encoder.encode(name)
-        encoder.encode(funder)
-        encoder.encode(budgetYen)
-        encoder.encode(expiry)
-        encoder.encode(perResidentCapYen)
-        encoder.encode(rebate)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(asset, name, funder, budgetYen, expiry, perResidentCapYen, rebate) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         asset = try decoder.decode(Asset.self)
@@ -110,11 +96,7 @@ public struct Grant: Sendable, Hashable, CanonicalCodable {
         self.amount = amount
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(program)
-        encoder.encode(to)
-        encoder.encode(amount)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(program, to, amount) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         program = try decoder.decodeUInt64()
@@ -134,34 +116,10 @@ public struct Pay: Sendable, Hashable, CanonicalCodable {
         self.amount = amount
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(merchant)
-        encoder.encode(amount)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(merchant, amount) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         merchant = try decoder.decode(PublicKey.self)
-        amount = try decoder.decodeUInt64()
-    }
-}
-
-/// `thank`: thank-you points from one resident to another.
-public struct Thank: Sendable, Hashable, CanonicalCodable {
-    public var to: PublicKey
-    public var amount: Amount
-
-    public init(to: PublicKey, amount: Amount) {
-        self.to = to
-        self.amount = amount
-    }
-
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(to)
-        encoder.encode(amount)
-    }
-
-    public init(from decoder: inout Decoder) throws(DecodingError) {
-        to = try decoder.decode(PublicKey.self)
         amount = try decoder.decodeUInt64()
     }
 }
@@ -182,7 +140,7 @@ public struct Redeem: Sendable, Hashable, CanonicalCodable {
 
 /// Why coins are refunded. The Payment Services Act allows refunds of prepaid value only
 /// within limits, except for reasons it exempts.
-public enum RefundReason: UInt8, Sendable, Hashable, CaseIterable, CanonicalCodable {
+public enum RefundReason: UInt8, Sendable, Hashable, CaseIterable, CanonicalTag {
     /// The holder moved out of the city (exempt from the limits).
     case movedAway = 1
     /// The holder died (exempt).
@@ -204,14 +162,7 @@ public enum RefundReason: UInt8, Sendable, Hashable, CaseIterable, CanonicalCoda
     /// Exempt reasons are not limited.
     public var isExempt: Bool { self != .other }
 
-    public init(from decoder: inout Decoder) throws(DecodingError) {
-        let start = decoder.offset
-        let raw = try decoder.decodeUInt8()
-        guard let reason = RefundReason(rawValue: raw) else { throw DecodingError(.invalidTag, "unknown refund reason \(raw)", offset: start) }
-        self = reason
-    }
-
-    public func encode(to encoder: inout Encoder) { encoder.encode(rawValue) }
+    public static let tagName = "refund reason"
 }
 
 /// `refund`: the coin issuer pays a resident's coins back in yen.
@@ -226,11 +177,7 @@ public struct Refund: Sendable, Hashable, CanonicalCodable {
         self.reason = reason
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(account)
-        encoder.encode(amount)
-        encoder.encode(reason)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(account, amount, reason) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         account = try decoder.decode(PublicKey.self)
@@ -263,10 +210,7 @@ public struct Recover: Sendable, Hashable, CanonicalCodable {
         self.to = to
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(from)
-        encoder.encode(to)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(from, to) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         self.from = try decoder.decode(PublicKey.self)

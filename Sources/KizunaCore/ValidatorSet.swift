@@ -12,12 +12,7 @@ public struct Validator: Sendable, Hashable, CanonicalCodable {
         self.votingPower = votingPower
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(name)
-        encoder.encode(organisation)
-        encoder.encode(publicKey)
-        encoder.encode(votingPower)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(name, organisation, publicKey, votingPower) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         name = try decoder.decodeString(maxBytes: 64)

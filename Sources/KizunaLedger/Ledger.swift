@@ -27,11 +27,7 @@ public struct Receipt: Sendable, Hashable, CanonicalCodable {
         self.index = index
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(transactionId)
-        encoder.encode(height)
-        encoder.encode(index)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(transactionId, height, index) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         transactionId = try decoder.decodeHash()

@@ -17,13 +17,7 @@ public struct Lot: Sendable, Hashable, CanonicalCodable {
         self.expiresAt = expiresAt
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(program)
-        encoder.encode(funder)
-        encoder.encode(amount)
-        encoder.encode(grantedAt)
-        encoder.encode(expiresAt)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(program, funder, amount, grantedAt, expiresAt) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         program = try decoder.decodeUInt64()
@@ -125,15 +119,7 @@ public struct ProgramState: Sendable, Hashable, CanonicalCodable {
     /// counted as used once spent; see docs/ledger-rules.md).
     public var outstanding: Amount { granted - used - expired }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(id)
-        encoder.encode(definition)
-        encoder.encode(issuer)
-        encoder.encode(createdAt)
-        encoder.encode(granted)
-        encoder.encode(used)
-        encoder.encode(expired)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(id, definition, issuer, createdAt, granted, used, expired) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         id = try decoder.decodeUInt64()
@@ -163,12 +149,7 @@ public struct SettlementRecord: Sendable, Hashable, CanonicalCodable {
             self.fee = fee
         }
 
-        public func encode(to encoder: inout Encoder) {
-            encoder.encode(asset)
-            encoder.encode(funder)
-            encoder.encode(gross)
-            encoder.encode(fee)
-        }
+        public func encode(to encoder: inout Encoder) { encoder.encode(asset, funder, gross, fee) }
 
         public init(from decoder: inout Decoder) throws(DecodingError) {
             asset = try decoder.decode(Asset.self)
@@ -196,13 +177,7 @@ public struct SettlementRecord: Sendable, Hashable, CanonicalCodable {
     public var gross: Amount { lines.reduce(0) { $0 + $1.gross } }
     public var fees: Amount { lines.reduce(0) { $0 + $1.fee } }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(merchant)
-        encoder.encode(sequence)
-        encoder.encode(timestamp)
-        encoder.encode(reference)
-        encoder.encode(lines)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(merchant, sequence, timestamp, reference, lines) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         merchant = try decoder.decode(PublicKey.self)

@@ -138,21 +138,7 @@ public struct AccountState: Sendable, Hashable, CanonicalCodable {
         }
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(role)
-        encoder.encode(merchantCategory)
-        encoder.encode(residentIdHash)
-        encoder.encode(district)
-        encoder.encode(ageBand)
-        encoder.encode(nonce)
-        encoder.encode(frozen)
-        encoder.encode(coin)
-        encoder.encode(point)
-        encoder.encode(thanks)
-        encoder.encode(coinChangedAt)
-        encoder.encode(registeredAt)
-        encoder.encode(successor)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(role, merchantCategory, residentIdHash, district, ageBand, nonce, frozen, coin, point, thanks, coinChangedAt, registeredAt, successor) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         role = try decoder.decode(Role.self)
@@ -186,12 +172,7 @@ public struct SupplyState: Sendable, Hashable, CanonicalCodable {
         minted.subtracting(redeemed)?.subtracting(refunded)?.subtracting(expired)
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(minted)
-        encoder.encode(redeemed)
-        encoder.encode(refunded)
-        encoder.encode(expired)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(minted, redeemed, refunded, expired) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         minted = try decoder.decodeUInt64()

@@ -1,4 +1,5 @@
 public import NIOCore
+import KizunaCore
 
 /// The frame decoder as a NIO `ByteToMessageDecoder`: wrap it in `ByteToMessageHandler`.
 /// An oversize or empty length is raised through `errorCaught` as a `PeerError`.

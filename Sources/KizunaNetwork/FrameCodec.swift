@@ -1,4 +1,5 @@
 public import NIOCore
+import KizunaCore
 
 /// Reads frames from a byte stream that arrives in arbitrary chunks.
 ///

@@ -11,10 +11,7 @@ public struct CertifiedBlock: Sendable, Hashable, CanonicalCodable {
         self.certificate = certificate
     }
 
-    public func encode(to encoder: inout Encoder) {
-        encoder.encode(block)
-        encoder.encode(certificate)
-    }
+    public func encode(to encoder: inout Encoder) { encoder.encode(block, certificate) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         block = try decoder.decode(Block.self)

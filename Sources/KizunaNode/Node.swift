@@ -54,11 +54,8 @@ public actor Node {
     /// Counters for the status endpoint.
     public private(set) var committedTransactions: UInt64 = 0
 
-    public struct StartError: Error, CustomStringConvertible, Sendable {
-        public let code: String
-        public let message: String
-        public var description: String { "\(code): \(message)" }
-    }
+    /// Why a node refused to start.
+    public typealias StartError = CodedError<NodeStartErrorCode>
 
     /// Consensus mode: transactions the last proposal left out, with why; re-admitted to the
     /// mempool after the next commit (`Node+Consensus.swift`).
@@ -77,15 +74,15 @@ public actor Node {
     public init(configuration: NodeConfiguration, genesis: Genesis, blocks: BlockStore, key: PrivateKey, mode: Mode = .single, logger: Logger) throws(StartError) {
         if mode == .single {
             guard let me = genesis.validators.validator(for: key.publicKey) else {
-                throw StartError(code: "node.not_a_validator", message: "the key \(key.publicKey.address) is not a validator of chain '\(genesis.chainId)'")
+                throw StartError(.notAValidator, "the key \(key.publicKey.address) is not a validator of chain '\(genesis.chainId)'")
             }
             guard genesis.validators.isQuorum(me.votingPower) else {
-                throw StartError(code: "node.needs_consensus", message: "validator '\(me.name)' holds \(me.votingPower) of \(genesis.validators.totalVotingPower) voting power; a single node can only commit alone on a genesis where it holds more than 2/3 (configure the peer network to run consensus)")
+                throw StartError(.needsConsensus, "validator '\(me.name)' holds \(me.votingPower) of \(genesis.validators.totalVotingPower) voting power; a single node can only commit alone on a genesis where it holds more than 2/3 (configure the peer network to run consensus)")
             }
         }
         self.mode = mode
         if DevelopmentKeys.allPublicKeys.contains(key.publicKey) && !genesis.isLocalChain {
-            throw StartError(code: "node.development_key", message: "refusing to run with a published DEVELOPMENT key on chain '\(genesis.chainId)'; only chains whose id starts with '\(Genesis.localChainIdPrefix)' accept them")
+            throw StartError(.developmentKey, "refusing to run with a published DEVELOPMENT key on chain '\(genesis.chainId)'; only chains whose id starts with '\(Genesis.localChainIdPrefix)' accept them")
         }
         self.configuration = configuration
         self.genesis = genesis
@@ -99,7 +96,7 @@ public actor Node {
             let height = try blocks.tipHeight()
             self.tipCertificate = height == 0 ? nil : try blocks.certificate(at: height)
         } catch {
-            throw StartError(code: "node.store", message: "\(error)")
+            throw StartError(.store, "\(error)", cause: error)
         }
     }
 
@@ -246,4 +243,16 @@ public actor Node {
 /// sees the block timestamp.
 public func wallClockMilliseconds() -> UInt64 {
     UInt64(Date().timeIntervalSince1970 * 1000)
+}
+
+/// The codes of `Node.StartError`.
+public enum NodeStartErrorCode: String, ErrorCode {
+    /// The node's key is not in the genesis validator set.
+    case notAValidator = "node.not_a_validator"
+    /// A single node cannot commit alone: it holds no more than 2/3 of the voting power.
+    case needsConsensus = "node.needs_consensus"
+    /// A published development key on a chain that is not local.
+    case developmentKey = "node.development_key"
+    /// The block store could not be read.
+    case store = "node.store"
 }

@@ -1,5 +1,5 @@
 public import Foundation
-import KizunaCore
+public import KizunaCore
 
 /// A node's configuration file (TOML if its name ends in `.toml`, else JSON). Relative paths are resolved against the folder of
 /// the configuration file, so a network folder can be moved as a whole.
@@ -291,48 +291,44 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     }
 
     /// A refused configuration, with a stable code.
-    public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
-        public let code: String
-        public let message: String
-        public var description: String { "\(code): \(message)" }
-    }
+    public typealias ConfigurationError = CodedError<ConfigurationErrorCode>
 
     /// Loads, validates and resolves the paths of a configuration file.
     public static func load(path: String) throws(ConfigurationError) -> NodeConfiguration {
         guard var data = FileManager.default.contents(atPath: path) else {
-            throw ConfigurationError(code: "config.unreadable", message: "cannot read the configuration file \(path)")
+            throw ConfigurationError(.unreadable, "cannot read the configuration file \(path)")
         }
         if path.hasSuffix(".toml") {
             // TOML is read into the same tree as JSON, so both formats share every check below.
             guard let text = String(data: data, encoding: .utf8) else {
-                throw ConfigurationError(code: "config.invalid_toml", message: "\(path) is not UTF-8 text")
+                throw ConfigurationError(.invalidTOML, "\(path) is not UTF-8 text")
             }
             do {
                 data = try TOMLDocument.jsonData(fromTOML: text)
             } catch {
-                throw ConfigurationError(code: "config.invalid_toml", message: "\(path): \(error)")
+                throw ConfigurationError(.invalidTOML, "\(path): \(error)", cause: error)
             }
         }
         var configuration: NodeConfiguration
         do {
             configuration = try JSONDecoder().decode(NodeConfiguration.self, from: data)
         } catch let Swift.DecodingError.keyNotFound(key, _) {
-            throw ConfigurationError(code: "config.missing_field", message: "\(path): the field '\(key.stringValue)' is required")
+            throw ConfigurationError(.missingField, "\(path): the field '\(key.stringValue)' is required")
         } catch let Swift.DecodingError.typeMismatch(_, context) {
-            throw ConfigurationError(code: "config.invalid_field", message: "\(path): '\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
+            throw ConfigurationError(.invalidField, "\(path): '\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
         } catch {
-            throw ConfigurationError(code: "config.invalid_json", message: "\(path) is not valid JSON: \(error)")
+            throw ConfigurationError(.invalidJSON, "\(path) is not valid JSON: \(error)", cause: error)
         }
         if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
             let known = Set(CodingKeys.allCases.map(\.rawValue))
             if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
-                throw ConfigurationError(code: "config.unknown_field", message: "\(path): unknown field '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
+                throw ConfigurationError(.unknownField, "\(path): unknown field '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
             }
             // The nested sections refuse unknown fields too.
             func refuseUnknown(_ value: Any?, known: [String], at prefix: String) throws(ConfigurationError) {
                 guard let nested = value as? [String: Any] else { return }
                 if let unknown = nested.keys.sorted().first(where: { !known.contains($0) }) {
-                    throw ConfigurationError(code: "config.unknown_field", message: "\(path): unknown field '\(prefix).\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
+                    throw ConfigurationError(.unknownField, "\(path): unknown field '\(prefix).\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
                 }
             }
             try refuseUnknown(object["api"], known: API.CodingKeys.allCases.map(\.rawValue), at: "api")
@@ -365,7 +361,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
 
     func validate(path: String) throws(ConfigurationError) {
         func check(_ condition: Bool, _ field: String, _ rule: String) throws(ConfigurationError) {
-            if !condition { throw ConfigurationError(code: "config.invalid_value", message: "\(path): \(field) \(rule)") }
+            if !condition { throw ConfigurationError(.invalidValue, "\(path): \(field) \(rule)") }
         }
         try check((1...65_535).contains(api.port), "api.port", "must be 1–65535")
         try check(!api.host.isEmpty, "api.host", "must not be empty")
@@ -430,4 +426,15 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else { return nil }
         return (host, port)
     }
+}
+
+/// The codes of `NodeConfiguration.ConfigurationError`.
+public enum ConfigurationErrorCode: String, ErrorCode {
+    case invalidField = "config.invalid_field"
+    case invalidJSON = "config.invalid_json"
+    case invalidTOML = "config.invalid_toml"
+    case invalidValue = "config.invalid_value"
+    case missingField = "config.missing_field"
+    case unknownField = "config.unknown_field"
+    case unreadable = "config.unreadable"
 }

@@ -14,11 +14,6 @@ import Foundation
 /// Starts a node from its configuration: opens the store, checks the stored chain, then
 /// runs the block producer and the API under one service group until SIGTERM or SIGINT.
 public enum NodeRunner {
-    public struct Failure: Error, CustomStringConvertible, Sendable {
-        public let message: String
-        public var description: String { message }
-    }
-
     public static func run(configuration: NodeConfiguration, validatorKey: PrivateKey, logger: Logger) async throws {
         let genesis = try Genesis.load(path: configuration.genesisFile)
         logger.info("starting node", metadata: ["chain": "\(genesis.chainId)", "genesis": "\(genesis.hash)", "data": "\(configuration.dataDirectory)"])
@@ -63,26 +58,17 @@ public enum NodeRunner {
                                  network settings: NodeConfiguration.Network, logger: Logger) async throws -> ConsensusService {
         let isValidator = genesis.validators.validator(for: key.publicKey) != nil
         if DevelopmentKeys.allPublicKeys.contains(key.publicKey) && !genesis.isLocalChain {
-            throw Failure(message: "node.development_key: refusing to run with a published DEVELOPMENT key on chain '\(genesis.chainId)'")
+            throw Node.StartError(.developmentKey, "refusing to run with a published DEVELOPMENT key on chain '\(genesis.chainId)'")
         }
         if isValidator {
             // A node set up by an earlier version kept its signer record in a file of its own.
             let recordFile = configuration.signerStateFile ?? configuration.validatorKeyFile + ".signer-state"
             var journal = StoreConsensusJournal(store: blocks.store)
-            do {
-                if try ValidatorJournal.importRecordFile(at: recordFile, into: &journal) {
-                    logger.notice("imported the signer record of an earlier version into the consensus journal", metadata: ["file": "\(recordFile)", "renamedTo": "\(recordFile).imported"])
-                }
-            } catch {
-                throw Failure(message: "node.signer: \(error)")
+            if try ValidatorJournal.importRecordFile(at: recordFile, into: &journal) {
+                logger.notice("imported the signer record of an earlier version into the consensus journal", metadata: ["file": "\(recordFile)", "renamedTo": "\(recordFile).imported"])
             }
         }
-        let engine: ConsensusEngine
-        do {
-            engine = try ConsensusEngine(node: node, blocks: blocks, key: key, settings: configuration.consensus, logger: logger)
-        } catch {
-            throw Failure(message: "\(error)")
-        }
+        let engine = try ConsensusEngine(node: node, blocks: blocks, key: key, settings: configuration.consensus, logger: logger)
         var peers: [PeerAddress] = []
         for peer in settings.peers {
             // Validated when the configuration was loaded.

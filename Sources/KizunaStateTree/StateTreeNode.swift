@@ -24,18 +24,26 @@ extension StateTree {
 }
 
 /// Errors of the state tree.
-public enum StateTreeError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// Two updates in one call name the same key.
-    case duplicateKey(Hash)
-    /// A stored node is malformed, is not where its key says it should be, or does not hash
-    /// to what its parent records. `position` is the hex storage key of the node.
-    case corruptNode(position: String, reason: String)
+public typealias StateTreeError = CodedError<StateTreeErrorCode>
 
-    public var description: String {
-        switch self {
-        case .duplicateKey(let key): "state_tree.duplicate_key: \(key.hex)"
-        case .corruptNode(let position, let reason): "state_tree.corrupt_node at \(position): \(reason)"
-        }
+/// The codes of `StateTreeError`.
+public enum StateTreeErrorCode: String, ErrorCode {
+    /// Two updates in one call name the same key.
+    case duplicateKey = "state_tree.duplicate_key"
+    /// A stored node is malformed, is not where its key says it should be, or does not hash
+    /// to what its parent records.
+    case corruptNode = "state_tree.corrupt_node"
+}
+
+extension CodedError where Codes == StateTreeErrorCode {
+    public static func duplicateKey(_ key: Hash) -> StateTreeError {
+        StateTreeError(.duplicateKey, key.hex)
+    }
+
+    /// - Parameters:
+    ///   - position: the hex storage key of the node.
+    public static func corruptNode(position: String, reason: String) -> StateTreeError {
+        StateTreeError(.corruptNode, reason, at: .named(position))
     }
 }
 

@@ -1,3 +1,5 @@
+public import KizunaCore
+
 /// The column families Kizuna keeps. A store opens all of them at once; adding one is a
 /// storage format change (see `docs/storage.md`).
 public enum ColumnFamily: String, CaseIterable, Sendable, Hashable {
@@ -92,24 +94,20 @@ extension KeyValueStore {
 }
 
 /// A storage failure. Compares on the code only.
-public struct StorageError: Error, CustomStringConvertible, Equatable, Sendable {
-    public enum Code: String, Sendable {
-        case openFailed = "storage.open_failed"
-        case readFailed = "storage.read_failed"
-        case writeFailed = "storage.write_failed"
-        case closed = "storage.closed"
-        case corrupted = "storage.corrupted"
+public typealias StorageError = CodedError<StorageErrorCode>
+
+/// The codes of `StorageError`.
+public enum StorageErrorCode: String, ErrorCode {
+    case openFailed = "storage.open_failed"
+    case readFailed = "storage.read_failed"
+    case writeFailed = "storage.write_failed"
+    case closed = "storage.closed"
+    case corrupted = "storage.corrupted"
+}
+
+extension CodedError where Codes == StorageErrorCode {
+    /// Lets a store such as `KizunaRocksDB`, which sees only this module, build its errors.
+    public init(_ code: StorageErrorCode, _ message: String) {
+        self.init(code, message, at: nil, cause: nil)
     }
-
-    public let code: Code
-    public let message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(code.rawValue): \(message)" }
-
-    public static func == (lhs: StorageError, rhs: StorageError) -> Bool { lhs.code == rhs.code }
 }

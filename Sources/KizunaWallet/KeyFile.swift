@@ -18,10 +18,11 @@ public struct KeyFile: Codable, Sendable {
         self.note = note
     }
 
-    public struct LoadError: Error, CustomStringConvertible, Sendable {
-        public let path: String
-        public let reason: String
-        public var description: String { "key.unreadable: key file \(path): \(reason)" }
+    /// A key file that cannot be read or written; the message names the file.
+    public typealias LoadError = CodedError<KeyFileErrorCode>
+
+    private static func unreadable(_ path: String, _ reason: String, cause: (any Error)? = nil) -> LoadError {
+        LoadError(.unreadable, "key file \(path): \(reason)", cause: cause)
     }
 
     /// Reads a key file and checks that its seed gives its address.
@@ -30,17 +31,17 @@ public struct KeyFile: Codable, Sendable {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw LoadError(path: path, reason: "cannot be read (\(error.localizedDescription))")
+            throw unreadable(path, "cannot be read (\(error.localizedDescription))", cause: error)
         }
         guard let file = try? JSONDecoder().decode(KeyFile.self, from: data) else {
-            throw LoadError(path: path, reason: "is not a Kizuna key file (JSON with kind, address, seed)")
+            throw unreadable(path, "is not a Kizuna key file (JSON with kind, address, seed)")
         }
-        guard file.kind == KeyFile.kind else { throw LoadError(path: path, reason: "kind is '\(file.kind)', expected '\(KeyFile.kind)'") }
+        guard file.kind == KeyFile.kind else { throw unreadable(path, "kind is '\(file.kind)', expected '\(KeyFile.kind)'") }
         guard let seed = [UInt8](hex: file.seed), let key = PrivateKey(seed: seed) else {
-            throw LoadError(path: path, reason: "seed must be 64 hex digits")
+            throw unreadable(path, "seed must be 64 hex digits")
         }
         guard key.publicKey.address.description == file.address else {
-            throw LoadError(path: path, reason: "the seed does not belong to address \(file.address)")
+            throw unreadable(path, "the seed does not belong to address \(file.address)")
         }
         return key
     }
@@ -55,12 +56,18 @@ public struct KeyFile: Codable, Sendable {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else {
             let reason = errno == EEXIST ? "already exists; refusing to overwrite a key file" : "cannot be created (errno \(errno))"
-            throw LoadError(path: path, reason: reason)
+            throw Self.unreadable(path, reason)
         }
         defer { close(descriptor) }
         let written = data.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
         guard written == data.count, fsync(descriptor) == 0 else {
-            throw LoadError(path: path, reason: "could not be written completely")
+            throw Self.unreadable(path, "could not be written completely")
         }
     }
+}
+
+/// The codes of `KeyFile.LoadError`.
+public enum KeyFileErrorCode: String, ErrorCode {
+    /// The key file is missing, unreadable, not a key file, or could not be written.
+    case unreadable = "key.unreadable"
 }

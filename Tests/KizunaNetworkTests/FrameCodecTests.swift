@@ -1,3 +1,4 @@
+import KizunaCore
 import KizunaNetwork
 import NIOCore
 import NIOEmbedded

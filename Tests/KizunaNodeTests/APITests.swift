@@ -646,7 +646,7 @@ struct APITests {
         #expect(full.api.pageSizeMax == 50)
         #expect(full.api.host == "127.0.0.1")
         func code(_ text: String) -> String? {
-            if case .failure(let error) = load(text) { return error.code }
+            if case .failure(let error) = load(text) { return error.code.rawValue }
             return nil
         }
         #expect(code("{\(paths), \"access\": {\"credential\": []}}") == "config.unknown_field")

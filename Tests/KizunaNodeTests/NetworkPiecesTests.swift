@@ -90,7 +90,7 @@ import Logging
     }
 
     func code(_ text: String) -> String? {
-        if case .failure(let error) = load(text) { return error.code }
+        if case .failure(let error) = load(text) { return error.code.rawValue }
         return nil
     }
 

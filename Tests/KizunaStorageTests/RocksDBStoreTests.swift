@@ -1,4 +1,5 @@
 import Foundation
+import KizunaCore
 import KizunaRocksDB
 import KizunaStorage
 import Testing
