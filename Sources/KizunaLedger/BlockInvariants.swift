@@ -68,11 +68,11 @@ public enum BlockInvariants {
                     balancesAfter[index] += UInt128(account.after?.balance(asset) ?? 0)
                 }
             case StateKey.supply:
-                guard change.key.count == 2, let asset = Asset(rawValue: change.key[1]), let index = Asset.allCases.firstIndex(of: asset),
-                      let supply = decode(SupplyState.self) else {
+                guard change.key.count == 2, let asset = Asset(rawValue: change.key[1]), let index = Asset.allCases.firstIndex(of: asset) else {
                     problems.append("state key \(change.key.hexString) is not an asset's supply")
                     continue
                 }
+                guard let supply = decode(SupplyState.self) else { continue }
                 supplyBefore[index] = supply.before ?? SupplyState()
                 supplyAfter[index] = supply.after ?? SupplyState()
             default:

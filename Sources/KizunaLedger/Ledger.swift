@@ -117,12 +117,16 @@ public struct Ledger: Sendable {
         let changes = overlay.changes
         // Always on, as TigerBeetle's assertions: a block that made or lost value is a bug in
         // this code, and committing it would spread it to every replica (docs/ledger-rules.md).
+        // `fatalError`, not `precondition`: an optimized build drops a precondition's message,
+        // and the operator needs to know which invariant broke.
         var checked: [BlockInvariants.Change] = []
         for change in changes where BlockInvariants.isChecked(change.key) {
             checked.append(BlockInvariants.Change(key: change.key, before: try store.get(change.key, in: .state), after: change.value))
         }
         let violations = BlockInvariants.violations(checked)
-        precondition(violations.isEmpty, "block \(height) breaks the ledger's invariants: \(violations.joined(separator: "; "))")
+        guard violations.isEmpty else {
+            fatalError("block \(height) breaks the ledger's invariants: \(violations.joined(separator: "; "))")
+        }
         var batch = WriteBatch()
         var updates: [(key: Hash, valueHash: Hash?)] = []
         updates.reserveCapacity(changes.count)
