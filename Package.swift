@@ -121,6 +121,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
+            // The OpenAPI document it serves; docs/openapi.yaml is a link to this file.
+            resources: [.copy("Resources/openapi.yaml")],
             swiftSettings: swiftSettings
         ),
         // Layer 8 — Server: wires one process — store, node, consensus engine, peer network

@@ -75,8 +75,9 @@ public enum APIServer {
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: node.metrics.render())))
         }
+        let openAPI = ByteBuffer(string: APIDocument.openAPI)
         router.get("/v1/openapi.yaml") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: APIDocument.openAPI)))
+            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: openAPI))
         }
         addChainRoutes(to: router, shared)
         addCanonicalRoutes(to: router, shared)

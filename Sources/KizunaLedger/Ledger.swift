@@ -78,7 +78,7 @@ public struct Ledger: Sendable {
         overlay.setAmount(StateKey.nextProgramIdKey, Ledger.chargeBonusProgram + 1)
         overlay.setAmount(StateKey.currentBasePeriodKey, UInt64(LedgerCalendar.basePeriod(genesis.genesisTime)))
         overlay.commitTransaction()
-        return try finish(overlay: overlay, store: store, accepted: [], receipts: [], rejected: [])
+        return try finish(overlay: overlay, store: store, height: 0, accepted: [], receipts: [], rejected: [])
     }
 
     /// Executes `transactions` in order on top of the committed state in `store`.
@@ -106,11 +106,23 @@ public struct Ledger: Sendable {
                 rejected.append((transaction, error))
             }
         }
-        return try finish(overlay: overlay, store: store, accepted: accepted, receipts: receipts, rejected: rejected)
+        return try finish(overlay: overlay, store: store, height: context.height, accepted: accepted, receipts: receipts, rejected: rejected)
     }
 
-    private func finish(overlay: StateOverlay, store: any KeyValueStore, accepted: [VerifiedTransaction], receipts: [Receipt], rejected: [(transaction: VerifiedTransaction, error: TransactionError)]) throws -> BlockExecution {
+    private func finish(overlay: StateOverlay, store: any KeyValueStore, height: UInt64, accepted: [VerifiedTransaction], receipts: [Receipt], rejected: [(transaction: VerifiedTransaction, error: TransactionError)]) throws -> BlockExecution {
         let changes = overlay.changes
+        // Always on, as TigerBeetle's assertions: a block that made or lost value is a bug in
+        // this code, and committing it would spread it to every replica (docs/ledger-rules.md).
+        // `fatalError`, not `precondition`: an optimized build drops a precondition's message,
+        // and the operator needs to know which invariant broke.
+        var checked: [BlockInvariants.Change] = []
+        for change in changes where BlockInvariants.isChecked(change.key) {
+            checked.append(BlockInvariants.Change(key: change.key, before: try store.get(change.key, in: .state), after: change.value))
+        }
+        let violations = BlockInvariants.violations(checked)
+        guard violations.isEmpty else {
+            fatalError("block \(height) breaks the ledger's invariants: \(violations.joined(separator: "; "))")
+        }
         var batch = WriteBatch()
         var updates: [(key: Hash, valueHash: Hash?)] = []
         updates.reserveCapacity(changes.count)

@@ -44,8 +44,13 @@ extension Node {
         // A transaction that fails against this node's state now is not rejected for good: the
         // proposal may not be decided, this node may be behind, and other validators hold the
         // transaction too and may commit it. It waits out of the mempool until the next commit,
-        // and its status says why it was left out (`TransactionStatus.deferred`).
+        // and its status says why it was left out (`TransactionStatus.deferred`) — at most
+        // `deferredTransactionsMax` of them (proposals in later rounds add more before a commit).
         for (transaction, error) in execution.rejected {
+            guard deferred[transaction.id] != nil || deferred.count < configuration.deferredTransactionsMax else {
+                dropDeferred(transaction, leftOutBecause: error)
+                continue
+            }
             let admittedAt = mempool.admissionTime(transaction.id) ?? wallClockMilliseconds()
             deferred[transaction.id] = (transaction, admittedAt, error)
             resolve(transaction.id, .deferred(error))
@@ -54,6 +59,15 @@ extension Node {
         released(execution.rejected.map(\.transaction.id))
         syncAdmission()
         return (block, execution)
+    }
+
+    /// A transaction left out of a proposal with no room to wait for the next commit: rejected
+    /// for good, so its client is answered, and counted.
+    private func dropDeferred(_ transaction: VerifiedTransaction, leftOutBecause reason: TransactionError) {
+        let error = TransactionError(.mempoolFull, "left out of a proposal (\(reason.code): \(reason.message)) while \(configuration.deferredTransactionsMax) transactions already waited for the next commit; submit it again")
+        metrics.add("kizuna_deferred_dropped_total")
+        remember(transaction.id, error)
+        resolve(transaction.id, .rejected(error))
     }
 
     /// After a commit: deferred transactions go back to the mempool, keeping their admission

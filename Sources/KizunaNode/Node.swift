@@ -58,7 +58,8 @@ public actor Node {
     public typealias StartError = CodedError<NodeStartErrorCode>
 
     /// Consensus mode: transactions the last proposal left out, with why; re-admitted to the
-    /// mempool after the next commit (`Node+Consensus.swift`).
+    /// mempool after the next commit (`Node+Consensus.swift`). At most
+    /// `configuration.deferredTransactionsMax`; past it `buildProposal` rejects (`mempool.full`).
     var deferred: [Hash: (transaction: VerifiedTransaction, admittedAt: UInt64, error: TransactionError)] = [:]
     /// Transactions admitted from the API are handed to this hook (for gossip to peers).
     var admissionObserver: (@Sendable (VerifiedTransaction) -> Void)?

@@ -218,6 +218,10 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     public var access: Access
     /// A pending transaction older than this leaves the mempool (it could not commit).
     public var mempoolTransactionTtlMilliseconds: UInt64
+    /// Consensus mode: transactions a proposal left out that wait for the next commit
+    /// (`Node.deferred`), at most; past it one more is rejected for good with `mempool.full`
+    /// (`kizuna_deferred_dropped_total`).
+    public var deferredTransactionsMax: Int
     /// The validator's signer record; absent: beside the key file (`<key>.signer-state`).
     public var signerStateFile: String?
     public var network: Network?
@@ -235,6 +239,8 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
 
     public static let mempoolTransactionTtlMillisecondsDefault: UInt64 = 600_000
     public static let commitWaitersMaxDefault = 10_000
+    /// As many as the default mempool holds: everything deferred came out of it.
+    public static let deferredTransactionsMaxDefault = 20_000
 
     public init(dataDirectory: String, genesisFile: String, validatorKeyFile: String, api: API, blockIntervalMilliseconds: UInt64, emptyBlockIntervalMilliseconds: UInt64, blockTransactionsMax: Int, mempoolTransactionsMax: Int, mempoolTransactionsPerAccountMax: Int, requestBodyBytesMax: Int, commitWaitMilliseconds: UInt64, logLevel: String, access: Access = Access()) {
         self.dataDirectory = dataDirectory
@@ -252,6 +258,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         self.logLevel = logLevel
         self.access = access
         self.mempoolTransactionTtlMilliseconds = Self.mempoolTransactionTtlMillisecondsDefault
+        self.deferredTransactionsMax = Self.deferredTransactionsMaxDefault
         self.signerStateFile = nil
         self.network = nil
         self.consensus = Consensus()
@@ -262,7 +269,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         case dataDirectory, genesisFile, validatorKeyFile, api, blockIntervalMilliseconds, emptyBlockIntervalMilliseconds
         case blockTransactionsMax, mempoolTransactionsMax, mempoolTransactionsPerAccountMax, requestBodyBytesMax
         case commitWaitMilliseconds, commitWaitersMax, logLevel, access
-        case mempoolTransactionTtlMilliseconds, signerStateFile, network, consensus, admission
+        case mempoolTransactionTtlMilliseconds, deferredTransactionsMax, signerStateFile, network, consensus, admission
     }
 
     /// Every field except the three paths is optional and takes its default.
@@ -284,6 +291,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         logLevel = try container.decodeIfPresent(String.self, forKey: .logLevel) ?? defaults.logLevel
         access = try container.decodeIfPresent(Access.self, forKey: .access) ?? defaults.access
         mempoolTransactionTtlMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .mempoolTransactionTtlMilliseconds) ?? Self.mempoolTransactionTtlMillisecondsDefault
+        deferredTransactionsMax = try container.decodeIfPresent(Int.self, forKey: .deferredTransactionsMax) ?? Self.deferredTransactionsMaxDefault
         signerStateFile = try container.decodeIfPresent(String.self, forKey: .signerStateFile)
         network = try container.decodeIfPresent(Network.self, forKey: .network)
         consensus = try container.decodeIfPresent(Consensus.self, forKey: .consensus) ?? Consensus()
@@ -389,6 +397,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         try check(Set(access.credentials.map { $0.tokenSha256.lowercased() }).count == access.credentials.count, "access.credentials", "must not repeat a token")
         try check(["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel), "logLevel", "must be one of trace, debug, info, notice, warning, error, critical")
         try check((1000...86_400_000).contains(mempoolTransactionTtlMilliseconds), "mempoolTransactionTtlMilliseconds", "must be 1000–86400000")
+        try check((0...1_000_000).contains(deferredTransactionsMax), "deferredTransactionsMax", "must be 0–1000000")
         try check((100...600_000).contains(consensus.timeoutProposeMilliseconds), "consensus.timeoutProposeMilliseconds", "must be 100–600000")
         try check((100...600_000).contains(consensus.timeoutPrevoteMilliseconds), "consensus.timeoutPrevoteMilliseconds", "must be 100–600000")
         try check((100...600_000).contains(consensus.timeoutPrecommitMilliseconds), "consensus.timeoutPrecommitMilliseconds", "must be 100–600000")

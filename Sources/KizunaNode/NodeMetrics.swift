@@ -38,6 +38,7 @@ public final class NodeMetrics: Sendable {
         declare("kizuna_consensus_inbox_dropped_total", .counter, "Peer inputs dropped because the consensus engine's inbox held its bound (peers re-send what matters).")
         declare("kizuna_consensus_timers", .gauge, "Consensus timeouts scheduled and not yet fired or passed.")
         declare("kizuna_commit_waiters_refused_total", .counter, "Submissions with wait=commit answered pending at once because commitWaitersMax requests were already waiting.")
+        declare("kizuna_deferred_dropped_total", .counter, "Transactions a proposal left out and rejected for good (mempool.full) because deferredTransactionsMax already waited for the next commit.")
         declare("kizuna_gossip_transactions_dropped_total", .counter, "Transactions gossiped by peers and dropped unverified because the node was still verifying earlier batches (saturated).")
     }
 

@@ -655,5 +655,9 @@ struct APITests {
         #expect(code("{\(paths), \"access\": {\"credentials\": [{\"name\": \"a\", \"role\": \"member\", \"tokenSha256\": \"secret\"}]}}") == "config.invalid_value")
         #expect(code("{\(paths), \"access\": {\"credentials\": [{\"name\": \"a\", \"role\": \"king\", \"tokenSha256\": \"\(digest)\"}]}}") != nil)
         #expect(code("{\(paths), \"api\": {\"pageSizeMax\": 0}}") == "config.invalid_value")
+        // The bound of the deferred set (Node+Consensus.swift): a setting with a default, range-checked.
+        #expect(plain.deferredTransactionsMax == NodeConfiguration.deferredTransactionsMaxDefault)
+        #expect(try load("{\(paths), \"deferredTransactionsMax\": 5}").get().deferredTransactionsMax == 5)
+        #expect(code("{\(paths), \"deferredTransactionsMax\": -1}") == "config.invalid_value")
     }
 }

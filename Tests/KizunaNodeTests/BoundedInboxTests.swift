@@ -53,12 +53,7 @@ import KizunaWallet
         let (firstId, secondId) = (ids[0], ids[1])
         let first = Task { @Sendable in await node.waitForOutcome(of: firstId, milliseconds: 600_000) }
         let second = Task { @Sendable in await node.waitForOutcome(of: secondId, milliseconds: 600_000) }
-        var waiting = 0
-        for _ in 0..<1000 where waiting < 2 {
-            waiting = await node.waiterCount
-            try await Task.sleep(nanoseconds: 1_000_000)
-        }
-        #expect(waiting == 2)
+        #expect(try await node.waiterCount(reaching: 2) == 2)
         // …the third is answered at once, pending, and counted.
         #expect(await node.waitForOutcome(of: ids[2], milliseconds: 5_000) == .pending)
         #expect(node.metrics.value("kizuna_commit_waiters_refused_total") == 1)
@@ -67,5 +62,18 @@ import KizunaWallet
         #expect(await first.value != .pending)
         #expect(await second.value != .pending)
         #expect(await node.waiterCount == 0)
+    }
+}
+
+extension Node {
+    /// How many `?wait=commit` requests wait, once `count` do (or after 1,000 short sleeps):
+    /// a request started in a `Task` reaches the actor a moment later.
+    func waiterCount(reaching count: Int) async throws -> Int {
+        var waiting = 0
+        for _ in 0..<1000 where waiting < count {
+            waiting = waiterCount
+            try await Task.sleep(nanoseconds: 1_000_000)
+        }
+        return waiting
     }
 }

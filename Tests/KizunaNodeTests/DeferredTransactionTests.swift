@@ -28,13 +28,14 @@ import KizunaWallet
         var issuer: TransactionBuilder
         var resident: TransactionBuilder
 
-        init(mempoolTransactionsMax: Int = 20_000) async throws {
+        init(mempoolTransactionsMax: Int = 20_000, deferredTransactionsMax: Int = NodeConfiguration.deferredTransactionsMaxDefault) async throws {
             let genesis = APIFixture.makeGenesis()
             blocks = try BlockStore(store: MemoryStore(), genesis: genesis)
             var logger = Logger(label: "deferred-test")
             logger.logLevel = .warning
             var configuration = APIFixture.defaultConfiguration()
             configuration.mempoolTransactionsMax = mempoolTransactionsMax
+            configuration.deferredTransactionsMax = deferredTransactionsMax
             node = try Node(configuration: configuration, genesis: genesis, blocks: blocks, key: APIFixture.validatorKey, mode: .consensus, logger: logger)
             chainId = genesis.chainId
             clock = genesis.genesisTime + 1000
@@ -140,5 +141,33 @@ import KizunaWallet
             return
         }
         #expect(error.code.rawValue == "mempool.expired")
+    }
+
+    /// `Node.deferred` has a named bound (issue 22): past `deferredTransactionsMax` a
+    /// transaction a proposal leaves out is rejected for good with `mempool.full` — its
+    /// waiting client is answered, not left waiting — and the metric counts it.
+    @Test func pastItsBoundALeftOutTransactionIsRejectedForGoodAndCounted() async throws {
+        var harness = try await Harness(deferredTransactionsMax: 1)
+        let first = try harness.resident.pay(merchant: APIFixture.merchant.publicKey, amount: 1000).verified(chainId: harness.chainId)
+        let second = try harness.resident.pay(merchant: APIFixture.merchant.publicKey, amount: 1000).verified(chainId: harness.chainId)
+        try await harness.node.submit(first)
+        try await harness.node.submit(second)
+        try await harness.submit(harness.registrar.freeze(APIFixture.resident1.publicKey))
+        let node = harness.node
+        let secondId = second.id
+        let waiting = Task { @Sendable in await node.waitForOutcome(of: secondId, milliseconds: 600_000) }
+        #expect(try await node.waiterCount(reaching: 1) == 1)
+        // The freeze goes in; both payments are left out (frozen, then the nonce after it).
+        let proposal = try await harness.build()
+        #expect(proposal.0.transactions.count == 1)
+        guard case .deferred = await node.status(of: first.id) else {
+            Issue.record("expected the first deferred, got \(await node.status(of: first.id))")
+            return
+        }
+        #expect(await node.status(of: second.id) == .rejected(TransactionError(.mempoolFull, "")))
+        #expect(await waiting.value == .rejected(TransactionError(.mempoolFull, "")))
+        #expect(await node.deferred.count == 1)
+        #expect(node.metrics.value("kizuna_deferred_dropped_total") == 1)
+        #expect(await node.pendingCount == 1, "only the freeze is pending")
     }
 }
