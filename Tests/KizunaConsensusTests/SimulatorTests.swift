@@ -156,20 +156,21 @@ import Testing
         }
     }
 
-    /// Found by the first 100,000-seed campaign on the simulator with the message log: a
-    /// mixed scenario (loss, duplication, crashes — two between a signature and its log — and an
-    /// equivocating validator) in which the honest validators went through round after round
-    /// of height 9 and never decided: after their restarts they had forgotten the votes of the
-    /// polkas they had seen, the byzantine validator's among them, so no re-proposal could be
-    /// justified again. The node now journals the votes peers send at the height being decided
-    /// and replays them after a restart (`ConsensusEngine.journalReceived`); without it the seed
-    /// stalls.
-    @Test func forgettingTheVotesReceivedBeforeARestartStallsSeed1013044() {
-        var forgetting = SimulationScenario.generate(seed: 1_013_044)
+    /// Found by the first 100,000-seed campaign on the simulator with the message log (seed
+    /// 1013044 then): honest validators went through round after round of one height and never
+    /// decided, because after their restarts they had forgotten the votes of the polkas they had
+    /// seen, the byzantine validators' among them, so no re-proposal could be justified again.
+    /// The replica journals the votes peers send at the height being decided and replays them
+    /// after a restart (`ConsensusReplica.journalReceived`). On the simulator that runs the
+    /// replica the scenarios of a seed are drawn differently, and seed 1045076 (two equivocating
+    /// validators of five, crashes, partitions, loss) is the one of 1,000,000–1,059,999 that
+    /// stalls without the journal and is live with it.
+    @Test func forgettingTheVotesReceivedBeforeARestartStallsSeed1045076() {
+        var forgetting = SimulationScenario.generate(seed: 1_045_076)
         forgetting.faultInjection = ConsensusFaultInjection(forgetReceivedVotes: true)
         let stalled = Simulator.run(forgetting)
         #expect(stalled.violations.contains { $0.kind == .liveness }, "\(stalled)")
-        let result = Simulator.run(seed: 1_013_044)
+        let result = Simulator.run(seed: 1_045_076)
         #expect(result.passed, "\(result)")
     }
 
