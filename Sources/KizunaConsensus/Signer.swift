@@ -1,28 +1,17 @@
 public import KizunaCore
 
-/// A signer failure. Compares on the code only.
-public struct SignerError: Error, Equatable, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
-        /// Signing would conflict with, or go back behind, what was already signed.
-        case refused = "signer.refused"
-        /// The journal holds no signer record and the operator override is not set.
-        case recordMissing = "signer.record_missing"
-        /// The record exists but is torn or corrupted.
-        case recordCorrupt = "signer.record_corrupt"
-        /// Reading, writing or syncing the journal failed; nothing was released.
-        case ioFailure = "signer.io_failure"
-    }
+/// A signer or consensus-journal failure (`CodedError`: compares on the code only).
+public typealias SignerError = CodedError<SignerErrorCode>
 
-    public let code: Code
-    public let message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(code.rawValue): \(message)" }
-    public static func == (lhs: SignerError, rhs: SignerError) -> Bool { lhs.code == rhs.code }
+public enum SignerErrorCode: String, ErrorCode {
+    /// Signing would conflict with, or go back behind, what was already signed.
+    case refused = "signer.refused"
+    /// The journal holds no signer record and the operator override is not set.
+    case recordMissing = "signer.record_missing"
+    /// The record exists but is torn or corrupted.
+    case recordCorrupt = "signer.record_corrupt"
+    /// Reading, writing or syncing the journal failed; nothing was released.
+    case ioFailure = "signer.io_failure"
 }
 
 /// What this validator signed last: the high-water mark that stops it from signing two

@@ -90,8 +90,13 @@ extension Ledger {
 
 /// Committed state that breaks the ledger's own invariants: the store is corrupt. Never a
 /// transaction's fault, so it is not a `TransactionError`.
-public struct LedgerInconsistency: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { "ledger.inconsistent_state: \(message)" }
+public typealias LedgerInconsistency = CodedError<LedgerInconsistencyCode>
+
+public enum LedgerInconsistencyCode: String, ErrorCode {
+    case inconsistentState = "ledger.inconsistent_state"
+}
+
+extension CodedError where Codes == LedgerInconsistencyCode {
+    /// The one code of a corrupt store; the message says what does not add up.
+    public init(_ message: String) { self.init(.inconsistentState, message) }
 }

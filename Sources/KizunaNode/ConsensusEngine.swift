@@ -76,11 +76,7 @@ public actor ConsensusEngine {
     static let statusIntervalMilliseconds: UInt64 = 1000
     static let syncRequestRetryMilliseconds: UInt64 = 3000
 
-    public struct StartError: Error, CustomStringConvertible, Sendable {
-        public let code: String
-        public let message: String
-        public var description: String { "\(code): \(message)" }
-    }
+    public typealias StartError = Node.StartError
 
     /// Restores the replica from the consensus journal in `blocks`' store (a validator's signer
     /// record must be there: `kizuna signer init`, or imported by `NodeRunner` from an older
@@ -98,7 +94,7 @@ public actor ConsensusEngine {
             tip = KizunaConsensus.ChainTip(nextHeight: stored.height + 1, parentHash: stored.hash, parentTimestampMilliseconds: stored.timestamp,
                                            lastCommit: stored.height == 0 ? nil : try blocks.certificate(at: stored.height))
         } catch {
-            throw StartError(code: "node.store", message: "\(error)")
+            throw StartError(.store, "\(error)", cause: error)
         }
         var configuration = ConsensusConfiguration(chainId: genesis.chainId)
         configuration.timeoutProposeMillisecondsBase = settings.timeoutProposeMilliseconds
@@ -111,8 +107,8 @@ public actor ConsensusEngine {
             replica = try ConsensusReplica(configuration: configuration, validators: genesis.validators, key: Ed25519ConsensusKey(key), verifier: Ed25519Verifier(),
                                            tip: tip, journal: StoreConsensusJournal(store: blocks.store))
         } catch {
-            throw StartError(code: error.code == .recordMissing ? "node.signer_missing" : "node.signer",
-                             message: "\(error) (a new validator key needs `kizuna signer init --data <data directory>` once)")
+            throw StartError(error.code == .recordMissing ? .signerMissing : .signer,
+                             "\(error) (a new validator needs `kizuna signer init --data <data directory>` once)", cause: error)
         }
         heightStartedAt = wallClockMilliseconds()
         inbox = BoundedInbox(peerInputsMax: Self.inboxPeerInputsMax)

@@ -256,4 +256,8 @@ public enum NodeStartErrorCode: String, ErrorCode {
     case developmentKey = "node.development_key"
     /// The block store could not be read.
     case store = "node.store"
+    /// A validator whose consensus journal holds no signer record (`kizuna signer init`).
+    case signerMissing = "node.signer_missing"
+    /// The consensus journal could not be read, or its signer record is corrupt.
+    case signer = "node.signer"
 }

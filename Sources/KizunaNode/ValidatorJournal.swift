@@ -1,4 +1,5 @@
 public import KizunaConsensus
+import KizunaCore
 import KizunaChain
 import KizunaRocksDB
 import KizunaStorage
