@@ -141,12 +141,18 @@ public final class BlockStore: Sendable {
     // MARK: - Writing
 
     /// Writes a block, the certificate that committed it, its transaction index entries and
-    /// the state it produced, in one synced batch. Returns when it is durable.
-    public func commit(_ block: Block, certificate: CommitCertificate, execution: BlockExecution) throws(ChainError) {
-        let expectedHeight = try tipHeight() + 1
-        precondition(block.height == expectedHeight, "committing block \(block.height) on top of \(expectedHeight - 1)")
-        precondition(certificate.blockHash == block.hash && certificate.height == block.height)
-        precondition(execution.stateRoot == block.header.stateRoot)
+    /// the state it produced, in one synced batch. Returns when it is durable. Only a block
+    /// this node validated on this tip and saw certified gets here (`CommittedBlock`); the
+    /// chain's invariants are checked again, always (a broken one is a bug: stop, write nothing).
+    public func commit(_ committed: CommittedBlock) throws(ChainError) {
+        let block = committed.block
+        let certificate = committed.certificate
+        let execution = committed.execution
+        let tip = try tip()
+        precondition(block.height == tip.height + 1, "committing block \(block.height) on top of \(tip.height)")
+        precondition(block.header.previousBlockHash == tip.hash, "committing block \(block.height) whose parent is not the tip")
+        precondition(block.header.timestamp > tip.timestamp, "committing block \(block.height) whose time does not follow the tip's")
+        precondition(certificate.blockHash == block.hash && certificate.height == block.height, "committing block \(block.height) with another block's certificate")
         var batch = execution.batch
         let heightKey = encodeUInt64(block.height)
         batch.put(block.canonicalBytes, for: heightKey, in: .blocks)

@@ -16,7 +16,7 @@ public struct BlockValidator: Sendable {
     /// Builds the next block from `candidates`: failing transactions are left out and
     /// returned with their errors. `timestamp` is raised to one millisecond after the
     /// parent's if the proposer's clock is behind, so timestamps always increase.
-    public func propose(candidates: [VerifiedTransaction], timestamp proposedTimestamp: UInt64, proposer: PublicKey, lastCommit: CommitCertificate?) throws -> (block: Block, execution: BlockExecution) {
+    public func propose(candidates: [VerifiedTransaction], timestamp proposedTimestamp: UInt64, proposer: PublicKey, lastCommit: CommitCertificate?) throws -> ValidatedBlock {
         let tip = try blocks.tip()
         let timestamp = max(proposedTimestamp, tip.timestamp + 1)
         let context = BlockContext(height: tip.height + 1, timestamp: timestamp)
@@ -33,7 +33,8 @@ public struct BlockValidator: Sendable {
             validatorSetHash: genesis.validators.hash,
             lastCommitHash: lastCommit?.hash ?? .zero
         )
-        return (Block(header: header, transactions: execution.accepted.map(\.signed), lastCommit: lastCommit), execution)
+        // Built by executing on the tip: valid by construction.
+        return ValidatedBlock(block: Block(header: header, transactions: execution.accepted.map(\.signed), lastCommit: lastCommit), execution: execution)
     }
 
     /// Checks everything about `block` as the next block on the current tip: header fields,
@@ -43,7 +44,7 @@ public struct BlockValidator: Sendable {
     /// - Parameter verified: the block's transactions already verified by the caller (the
     ///   auditor verifies many blocks' signatures in parallel); checked to be exactly the
     ///   block's transactions. Nil: verify them here.
-    public func validate(_ block: Block, verified preverified: [VerifiedTransaction]? = nil) throws(ChainError) -> BlockExecution {
+    public func validate(_ block: Block, verified preverified: [VerifiedTransaction]? = nil) throws(ChainError) -> ValidatedBlock {
         let tip = try blocks.tip()
         let header = block.header
         try checkHeader(header, tip: tip)
@@ -65,7 +66,7 @@ public struct BlockValidator: Sendable {
             guard execution.stateRoot == header.stateRoot else {
                 throw ChainError(.badStateRoot, "block \(header.height) (\(block.hash)): state root after execution is \(execution.stateRoot), the header says \(header.stateRoot)")
             }
-            return execution
+            return ValidatedBlock(block: block, execution: execution)
         } catch let error as ChainError {
             throw error
         } catch let rejection as BlockRejection {

@@ -128,9 +128,9 @@ public struct ChainAuditor {
                 }
                 let execution: BlockExecution
                 do {
-                    execution = try validator.validate(block, verified: verified)
-                    try certificate.verify(chainId: chainId, height: h, blockHash: block.hash, validators: genesis.validators)
-                    try replica.commit(block, certificate: certificate, execution: execution)
+                    let validated = try validator.validate(block, verified: verified)
+                    execution = validated.execution
+                    try replica.commit(try validated.committed(by: certificate, chainId: chainId, validators: genesis.validators))
                 } catch let error as ChainError {
                     throw Failure(height: h, blockHash: block.hash.hex, check: error.code.rawValue, detail: error.message)
                 } catch let error as CertificateError {

@@ -20,8 +20,8 @@ public enum ChainReports {
             guard let block = try blocks.block(at: next), let certificate = try blocks.certificate(at: next) else {
                 throw ChainError(.missingBlock, "block \(next) is missing")
             }
-            let execution = try validator.validate(block)
-            try replica.commit(block, certificate: certificate, execution: execution)
+            let validated = try validator.validate(block)
+            try replica.commit(try validated.committed(by: certificate, chainId: blocks.genesis.chainId, validators: blocks.genesis.validators))
             next += 1
         }
         return replica

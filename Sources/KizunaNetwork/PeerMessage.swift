@@ -1,8 +1,9 @@
 public import KizunaCore
 public import KizunaConsensus
 
-/// A committed block with the certificate that committed it, as block sync carries it.
-public struct CertifiedBlock: Sendable, Hashable, CanonicalCodable {
+/// A block with the certificate that says it was committed, as block sync carries it: neither
+/// is verified yet (the receiving engine checks the certificate, then validates the block).
+public struct UnverifiedCertifiedBlock: Sendable, Hashable, CanonicalCodable {
     public var block: Block
     public var certificate: CommitCertificate
 
@@ -33,7 +34,7 @@ public enum PeerMessage: Sendable, Hashable {
     /// Block sync: "send me committed blocks from this height on".
     case blocksRequest(fromHeight: UInt64)
     /// Block sync: consecutive committed blocks with their certificates, ascending.
-    case blocks([CertifiedBlock])
+    case blocks([UnverifiedCertifiedBlock])
     /// The block of a proposal the sender saw precommitted but does not hold.
     case blockRequest(hash: Hash)
     case block(Block)
@@ -77,7 +78,7 @@ public enum PeerMessage: Sendable, Hashable {
         case 17: self = .transactions(try decoder.decodeList(SignedTransaction.self, maxCount: Self.transactionsPerFrameMax))
         case 18: self = .status(height: try decoder.decodeUInt64(), tipHash: try decoder.decodeHash())
         case 19: self = .blocksRequest(fromHeight: try decoder.decodeUInt64())
-        case 20: self = .blocks(try decoder.decodeList(CertifiedBlock.self, maxCount: Self.blocksPerFrameMax))
+        case 20: self = .blocks(try decoder.decodeList(UnverifiedCertifiedBlock.self, maxCount: Self.blocksPerFrameMax))
         case 21: self = .blockRequest(hash: try decoder.decodeHash())
         case 22: self = .block(try decoder.decode(Block.self))
         default: throw DecodingError(.invalidTag, "unknown peer message \(frame.kind)", offset: 0)

@@ -30,12 +30,12 @@ extension ConsensusEngine {
 
     func serveBlocks(from height: UInt64, to peer: PublicKey) {
         guard height >= 1, let tip = try? blocks.tipHeight(), height <= tip else { return }
-        var certified: [CertifiedBlock] = []
+        var certified: [UnverifiedCertifiedBlock] = []
         var bytes = 0
         var next = height
         while next <= tip, certified.count < PeerMessage.blocksPerFrameMax {
             guard let block = try? blocks.block(at: next), let certificate = try? blocks.certificate(at: next) else { break }
-            let item = CertifiedBlock(block: block, certificate: certificate)
+            let item = UnverifiedCertifiedBlock(block: block, certificate: certificate)
             let size = item.canonicalBytes.count
             if !certified.isEmpty && bytes + size > Self.syncBatchBytesMax { break }
             certified.append(item)
@@ -45,7 +45,7 @@ extension ConsensusEngine {
         if !certified.isEmpty { network?.send(PeerMessage.blocks(certified).frame, to: peer) }
     }
 
-    func applySynced(_ certified: [CertifiedBlock], from peer: PublicKey) async {
+    func applySynced(_ certified: [UnverifiedCertifiedBlock], from peer: PublicKey) async {
         var applied = 0
         for item in certified where item.block.height == machine.height {
             let before = machine.height
@@ -163,7 +163,7 @@ extension ConsensusEngine {
         case .requestValidation(let block):
             let hash = block.hash
             do {
-                executions[hash] = try await validate(block)
+                validated[hash] = try await validate(block)
                 return .blockValidated(hash: hash, valid: true)
             } catch {
                 logger.warning("a proposed block is invalid; prevoting nil", metadata: ["height": "\(block.height)", "hash": "\(hash)", "error": "\(error)"])
@@ -198,9 +198,9 @@ extension ConsensusEngine {
         }
         pendingBuild = nil
         do {
-            let (block, execution) = try await node.buildProposal(timestamp: now, proposer: key.publicKey, lastCommit: machine.tip.lastCommit)
-            executions[block.hash] = execution
-            return .proposalBlockReady(block)
+            let proposal = try await node.buildProposal(timestamp: now, proposer: key.publicKey, lastCommit: machine.tip.lastCommit)
+            validated[proposal.hash] = proposal
+            return .proposalBlockReady(proposal.block)
         } catch {
             logger.error("building a proposal failed", metadata: ["height": "\(height)", "round": "\(round)", "error": "\(error)"])
             return nil
@@ -209,12 +209,12 @@ extension ConsensusEngine {
 
     func commit(_ block: Block, certificate: CommitCertificate) async {
         let hash = block.hash
-        let execution: BlockExecution
-        if let known = executions[hash] {
-            execution = known
+        let checked: ValidatedBlock
+        if let known = validated[hash] {
+            checked = known
         } else {
             do {
-                execution = try await validate(block)
+                checked = try await validate(block)
             } catch {
                 // More than 2/3 of the power committed a block this node finds invalid: its
                 // state or code differs from theirs. Continuing would fork it; stop loudly.
@@ -224,13 +224,22 @@ extension ConsensusEngine {
                 fatalError("committed block \(block.height) (\(hash)) fails validation: \(error)")
             }
         }
+        let committed: CommittedBlock
         do {
-            try await node.commitDecided(block, certificate: certificate, execution: execution)
+            // The machine decided on precommits it verified; the certificate is checked once
+            // more here because only a verified certificate makes a block committed.
+            committed = try checked.committed(by: certificate, chainId: genesis.chainId, validators: genesis.validators)
+        } catch {
+            logger.critical("the certificate of a decided block does not verify; stopping", metadata: ["height": "\(block.height)", "error": "\(error)"])
+            fatalError("the certificate of decided block \(block.height) does not verify: \(error)")
+        }
+        do {
+            try await node.commitDecided(committed)
         } catch {
             logger.critical("writing a committed block failed; stopping", metadata: ["height": "\(block.height)", "error": "\(error)"])
             fatalError("writing committed block \(block.height) failed: \(error)")
         }
-        executions = [:]
+        validated = [:]
         pendingBuild = nil
         // The decided height's journal (own messages, peers' votes) is no longer needed.
         replica.blockCommitted(height: block.height)

@@ -57,8 +57,8 @@ public actor ConsensusEngine {
     /// Gossiped batches being verified now (`handleMessage`).
     nonisolated let gossipBatchesInFlight = NIOLockedValueBox<Int>(0)
 
-    /// Executions of validated blocks of the current height, by block hash.
-    var executions: [Hash: BlockExecution] = [:]
+    /// Blocks of the current height this node validated (executed), by block hash.
+    var validated: [Hash: ValidatedBlock] = [:]
     /// The proposal this node must build, once there is a transaction or the wait is over.
     var pendingBuild: (height: UInt64, round: UInt32)?
     var heightStartedAt: UInt64
@@ -367,7 +367,7 @@ public actor ConsensusEngine {
 
     /// Validates `block` on the tip: the signatures the mempool has not verified are verified
     /// on all cores first, then the node executes the block.
-    func validate(_ block: Block) async throws -> BlockExecution {
+    func validate(_ block: Block) async throws -> ValidatedBlock {
         let known = await node.mempoolVerified(block)
         let missing = known.indices.filter { known[$0] == nil }
         var verified = known

@@ -36,11 +36,12 @@ extension Node {
 
     /// Builds the next block on the tip from the mempool (the proposer's step). Transactions
     /// that fail execution are left out and reported rejected.
-    public func buildProposal(timestamp: UInt64, proposer: PublicKey, lastCommit: CommitCertificate?) throws -> (Block, BlockExecution) {
+    public func buildProposal(timestamp: UInt64, proposer: PublicKey, lastCommit: CommitCertificate?) throws -> ValidatedBlock {
         let store = blocks
         func nextNonce(_ key: PublicKey) -> UInt64? { (try? store.account(key))??.nonce }
         let candidates = mempool.candidates(limit: configuration.blockTransactionsMax, nextNonce: nextNonce)
-        let (block, execution) = try validator.propose(candidates: candidates, timestamp: timestamp, proposer: proposer, lastCommit: lastCommit)
+        let proposal = try validator.propose(candidates: candidates, timestamp: timestamp, proposer: proposer, lastCommit: lastCommit)
+        let execution = proposal.execution
         // A transaction that fails against this node's state now is not rejected for good: the
         // proposal may not be decided, this node may be behind, and other validators hold the
         // transaction too and may commit it. It waits out of the mempool until the next commit,
@@ -58,7 +59,7 @@ extension Node {
         mempool.remove(execution.rejected.map(\.transaction.id))
         released(execution.rejected.map(\.transaction.id))
         syncAdmission()
-        return (block, execution)
+        return proposal
     }
 
     /// A transaction left out of a proposal with no room to wait for the next commit: rejected
@@ -120,14 +121,15 @@ extension Node {
     /// Validates a block proposed for the next height by executing it on the tip.
     /// - Parameter verified: the block's transactions, verified by the caller (signatures the
     ///   mempool verified on admission are not verified again; the rest on all cores).
-    public func validateProposal(_ block: Block, verified: [VerifiedTransaction]) throws(ChainError) -> BlockExecution {
+    public func validateProposal(_ block: Block, verified: [VerifiedTransaction]) throws(ChainError) -> ValidatedBlock {
         try validator.validate(block, verified: verified)
     }
 
     /// Writes a block consensus decided, with its certificate, in one synced batch.
-    public func commitDecided(_ block: Block, certificate: CommitCertificate, execution: BlockExecution) throws {
-        try blocks.commit(block, certificate: certificate, execution: execution)
+    public func commitDecided(_ committed: CommittedBlock) throws {
+        try blocks.commit(committed)
+        let block = committed.block
         lastBlockMilliseconds = block.header.timestamp
-        afterCommit(block, certificate: certificate, execution: execution)
+        afterCommit(block, certificate: committed.certificate, execution: committed.execution)
     }
 }

@@ -181,14 +181,16 @@ public actor Node {
         let store = blocks
         func nextNonce(_ key: PublicKey) -> UInt64? { (try? store.account(key))??.nonce }
         let candidates = mempool.candidates(limit: configuration.blockTransactionsMax, nextNonce: nextNonce)
-        let (block, execution) = try validator.propose(candidates: candidates, timestamp: nowMilliseconds, proposer: key.publicKey, lastCommit: tipCertificate)
+        let validated = try validator.propose(candidates: candidates, timestamp: nowMilliseconds, proposer: key.publicKey, lastCommit: tipCertificate)
+        let block = validated.block
         let certificate = CommitCertificate(
             height: block.height, round: 0, blockHash: block.hash,
             signatures: [CommitCertificate.precommit(chainId: genesis.chainId, height: block.height, round: 0, blockHash: block.hash, key: key)]
         )
-        try blocks.commit(block, certificate: certificate, execution: execution)
+        let committed = try validated.committed(by: certificate, chainId: genesis.chainId, validators: genesis.validators)
+        try blocks.commit(committed)
         lastBlockMilliseconds = nowMilliseconds
-        afterCommit(block, certificate: certificate, execution: execution)
+        afterCommit(block, certificate: certificate, execution: validated.execution)
         return block
     }
 

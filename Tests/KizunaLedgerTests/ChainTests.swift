@@ -268,18 +268,39 @@ struct ChainTests {
         #expect(error?.code == code, "\(what): \(String(describing: error))", sourceLocation: sourceLocation)
     }
 
+    /// Trust in types: only a certificate that verifies for the block against the validator set
+    /// makes a validated block a `CommittedBlock`, the only thing `BlockStore.commit` takes.
+    @Test func onlyAVerifyingCertificateMakesAValidatedBlockCommitted() throws {
+        let (chain, replica, block, _, _) = try nextBlock()
+        let validated = try replica.validator.validate(block)
+        let genesis = replica.genesis
+        let stranger = PrivateKey(seed: [UInt8](repeating: 0x5a, count: 32))!
+        let forged = [
+            chain.certificate(for: block, key: stranger),
+            CommitCertificate(height: block.height, round: 0, blockHash: Hash.sha256([1]), signatures: chain.certificate(for: block).signatures),
+            CommitCertificate(height: block.height + 1, round: 0, blockHash: block.hash, signatures: chain.certificate(for: block).signatures),
+            CommitCertificate(height: block.height, round: 0, blockHash: block.hash, signatures: []),
+        ]
+        for certificate in forged {
+            #expect(throws: CertificateError.self) { _ = try validated.committed(by: certificate, chainId: genesis.chainId, validators: genesis.validators) }
+        }
+        let committed = try validated.committed(by: chain.certificate(for: block), chainId: genesis.chainId, validators: genesis.validators)
+        try replica.blocks.commit(committed)
+        #expect(try replica.blocks.tipHeight() == block.height)
+    }
+
     @Test("validate accepts the next honest block built on another store")
     func validateAcceptsHonestBlock() throws {
         let (chain, replica, block, execution, _) = try nextBlock()
         let validated = try replica.validator.validate(block)
-        #expect(validated.stateRoot == block.header.stateRoot)
-        #expect(validated.stateRoot == execution.stateRoot)
-        #expect(validated.batch == execution.batch)
-        #expect(validated.receipts == execution.receipts)
+        #expect(validated.execution.stateRoot == block.header.stateRoot)
+        #expect(validated.execution.stateRoot == execution.stateRoot)
+        #expect(validated.execution.batch == execution.batch)
+        #expect(validated.execution.receipts == execution.receipts)
         // Both commit it; the stores stay identical.
         try chain.commit(block, execution)
         replica.tipCertificate = chain.tipCertificate
-        try replica.blocks.commit(block, certificate: chain.tipCertificate!, execution: validated)
+        try replica.blocks.commit(try validated.committed(by: chain.tipCertificate!, chainId: replica.genesis.chainId, validators: replica.genesis.validators))
         #expect(snapshot(chain.store) == snapshot(replica.store))
         #expect(try ChainVerifier(blocks: replica.blocks).verify().height == 11)
         // Validating does not write.

@@ -303,6 +303,8 @@ final class ChainHarness {
     let blocks: BlockStore
     var validator: BlockValidator { BlockValidator(blocks: blocks) }
     var tipCertificate: CommitCertificate?
+    /// Blocks this harness proposed, by hash: only a validated block can be committed.
+    var proposed: [Hash: ValidatedBlock] = [:]
 
     init(genesis: Genesis = Fixture.defaultGenesis, store: MemoryStore = MemoryStore()) throws {
         self.genesis = genesis
@@ -319,12 +321,17 @@ final class ChainHarness {
 
     func propose(_ transactions: [SignedTransaction], timestamp: UInt64) throws -> (block: Block, execution: BlockExecution) {
         let verified = try transactions.map { try $0.verified(chainId: genesis.chainId) }
-        return try validator.propose(candidates: verified, timestamp: timestamp, proposer: Fixture.validatorKey.publicKey, lastCommit: tipCertificate)
+        let validated = try validator.propose(candidates: verified, timestamp: timestamp, proposer: Fixture.validatorKey.publicKey, lastCommit: tipCertificate)
+        proposed[validated.hash] = validated
+        return (validated.block, validated.execution)
     }
 
+    /// Commits a block this harness proposed (`execution` is the proposal's own).
     func commit(_ block: Block, _ execution: BlockExecution) throws {
         let certificate = certificate(for: block)
-        try blocks.commit(block, certificate: certificate, execution: execution)
+        let validated = try #require(proposed[block.hash], "block \(block.height) was not proposed by this harness")
+        try blocks.commit(try validated.committed(by: certificate, chainId: genesis.chainId, validators: genesis.validators))
+        proposed = [:]
         tipCertificate = certificate
     }
 

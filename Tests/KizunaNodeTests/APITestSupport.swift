@@ -164,3 +164,13 @@ func withProducer<T: Sendable>(_ fixture: APIFixture, _ body: () async throws ->
     defer { producer.cancel() }
     return try await body()
 }
+
+extension ValidatedBlock {
+    /// This block committed by a precommit of the one validator of a single-validator test chain.
+    func committedBySingleValidator(_ key: PrivateKey, genesis: Genesis) throws -> CommittedBlock {
+        let certificate = CommitCertificate(height: height, round: 0, blockHash: hash, signatures: [
+            CommitCertificate.precommit(chainId: genesis.chainId, height: height, round: 0, blockHash: hash, key: key),
+        ])
+        return try committed(by: certificate, chainId: genesis.chainId, validators: genesis.validators)
+    }
+}

@@ -59,12 +59,9 @@ struct AdmissionPropertyTests {
         /// Commits a block of everything pending (the set-up).
         func commitEverything() async throws {
             let height = try blocks.tipHeight()
-            let (block, execution) = try await node.buildProposal(timestamp: clock, proposer: APIFixture.validatorKey.publicKey, lastCommit: height == 0 ? nil : try blocks.certificate(at: height))
-            #expect(execution.rejected.isEmpty)
-            let certificate = CommitCertificate(height: block.height, round: 0, blockHash: block.hash, signatures: [
-                CommitCertificate.precommit(chainId: blocks.genesis.chainId, height: block.height, round: 0, blockHash: block.hash, key: APIFixture.validatorKey),
-            ])
-            try await node.commitDecided(block, certificate: certificate, execution: execution)
+            let proposal = try await node.buildProposal(timestamp: clock, proposer: APIFixture.validatorKey.publicKey, lastCommit: height == 0 ? nil : try blocks.certificate(at: height))
+            #expect(proposal.execution.rejected.isEmpty)
+            try await node.commitDecided(try proposal.committedBySingleValidator(APIFixture.validatorKey, genesis: blocks.genesis))
         }
         func below(_ n: Int) -> Int { Int(random.next() % UInt64(n)) }
         func chance(_ percent: Int) -> Bool { below(100) < percent }
@@ -187,13 +184,11 @@ struct AdmissionPropertyTests {
                 for index in runs.indices.reversed() { runs.swapAt(index, below(index + 1)) }
                 let chosen = runs.flatMap { $0.prefix(below($0.count + 1)) }
                 let height = try blocks.tipHeight()
-                let (block, execution) = try BlockValidator(blocks: blocks).propose(candidates: chosen, timestamp: clock, proposer: APIFixture.validatorKey.publicKey,
-                                                                                   lastCommit: height == 0 ? nil : try blocks.certificate(at: height))
-                let certificate = CommitCertificate(height: block.height, round: 0, blockHash: block.hash, signatures: [
-                    CommitCertificate.precommit(chainId: chainId, height: block.height, round: 0, blockHash: block.hash, key: APIFixture.validatorKey),
-                ])
+                let proposal = try BlockValidator(blocks: blocks).propose(candidates: chosen, timestamp: clock, proposer: APIFixture.validatorKey.publicKey,
+                                                                          lastCommit: height == 0 ? nil : try blocks.certificate(at: height))
+                let block = proposal.block
                 let pendingBefore = candidates.map(\.id)
-                try await node.commitDecided(block, certificate: certificate, execution: execution)
+                try await node.commitDecided(try proposal.committedBySingleValidator(APIFixture.validatorKey, genesis: blocks.genesis))
                 // What the decided block made impossible was rejected by the recheck.
                 for id in pendingBefore {
                     if case .rejected = await node.status(of: id) { interventions += 1 }
@@ -239,13 +234,10 @@ struct AdmissionPropertyTests {
             let (first, firstBlocks) = nodes[0]
             for transaction in batch { try await first.submit(try transaction.verified(chainId: chainId)) }
             let tip = try firstBlocks.tipHeight()
-            let (block, _) = try await first.buildProposal(timestamp: clock, proposer: APIFixture.validatorKey.publicKey, lastCommit: tip == 0 ? nil : try firstBlocks.certificate(at: tip))
-            let certificate = CommitCertificate(height: block.height, round: 0, blockHash: block.hash, signatures: [
-                CommitCertificate.precommit(chainId: chainId, height: block.height, round: 0, blockHash: block.hash, key: APIFixture.validatorKey),
-            ])
+            let block = try await first.buildProposal(timestamp: clock, proposer: APIFixture.validatorKey.publicKey, lastCommit: tip == 0 ? nil : try firstBlocks.certificate(at: tip)).block
             for (node, _) in nodes {
-                let execution = try await node.validateProposal(block, verified: try block.transactions.map { try $0.verified(chainId: chainId) })
-                try await node.commitDecided(block, certificate: certificate, execution: execution)
+                let validated = try await node.validateProposal(block, verified: try block.transactions.map { try $0.verified(chainId: chainId) })
+                try await node.commitDecided(try validated.committedBySingleValidator(APIFixture.validatorKey, genesis: firstBlocks.genesis))
             }
         }
         let (origin, originBlocks) = nodes[0]
@@ -271,7 +263,7 @@ struct AdmissionPropertyTests {
             #expect(await node.pendingCount == 1)
         }
         let tip = try originBlocks.tipHeight()
-        let (block, _) = try await origin.buildProposal(timestamp: clock + 1000, proposer: APIFixture.validatorKey.publicKey, lastCommit: try originBlocks.certificate(at: tip))
+        let block = try await origin.buildProposal(timestamp: clock + 1000, proposer: APIFixture.validatorKey.publicKey, lastCommit: try originBlocks.certificate(at: tip)).block
         #expect(block.transactions.map(\.id) == [replacement.id])
     }
 }

@@ -47,10 +47,11 @@ struct AuditFixture {
             }
             time += 4 * 3_600_000
             let verified = try transaction.verified(chainId: chainId)
-            let (block, execution) = try validator.propose(candidates: [verified], timestamp: time, proposer: AuditFixture.validator.publicKey, lastCommit: certificate)
-            #expect(execution.rejected.isEmpty, "fixture transaction \(index) rejected: \(execution.rejected.map(\.error))")
+            let validated = try validator.propose(candidates: [verified], timestamp: time, proposer: AuditFixture.validator.publicKey, lastCommit: certificate)
+            let block = validated.block
+            #expect(validated.execution.rejected.isEmpty, "fixture transaction \(index) rejected: \(validated.execution.rejected.map(\.error))")
             let next = CommitCertificate(height: block.height, round: 0, blockHash: block.hash, signatures: [CommitCertificate.precommit(chainId: chainId, height: block.height, round: 0, blockHash: block.hash, key: AuditFixture.validator)])
-            try blocks.commit(block, certificate: next, execution: execution)
+            try blocks.commit(try validated.committed(by: next, chainId: chainId, validators: AuditFixture.genesis.validators))
             certificate = next
         }
     }
@@ -210,8 +211,10 @@ struct AuditTests {
         let other = try builder.send(to: AuditFixture.residents[2].publicKey, amount: 7).verified(chainId: chainId)
         let tip = try forked.blocks.tip()
         let lastCommit: CommitCertificate? = try forked.blocks.certificate(at: tip.height)
-        let (block, execution) = try validator.propose(candidates: [other], timestamp: tip.timestamp + 4 * 3_600_000, proposer: AuditFixture.validator.publicKey, lastCommit: lastCommit)
-        try forked.blocks.commit(block, certificate: CommitCertificate(height: block.height, round: 0, blockHash: block.hash, signatures: [CommitCertificate.precommit(chainId: chainId, height: block.height, round: 0, blockHash: block.hash, key: AuditFixture.validator)]), execution: execution)
+        let validated = try validator.propose(candidates: [other], timestamp: tip.timestamp + 4 * 3_600_000, proposer: AuditFixture.validator.publicKey, lastCommit: lastCommit)
+        let block = validated.block
+        try forked.blocks.commit(try validated.committed(by: CommitCertificate(height: block.height, round: 0, blockHash: block.hash, signatures: [CommitCertificate.precommit(chainId: chainId, height: block.height, round: 0, blockHash: block.hash, key: AuditFixture.validator)]),
+                                                         chainId: chainId, validators: AuditFixture.genesis.validators))
         // Alone, the forked branch is a valid chain.
         _ = try ChainAuditor(genesis: AuditFixture.genesis, source: forked.blocks).run()
         var auditor = ChainAuditor(genesis: AuditFixture.genesis, source: forked.blocks)

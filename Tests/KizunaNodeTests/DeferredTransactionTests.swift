@@ -53,7 +53,7 @@ import KizunaWallet
             try await node.submit(try transaction.verified(chainId: chainId))
         }
 
-        mutating func build() async throws -> (Block, BlockExecution) {
+        mutating func build() async throws -> ValidatedBlock {
             clock += 1000
             let tip = try blocks.tipHeight()
             return try await node.buildProposal(timestamp: clock, proposer: APIFixture.validatorKey.publicKey,
@@ -61,20 +61,16 @@ import KizunaWallet
         }
 
         /// An empty block, as another validator's proposal that was decided instead.
-        mutating func emptyBlock() throws -> (Block, BlockExecution) {
+        mutating func emptyBlock() throws -> ValidatedBlock {
             clock += 1000
             let tip = try blocks.tipHeight()
             let proposed = try BlockValidator(blocks: blocks).propose(candidates: [], timestamp: clock, proposer: APIFixture.validatorKey.publicKey,
                                                                       lastCommit: tip == 0 ? nil : try blocks.certificate(at: tip))
-            return (proposed.block, proposed.execution)
+            return proposed
         }
 
-        func commit(_ decided: (Block, BlockExecution)) async throws {
-            let (block, execution) = decided
-            let certificate = CommitCertificate(height: block.height, round: 0, blockHash: block.hash, signatures: [
-                CommitCertificate.precommit(chainId: chainId, height: block.height, round: 0, blockHash: block.hash, key: APIFixture.validatorKey),
-            ])
-            try await node.commitDecided(block, certificate: certificate, execution: execution)
+        func commit(_ decided: ValidatedBlock) async throws {
+            try await node.commitDecided(try decided.committedBySingleValidator(APIFixture.validatorKey, genesis: blocks.genesis))
         }
     }
 
@@ -84,8 +80,8 @@ import KizunaWallet
         try await harness.node.submit(payment)
         try await harness.submit(harness.registrar.freeze(APIFixture.resident1.publicKey))
         let proposal = try await harness.build()
-        #expect(proposal.0.transactions.count == 1, "the freeze goes in, the payment cannot follow it")
-        #expect(!proposal.0.transactions.contains(payment.signed))
+        #expect(proposal.block.transactions.count == 1, "the freeze goes in, the payment cannot follow it")
+        #expect(!proposal.block.transactions.contains(payment.signed))
         guard case .deferred(let reason) = await harness.node.status(of: payment.id) else {
             Issue.record("expected deferred, got \(await harness.node.status(of: payment.id))")
             return
@@ -159,7 +155,7 @@ import KizunaWallet
         #expect(try await node.waiterCount(reaching: 1) == 1)
         // The freeze goes in; both payments are left out (frozen, then the nonce after it).
         let proposal = try await harness.build()
-        #expect(proposal.0.transactions.count == 1)
+        #expect(proposal.block.transactions.count == 1)
         guard case .deferred = await node.status(of: first.id) else {
             Issue.record("expected the first deferred, got \(await node.status(of: first.id))")
             return

@@ -36,7 +36,7 @@ import Logging
             .transactions([Self.transaction(nonce: 0), Self.transaction(nonce: 1)]),
             .status(height: 42, tipHash: block.hash),
             .blocksRequest(fromHeight: 7),
-            .blocks([CertifiedBlock(block: block, certificate: certificate)]),
+            .blocks([UnverifiedCertifiedBlock(block: block, certificate: certificate)]),
             .blockRequest(hash: block.hash),
             .block(block),
         ]
