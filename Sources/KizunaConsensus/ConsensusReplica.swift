@@ -14,7 +14,8 @@ public struct ConsensusReplica<Journal: ConsensusJournal>: Sendable {
     public enum Output: Sendable {
         /// One of the machine's actions — never `signAndPersist`, which the replica performed.
         case action(ConsensusStateMachine.Action)
-        /// A message this replica signed and made durable (the broadcast follows as an action).
+        /// A message this replica signed and made durable, or re-sends from its journal after a
+        /// restart (the broadcast follows as an action).
         case signed(ConsensusMessage)
         /// The signer refused a request (it conflicts with the record): nothing was signed.
         case signerRefused(SigningRequest, SignerError)
@@ -120,7 +121,11 @@ public struct ConsensusReplica<Journal: ConsensusJournal>: Sendable {
         let events = pendingRestore
         pendingRestore = []
         var outputs: [Output] = []
-        for event in events { run(event, into: &outputs) }
+        for event in events {
+            // A restored message is released (again): the shell sees it as signed.
+            if case .signed(let message) = event { outputs.append(.signed(message)) }
+            run(event, into: &outputs)
+        }
         return outputs
     }
 

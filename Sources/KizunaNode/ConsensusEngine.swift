@@ -49,10 +49,10 @@ public actor ConsensusEngine {
         var round: UInt32
         var step: TimeoutStep
     }
-    /// Transactions the API admitted, waiting for the next gossip flush (at most
-    /// `gossipBufferTransactionsMax`; past it they are dropped and counted — they still reach
-    /// the chain in this node's own proposals).
-    nonisolated let gossipBuffer = NIOLockedValueBox<[SignedTransaction]>([])
+    /// Transactions the API admitted, waiting for the next gossip flush; past its bound they are
+    /// not gossiped and are counted (`kizuna_gossip_buffer_dropped_total`).
+    nonisolated let gossipBuffer = GossipBuffer(transactionsMax: gossipBufferTransactionsMax)
+    /// 50,000: five seconds of this machine's ceiling, far beyond what one 10 ms tick gathers.
     static let gossipBufferTransactionsMax = 50_000
     /// Gossiped batches being verified now (`handleMessage`).
     nonisolated let gossipBatchesInFlight = NIOLockedValueBox<Int>(0)
@@ -151,12 +151,7 @@ public actor ConsensusEngine {
     }
 
     public nonisolated func gossip(_ transaction: VerifiedTransaction) {
-        let kept = gossipBuffer.withLockedValue { buffer -> Bool in
-            guard buffer.count < Self.gossipBufferTransactionsMax else { return false }
-            buffer.append(transaction.signed)
-            return true
-        }
-        if !kept { node.metrics.add("kizuna_gossip_buffer_dropped_total") }
+        if !gossipBuffer.offer(transaction.signed) { node.metrics.add("kizuna_gossip_buffer_dropped_total") }
     }
 
     /// Runs until the task is cancelled.
@@ -243,10 +238,7 @@ public actor ConsensusEngine {
     }
 
     func flushGossip() {
-        let pending = gossipBuffer.withLockedValue { buffer -> [SignedTransaction] in
-            defer { buffer = [] }
-            return buffer
-        }
+        let pending = gossipBuffer.takeAll()
         guard !pending.isEmpty, let network else { return }
         var batch: [SignedTransaction] = []
         var bytes = 0

@@ -77,3 +77,20 @@ extension Node {
         return waiting
     }
 }
+
+/// The engine's gossip buffer: its bound and what it drops.
+@Suite struct GossipBufferTests {
+    @Test func theGossipBufferKeepsItsBoundAndEmptiesOnTake() throws {
+        let buffer = GossipBuffer(transactionsMax: 3)
+        let key = PrivateKey(seed: [UInt8](repeating: 9, count: 32))!
+        let transactions = (0..<5).map { nonce in
+            Transaction(chainId: "gossip-test", signer: key.publicKey, nonce: UInt64(nonce), body: .send(Send(to: key.publicKey, amount: 1))).signed(by: key)
+        }
+        let kept = transactions.map { buffer.offer($0) }
+        #expect(kept == [true, true, true, false, false])
+        #expect(buffer.count == 3)
+        #expect(buffer.takeAll() == Array(transactions.prefix(3)))
+        #expect(buffer.count == 0)
+        #expect(buffer.offer(transactions[4]))
+    }
+}
