@@ -32,30 +32,6 @@ public enum Caller: Sendable, Equatable {
     }
 }
 
-/// The signed-request scheme (`docs/api.md`, "Signed requests"). The wallet library builds
-/// the same message (`KizunaWallet.RequestSigner`); a test checks the two agree.
-///
-/// ```
-/// message = "KIZUNA/REQUEST/V1" ‖ 00 ‖ string(chainId) ‖ string(method) ‖ string(target)
-///           ‖ u64(timestampMilliseconds) ‖ SHA-256(body)
-/// ```
-/// `string` is the wire format's `u32` length + UTF-8; `target` is the path and query exactly
-/// as sent on the request line (e.g. `/v1/accounts/kz1…/transactions?limit=20`).
-public enum RequestSignatureScheme {
-    public static let addressHeader = "Kizuna-Address"
-    public static let timestampHeader = "Kizuna-Timestamp"
-    public static let signatureHeader = "Kizuna-Signature"
-
-    public static func message(chainId: String, method: String, target: String, timestampMilliseconds: UInt64, body: [UInt8]) -> [UInt8] {
-        var encoder = Encoder()
-        encoder.encode(chainId)
-        encoder.encode(method)
-        encoder.encode(target)
-        encoder.encode(timestampMilliseconds)
-        return HashDomain.requestSignature.prefix + encoder.bytes + Hash.sha256(body).bytes
-    }
-}
-
 /// A refusal with an RFC 9457 problem document: an HTTP status, a stable code, a detail,
 /// and for 429/503 the seconds to wait.
 public struct APIProblem: Error, Sendable, Equatable, CustomStringConvertible {

@@ -248,15 +248,8 @@ public struct AuditBenchmark: Sendable {
         let started = DispatchTime.now()
         let cores = ProcessInfo.processInfo.activeProcessorCount
 
-        let validatorKey = PrivateKey()
-        let registrar = PrivateKey()
-        let issuer = PrivateKey()
-        let built = Genesis(
-            chainId: "bench-audit", genesisTime: CivilTime.parseRFC3339("2026-04-01T00:00:00+09:00")!,
-            validators: [Validator(name: "bench", organisation: "benchmark", publicKey: validatorKey.publicKey, votingPower: 1)],
-            authorities: Authorities(coinIssuer: issuer.publicKey, registrar: registrar.publicKey, city: PrivateKey().publicKey, auditor: PrivateKey().publicKey),
-            coin: Genesis.defaultCoinPolicy, point: Genesis.defaultPointPolicy, thanks: Genesis.defaultThanksPolicy
-        )
+        let chain = BenchChain(chainId: "bench-audit")
+        let (validatorKey, registrar, issuer, built) = (chain.validatorKey, chain.registrar, chain.issuer, chain.genesis)
         // The audit reads the genesis from this file: build from what it reads back.
         try built.jsonData().write(to: URL(fileURLWithPath: genesisPath))
         let genesis = try Genesis.load(path: genesisPath)

@@ -141,15 +141,8 @@ public struct LedgerBenchmark: Sendable {
 
     public func run(progress: (String) -> Void) throws -> Result {
         try? FileManager.default.removeItem(atPath: folder)
-        let registrar = PrivateKey()
-        let city = PrivateKey()
-        let issuer = PrivateKey()
-        let genesis = Genesis(
-            chainId: "bench-ledger", genesisTime: CivilTime.parseRFC3339("2026-04-01T00:00:00+09:00")!,
-            validators: [Validator(name: "bench", organisation: "benchmark", publicKey: PrivateKey().publicKey, votingPower: 1)],
-            authorities: Authorities(coinIssuer: issuer.publicKey, registrar: registrar.publicKey, city: city.publicKey, auditor: PrivateKey().publicKey),
-            coin: Genesis.defaultCoinPolicy, point: Genesis.defaultPointPolicy, thanks: Genesis.defaultThanksPolicy
-        )
+        let chain = BenchChain(chainId: "bench-ledger")
+        let (registrar, city, issuer, genesis) = (chain.registrar, chain.city, chain.issuer, chain.genesis)
         let store = try RocksDBStore(path: folder + "/state")
         defer { store.close() }
         let ledger = Ledger(genesis: genesis)

@@ -91,15 +91,8 @@ public struct SingleNodeBenchmark: Sendable {
         progress(String(format: "synced RocksDB batches: %.0f/s", syncedPerSecond))
 
         // 3. A chain: register and charge residents, then time a stream of sends.
-        let validatorKey = PrivateKey()
-        let registrar = PrivateKey()
-        let issuer = PrivateKey()
-        let genesis = Genesis(
-            chainId: "bench-kizuna", genesisTime: CivilTime.parseRFC3339("2026-04-01T00:00:00+09:00")!,
-            validators: [Validator(name: "bench", organisation: "benchmark", publicKey: validatorKey.publicKey, votingPower: 1)],
-            authorities: Authorities(coinIssuer: issuer.publicKey, registrar: registrar.publicKey, city: PrivateKey().publicKey, auditor: PrivateKey().publicKey),
-            coin: Genesis.defaultCoinPolicy, point: Genesis.defaultPointPolicy, thanks: Genesis.defaultThanksPolicy
-        )
+        let chain = BenchChain(chainId: "bench-kizuna")
+        let (validatorKey, registrar, issuer, genesis) = (chain.validatorKey, chain.registrar, chain.issuer, chain.genesis)
         let store = try RocksDBStore(path: folder + "/chain")
         defer { store.close() }
         let blocks = try BlockStore(store: store, genesis: genesis)

@@ -41,7 +41,9 @@ public struct ExportFile: ChainSource {
     public static let magic = Array("KIZUNA-EXPORT-V1".utf8) + [0]
     public let path: String
     public let genesisJSON: Data
-    private let blocks: [(block: [UInt8], certificate: [UInt8])]
+    /// One block of the export: its encoding and its certificate's.
+    private typealias Entry = (block: [UInt8], certificate: [UInt8])
+    private let blocks: [Entry]
 
     public var description: String { "export file \(path)" }
 
@@ -59,7 +61,7 @@ public struct ExportFile: ChainSource {
         do {
             genesisJSON = Data(try decoder.decodeBytes(maxBytes: 1 << 20))
             let count = try decoder.decodeUInt64()
-            var blocks: [(block: [UInt8], certificate: [UInt8])] = []
+            var blocks: [Entry] = []
             for _ in 0..<count {
                 let block = try decoder.decodeBytes(maxBytes: BlockLimits.blockBytesMax)
                 let certificate = try decoder.decodeBytes(maxBytes: 1 << 20)
@@ -76,20 +78,22 @@ public struct ExportFile: ChainSource {
     public func tipHeight() throws -> UInt64 { UInt64(blocks.count) }
 
     public func block(at height: UInt64) throws -> Block {
-        guard height >= 1, height <= UInt64(blocks.count) else { throw ChainError(.missingBlock, "the export has no block \(height)") }
-        do {
-            return try Block(canonicalBytes: blocks[Int(height - 1)].block)
-        } catch {
-            throw ChainError(.corruptBlock, "block \(height) does not decode: \(error)")
-        }
+        try decode(at: height, { $0.block }, what: "block \(height)")
     }
 
     public func certificate(at height: UInt64) throws -> CommitCertificate {
+        try decode(at: height, { $0.certificate }, what: "the certificate of block \(height)")
+    }
+
+    /// Decodes one part of the entry at `height`; `what` names it in the error.
+    private func decode<Value: CanonicalDecodable>(
+        at height: UInt64, _ part: (Entry) -> [UInt8], what: String
+    ) throws -> Value {
         guard height >= 1, height <= UInt64(blocks.count) else { throw ChainError(.missingBlock, "the export has no block \(height)") }
         do {
-            return try CommitCertificate(canonicalBytes: blocks[Int(height - 1)].certificate)
+            return try Value(canonicalBytes: part(blocks[Int(height - 1)]))
         } catch {
-            throw ChainError(.corruptBlock, "the certificate of block \(height) does not decode: \(error)")
+            throw ChainError(.corruptBlock, "\(what) does not decode: \(error)")
         }
     }
 

@@ -146,11 +146,26 @@ struct FieldElement: Equatable {
 
     /// Adds `other` as a 256-bit number; returns the carry out of the top limb.
     private mutating func addReportingCarry(_ other: FieldElement) -> UInt64 {
+        combineLimbs(other, UInt64.addingReportingOverflow)
+    }
+
+    /// Subtracts `other` as a 256-bit number; returns the borrow out of the top limb.
+    @discardableResult
+    private mutating func subtractReportingBorrow(_ other: FieldElement) -> UInt64 {
+        combineLimbs(other, UInt64.subtractingReportingOverflow)
+    }
+
+    /// Adds or subtracts (`step`) `other` limb by limb from the lowest, passing the carry or
+    /// borrow on to the next limb; returns the one out of the top limb.
+    @inline(__always)
+    private mutating func combineLimbs(
+        _ other: FieldElement, _ step: (UInt64) -> (UInt64) -> (partialValue: UInt64, overflow: Bool)
+    ) -> UInt64 {
         var carry: UInt64 = 0
         for index in 0..<4 {
-            let (s1, o1) = self[index].addingReportingOverflow(other[index])
-            let (s2, o2) = s1.addingReportingOverflow(carry)
-            self[index] = s2
+            let (r1, o1) = step(self[index])(other[index])
+            let (r2, o2) = step(r1)(carry)
+            self[index] = r2
             carry = (o1 ? 1 : 0) + (o2 ? 1 : 0)
         }
         return carry
@@ -159,13 +174,7 @@ struct FieldElement: Equatable {
     /// Brings any 256-bit value below p. 2^256 = 2p + 38, so at most two subtractions.
     private mutating func reduceOnce() {
         while !isBelowP {
-            var borrow: UInt64 = 0
-            for index in 0..<4 {
-                let (d1, o1) = self[index].subtractingReportingOverflow(FieldElement.p[index])
-                let (d2, o2) = d1.subtractingReportingOverflow(borrow)
-                self[index] = d2
-                borrow = (o1 ? 1 : 0) + (o2 ? 1 : 0)
-            }
+            subtractReportingBorrow(FieldElement.p)
         }
     }
 
@@ -189,13 +198,7 @@ struct FieldElement: Equatable {
     static func - (lhs: FieldElement, rhs: FieldElement) -> FieldElement {
         // lhs − rhs = lhs + (p − rhs); p − rhs is in 1…p since rhs < p, so no borrow.
         var negated = FieldElement.p
-        var borrow: UInt64 = 0
-        for index in 0..<4 {
-            let (d1, o1) = negated[index].subtractingReportingOverflow(rhs[index])
-            let (d2, o2) = d1.subtractingReportingOverflow(borrow)
-            negated[index] = d2
-            borrow = (o1 ? 1 : 0) + (o2 ? 1 : 0)
-        }
+        negated.subtractReportingBorrow(rhs)
         return lhs + negated
     }
 

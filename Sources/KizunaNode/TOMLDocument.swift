@@ -87,6 +87,13 @@ final class TOMLTable {
         self.origin = origin
     }
 
+    /// Adds an empty table named `name` (which must be free) and returns it.
+    func addTable(_ name: String, origin: Origin) -> TOMLTable {
+        let created = TOMLTable(origin: origin)
+        entries[name] = .table(created)
+        return created
+    }
+
     func foundationObject() -> [String: Any] {
         var object: [String: Any] = [:]
         for (key, node) in entries {

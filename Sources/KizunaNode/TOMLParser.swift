@@ -150,9 +150,7 @@ struct TOMLParser {
         for (index, name) in path.dropLast().enumerated() {
             switch table.entries[name] {
             case nil:
-                let created = TOMLTable(origin: .implicitByHeader)
-                table.entries[name] = .table(created)
-                table = created
+                table = table.addTable(name, origin: .implicitByHeader)
             case .table(let existing):
                 table = existing
             case .arrayOfTables(let array):
@@ -259,9 +257,7 @@ struct TOMLParser {
             func shown() -> String { Self.display(tablePath + key[...index]) }
             switch target.entries[name] {
             case nil:
-                let created = TOMLTable(origin: .dottedKey)
-                target.entries[name] = .table(created)
-                target = created
+                target = target.addTable(name, origin: .dottedKey)
             case .table(let existing):
                 guard existing.origin == .dottedKey else {
                     throw error("table '\(shown())' is already defined, so dotted keys cannot add to it", line: keyLine)

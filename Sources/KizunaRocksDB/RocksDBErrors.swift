@@ -23,74 +23,54 @@ enum RocksDBErrors {
     }
 
     static func open(_ raw: String, path: String, readOnly: Bool) -> StorageError {
-        let suffix = " (RocksDB: \(raw))"
-        if raw.contains("Permission denied") {
-            return StorageError(
-                .openFailed,
-                "cannot open the store at \(path): permission denied; check the owner and mode of the folder "
-                    + "and its files." + suffix)
-        }
-        if isLockHeld(raw) {
-            return StorageError(
-                .openFailed,
-                "cannot open the store at \(path): another process, or another open handle in this process, "
-                    + "holds its lock (\(path)/LOCK). Only one node may write to a data folder: stop the other "
-                    + "node or close the other handle, or open the folder read-only to inspect it." + suffix)
-        }
-        if raw.hasPrefix("Corruption") {
-            return StorageError(
-                .corrupted,
-                "the store at \(path) is corrupted and cannot be opened; restore the folder from a backup "
-                    + "or resynchronise the node from its peers." + suffix)
-        }
-        if raw.contains("Column family not found") || raw.contains("column family not found") {
-            return StorageError(
-                .openFailed,
-                "the store at \(path) lacks a column family this version of Kizuna needs; it was written by "
-                    + "an older version or is not a Kizuna store"
-                    + (readOnly ? " (a read-only open cannot create families; open it read-write once to upgrade)" : "")
-                    + "." + suffix)
-        }
-        if raw.contains("Column families not opened") {
-            return StorageError(
-                .openFailed,
-                "the store at \(path) has column families this version of Kizuna does not know; it was "
-                    + "probably written by a newer version." + suffix)
-        }
-        if raw.contains("No space left on device") {
-            return StorageError(
-                .openFailed, "cannot open the store at \(path): the disk is full; free some space." + suffix)
-        }
-        if raw.contains("Not a directory") {
-            return StorageError(
-                .openFailed,
-                "cannot open the store at \(path): a part of the path is a file, not a folder." + suffix)
-        }
-        if readOnly && raw.contains("No such file or directory") {
-            return StorageError(
-                .openFailed,
-                "there is no store at \(path) (a read-only open does not create one); check the path." + suffix)
+        // The failures a person can act on, first match wins: when it happens, its code, what to do.
+        let known: [(when: Bool, code: StorageErrorCode, message: String)] = [
+            (raw.contains("Permission denied"), .openFailed,
+             "cannot open the store at \(path): permission denied; check the owner and mode of the folder "
+                + "and its files."),
+            (isLockHeld(raw), .openFailed,
+             "cannot open the store at \(path): another process, or another open handle in this process, "
+                + "holds its lock (\(path)/LOCK). Only one node may write to a data folder: stop the other "
+                + "node or close the other handle, or open the folder read-only to inspect it."),
+            (raw.hasPrefix("Corruption"), .corrupted,
+             "the store at \(path) is corrupted and cannot be opened; restore the folder from a backup "
+                + "or resynchronise the node from its peers."),
+            (raw.contains("Column family not found") || raw.contains("column family not found"), .openFailed,
+             "the store at \(path) lacks a column family this version of Kizuna needs; it was written by "
+                + "an older version or is not a Kizuna store"
+                + (readOnly ? " (a read-only open cannot create families; open it read-write once to upgrade)" : "")
+                + "."),
+            (raw.contains("Column families not opened"), .openFailed,
+             "the store at \(path) has column families this version of Kizuna does not know; it was "
+                + "probably written by a newer version."),
+            (raw.contains("No space left on device"), .openFailed,
+             "cannot open the store at \(path): the disk is full; free some space."),
+            (raw.contains("Not a directory"), .openFailed,
+             "cannot open the store at \(path): a part of the path is a file, not a folder."),
+            (readOnly && raw.contains("No such file or directory"), .openFailed,
+             "there is no store at \(path) (a read-only open does not create one); check the path."),
+        ]
+        if let match = known.first(where: { $0.when }) {
+            return StorageError(match.code, match.message + " (RocksDB: \(raw))")
         }
         return StorageError(.openFailed, "cannot open the store at \(path): \(raw)")
     }
 
+    /// The error for a store that reports corruption while `what` ("reading a key", "writing to").
+    private static func corruption(_ raw: String, path: String, while what: String) -> StorageError {
+        StorageError(
+            .corrupted,
+            "corruption while \(what) the store at \(path); restore the folder from a backup or "
+                + "resynchronise the node from its peers (RocksDB: \(raw))")
+    }
+
     static func read(_ raw: String, path: String, what: String) -> StorageError {
-        if raw.hasPrefix("Corruption") {
-            return StorageError(
-                .corrupted,
-                "corruption while \(what) in the store at \(path); restore the folder from a backup or "
-                    + "resynchronise the node from its peers (RocksDB: \(raw))")
-        }
+        if raw.hasPrefix("Corruption") { return corruption(raw, path: path, while: "\(what) in") }
         return StorageError(.readFailed, "failed \(what) in the store at \(path): \(raw)")
     }
 
     static func write(_ raw: String, path: String, sync: Bool) -> StorageError {
-        if raw.hasPrefix("Corruption") {
-            return StorageError(
-                .corrupted,
-                "corruption while writing to the store at \(path); restore the folder from a backup or "
-                    + "resynchronise the node from its peers (RocksDB: \(raw))")
-        }
+        if raw.hasPrefix("Corruption") { return corruption(raw, path: path, while: "writing to") }
         var hint = ""
         if raw.contains("No space left on device") {
             hint = "; the disk is full, free some space and restart the node"

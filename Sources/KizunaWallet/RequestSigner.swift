@@ -9,9 +9,9 @@ public import KizunaCore
 /// // add headers["Kizuna-Address"], ["Kizuna-Timestamp"], ["Kizuna-Signature"] to the request
 /// ```
 public struct RequestSigner: Sendable {
-    public static let addressHeader = "Kizuna-Address"
-    public static let timestampHeader = "Kizuna-Timestamp"
-    public static let signatureHeader = "Kizuna-Signature"
+    public static let addressHeader = RequestSignatureScheme.addressHeader
+    public static let timestampHeader = RequestSignatureScheme.timestampHeader
+    public static let signatureHeader = RequestSignatureScheme.signatureHeader
 
     public let chainId: String
     public let key: PrivateKey
@@ -21,20 +21,10 @@ public struct RequestSigner: Sendable {
         self.key = key
     }
 
-    /// The bytes a request signature covers:
-    /// `"KIZUNA/REQUEST/V1" ‖ 00 ‖ string(chainId) ‖ string(method) ‖ string(target) ‖ u64(timestamp) ‖ SHA-256(body)`.
-    /// - Parameters:
-    ///   - method: the HTTP method in upper case (`GET`).
-    ///   - target: the path and query exactly as sent (`/v1/accounts/kz1…/transactions?limit=20`).
-    ///   - timestampMilliseconds: milliseconds since 1970 UTC; the node accepts ± 60 s.
-    ///   - body: the request body (empty for GET).
+    /// The bytes a request signature covers: the scheme's message, which the node checks
+    /// (`RequestSignatureScheme.message`).
     public static func message(chainId: String, method: String, target: String, timestampMilliseconds: UInt64, body: [UInt8]) -> [UInt8] {
-        var encoder = Encoder()
-        encoder.encode(chainId)
-        encoder.encode(method)
-        encoder.encode(target)
-        encoder.encode(timestampMilliseconds)
-        return HashDomain.requestSignature.prefix + encoder.bytes + Hash.sha256(body).bytes
+        RequestSignatureScheme.message(chainId: chainId, method: method, target: target, timestampMilliseconds: timestampMilliseconds, body: body)
     }
 
     /// The three headers of a signed request.
