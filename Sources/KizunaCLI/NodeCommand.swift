@@ -19,7 +19,7 @@ struct NodeCommand: AsyncParsableCommand {
         The node checks its stored chain on start (hash links, certificates, state root) and \
         refuses a store that does not match its genesis. Stop it with SIGTERM or Ctrl-C; the \
         data stays and a restart resumes (a validator needs its signer record: \
-        `kizuna signer init`). Metrics: GET /metrics on the API port.
+        `kizuna signer init --data <dataDirectory>` once). Metrics: GET /metrics on the API port.
         """
     )
 
