@@ -4,12 +4,12 @@ public import KizunaCore
 /// before that precommit leaves the node, so a restarted validator cannot prevote another value
 /// in a later round (line 22 of the algorithm; `docs/consensus.md` §7).
 public struct ConsensusLock: Sendable, Hashable {
-    public var height: UInt64
     public var round: UInt32
     public var block: Block
+    /// The height locked at: the block's.
+    public var height: UInt64 { block.height }
 
-    public init(height: UInt64, round: UInt32, block: Block) {
-        self.height = height
+    public init(round: UInt32, block: Block) {
         self.round = round
         self.block = block
     }
@@ -29,8 +29,8 @@ public struct ConsensusLock: Sendable, Hashable {
     public init?(encoded bytes: [UInt8]) {
         var decoder = Decoder(bytes, keysAlreadyValidated: true)
         guard let height = try? decoder.decodeUInt64(), let round = try? decoder.decodeUInt32(),
-              let block = try? decoder.decode(Block.self), (try? decoder.finish()) != nil else { return nil }
-        self.init(height: height, round: round, block: block)
+              let block = try? decoder.decode(Block.self), (try? decoder.finish()) != nil, block.height == height else { return nil }
+        self.init(round: round, block: block)
     }
 }
 

@@ -200,7 +200,7 @@ public struct ConsensusReplica<Journal: ConsensusJournal>: Sendable {
             guard let block = machine.block(hash: value) else {
                 preconditionFailure("precommit of block \(value) at height \(vote.height) that the machine does not hold")
             }
-            lock = ConsensusLock(height: vote.height, round: vote.round, block: block)
+            lock = ConsensusLock(round: vote.round, block: block)
         }
         do {
             let message = try signer.sign(request, chainId: chainId, lock: lock, journal: &journal)

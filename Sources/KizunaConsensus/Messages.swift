@@ -169,19 +169,17 @@ public enum ConsensusMessage: Sendable, Hashable, CanonicalCodable {
     case proposal(Proposal)
     case vote(Vote)
 
-    public var height: UInt64 {
+    /// What was signed: the message without its signature.
+    public var unsigned: SigningRequest {
         switch self {
-        case .proposal(let proposal): proposal.height
-        case .vote(let vote): vote.height
+        case .proposal(let proposal): .proposal(proposal.unsigned)
+        case .vote(let vote): .vote(vote.unsigned)
         }
     }
 
-    public var round: UInt32 {
-        switch self {
-        case .proposal(let proposal): proposal.round
-        case .vote(let vote): vote.round
-        }
-    }
+    public var height: UInt64 { unsigned.height }
+    public var round: UInt32 { unsigned.round }
+    public var step: VoteStep { unsigned.step }
 
     public var sender: PublicKey {
         switch self {

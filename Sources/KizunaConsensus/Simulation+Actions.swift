@@ -9,20 +9,11 @@ extension Simulation {
     mutating func checkSignature(_ message: ConsensusMessage, at index: Int) {
         if case .proposal(let proposal) = message { proposedHashes.insert(proposal.blockHash) }
         guard nodes[index].byzantine == nil else { return }
-        let step: VoteStep
-        switch message {
-        case .proposal: step = .proposal
-        case .vote(let vote): step = vote.step
-        }
-        let bytes: [UInt8]
-        switch message {
-        case .proposal(let proposal): bytes = proposal.unsigned.signingBytes(chainId: Self.chainId)
-        case .vote(let vote): bytes = vote.unsigned.signingBytes(chainId: Self.chainId)
-        }
-        let key = SignKey(node: index, height: message.height, round: message.round, step: step)
-        let digest = Hash.sha256(bytes)
+        let signed = message.unsigned
+        let key = SignKey(node: index, height: signed.height, round: signed.round, step: signed.step)
+        let digest = Hash.sha256(signed.signingBytes(chainId: Self.chainId))
         if let earlier = signLog[key], earlier != digest {
-            violations.append(Violation(kind: .doubleSign, message: "node \(index) signed two different messages at height \(message.height) round \(message.round) step \(step)", atMilliseconds: now))
+            violations.append(Violation(kind: .doubleSign, message: "node \(index) signed two different messages at height \(signed.height) round \(signed.round) step \(signed.step)", atMilliseconds: now))
         }
         signLog[key] = digest
     }

@@ -48,14 +48,14 @@ import Testing
         let block = Block(header: BlockHeader(chainId: Self.chainId, height: 5, previousBlockHash: .zero, timestamp: 1, transactionsRoot: .zero, stateRoot: .zero,
                                               proposer: key.publicKey, validatorSetHash: .zero, lastCommitHash: .zero), transactions: [], lastCommit: nil)
         let precommit = SigningRequest.vote(UnsignedVote(step: .precommit, height: 5, round: 1, blockHash: block.hash, validator: key.publicKey))
-        let message = try signer.sign(precommit, chainId: Self.chainId, lock: ConsensusLock(height: 5, round: 1, block: block), journal: &journal)
+        let message = try signer.sign(precommit, chainId: Self.chainId, lock: ConsensusLock(round: 1, block: block), journal: &journal)
         #expect(store.writes.count == 1)
         #expect(store.writes.first?.sync == true)
         #expect(store.writes.first?.batch.count == 3)
         let recovered = try journal.restore(height: 5)
         #expect(recovered.record == signer.record)
         #expect(recovered.ownMessages == [message])
-        #expect(recovered.lock == ConsensusLock(height: 5, round: 1, block: block))
+        #expect(recovered.lock == ConsensusLock(round: 1, block: block))
         // The next height finds neither the lock nor the messages of height 5.
         journal.forget(height: 5)
         let next = try journal.restore(height: 6)
