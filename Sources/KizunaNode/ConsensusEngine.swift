@@ -7,13 +7,14 @@ import KizunaLedger
 import KizunaStorage
 import NIOConcurrencyHelpers
 
-/// Runs the consensus core on a real node: it feeds the pure `ConsensusStateMachine` with
-/// what peers, timers and the mempool produce, and carries out its actions in order —
-/// persist the lock and the signer record before anything signed leaves the node, validate
-/// blocks by executing them, commit decided blocks in one synced write. It also gossips
-/// transactions, serves and performs block sync, and keeps the metrics (`docs/network.md`).
+/// The effects of consensus on a real node. The decisions are the `ConsensusReplica`'s (the
+/// same type the simulator runs): the engine feeds it what peers, timers and the mempool
+/// produce and carries out what it returns, in order — broadcast (the replica has already made
+/// every signature durable in the consensus journal), schedule timeouts, validate blocks by
+/// executing them, commit decided blocks in one synced write. It also gossips transactions,
+/// serves and performs block sync, and keeps the metrics (`docs/network.md`).
 ///
-/// One task (`run`) owns the machine: every input goes through one queue, so the actions of
+/// One task (`run`) owns the replica: every input goes through one queue, so the outputs of
 /// one event are all performed before the next event is looked at.
 public actor ConsensusEngine {
     public enum Input: Sendable {
