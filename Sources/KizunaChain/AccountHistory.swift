@@ -4,12 +4,13 @@ public import KizunaStorage
 /// Where a committed transaction sits in the chain: its block's height and its index in the
 /// block. Ordered by height, then index (chain order).
 public struct ChainPosition: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The height of the transaction's block.
     public var height: UInt64
+    /// The transaction's index in its block, from 0.
     public var index: UInt32
 
     public init(height: UInt64, index: UInt32) {
-        self.height = height
-        self.index = index
+        (self.height, self.index) = (height, index)
     }
 
     public static func < (left: ChainPosition, right: ChainPosition) -> Bool {
