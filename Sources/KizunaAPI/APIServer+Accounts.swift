@@ -26,19 +26,22 @@ extension APIServer {
             try requireReader(of: key, request, shared)
             let query = request.uri.queryParameters
             let limit = try pageLimit(query.get("limit"), maximum: configuration.api.pageSizeMax)
-            var before: UInt64?
+            // `height:index` (the nextBefore of the previous page), or a plain block height.
+            var before: ChainPosition?
             if let text = query.get("before") {
-                guard let value = UInt64(text) else { throw APIProblem(400, "api.bad_query", "before must be a block height (the nextBefore of the previous page)") }
+                guard let value = ChainPosition(cursor: text) else {
+                    throw APIProblem(400, "api.bad_query", "before must be the nextBefore of the previous page (height:index) or a block height")
+                }
                 before = value
             }
             guard try node.account(key) != nil else {
                 throw APIProblem(404, "api.unknown_account", "account \(key.address) is not registered")
             }
-            let page = try node.history(of: key, beforeHeight: before, limit: limit, blocksScannedMax: configuration.api.historyBlocksScannedMax)
+            let page = try node.history(of: key, before: before, limit: limit)
             let items = page.entries.map {
                 HistoryItemView(id: $0.transaction.id.hex, height: $0.height, index: $0.index, timestamp: $0.timestamp, time: CivilTime.formatJapan(milliseconds: $0.timestamp), transaction: TransactionView($0.transaction))
             }
-            return try json(HistoryView(address: key.address.description, transactions: items, nextBefore: page.nextBeforeHeight, blocksScanned: page.blocksScanned))
+            return try json(HistoryView(address: key.address.description, transactions: items, nextBefore: page.next?.description))
         }
     }
 

@@ -67,7 +67,7 @@ extension APIServer {
             }
             if let text = fromText {
                 guard let value = UInt64(text), value >= 1 else { throw APIProblem(400, "api.bad_height", "from (or Last-Event-ID + 1) must be a block height ≥ 1") }
-                // Catching up is bounded like a history page: at most historyBlocksScannedMax back.
+                // Catching up scans blocks: at most historyBlocksScannedMax of them back.
                 let floor = tip > UInt64(node.configuration.api.historyBlocksScannedMax) ? tip - UInt64(node.configuration.api.historyBlocksScannedMax) + 1 : 1
                 start = max(value, floor)
             }
@@ -89,7 +89,7 @@ extension APIServer {
                         guard let block = try node.block(at: next) else { break }
                         var text = ""
                         if let account = watched {
-                            for (index, transaction) in block.transactions.enumerated() where Node.names(account, in: transaction) {
+                            for (index, transaction) in block.transactions.enumerated() where transaction.names(account) {
                                 let event = ReceiptEventView(id: transaction.id.hex, height: block.height, index: UInt32(index), blockHash: block.hash.hex, timestamp: block.header.timestamp, transaction: TransactionView(transaction))
                                 text += try serverSentEvent(id: block.height, event: "receipt", event)
                                 sent += 1

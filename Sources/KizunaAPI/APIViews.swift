@@ -204,9 +204,9 @@ struct HistoryItemView: Codable, Sendable {
 struct HistoryView: Codable, Sendable {
     var address: String
     var transactions: [HistoryItemView]
-    /// Pass as `before` to get the next (older) page; absent when the start of the chain was reached.
-    var nextBefore: UInt64?
-    var blocksScanned: Int
+    /// `height:index` of the page's last transaction: pass it as `before` to get the next
+    /// (older) page; absent when this page holds the account's first transaction.
+    var nextBefore: String?
 }
 
 struct SupplyView: Codable, Sendable {

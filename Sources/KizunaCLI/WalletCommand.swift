@@ -114,7 +114,7 @@ struct WalletCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show your transactions, newest first (a signed read; JSON).")
         @OptionGroup var connection: Connection
         @Option(help: "Transactions per page.") var limit: Int = 20
-        @Option(help: "Only blocks below this height (the nextBefore of the previous page).") var before: UInt64?
+        @Option(help: "Continue after the previous page: its nextBefore (height:index), or a block height (only blocks below it).") var before: String?
 
         func run() async throws {
             let client = try connection.client()

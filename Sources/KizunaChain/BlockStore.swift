@@ -13,9 +13,10 @@ public struct ChainTip: Sendable, Hashable {
     public var timestamp: UInt64
 }
 
-/// Blocks by height and hash, certificates, the transaction index and the ledger state, all
-/// in one `KeyValueStore`. A block, its certificate, its index entries and the state it
-/// produces are written in one synced batch (`commit`), so a crash keeps all or none.
+/// Blocks by height and hash, certificates, the transaction and account-history indexes and
+/// the ledger state, all in one `KeyValueStore`. A block, its certificate, its index entries
+/// and the state it produces are written in one synced batch (`commit`), so a crash keeps all
+/// or none.
 public final class BlockStore: Sendable {
     public let store: any KeyValueStore
     public let genesis: Genesis
@@ -26,14 +27,32 @@ public final class BlockStore: Sendable {
         static let genesisHash = Array("genesis_hash".utf8)
         static let genesisStateRoot = Array("genesis_state_root".utf8)
         static let tipHeight = Array("tip_height".utf8)
+        /// While a version-1 store is migrated: the height up to which the account-history
+        /// index is built (written in the same batch as the entries; removed at the end).
+        static let historyIndexedHeight = Array("account_history_indexed_height".utf8)
     }
 
-    /// The on-disk format this code writes and reads.
-    public static let formatVersion: UInt32 = 1
+    /// The on-disk format this code writes and reads. Version 2 added the `account_history`
+    /// family; a version-1 store is migrated when it is opened (ADR 0006).
+    public static let formatVersion: UInt32 = 2
+
+    /// Index entries per batch while a version-1 store is migrated (a bound on the memory of
+    /// one batch: ≈ 44 bytes of key each, about 3 MiB, plus at most one block's entries).
+    public static let migrationEntriesPerBatchMax = 65_536
 
     /// Opens the chain in `store`, writing the genesis state if the store is empty, or
-    /// refusing a store that belongs to another genesis.
-    public init(store: any KeyValueStore, genesis: Genesis) throws(ChainError) {
+    /// refusing a store that belongs to another genesis or a format this code does not know.
+    /// A store of the previous format (version 1, no account-history index) is migrated
+    /// first: the index is built from the stored blocks in bounded batches, and the run can
+    /// be killed at any point and started again (ADR 0006).
+    /// - Parameters:
+    ///   - migrationEntriesPerBatch: index entries per batch of a migration (a block's
+    ///     entries are never split; tests make it small to get many batches).
+    ///   - migrationProgress: called when a migration starts and after each of its batches,
+    ///     with the height indexed so far and the tip height (never without a migration).
+    public init(store: any KeyValueStore, genesis: Genesis, migrationEntriesPerBatch: Int = BlockStore.migrationEntriesPerBatchMax,
+                migrationProgress: (_ indexedHeight: UInt64, _ tipHeight: UInt64) -> Void = { _, _ in }) throws(ChainError) {
+        precondition(migrationEntriesPerBatch >= 1, "a migration batch of \(migrationEntriesPerBatch) entries")
         self.store = store
         self.genesis = genesis
         self.ledger = Ledger(genesis: genesis)
@@ -42,9 +61,16 @@ public final class BlockStore: Sendable {
                 guard stored == genesis.hash.bytes else {
                     throw ChainError(.genesisMismatch, "the data folder belongs to genesis \(stored.hexString), not to this genesis \(genesis.hash) (chain '\(genesis.chainId)'); use the right genesis or another data folder")
                 }
-                let version = try store.get(MetaKey.formatVersion, in: .meta).map { try Self.decodeUInt32($0) }
-                guard version == BlockStore.formatVersion else {
-                    throw ChainError(.corruptState, "store format version \(version.map(String.init) ?? "missing") is not \(BlockStore.formatVersion)")
+                guard let version = try store.get(MetaKey.formatVersion, in: .meta).map({ try Self.decodeUInt32($0) }) else {
+                    throw ChainError(.corruptState, "the store format version is missing from the meta column family")
+                }
+                switch version {
+                case BlockStore.formatVersion:
+                    break
+                case 1:
+                    try buildHistoryIndex(entriesPerBatch: migrationEntriesPerBatch, progress: migrationProgress)
+                default:
+                    throw ChainError(.unsupportedFormat, "the data folder has store format version \(version); this kizuna reads versions 1 and \(BlockStore.formatVersion) (version 1 is migrated on open): run the kizuna release that wrote it, or a newer one")
                 }
             } else {
                 let execution = try ledger.genesisExecution(store: store)
@@ -120,6 +146,36 @@ public final class BlockStore: Sendable {
         }
     }
 
+    /// The positions of the committed transactions that name `account` (`AccountHistory`),
+    /// newest first, strictly before `before` (from the tip when nil), at most `limit`: one
+    /// range scan of the `account_history` family, whatever the chain's length.
+    public func history(of account: PublicKey, before: ChainPosition?, limit: Int) throws(ChainError) -> [ChainPosition] {
+        precondition(limit >= 0, "a negative history limit")
+        guard limit > 0 else { return [] }
+        let prefix = account.bytes
+        let start = before.map { AccountHistory.key(account, $0) } ?? prefix
+        var positions: [ChainPosition] = []
+        var malformed: [UInt8]?
+        do {
+            try store.scan(.accountHistory, from: start, prefix: prefix) { key, _ in
+                guard let position = AccountHistory.position(ofKey: key) else {
+                    malformed = key
+                    return false
+                }
+                // The cursor's own entry is the last one of the previous page.
+                if let before, position >= before { return true }
+                positions.append(position)
+                return positions.count < limit
+            }
+        } catch {
+            throw ChainError(.storage, "reading account_history: \(error)")
+        }
+        if let malformed {
+            throw ChainError(.corruptIndex, "the account-history index holds a malformed key \(malformed.hexString)")
+        }
+        return positions
+    }
+
     public func account(_ key: PublicKey) throws(ChainError) -> AccountState? {
         guard let bytes = try read(StateKey.account(key), in: .state) else { return nil }
         do {
@@ -140,10 +196,11 @@ public final class BlockStore: Sendable {
 
     // MARK: - Writing
 
-    /// Writes a block, the certificate that committed it, its transaction index entries and
-    /// the state it produced, in one synced batch. Returns when it is durable. Only a block
-    /// this node validated on this tip and saw certified gets here (`CommittedBlock`); the
-    /// chain's invariants are checked again, always (a broken one is a bug: stop, write nothing).
+    /// Writes a block, the certificate that committed it, its transaction and account-history
+    /// index entries and the state it produced, in one synced batch. Returns when it is
+    /// durable. Only a block this node validated on this tip and saw certified gets here
+    /// (`CommittedBlock`); the chain's invariants are checked again, always (a broken one is a
+    /// bug: stop, write nothing).
     public func commit(_ committed: CommittedBlock) throws(ChainError) {
         let block = committed.block
         let certificate = committed.certificate
@@ -161,6 +218,7 @@ public final class BlockStore: Sendable {
         for receipt in execution.receipts {
             batch.put(receipt.canonicalBytes, for: receipt.transactionId.bytes, in: .transactions)
         }
+        AccountHistory.addEntries(of: block, to: &batch)
         batch.put(heightKey, for: MetaKey.tipHeight, in: .meta)
         do {
             try store.write(batch, sync: true)
@@ -169,7 +227,46 @@ public final class BlockStore: Sendable {
         }
     }
 
+    // MARK: - Migration
+
+    /// Builds the account-history index of a version-1 store from its blocks, in batches of
+    /// whole blocks closed once they hold `entriesPerBatch` entries, each written with the
+    /// height it reached, then writes format version 2. Killed midway, the next open resumes
+    /// after the last batch written (rewriting an entry is harmless: same key, empty value).
+    private func buildHistoryIndex(entriesPerBatch: Int, progress: (_ indexedHeight: UInt64, _ tipHeight: UInt64) -> Void) throws(ChainError) {
+        let tip = try tipHeight()
+        var height = try read(MetaKey.historyIndexedHeight, in: .meta).map { bytes throws(ChainError) in try Self.decodeUInt64(bytes, what: "migration height") } ?? 0
+        progress(height, tip)
+        while height < tip {
+            var batch = WriteBatch()
+            var entries = 0
+            repeat {
+                height += 1
+                guard let block = try block(at: height) else {
+                    throw ChainError(.missingBlock, "migrating to format version \(BlockStore.formatVersion): block \(height) is missing (tip is \(tip))")
+                }
+                entries += AccountHistory.addEntries(of: block, to: &batch)
+            } while height < tip && entries < entriesPerBatch
+            batch.put(encodeUInt64(height), for: MetaKey.historyIndexedHeight, in: .meta)
+            // Not synced: a lost batch is rebuilt on the next open; the last write syncs all.
+            try write(batch, sync: false, what: "migrating to format version \(BlockStore.formatVersion) at block \(height)")
+            progress(height, tip)
+        }
+        var done = WriteBatch()
+        done.put(encodeUInt32(BlockStore.formatVersion), for: MetaKey.formatVersion, in: .meta)
+        done.delete(MetaKey.historyIndexedHeight, in: .meta)
+        try write(done, sync: true, what: "writing format version \(BlockStore.formatVersion)")
+    }
+
     // MARK: - Helpers
+
+    func write(_ batch: WriteBatch, sync: Bool, what: String) throws(ChainError) {
+        do {
+            try store.write(batch, sync: sync)
+        } catch {
+            throw ChainError(.storage, "\(what): \(error)")
+        }
+    }
 
     func read(_ key: [UInt8], in family: ColumnFamily) throws(ChainError) -> [UInt8]? {
         do {

@@ -22,4 +22,6 @@ public enum ChainErrorCode: String, ErrorCode {
     case badTransaction = "chain.bad_transaction"
     case wrongChain = "chain.wrong_chain"
     case storage = "chain.storage"
+    /// The data folder's store format version is one this code cannot read (a newer one).
+    case unsupportedFormat = "chain.unsupported_format"
 }

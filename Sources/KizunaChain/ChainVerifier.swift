@@ -5,7 +5,7 @@ import KizunaStateTree
 
 /// Checks a stored chain when a node starts: every block's hash link, transactions root,
 /// carried parent certificate and stored certificate, every transaction signature and index
-/// entry, and that the stored state (every value) hashes to the tip's state root. Any
+/// entry (transactions and account history), and that the stored state (every value) hashes to the tip's state root. Any
 /// changed byte is reported with what and where.
 public struct ChainVerifier: Sendable {
     public let blocks: BlockStore
@@ -32,6 +32,7 @@ public struct ChainVerifier: Sendable {
         var parent = ChainTip(height: 0, hash: .zero, stateRoot: genesisRoot, timestamp: genesis.genesisTime)
         let validator = BlockValidator(blocks: blocks)
         var transactionCount = 0
+        var historyEntryCount = 0
         var height: UInt64 = 1
         while height <= tipHeight {
             guard let block = try blocks.block(at: height) else {
@@ -48,6 +49,14 @@ public struct ChainVerifier: Sendable {
                       receipt.height == height, receipt.index == UInt32(index) else {
                     throw ChainError(.corruptIndex, "block \(height): the index entry of transaction \(index) (\(transaction.id)) is missing or points elsewhere")
                 }
+                let named = transaction.signed.namedAccounts
+                for account in named {
+                    let key = AccountHistory.key(account, ChainPosition(height: height, index: UInt32(index)))
+                    guard try blocks.read(key, in: .accountHistory) != nil else {
+                        throw ChainError(.corruptIndex, "block \(height): the account-history entry of transaction \(index) (\(transaction.id)) for \(account.address) is missing")
+                    }
+                }
+                historyEntryCount += named.count
             }
             transactionCount += transactions.count
             guard let certificate = try blocks.certificate(at: height) else {
@@ -70,6 +79,10 @@ public struct ChainVerifier: Sendable {
         let indexedTransactions = try count(.transactions)
         guard indexedTransactions == transactionCount else {
             throw ChainError(.corruptIndex, "the transaction index holds \(indexedTransactions) entries, the chain has \(transactionCount) transactions")
+        }
+        let indexedHistory = try count(.accountHistory)
+        guard indexedHistory == historyEntryCount else {
+            throw ChainError(.corruptIndex, "the account-history index holds \(indexedHistory) entries, the chain's transactions name \(historyEntryCount) accounts")
         }
         let indexedBlocks = try count(.blockHashes)
         guard indexedBlocks == Int(tipHeight) else {

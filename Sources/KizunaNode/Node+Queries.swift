@@ -33,59 +33,47 @@ extension Node {
         public var height: UInt64
         public var index: UInt32
         public var timestamp: UInt64
+
+        public var position: ChainPosition { ChainPosition(height: height, index: index) }
     }
 
-    /// A page of history, newest first, and where the next page starts (nil: the chain's start
-    /// was reached). There is no per-account index in the store yet, so this scans blocks
-    /// backwards from `beforeHeight`, at most `blocksScannedMax` of them per page: a page can
-    /// come back short, with `nextBeforeHeight` set, when the scan limit is reached.
+    /// A page of history, newest first, and where the next page starts.
     public struct HistoryPage: Sendable {
         public var entries: [HistoryEntry]
-        /// Blocks at and above this height were scanned; continue from it.
-        public var nextBeforeHeight: UInt64?
-        public var blocksScanned: Int
+        /// The position of the page's last entry, to pass as `before` for the next (older)
+        /// page; nil when there is none (the account's first transaction is on this page).
+        public var next: ChainPosition?
     }
 
-    /// The transactions that name `account`, newest first, from blocks below `beforeHeight`
-    /// (or from the tip), stopping after `limit` entries (a block is always finished, so a page
-    /// may hold up to one block's worth more) or `blocksScannedMax` blocks.
-    public nonisolated func history(of account: PublicKey, beforeHeight: UInt64?, limit: Int, blocksScannedMax: Int) throws -> HistoryPage {
-        let tip = try blocks.tipHeight()
-        var height = min(beforeHeight.map { $0 == 0 ? 0 : $0 - 1 } ?? tip, tip)
+    /// The transactions that name `account` (`SignedTransaction.namedAccounts`), newest first,
+    /// strictly before `before` (from the tip when nil): exactly `limit` of them unless the
+    /// account's first transaction is reached. Served from the account-history index: one
+    /// range scan of `limit + 1` keys and one read per block the page touches, whatever the
+    /// chain's length.
+    public nonisolated func history(of account: PublicKey, before: ChainPosition?, limit: Int) throws -> HistoryPage {
+        precondition(limit >= 1, "a history page of \(limit) entries")
+        let positions = try blocks.history(of: account, before: before, limit: limit + 1)
         var entries: [HistoryEntry] = []
-        var scanned = 0
-        while height >= 1 && entries.count < limit && scanned < blocksScannedMax {
-            guard let block = try blocks.block(at: height) else { throw ChainError(.missingBlock, "block \(height) is missing") }
-            scanned += 1
-            for (index, transaction) in block.transactions.enumerated().reversed() where Node.names(account, in: transaction) {
-                entries.append(HistoryEntry(transaction: transaction, height: height, index: UInt32(index), timestamp: block.header.timestamp))
+        entries.reserveCapacity(min(limit, positions.count))
+        var previous: Block?
+        for position in positions.prefix(limit) {
+            let block: Block
+            if let previous, previous.height == position.height {
+                block = previous
+            } else {
+                guard let read = try blocks.block(at: position.height) else {
+                    throw ChainError(.missingBlock, "block \(position.height), named by the account-history index of \(account.address), is missing")
+                }
+                block = read
+                previous = read
             }
-            height -= 1
+            // Checked after reading, like every stored value: the entry must name this account.
+            let index = Int(position.index)
+            guard index < block.transactions.count, block.transactions[index].names(account) else {
+                throw ChainError(.corruptIndex, "the account-history entry \(position) of \(account.address) does not name a transaction of that account")
+            }
+            entries.append(HistoryEntry(transaction: block.transactions[index], height: position.height, index: position.index, timestamp: block.header.timestamp))
         }
-        return HistoryPage(entries: entries, nextBeforeHeight: height >= 1 ? height + 1 : nil, blocksScanned: scanned)
-    }
-
-    /// Does `transaction` involve `account` (as signer, co-signer, or a key in its body)?
-    public static func names(_ account: PublicKey, in transaction: SignedTransaction) -> Bool {
-        if transaction.transaction.signer == account { return true }
-        if transaction.cosignatures.contains(where: { $0.signer == account }) { return true }
-        return counterparties(of: transaction.transaction.body).contains(account)
-    }
-
-    /// The keys a transaction body names.
-    public static func counterparties(of body: TransactionBody) -> [PublicKey] {
-        switch body {
-        case .register(let register): [register.account]
-        case .charge(let charge): [charge.to]
-        case .send(let send): [send.to]
-        case .createProgram(let program): [program.funder]
-        case .grant(let grant): [grant.to]
-        case .pay(let pay): [pay.merchant]
-        case .thank(let thank): [thank.to]
-        case .redeem: []
-        case .refund(let refund): [refund.account]
-        case .freeze(let action), .unfreeze(let action): [action.account]
-        case .recover(let recover): [recover.from, recover.to]
-        }
+        return HistoryPage(entries: entries, next: positions.count > limit ? entries.last?.position : nil)
     }
 }

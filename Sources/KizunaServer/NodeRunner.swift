@@ -22,7 +22,12 @@ public enum NodeRunner {
         }
         let store = try RocksDBStore(path: configuration.dataDirectory + "/chain")
         defer { store.close() }
-        let blocks = try BlockStore(store: store, genesis: genesis)
+        let blocks = try BlockStore(store: store, genesis: genesis) { indexedHeight, tipHeight in
+            // Only a data folder of store format version 1 gets here (ADR 0006).
+            logger.notice("migrating the store to format version \(BlockStore.formatVersion): building the account-history index", metadata: [
+                "height": "\(indexedHeight)", "tip": "\(tipHeight)",
+            ])
+        }
         let summary = try ChainVerifier(blocks: blocks).verify { height, tip in
             logger.info("verifying stored chain", metadata: ["height": "\(height)", "tip": "\(tip)"])
         }

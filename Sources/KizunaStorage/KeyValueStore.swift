@@ -19,6 +19,9 @@ public enum ColumnFamily: String, CaseIterable, Sendable, Hashable {
     case stateTree = "state_tree"
     /// Consensus safety records (what this node signed).
     case consensus
+    /// The account-history index: one empty entry per account a committed transaction
+    /// names, keyed so that an account's entries scan newest first (`KizunaChain.AccountHistory`).
+    case accountHistory = "account_history"
 }
 
 /// One change in a write batch.

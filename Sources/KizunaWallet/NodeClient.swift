@@ -107,8 +107,10 @@ public struct NodeClient: Sendable {
     public func block(at height: UInt64?) async throws -> Reply { try await get("v1/blocks/\(height.map(String.init) ?? "latest")") }
     /// Role, nonce, balances and lots: needs the account's signature or member/auditor credentials.
     public func account(_ key: PublicKey) async throws -> Reply { try await get("v1/accounts/\(key.address)") }
-    /// A page of history, newest first; pass the previous page's `nextBefore` as `before`.
-    public func history(_ key: PublicKey, limit: Int = 20, before: UInt64? = nil) async throws -> Reply {
+    /// A page of history, newest first, of exactly `limit` transactions unless it reaches the
+    /// account's first; pass the previous page's `nextBefore` (`height:index`) as `before`
+    /// (a plain block height also works: every transaction below that block).
+    public func history(_ key: PublicKey, limit: Int = 20, before: String? = nil) async throws -> Reply {
         try await get("v1/accounts/\(key.address)/transactions?limit=\(limit)" + (before.map { "&before=\($0)" } ?? ""))
     }
     public func supply(height: UInt64? = nil) async throws -> Reply { try await get("v1/supply" + (height.map { "?height=\($0)" } ?? "")) }

@@ -397,19 +397,33 @@ struct APITests {
         try await fixture.populate()
         let base = "/v1/accounts/\(F.resident1.publicKey.address)/transactions"
         try await fixture.application().test(.router) { client in
-            let first = base + "?limit=2"
-            let next: Int = try await client.execute(uri: first, method: .get, headers: F.bearer(F.memberToken)) { response in
-                #expect(response.status == .ok)
-                let items = response.json?["transactions"] as? [[String: Any]] ?? []
-                // A page always finishes its last block: block 3 holds two of resident-1's.
-                #expect(items.map { $0["height"] as? Int } == [5, 3, 3])
-                return try #require(response.json?["nextBefore"] as? Int)
-            }
-            #expect(next == 3)
-            try await client.execute(uri: base + "?limit=2&before=\(next)", method: .get, headers: F.bearer(F.memberToken)) { response in
+            // Exactly `limit` per page, cut inside block 3 (it holds two of resident-1's), and
+            // each page continues right after the last one: no repeat, no gap.
+            var pages: [[Int?]] = []
+            var cursor: String?
+            repeat {
+                let uri = base + "?limit=2" + (cursor.map { "&before=\($0)" } ?? "")
+                cursor = try await client.execute(uri: uri, method: .get, headers: F.bearer(F.memberToken)) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.json?["blocksScanned"] == nil)
+                    let items = response.json?["transactions"] as? [[String: Any]] ?? []
+                    pages.append(items.map { $0["height"] as? Int })
+                    return response.json?["nextBefore"] as? String
+                }
+            } while cursor != nil && pages.count < 5
+            #expect(pages == [[5, 3], [3, 2], [1]])
+            // The cursors are height:index; a plain height still works (blocks below it).
+            try await client.execute(uri: base + "?limit=2", method: .get, headers: F.bearer(F.memberToken)) { #expect($0.json?["nextBefore"] as? String == "3:1") }
+            try await client.execute(uri: base + "?limit=3&before=3", method: .get, headers: F.bearer(F.memberToken)) { response in
                 let items = response.json?["transactions"] as? [[String: Any]] ?? []
                 #expect(items.map { $0["height"] as? Int } == [2, 1])
+                #expect(response.json?["nextBefore"] == nil)
             }
+            try await client.execute(uri: base + "?limit=3&before=3:1", method: .get, headers: F.bearer(F.memberToken)) { response in
+                let items = response.json?["transactions"] as? [[String: Any]] ?? []
+                #expect(items.map { "\($0["height"] as? Int ?? -1):\($0["index"] as? Int ?? -1)" } == ["3:0", "2:0", "1:0"])
+            }
+            try await client.execute(uri: base + "?before=3:x", method: .get, headers: F.bearer(F.memberToken)) { #expect($0.code == "api.bad_query") }
             try await client.execute(uri: base + "?limit=4", method: .get, headers: F.bearer(F.memberToken)) { response in
                 #expect(response.status == .badRequest)
                 #expect(response.code == "api.bad_limit")
