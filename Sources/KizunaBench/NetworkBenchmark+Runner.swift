@@ -1,6 +1,7 @@
 import KizunaCore
 import NIOCore
 import KizunaNetwork
+import KizunaRocksDB
 import Foundation
 import Synchronization
 import Dispatch
@@ -245,6 +246,12 @@ final class BenchRunner {
         if result.sync != nil { result.bytesOnDiskPerNode[BenchNetworkProcesses.observerName] = BenchNetworkProcesses.diskUsage(network.dataPath(BenchNetworkProcesses.observerName)) }
         let validatorBytes = Self.names.compactMap { result.bytesOnDiskPerNode[$0] }
         result.bytesOnDiskPerTransaction = result.chainTransactions > 0 ? Double(validatorBytes.reduce(0, +)) / Double(validatorBytes.count) / Double(result.chainTransactions) : 0
+        // Where those bytes are (issue 16): one validator's store, read-only, after it stopped.
+        if let name = Self.names.first, let store = try? RocksDBStore(path: network.dataPath(name) + "/chain", readOnly: true) {
+            result.storageByFamily = (try? store.familyUsage()) ?? []
+            result.storageNode = name
+            store.close()
+        }
         result.clientCPUSeconds = BenchProcessStats.cpuSeconds(getpid()) ?? 0
         result.seconds = Double(benchNow() - started) / 1e9
         if load.foreignCommitted > 0 { errors.append("\(load.foreignCommitted) committed transactions were not the benchmark's") }

@@ -1,6 +1,7 @@
 import KizunaCore
 import NIOCore
 import KizunaNetwork
+public import KizunaRocksDB
 import Foundation
 import Synchronization
 import Dispatch
@@ -251,6 +252,9 @@ public struct NetworkBenchmark: Sendable {
         public var chainTransactions: Int
         public var bytesOnDiskPerNode: [String: UInt64]
         public var bytesOnDiskPerTransaction: Double
+        /// What one validator's store (`storageNode`) holds per column family, after the run.
+        public var storageByFamily: [RocksDBStore.FamilyUsage] = []
+        public var storageNode = ""
         public var nodesPeakRSSBytes: [String: UInt64]
         public var clientCPUSeconds: Double
         public var seconds: Double

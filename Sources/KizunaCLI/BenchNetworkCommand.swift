@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KizunaRocksDB
 import KizunaBench
 import KizunaNode
 
@@ -178,6 +179,19 @@ struct BenchNetworkCommand: AsyncParsableCommand {
         text += "| peak RSS over the run (VmHWM, MiB) | \(result.nodesPeakRSSBytes.sorted { $0.key < $1.key }.map { "\($0.key) \(mebibytes($0.value))" }.joined(separator: ", ")) |\n"
         text += "| benchmark client CPU | \(String(format: "%.1f", result.clientCPUSeconds)) s over \(String(format: "%.0f", result.seconds)) s |\n"
         for error in result.errors { text += "| problem | \(error) |\n" }
+        if !result.storageByFamily.isEmpty, result.chainTransactions > 0 {
+            // Where a validator's bytes are (issue 16): logical bytes from a scan, table files
+            // from RocksDB; the rest of the folder is the write-ahead log, manifest and info log.
+            let perTransaction = { (bytes: UInt64) in number(Double(bytes) / Double(result.chainTransactions)) }
+            text += "\n| column family (\(result.storageNode), after the run) | entries | key + value bytes per transaction | table-file bytes per transaction |\n|---|---|---|---|\n"
+            for usage in result.storageByFamily {
+                text += "| \(usage.family) | \(usage.entries) | \(perTransaction(usage.keyBytes + usage.valueBytes)) | \(perTransaction(usage.tableFileBytes)) |\n"
+            }
+            let tables = result.storageByFamily.reduce(UInt64(0)) { $0 + $1.tableFileBytes }
+            if let folder = result.bytesOnDiskPerNode[result.storageNode], folder >= tables {
+                text += "| write-ahead log, manifest, info log (the rest of the folder) | — | — | \(perTransaction(folder - tables)) |\n"
+            }
+        }
         return text
     }
 }

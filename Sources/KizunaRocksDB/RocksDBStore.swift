@@ -190,6 +190,40 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         return total
     }
 
+    /// What one column family holds: its entries and their key and value bytes (read by a full
+    /// scan: exact, before compression), and the size of its table files on disk (RocksDB's
+    /// `rocksdb.total-sst-files-size`, compressed; 0 while everything is still in the memtable
+    /// and the write-ahead log).
+    public struct FamilyUsage: Sendable, Codable {
+        public var family: String
+        public var entries: Int
+        public var keyBytes: UInt64
+        public var valueBytes: UInt64
+        public var tableFileBytes: UInt64
+    }
+
+    /// Usage of every column family (a scan of the whole store: for tools, not for a node).
+    public func familyUsage() throws -> [FamilyUsage] {
+        let handles = try acquire()
+        defer { release() }
+        var usage: [FamilyUsage] = []
+        for family in ColumnFamily.allCases {
+            var entry = FamilyUsage(family: family.rawValue, entries: 0, keyBytes: 0, valueBytes: 0, tableFileBytes: 0)
+            try scan(family, from: [], prefix: []) { key, value in
+                entry.entries += 1
+                entry.keyBytes += UInt64(key.count)
+                entry.valueBytes += UInt64(value.count)
+                return true
+            }
+            if let text = rocksdb_property_value_cf(handles.db, handles.family(family), "rocksdb.total-sst-files-size") {
+                entry.tableFileBytes = UInt64(String(cString: text)) ?? 0
+                rocksdb_free(text)
+            }
+            usage.append(entry)
+        }
+        return usage
+    }
+
     /// True once `close()` was called.
     public var isClosed: Bool {
         lock.withLock { state.closeRequested }
