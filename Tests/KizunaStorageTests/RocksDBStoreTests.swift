@@ -41,6 +41,24 @@ struct RocksDBStoreTests {
         }
     }
 
+    @Test("family usage counts every entry and its key and value bytes, per column family")
+    func familyUsageCountsEntriesAndBytes() throws {
+        try withTemporaryFolder { path in
+            let store = try RocksDBStore(path: path)
+            defer { store.close() }
+            var batch = WriteBatch()
+            batch.put([1, 2, 3], for: [9], in: .blocks)
+            batch.put([4, 5], for: [8, 7], in: .blocks)
+            batch.put([], for: [1, 1, 1, 1], in: .accountHistory)
+            try store.write(batch, sync: true)
+            let usage = Dictionary(uniqueKeysWithValues: try store.familyUsage().map { ($0.family, $0) })
+            #expect(usage.count == ColumnFamily.allCases.count)
+            #expect(usage["blocks"]?.entries == 2 && usage["blocks"]?.keyBytes == 3 && usage["blocks"]?.valueBytes == 5)
+            #expect(usage[ColumnFamily.accountHistory.rawValue]?.entries == 1 && usage[ColumnFamily.accountHistory.rawValue]?.keyBytes == 4)
+            #expect(usage["state"]?.entries == 0)
+        }
+    }
+
     @Test("read-only open sees the data and refuses writes with a clear error")
     func readOnlyOpen() throws {
         try withTemporaryFolder { path in
