@@ -101,7 +101,14 @@ public struct StoreConsensusJournal: ConsensusJournal {
         // Best effort: a leftover entry of a decided height is never read again (restore reads
         // the height being decided) and goes at the next forget of that height or never matters.
         if !batch.isEmpty { try? store.write(batch, sync: false) }
-        if height <= decided { moveTo(height: decided + 1) }
+        // The next height starts empty: entries there could only come from an earlier process
+        // that had committed `decided` already, and that one would have restored at the next
+        // height. No scan on the commit path.
+        if height <= decided {
+            height = decided + 1
+            ownMessagesWritten = 0
+            receivedVotesWritten = 0
+        }
     }
 
     // MARK: - Keys and writes

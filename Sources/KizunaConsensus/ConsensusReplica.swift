@@ -143,12 +143,12 @@ public struct ConsensusReplica<Journal: ConsensusJournal>: Sendable {
         let requests = unsent.filter { $0.height == machine.height }
         unsent = []
         for request in requests {
-            guard var signer else { return }
-            if case .refuse = signer.record.check(height: request.height, round: request.round, step: request.step, signBytes: request.signingBytes(chainId: chainId)) {
+            // A request the record has moved past is simply dropped (not a refusal to report).
+            guard let record = signer?.record else { return }
+            if case .refuse = record.check(height: request.height, round: request.round, step: request.step, signBytes: request.signingBytes(chainId: chainId)) {
                 continue
             }
             if let message = sign(request, into: &outputs) {
-                signer = self.signer!
                 outputs.append(.signed(message))
                 run(.signed(message), into: &outputs)
             }
