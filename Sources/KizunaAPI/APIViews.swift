@@ -72,6 +72,12 @@ struct TransactionView: Codable, Sendable {
             return ["account": key(value.account)]
         case .recover(let value):
             return ["from": key(value.from), "to": key(value.to)]
+        case .appointDelegate(let value):
+            return ["program": .number(value.program), "delegate": key(value.delegate), "budgetYen": .number(value.budgetYen),
+                    "perResidentCapYen": .number(value.perResidentCapYen), "perDayCapYen": .number(value.perDayCapYen),
+                    "expiresAt": value.expiresAt == UInt64.max ? .null : .number(value.expiresAt)]
+        case .revokeDelegate(let value):
+            return ["program": .number(value.program), "delegate": key(value.delegate)]
         }
     }
 }

@@ -18,7 +18,7 @@ struct WalletCommand: AsyncParsableCommand {
         subcommands: [
             Create.self, Balance.self, History.self, Pay.self, Send.self, Thank.self,
             Register.self, Charge.self, CreateProgramCommand.self, Grant.self, Redeem.self, Refund.self,
-            Freeze.self, Unfreeze.self, Recover.self,
+            AppointDelegateCommand.self, RevokeDelegateCommand.self, Freeze.self, Unfreeze.self, Recover.self,
         ]
     )
 
@@ -266,6 +266,44 @@ struct WalletCommand: AsyncParsableCommand {
             }
             let account = try WalletCommand.account(self.account, "account")
             try await submission.submit { _ in .refund(KizunaCore.Refund(account: account, amount: amount, reason: reason)) }
+        }
+    }
+
+    struct AppointDelegateCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "appoint-delegate",
+            abstract: "Let another key grant from a program within limits of its own (the program issuer's key).",
+            discussion: "Appointing a key that is already a delegate of the program replaces its terms (and ends a revocation); what it granted still counts."
+        )
+        @OptionGroup var submission: Submission
+        @Option(help: "Program id.") var program: UInt64
+        @Option(help: "The delegate's address (a key of its own: not a resident's, merchant's or authority's).") var delegate: String
+        @Option(help: "The most the delegate may grant in all, in yen (≤ the program's budget).") var budget: UInt64
+        @Option(help: "The most the delegate may grant one resident, in yen (≤ the program's per-resident cap).") var perResidentCap: UInt64
+        @Option(help: "The most the delegate may grant in one Japan-time day, in yen.") var perDayCap: UInt64
+        @Option(help: "When the appointment lapses, RFC 3339 (e.g. 2027-03-31T23:59:59+09:00); default: until revoked.") var expires: String?
+
+        func run() async throws {
+            let delegate = try WalletCommand.account(self.delegate, "delegate")
+            var expiresAt = UInt64.max
+            if let expires {
+                guard let time = CivilTime.parseRFC3339(expires) else { throw ValidationError("--expires '\(expires)' is not an RFC 3339 time") }
+                expiresAt = time
+            }
+            let appointment = AppointDelegate(program: program, delegate: delegate, budgetYen: budget, perResidentCapYen: perResidentCap, perDayCapYen: perDayCap, expiresAt: expiresAt)
+            try await submission.submit { _ in .appointDelegate(appointment) }
+        }
+    }
+
+    struct RevokeDelegateCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "revoke-delegate", abstract: "End a delegate's appointment to a program at once (the program issuer's key).")
+        @OptionGroup var submission: Submission
+        @Option(help: "Program id.") var program: UInt64
+        @Option(help: "The delegate's address.") var delegate: String
+
+        func run() async throws {
+            let delegate = try WalletCommand.account(self.delegate, "delegate")
+            try await submission.submit { _ in .revokeDelegate(RevokeDelegate(program: program, delegate: delegate)) }
         }
     }
 

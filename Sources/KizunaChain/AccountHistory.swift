@@ -53,6 +53,8 @@ extension SignedTransaction {
         case .refund(let refund): accounts.append(refund.account)
         case .freeze(let action), .unfreeze(let action): accounts.append(action.account)
         case .recover(let recover): accounts += [recover.from, recover.to]
+        case .appointDelegate(let appointment): accounts.append(appointment.delegate)
+        case .revokeDelegate(let revocation): accounts.append(revocation.delegate)
         }
         // Sorted and unique: the index entries of a block are then written in a fixed order.
         var unique: [PublicKey] = []

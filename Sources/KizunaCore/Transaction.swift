@@ -14,12 +14,16 @@ public enum Role: UInt8, Sendable, Hashable, CaseIterable, CanonicalTag {
     case merchant = 2
     /// An authority named in genesis (coin issuer, registrar, city, auditor).
     case authority = 3
+    /// A key appointed to grant from programs (a participation platform): it holds no value
+    /// and may sign only grants from the programs it is appointed to.
+    case delegate = 4
 
     public var name: String {
         switch self {
         case .resident: "resident"
         case .merchant: "merchant"
         case .authority: "authority"
+        case .delegate: "delegate"
         }
     }
 
@@ -140,6 +144,8 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
     case freeze(AccountAction)
     case unfreeze(AccountAction)
     case recover(Recover)
+    case appointDelegate(AppointDelegate)
+    case revokeDelegate(RevokeDelegate)
 
     /// Each kind's name, its tag byte and its fields: the one table that `kind`, `tag` and
     /// the encoding read.
@@ -157,6 +163,8 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
         case .freeze(let fields): ("freeze", 10, fields)
         case .unfreeze(let fields): ("unfreeze", 11, fields)
         case .recover(let fields): ("recover", 12, fields)
+        case .appointDelegate(let fields): ("appoint_delegate", 13, fields)
+        case .revokeDelegate(let fields): ("revoke_delegate", 14, fields)
         }
     }
 
@@ -185,6 +193,8 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
         case 10: self = .freeze(try decoder.decode(AccountAction.self))
         case 11: self = .unfreeze(try decoder.decode(AccountAction.self))
         case 12: self = .recover(try decoder.decode(Recover.self))
+        case 13: self = .appointDelegate(try decoder.decode(AppointDelegate.self))
+        case 14: self = .revokeDelegate(try decoder.decode(RevokeDelegate.self))
         case let other: throw DecodingError(.invalidTag, "unknown transaction kind \(other)", offset: start)
         }
     }
@@ -367,6 +377,14 @@ public struct TransactionErrorCode: ErrorCode, CustomStringConvertible {
     public static let refundLimitExceeded = Self(rawValue: "ledger.refund_limit_exceeded")
     public static let missingCosignature = Self(rawValue: "ledger.missing_cosignature")
     public static let tooManyLots = Self(rawValue: "ledger.too_many_lots")
+    /// An appointment whose terms break a rule (zero or over the program's budget or cap…).
+    public static let invalidDelegation = Self(rawValue: "ledger.invalid_delegation")
+    /// The signer is not a delegate of the program, or its appointment was revoked or expired.
+    public static let delegateInactive = Self(rawValue: "ledger.delegate_inactive")
+    /// The grant would take the delegate over the budget it was appointed with.
+    public static let delegateBudgetExhausted = Self(rawValue: "ledger.delegate_budget_exhausted")
+    /// The grant would take the delegate over its per-day cap (Japan-time calendar day).
+    public static let delegateDailyCapExceeded = Self(rawValue: "ledger.delegate_daily_cap_exceeded")
     public static let mempoolFull = Self(rawValue: "mempool.full")
     public static let accountQueueFull = Self(rawValue: "mempool.account_queue_full")
     /// Admission control: the network already holds what it can commit within the latency

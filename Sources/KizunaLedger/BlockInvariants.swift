@@ -26,7 +26,7 @@ public enum BlockInvariants {
     /// The writes the checks read: accounts, asset supplies, programs.
     public static func isChecked(_ key: [UInt8]) -> Bool {
         guard let prefix = key.first else { return false }
-        return prefix == StateKey.account || prefix == StateKey.supply || prefix == StateKey.programPrefix
+        return prefix == StateKey.account || prefix == StateKey.supply || prefix == StateKey.programPrefix || prefix == StateKey.delegatePrefix
     }
 
     /// What the block broke, one line each (empty: every invariant holds). Pure: the same
@@ -75,6 +75,18 @@ public enum BlockInvariants {
                 guard let supply = decode(SupplyState.self) else { continue }
                 supplyBefore[index] = supply.before ?? SupplyState()
                 supplyAfter[index] = supply.after ?? SupplyState()
+            case StateKey.delegatePrefix:
+                guard let delegate = decode(DelegateState.self) else { continue }
+                guard let after = delegate.after else {
+                    problems.append("state key \(change.key.hexString): a delegate's record was deleted")
+                    continue
+                }
+                if after.granted > after.terms.budgetYen {
+                    problems.append("delegate \(after.terms.delegate.address) of program \(after.terms.program): granted \(after.granted) exceeds its budget \(after.terms.budgetYen)")
+                }
+                if let before = delegate.before, after.granted < before.granted {
+                    problems.append("delegate \(after.terms.delegate.address) of program \(after.terms.program): granted decreased (\(before.granted) → \(after.granted))")
+                }
             default:
                 guard let program = decode(ProgramState.self) else { continue }
                 guard let after = program.after else {

@@ -75,6 +75,7 @@ extension Ledger {
             throw TransactionError(.unknownAccount, "\(body.from.address) is not registered")
         }
         guard old.role != .authority else { throw TransactionError(.wrongRole, "authority accounts are replaced in genesis, not recovered") }
+        guard old.role != .delegate else { throw TransactionError(.wrongRole, "a delegate's key is replaced by appointing a new key, not recovered") }
         guard old.frozen, old.successor == nil else {
             throw TransactionError(.notFrozen, "only a frozen account can be recovered (freeze it first)")
         }

@@ -41,17 +41,17 @@ extension Ledger {
         }
     }
 
-    /// `grant`: the program's issuer grants points or thanks to a resident.
+    /// `grant`: the program's issuer, or one of its delegates, grants points or thanks to a
+    /// resident.
     func grant(_ body: Grant, signer: PublicKey, context: BlockContext, overlay: inout StateOverlay) throws {
         guard let program = try overlay.program(body.program) else {
             throw TransactionError(.unknownProgram, "there is no program \(body.program)")
         }
-        guard signer == program.issuer else {
-            throw TransactionError(.notAuthorised, "only the program's issuer may grant from program \(body.program)")
-        }
         guard body.program != Ledger.chargeBonusProgram else {
             throw TransactionError(.notAuthorised, "the charge-bonus program grants only through charges")
         }
+        // A delegate's record, updated for this grant; written only once every check passed.
+        let delegateState = signer == program.issuer ? nil : try delegateGrant(body, delegate: signer, context: context, overlay: overlay)
         guard body.amount > 0 else { throw TransactionError(.invalidAmount, "a grant must be at least 1") }
         guard let recipient = try overlay.account(body.to) else {
             throw TransactionError(.unknownAccount, "\(body.to.address) is not registered")
@@ -70,6 +70,10 @@ extension Ledger {
             throw TransactionError(.holderCapExceeded, "the grant would bring the resident's \(asset.name) to over the cap of \(genesis.policy(for: asset).holderCapYen)")
         }
         try mint(program: body.program, to: body.to, amount: body.amount, context: context, overlay: &overlay)
+        if let delegateState {
+            overlay.setDelegate(body.program, signer, delegateState)
+            try overlay.addAmount(StateKey.delegateResident(body.program, signer, body.to), body.amount)
+        }
     }
 
     /// Creates a lot from a program for an account: the program's granted total, the

@@ -178,6 +178,8 @@ public struct Ledger: Sendable {
         case .freeze(let body): try setFrozen(body, frozen: true, signer: signer, overlay: &overlay)
         case .unfreeze(let body): try setFrozen(body, frozen: false, signer: signer, overlay: &overlay)
         case .recover(let body): try recover(body, transaction: verified, context: context, overlay: &overlay)
+        case .appointDelegate(let body): try appointDelegate(body, signer: signer, context: context, overlay: &overlay)
+        case .revokeDelegate(let body): try revokeDelegate(body, signer: signer, context: context, overlay: &overlay)
         }
     }
 
@@ -187,6 +189,9 @@ public struct Ledger: Sendable {
         }
         guard body.role != .authority else {
             throw TransactionError(.wrongRole, "authority accounts are named in genesis, not registered")
+        }
+        guard body.role != .delegate else {
+            throw TransactionError(.wrongRole, "delegates are appointed by a program's issuer (appoint_delegate), not registered")
         }
         guard try overlay.account(body.account) == nil else {
             throw TransactionError(.accountExists, "\(body.account.address) is already registered")
@@ -206,7 +211,7 @@ public struct Ledger: Sendable {
             guard body.merchantCategory == nil else {
                 throw TransactionError(.invalidAttribute, "a resident has no merchant category")
             }
-        case .authority:
+        case .authority, .delegate:
             break
         }
         if let band = body.ageBand, band > 6 {

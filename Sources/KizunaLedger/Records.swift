@@ -206,3 +206,40 @@ struct ProgramIdList: CanonicalCodable {
         for _ in 0..<count { ids.append(try decoder.decodeUInt64()) }
     }
 }
+
+/// A delegate's appointment to one program (issue 18) and what it has granted under it.
+public struct DelegateState: Sendable, Hashable, CanonicalCodable {
+    /// The terms of the latest appointment (a re-appointment replaces them).
+    public var terms: AppointDelegate
+    /// Block time of the first appointment.
+    public var appointedAt: UInt64
+    /// Granted by the delegate from the program in all (never reset by a re-appointment).
+    public var granted: Amount = 0
+    /// Block time of the revocation; nil while the appointment holds.
+    public var revokedAt: UInt64?
+    /// The Japan-time day (yyyymmdd) of the delegate's last grant, and what it granted that day.
+    public var day: UInt32 = 0
+    public var grantedOnDay: Amount = 0
+
+    public init(terms: AppointDelegate, appointedAt: UInt64) {
+        self.terms = terms
+        self.appointedAt = appointedAt
+    }
+
+    /// Whether the delegate may grant at block time `time`.
+    public func isActive(at time: UInt64) -> Bool { revokedAt == nil && time < terms.expiresAt }
+
+    /// What the delegate has granted on the Japan-time day `day` (yyyymmdd).
+    public func granted(onDay day: UInt32) -> Amount { self.day == day ? grantedOnDay : 0 }
+
+    public func encode(to encoder: inout Encoder) { encoder.encode(terms, appointedAt, granted, revokedAt, day, grantedOnDay) }
+
+    public init(from decoder: inout Decoder) throws(DecodingError) {
+        terms = try decoder.decode(AppointDelegate.self)
+        appointedAt = try decoder.decodeUInt64()
+        granted = try decoder.decodeUInt64()
+        revokedAt = try decoder.decodeOptionTag() ? try decoder.decodeUInt64() : nil
+        day = try decoder.decodeUInt32()
+        grantedOnDay = try decoder.decodeUInt64()
+    }
+}

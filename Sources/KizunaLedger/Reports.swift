@@ -78,21 +78,58 @@ public struct LedgerReports: Sendable {
         public var remaining: UInt64
         public var perResidentCap: UInt64
         public var rebate: Bool
+        /// The keys appointed to grant from the program, in key order, with what each granted.
+        public var delegates: [Delegate]
+    }
+
+    /// A delegate of a program: its terms, what it granted, and whether it may still grant.
+    public struct Delegate: Codable, Sendable, Equatable {
+        public var address: String
+        public var budget: UInt64
+        public var granted: UInt64
+        public var remaining: UInt64
+        public var perResidentCap: UInt64
+        public var perDayCap: UInt64
+        /// UTC milliseconds from which the appointment lapses; nil: until revoked.
+        public var expiresAt: UInt64?
+        /// Block time of the revocation; nil while the appointment holds (or until it lapses).
+        public var revokedAt: UInt64?
+        public var appointedAt: UInt64
+    }
+
+    /// A program's delegates in key order.
+    public func delegates(of program: UInt64) throws -> [Delegate] {
+        var result: [Delegate] = []
+        let prefix = StateKey.delegates(of: program)
+        try store.scan(.state, from: prefix, prefix: prefix) { _, value in
+            let state = try DelegateState(storedBytes: value)
+            let terms = state.terms
+            result.append(Delegate(
+                address: terms.delegate.address.description, budget: terms.budgetYen, granted: state.granted, remaining: terms.budgetYen - state.granted,
+                perResidentCap: terms.perResidentCapYen, perDayCap: terms.perDayCapYen, expiresAt: terms.expiresAt == UInt64.max ? nil : terms.expiresAt,
+                revokedAt: state.revokedAt, appointedAt: state.appointedAt
+            ))
+            return true
+        }
+        return result
     }
 
     /// Program utilization: budget, granted, used, expired, outstanding, remaining.
     public func programs() throws -> [Program] {
         var result: [Program] = []
+        var programs: [ProgramState] = []
         try store.scan(.state, from: [StateKey.programPrefix], prefix: [StateKey.programPrefix]) { _, value in
-            let program = try ProgramState(storedBytes: value)
+            programs.append(try ProgramState(storedBytes: value))
+            return true
+        }
+        for program in programs {
             result.append(Program(
                 id: program.id, name: program.definition.name, asset: program.definition.asset.name,
                 funder: program.definition.funder.address.description, issuer: program.issuer.address.description,
                 budget: program.definition.budgetYen, granted: program.granted, used: program.used, expired: program.expired,
                 outstanding: program.outstanding, remaining: program.remaining, perResidentCap: program.definition.perResidentCapYen,
-                rebate: program.definition.rebate != nil
+                rebate: program.definition.rebate != nil, delegates: try delegates(of: program.id)
             ))
-            return true
         }
         return result
     }

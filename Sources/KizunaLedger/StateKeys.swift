@@ -23,6 +23,8 @@ public enum StateKey {
     static let currentBasePeriod: UInt8 = 0x12
     static let rebatePrograms: UInt8 = 0x13
     static let settlementCount: UInt8 = 0x14
+    public static let delegatePrefix: UInt8 = 0x15
+    static let delegateResident: UInt8 = 0x16
 
     /// `0x01 ‖ public key` → `AccountState`.
     public static func account(_ key: PublicKey) -> [UInt8] { [account] + key.bytes }
@@ -90,6 +92,17 @@ extension StateKey {
     public static let currentBasePeriodKey: [UInt8] = [currentBasePeriod]
     /// `0x13` → the ids of programs with a rebate rule, ascending.
     public static let rebateProgramsKey: [UInt8] = [rebatePrograms]
+    /// `0x15 ‖ program id ‖ delegate key` → `DelegateState`; a prefix scan on `0x15 ‖ program
+    /// id` lists a program's delegates in key order.
+    public static func delegate(_ program: UInt64, _ key: PublicKey) -> [UInt8] {
+        encode { $0.encode(delegatePrefix); $0.encode(program); $0.encodeFixed(key.bytes) }
+    }
+    /// `0x15 ‖ program id`: the prefix of a program's delegates.
+    public static func delegates(of program: UInt64) -> [UInt8] { encode { $0.encode(delegatePrefix); $0.encode(program) } }
+    /// `0x16 ‖ program id ‖ delegate key ‖ resident key` → total the delegate granted the resident.
+    public static func delegateResident(_ program: UInt64, _ delegate: PublicKey, _ resident: PublicKey) -> [UInt8] {
+        encode { $0.encode(delegateResident); $0.encode(program); $0.encodeFixed(delegate.bytes); $0.encodeFixed(resident.bytes) }
+    }
 }
 
 /// An account in the state.

@@ -49,6 +49,14 @@ extension StateOverlay {
         set(StateKey.program(program.id), program.canonicalBytes)
     }
 
+    public func delegate(_ program: UInt64, _ key: PublicKey) throws -> DelegateState? {
+        try decoded(StateKey.delegate(program, key), as: DelegateState.self)
+    }
+
+    mutating func setDelegate(_ program: UInt64, _ key: PublicKey, _ state: DelegateState) {
+        set(StateKey.delegate(program, key), state.canonicalBytes)
+    }
+
     func rebatePrograms() throws -> [UInt64] {
         try decoded(StateKey.rebateProgramsKey, as: ProgramIdList.self)?.ids ?? []
     }

@@ -86,6 +86,17 @@ public struct TransactionBuilder: Sendable {
         sign(.recover(Recover(from: old, to: new)), cosigners: [city])
     }
 
+    /// Program issuer: appoint (or re-appoint with new terms) a key that may grant from the
+    /// program within its own budget, per-resident cap, per-day cap and expiry.
+    public mutating func appointDelegate(_ appointment: AppointDelegate) -> SignedTransaction {
+        sign(.appointDelegate(appointment))
+    }
+
+    /// Program issuer: end a delegate's appointment at once.
+    public mutating func revokeDelegate(program: UInt64, delegate: PublicKey) -> SignedTransaction {
+        sign(.revokeDelegate(RevokeDelegate(program: program, delegate: delegate)))
+    }
+
     /// The salted hash of a resident ID that the registrar puts on chain instead of the ID.
     public static func residentIdHash(residentId: String, salt: [UInt8]) -> Hash {
         Hash.sha256(salt + Array(residentId.utf8))

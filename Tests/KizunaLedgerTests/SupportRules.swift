@@ -119,3 +119,15 @@ func describe(_ report: LedgerReports.UnusedBalance?) -> String {
 func describe(baseDate: String, closed: Bool, outstanding: UInt64, deposit: UInt64, refundLimit: UInt64) -> String {
     "\(baseDate) closed=\(closed) outstanding=\(outstanding) deposit=\(deposit) refundLimit=\(refundLimit)"
 }
+
+extension LedgerHarness {
+    func appointDelegate(_ program: UInt64, _ delegate: PublicKey, budget: UInt64 = 5_000, perResidentCap: UInt64 = 2_000, perDayCap: UInt64 = 2_500, expiresAt: UInt64 = UInt64.max, by signer: PrivateKey = Fixture.cityKey) -> SignedTransaction {
+        sign(signer, .appointDelegate(AppointDelegate(program: program, delegate: delegate, budgetYen: budget, perResidentCapYen: perResidentCap, perDayCapYen: perDayCap, expiresAt: expiresAt)))
+    }
+
+    func revokeDelegate(_ program: UInt64, _ delegate: PublicKey, by signer: PrivateKey = Fixture.cityKey) -> SignedTransaction {
+        sign(signer, .revokeDelegate(RevokeDelegate(program: program, delegate: delegate)))
+    }
+
+    func delegate(_ program: UInt64, _ key: PublicKey) throws -> DelegateState? { try overlay.delegate(program, key) }
+}
