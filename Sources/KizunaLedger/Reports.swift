@@ -236,6 +236,23 @@ public struct LedgerReports: Sendable {
             guard program.outstanding == programHeld[program.id, default: 0] else {
                 return "program \(program.id): outstanding \(program.outstanding) but its lots hold \(programHeld[program.id, default: 0])"
             }
+            // A delegate's grants are the program's grants: each within its own budget, and
+            // all of them within what the program granted.
+            var delegated: UInt64 = 0
+            for delegate in program.delegates {
+                guard delegate.granted <= delegate.budget else {
+                    return "program \(program.id): delegate \(delegate.address) granted \(delegate.granted), over its budget \(delegate.budget)"
+                }
+                delegated += delegate.granted
+            }
+            guard delegated <= program.granted else {
+                return "program \(program.id): its delegates granted \(delegated), more than the program granted (\(program.granted))"
+            }
+        }
+        for (key, account) in accounts where account.role == .delegate {
+            guard account.coin == 0, account.point == 0, account.thanks == 0 else {
+                return "delegate \(key.address) holds value"
+            }
         }
         return nil
     }

@@ -258,10 +258,12 @@ struct AllKindsPropertyTests {
         let merchants = (0..<Self.merchantCategories.count).map { Fixture.account(20 + $0) }
         let spareKeys = (0..<8).map { Fixture.account(30 + $0) }
         let strangers = [Fixture.account(50), Fixture.validatorKey]
+        // Participation platforms: appointed to programs, revoked, re-appointed; they grant.
+        let platforms = [Fixture.account(40), Fixture.account(41)]
         let authorities = [Fixture.coinIssuerKey, Fixture.registrarKey, Fixture.cityKey, Fixture.auditorKey]
         // The sleepers are charged once and never touched again, so their coins expire.
         let active = Array(residents.prefix(Self.residentCount))
-        let everyone = active + merchants + spareKeys + strangers + authorities
+        let everyone = active + merchants + spareKeys + strangers + authorities + platforms
         var keys: [PublicKey: PrivateKey] = [:]
         for key in everyone { keys[key.publicKey] = key }
 
@@ -306,6 +308,13 @@ struct AllKindsPropertyTests {
             var accounts: [PublicKey: AccountState] = [:]
             for (key, account) in try storedAccounts(ledger.store) { accounts[key] = account }
             let programCount = try ledger.nextProgramId()
+            // The platforms' appointments that hold at this block's time, to aim their grants.
+            var appointments: [(program: UInt64, platform: PrivateKey)] = []
+            for program in 0..<programCount {
+                for platform in platforms where try ledger.delegate(program, platform.publicKey)?.isActive(at: time) == true {
+                    appointments.append((program, platform))
+                }
+            }
             var inBlock: [PublicKey: UInt64] = [:]
             func nonce(_ key: PrivateKey) -> UInt64 { (accounts[key.publicKey]?.nonce ?? 0) + inBlock[key.publicKey, default: 0] }
             let liveResidents = (active + spareKeys).filter { accounts[$0.publicKey]?.role == .resident && accounts[$0.publicKey]?.frozen == false }
@@ -367,10 +376,39 @@ struct AllKindsPropertyTests {
                         : nil
                     body = .createProgram(CreateProgram(asset: asset, name: random.chance(95) ? "p\(random.below(100))" : "", funder: random.chance(90) ? pick(merchants + [Fixture.cityKey]).publicKey : strangers[0].publicKey,
                                                         budgetYen: UInt64(random.below(20_000)), expiry: expiry, perResidentCapYen: UInt64(random.below(3_000)), rebate: rebate))
-                case 30..<40:
-                    let program = UInt64(random.below(Int(programCount) + 1))
+                case 30..<34:
+                    // Appoint (mostly valid terms) or revoke a platform.
+                    let program = random.chance(90) && programCount > 1 ? UInt64(1 + random.below(Int(programCount) - 1)) : UInt64(random.below(Int(programCount) + 1))
+                    let state = try ledger.program(program)
+                    let issuer = state?.issuer
+                    signer = random.chance(90) ? (issuer.flatMap { keys[$0] } ?? Fixture.cityKey) : someone()
+                    let delegate = random.chance(90) ? pick(platforms).publicKey : someone().publicKey
+                    if random.chance(75) {
+                        let budget = state.map { $0.definition.budgetYen } ?? 1_000
+                        let cap = state.map { $0.definition.perResidentCapYen } ?? 1_000
+                        let expiresAt = random.chance(60) ? UInt64.max : time + UInt64(random.below(40)) * 86_400_000 + 1
+                        body = .appointDelegate(AppointDelegate(
+                            program: program, delegate: delegate,
+                            budgetYen: random.chance(90) ? random.amount(in: 1...max(1, min(budget, 50_000))) : [0, budget + 1][random.below(2)],
+                            perResidentCapYen: random.chance(90) ? random.amount(in: 1...max(1, min(cap, 5_000))) : [0, cap + 1][random.below(2)],
+                            perDayCapYen: random.chance(95) ? random.amount(in: 1...10_000) : 0, expiresAt: expiresAt))
+                    } else if !appointments.isEmpty && random.chance(70) {
+                        let appointment = appointments[random.below(appointments.count)]
+                        body = .revokeDelegate(RevokeDelegate(program: appointment.program, delegate: appointment.platform.publicKey))
+                    } else {
+                        body = .revokeDelegate(RevokeDelegate(program: program, delegate: delegate))
+                    }
+                case 34..<40:
+                    var program = UInt64(random.below(Int(programCount) + 1))
                     let issuer = try ledger.program(program)?.issuer
                     signer = random.chance(90) ? (issuer.flatMap { keys[$0] } ?? Fixture.cityKey) : someone()
+                    if random.chance(40) {
+                        if !appointments.isEmpty && random.chance(85) {
+                            (program, signer) = appointments[random.below(appointments.count)]
+                        } else {
+                            signer = pick(platforms)
+                        }
+                    }
                     body = .grant(Grant(program: program, to: resident().publicKey, amount: random.chance(10) ? [0, 50_000][random.below(2)] : random.amount(in: 1...4_000)))
                 case 40..<66:
                     signer = resident()
@@ -414,6 +452,7 @@ struct AllKindsPropertyTests {
                     inBlock[signer.publicKey, default: 0] += 1
                     outcomes["accepted", default: 0] += 1
                     acceptedKinds[body.kind, default: 0] += 1
+                    if case .grant = body, platforms.contains(where: { $0.publicKey == signer.publicKey }) { acceptedKinds["grant by a delegate", default: 0] += 1 }
                 }
             }
 
@@ -442,10 +481,10 @@ struct AllKindsPropertyTests {
         #expect(snapshot(fresh, [.state, .stateTree]) == snapshot(ledger.store, [.state, .stateTree]))
 
         // The run exercised every kind, many refusals, and every kind of time-based work.
-        let kinds = ["register", "charge", "send", "create_program", "grant", "pay", "thank", "redeem", "refund", "freeze", "unfreeze", "recover"]
-        #expect(kinds.allSatisfy { acceptedKinds[$0, default: 0] > 0 }, "accepted per kind: \(acceptedKinds)")
+        let kinds = ["register", "charge", "send", "create_program", "grant", "pay", "thank", "redeem", "refund", "freeze", "unfreeze", "recover", "appoint_delegate", "revoke_delegate"]
+        #expect((kinds + ["grant by a delegate"]).allSatisfy { acceptedKinds[$0, default: 0] > 0 }, "accepted per kind: \(acceptedKinds)")
         #expect(outcomes.count >= 20, "too few distinct outcomes: \(outcomes)")
-        #expect(outcomes["accepted", default: 0] >= 250, "outcomes: \(outcomes)")
+        #expect(outcomes["accepted", default: 0] >= 220, "outcomes: \(outcomes)")
         for asset in Asset.allCases {
             #expect(try ledger.supply(asset).expired > 0, "no \(asset.name) expired")
         }
