@@ -78,6 +78,13 @@ struct TransactionView: Codable, Sendable {
                     "expiresAt": value.expiresAt == UInt64.max ? .null : .number(value.expiresAt)]
         case .revokeDelegate(let value):
             return ["program": .number(value.program), "delegate": key(value.delegate)]
+        case .setProgramTerms(let value):
+            return ["program": .number(value.program), "startsAt": .number(value.startsAt),
+                    "endsAt": value.endsAt == UInt64.max ? .null : .number(value.endsAt), "merchants": .array(value.merchants.map(key))]
+        case .topUpProgram(let value):
+            return ["program": .number(value.program), "amountYen": .number(value.amountYen)]
+        case .closeProgram(let value):
+            return ["program": .number(value.program)]
         }
     }
 }

@@ -18,7 +18,7 @@ struct WalletCommand: AsyncParsableCommand {
         subcommands: [
             Create.self, Balance.self, History.self, Pay.self, Send.self, Thank.self,
             Register.self, Charge.self, CreateProgramCommand.self, Grant.self, Redeem.self, Refund.self,
-            AppointDelegateCommand.self, RevokeDelegateCommand.self, Freeze.self, Unfreeze.self, Recover.self,
+            AppointDelegateCommand.self, RevokeDelegateCommand.self, SetProgramTermsCommand.self, TopUpProgramCommand.self, CloseProgramCommand.self, Freeze.self, Unfreeze.self, Recover.self,
         ]
     )
 
@@ -258,14 +258,19 @@ struct WalletCommand: AsyncParsableCommand {
         @OptionGroup var submission: Submission
         @Option(help: "The resident's address.") var account: String
         @Option(help: "Amount in yen.") var amount: UInt64
-        @Option(help: "moved_away, deceased, service_termination or other.") var reason: String
+        @Option(help: "moved_away, deceased, service_termination (exempt from the statutory limit: need --city-key) or other.") var reason: String
+        @Option(help: "The city's key file: the co-signer an exempt reason needs.") var cityKey: String?
 
         func run() async throws {
             guard let reason = RefundReason.allCases.first(where: { $0.name == self.reason }) else {
                 throw ValidationError("--reason must be one of \(RefundReason.allCases.map(\.name).joined(separator: ", "))")
             }
+            guard !reason.isExempt || cityKey != nil else {
+                throw ValidationError("--reason \(reason.name) is exempt from the statutory limit and needs the city's co-signature: give --city-key")
+            }
+            let cosigners = try cityKey.map { [try KeyFile.load(path: $0)] } ?? []
             let account = try WalletCommand.account(self.account, "account")
-            try await submission.submit { _ in .refund(KizunaCore.Refund(account: account, amount: amount, reason: reason)) }
+            try await submission.submit(cosigners: cosigners) { _ in .refund(KizunaCore.Refund(account: account, amount: amount, reason: reason)) }
         }
     }
 
@@ -304,6 +309,52 @@ struct WalletCommand: AsyncParsableCommand {
         func run() async throws {
             let delegate = try WalletCommand.account(self.delegate, "delegate")
             try await submission.submit { _ in .revokeDelegate(RevokeDelegate(program: program, delegate: delegate)) }
+        }
+    }
+
+    struct SetProgramTermsCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-program-terms",
+            abstract: "Set when a program grants and rebates, and which merchants its rebate covers (the program issuer's key).",
+            discussion: "Times are RFC 3339 (e.g. 2027-02-01T00:00:00+09:00) and compared with block time. Setting terms again replaces them."
+        )
+        @OptionGroup var submission: Submission
+        @Option(help: "Program id.") var program: UInt64
+        @Option(help: "From when (default: from creation).") var starts: String?
+        @Option(help: "Until when, exclusive (default: no end).") var ends: String?
+        @Option(help: "A merchant the rebate covers (repeat; default: every merchant of its categories).") var merchant: [String] = []
+
+        func run() async throws {
+            func time(_ text: String?, _ name: String, _ absent: UInt64) throws -> UInt64 {
+                guard let text else { return absent }
+                guard let value = CivilTime.parseRFC3339(text) else { throw ValidationError("--\(name) '\(text)' is not an RFC 3339 time") }
+                return value
+            }
+            let merchants = try merchant.map { try WalletCommand.account($0, "merchant") }
+            let terms = SetProgramTerms(program: program, startsAt: try time(starts, "starts", 0), endsAt: try time(ends, "ends", UInt64.max), merchants: merchants)
+            guard Set(terms.merchants).count == terms.merchants.count else { throw ValidationError("--merchant names a merchant twice") }
+            try await submission.submit { _ in .setProgramTerms(terms) }
+        }
+    }
+
+    struct TopUpProgramCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "top-up-program", abstract: "Add to a program's budget (the program issuer's key).")
+        @OptionGroup var submission: Submission
+        @Option(help: "Program id.") var program: UInt64
+        @Option(help: "Yen to add to the budget.") var amount: UInt64
+
+        func run() async throws {
+            try await submission.submit { _ in .topUpProgram(TopUpProgram(program: program, amountYen: amount)) }
+        }
+    }
+
+    struct CloseProgramCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "close-program", abstract: "Close a program for good: no more grants or rebates (the program issuer's key).")
+        @OptionGroup var submission: Submission
+        @Option(help: "Program id.") var program: UInt64
+
+        func run() async throws {
+            try await submission.submit { _ in .closeProgram(CloseProgram(program: program)) }
         }
     }
 

@@ -55,6 +55,8 @@ extension SignedTransaction {
         case .recover(let recover): accounts += [recover.from, recover.to]
         case .appointDelegate(let appointment): accounts.append(appointment.delegate)
         case .revokeDelegate(let revocation): accounts.append(revocation.delegate)
+        case .setProgramTerms(let terms): accounts += terms.merchants
+        case .topUpProgram, .closeProgram: break
         }
         // Sorted and unique: the index entries of a block are then written in a fixed order.
         var unique: [PublicKey] = []

@@ -146,6 +146,9 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
     case recover(Recover)
     case appointDelegate(AppointDelegate)
     case revokeDelegate(RevokeDelegate)
+    case setProgramTerms(SetProgramTerms)
+    case topUpProgram(TopUpProgram)
+    case closeProgram(CloseProgram)
 
     /// Each kind's name, its tag byte and its fields: the one table that `kind`, `tag` and
     /// the encoding read.
@@ -165,6 +168,9 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
         case .recover(let fields): ("recover", 12, fields)
         case .appointDelegate(let fields): ("appoint_delegate", 13, fields)
         case .revokeDelegate(let fields): ("revoke_delegate", 14, fields)
+        case .setProgramTerms(let fields): ("set_program_terms", 15, fields)
+        case .topUpProgram(let fields): ("top_up_program", 16, fields)
+        case .closeProgram(let fields): ("close_program", 17, fields)
         }
     }
 
@@ -195,6 +201,9 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
         case 12: self = .recover(try decoder.decode(Recover.self))
         case 13: self = .appointDelegate(try decoder.decode(AppointDelegate.self))
         case 14: self = .revokeDelegate(try decoder.decode(RevokeDelegate.self))
+        case 15: self = .setProgramTerms(try decoder.decode(SetProgramTerms.self))
+        case 16: self = .topUpProgram(try decoder.decode(TopUpProgram.self))
+        case 17: self = .closeProgram(try decoder.decode(CloseProgram.self))
         case let other: throw DecodingError(.invalidTag, "unknown transaction kind \(other)", offset: start)
         }
     }
@@ -377,6 +386,10 @@ public struct TransactionErrorCode: ErrorCode, CustomStringConvertible {
     public static let refundLimitExceeded = Self(rawValue: "ledger.refund_limit_exceeded")
     public static let missingCosignature = Self(rawValue: "ledger.missing_cosignature")
     public static let tooManyLots = Self(rawValue: "ledger.too_many_lots")
+    /// The program was closed by its issuer: no grants, rebates, top-ups or new terms.
+    public static let programClosed = Self(rawValue: "ledger.program_closed")
+    /// The block time is outside the program's period (before its start or from its end).
+    public static let programNotActive = Self(rawValue: "ledger.program_not_active")
     /// An appointment whose terms break a rule (zero or over the program's budget or cap…).
     public static let invalidDelegation = Self(rawValue: "ledger.invalid_delegation")
     /// The signer is not a delegate of the program, or its appointment was revoked or expired.

@@ -6,7 +6,8 @@ extension Ledger {
     /// other reason counts against the base period's limit: the greater of 20% of the coins
     /// issued in the previous base period and 5% of the unused balance at the previous base
     /// date.
-    func refund(_ body: Refund, signer: PublicKey, context: BlockContext, overlay: inout StateOverlay) throws {
+    func refund(_ body: Refund, transaction: VerifiedTransaction, context: BlockContext, overlay: inout StateOverlay) throws {
+        let signer = transaction.transaction.signer
         guard signer == genesis.authorities.coinIssuer else {
             throw TransactionError(.notAuthorised, "only the coin issuer may refund")
         }
@@ -17,6 +18,11 @@ extension Ledger {
         guard account.role == .resident else { throw TransactionError(.wrongRole, "refunds are for residents' coins; merchants redeem") }
         guard account.coin >= body.amount else {
             throw TransactionError(.insufficientBalance, "the account holds ¥\(account.coin), less than ¥\(body.amount)")
+        }
+        // An exempt reason escapes the statutory limit, so the coin issuer alone cannot use it:
+        // the city attests the move, the death or the end of the service (issue 18).
+        if body.reason.isExempt && !transaction.signers.contains(genesis.authorities.city) {
+            throw TransactionError(.missingCosignature, "a refund for '\(body.reason.name)' is exempt from the statutory limit and needs the city's co-signature")
         }
         let period = LedgerCalendar.basePeriod(context.timestamp)
         if !body.reason.isExempt {

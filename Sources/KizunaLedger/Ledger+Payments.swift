@@ -48,17 +48,20 @@ extension Ledger {
         overlay.setAccount(signer, payer)
         overlay.setAccount(body.merchant, merchant)
         if coinPart > 0, let category = merchant.merchantCategory {
-            try applyRebates(coinPaid: coinPart, payer: signer, category: category, context: context, overlay: &overlay)
+            try applyRebates(coinPaid: coinPart, payer: signer, merchant: body.merchant, category: category, context: context, overlay: &overlay)
         }
     }
 
     /// Campaign rebates on the coin-paid part of a payment: for each program whose rule
     /// names the merchant's category, rate × coins, trimmed (never refused) to the monthly
     /// cap per resident, the per-resident cap, the remaining budget and the holder cap.
-    private func applyRebates(coinPaid: Amount, payer: PublicKey, category: String, context: BlockContext, overlay: inout StateOverlay) throws {
+    /// A program with terms rebates only within its period, until closed, and (when it names
+    /// merchants) only at those merchants.
+    private func applyRebates(coinPaid: Amount, payer: PublicKey, merchant: PublicKey, category: String, context: BlockContext, overlay: inout StateOverlay) throws {
         let month = CivilTime.japanYearMonth(milliseconds: context.timestamp)
         for id in try overlay.rebatePrograms() {
             guard let program = try overlay.program(id), let rule = program.definition.rebate, let rate = rule.rate(for: category) else { continue }
+            if let terms = try overlay.programTerms(id), !(terms.applies(at: context.timestamp) && terms.covers(merchant)) { continue }
             let full = coinPaid.multipliedFullWidth(by: UInt64(rate))
             guard full.high == 0 else { continue }
             var rebate = full.low / 10_000

@@ -50,6 +50,11 @@ extension Ledger {
         guard body.program != Ledger.chargeBonusProgram else {
             throw TransactionError(.notAuthorised, "the charge-bonus program grants only through charges")
         }
+        let isDelegate = try signer != program.issuer && overlay.delegate(body.program, signer) != nil
+        guard signer == program.issuer || isDelegate else {
+            throw TransactionError(.notAuthorised, "only the program's issuer or its delegates may grant from program \(body.program)")
+        }
+        try checkProgramApplies(body.program, context: context, overlay: overlay)
         // A delegate's record, updated for this grant; written only once every check passed.
         let delegateState = signer == program.issuer ? nil : try delegateGrant(body, delegate: signer, context: context, overlay: overlay)
         guard body.amount > 0 else { throw TransactionError(.invalidAmount, "a grant must be at least 1") }

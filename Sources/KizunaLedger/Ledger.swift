@@ -174,12 +174,15 @@ public struct Ledger: Sendable {
         case .pay(let body): try pay(body, signer: signer, context: context, overlay: &overlay)
         case .thank(let body): try thank(body, signer: signer, context: context, overlay: &overlay)
         case .redeem(let body): try redeem(body, signer: signer, context: context, overlay: &overlay)
-        case .refund(let body): try refund(body, signer: signer, context: context, overlay: &overlay)
+        case .refund(let body): try refund(body, transaction: verified, context: context, overlay: &overlay)
         case .freeze(let body): try setFrozen(body, frozen: true, signer: signer, overlay: &overlay)
         case .unfreeze(let body): try setFrozen(body, frozen: false, signer: signer, overlay: &overlay)
         case .recover(let body): try recover(body, transaction: verified, context: context, overlay: &overlay)
         case .appointDelegate(let body): try appointDelegate(body, signer: signer, context: context, overlay: &overlay)
         case .revokeDelegate(let body): try revokeDelegate(body, signer: signer, context: context, overlay: &overlay)
+        case .setProgramTerms(let body): try setProgramTerms(body, signer: signer, context: context, overlay: &overlay)
+        case .topUpProgram(let body): try topUpProgram(body, signer: signer, context: context, overlay: &overlay)
+        case .closeProgram(let body): try closeProgram(body, signer: signer, context: context, overlay: &overlay)
         }
     }
 

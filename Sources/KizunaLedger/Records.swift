@@ -243,3 +243,30 @@ public struct DelegateState: Sendable, Hashable, CanonicalCodable {
         grantedOnDay = try decoder.decodeUInt64()
     }
 }
+
+/// The live terms of a program (issue 18): its period, the merchants its rebate covers, and
+/// when it was closed. Absent for a program that never had terms set nor was closed: such a
+/// program applies from its creation, with no end, at every merchant of its categories.
+public struct ProgramTermsState: Sendable, Hashable, CanonicalCodable {
+    public var terms: SetProgramTerms
+    /// Block time of `close_program`; nil while the program is open.
+    public var closedAt: UInt64?
+
+    public init(terms: SetProgramTerms, closedAt: UInt64? = nil) {
+        self.terms = terms
+        self.closedAt = closedAt
+    }
+
+    /// Whether the program grants and rebates at block time `time`.
+    public func applies(at time: UInt64) -> Bool { closedAt == nil && terms.isInPeriod(time) }
+
+    /// Whether a rebate of the program covers a payment to `merchant`.
+    public func covers(_ merchant: PublicKey) -> Bool { terms.merchants.isEmpty || terms.merchants.contains(merchant) }
+
+    public func encode(to encoder: inout Encoder) { encoder.encode(terms, closedAt) }
+
+    public init(from decoder: inout Decoder) throws(DecodingError) {
+        terms = try decoder.decode(SetProgramTerms.self)
+        closedAt = try decoder.decodeOptionTag() ? try decoder.decodeUInt64() : nil
+    }
+}

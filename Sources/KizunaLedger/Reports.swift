@@ -80,6 +80,15 @@ public struct LedgerReports: Sendable {
         public var rebate: Bool
         /// The keys appointed to grant from the program, in key order, with what each granted.
         public var delegates: [Delegate]
+        /// Added to the budget by top-ups (included in `budget`).
+        public var toppedUp: UInt64
+        /// The period (UTC milliseconds) set by `set_program_terms`; absent: from creation, no end.
+        public var startsAt: UInt64?
+        public var endsAt: UInt64?
+        /// The merchants the rebate covers; empty: every merchant of its categories.
+        public var merchants: [String]
+        /// When the issuer closed it; absent while open.
+        public var closedAt: UInt64?
     }
 
     /// A delegate of a program: its terms, what it granted, and whether it may still grant.
@@ -122,13 +131,19 @@ public struct LedgerReports: Sendable {
             programs.append(try ProgramState(storedBytes: value))
             return true
         }
+        let overlay = self.overlay
         for program in programs {
+            let terms = try overlay.programTerms(program.id)
             result.append(Program(
                 id: program.id, name: program.definition.name, asset: program.definition.asset.name,
                 funder: program.definition.funder.address.description, issuer: program.issuer.address.description,
                 budget: program.definition.budgetYen, granted: program.granted, used: program.used, expired: program.expired,
                 outstanding: program.outstanding, remaining: program.remaining, perResidentCap: program.definition.perResidentCapYen,
-                rebate: program.definition.rebate != nil, delegates: try delegates(of: program.id)
+                rebate: program.definition.rebate != nil, delegates: try delegates(of: program.id),
+                toppedUp: try overlay.amount(StateKey.programToppedUp(program.id)),
+                startsAt: terms.flatMap { $0.terms.startsAt == 0 ? nil : $0.terms.startsAt },
+                endsAt: terms.flatMap { $0.terms.endsAt == UInt64.max ? nil : $0.terms.endsAt },
+                merchants: terms?.terms.merchants.map(\.address.description) ?? [], closedAt: terms?.closedAt
             ))
         }
         return result

@@ -25,6 +25,8 @@ public enum StateKey {
     static let settlementCount: UInt8 = 0x14
     public static let delegatePrefix: UInt8 = 0x15
     static let delegateResident: UInt8 = 0x16
+    static let programTerms: UInt8 = 0x17
+    static let programToppedUp: UInt8 = 0x18
 
     /// `0x01 ‖ public key` → `AccountState`.
     public static func account(_ key: PublicKey) -> [UInt8] { [account] + key.bytes }
@@ -99,6 +101,10 @@ extension StateKey {
     }
     /// `0x15 ‖ program id`: the prefix of a program's delegates.
     public static func delegates(of program: UInt64) -> [UInt8] { encode { $0.encode(delegatePrefix); $0.encode(program) } }
+    /// `0x17 ‖ program id` → `ProgramTermsState` (period, merchants, closure).
+    public static func programTerms(_ program: UInt64) -> [UInt8] { encode { $0.encode(programTerms); $0.encode(program) } }
+    /// `0x18 ‖ program id` → total added to the program's budget by top-ups.
+    public static func programToppedUp(_ program: UInt64) -> [UInt8] { encode { $0.encode(programToppedUp); $0.encode(program) } }
     /// `0x16 ‖ program id ‖ delegate key ‖ resident key` → total the delegate granted the resident.
     public static func delegateResident(_ program: UInt64, _ delegate: PublicKey, _ resident: PublicKey) -> [UInt8] {
         encode { $0.encode(delegateResident); $0.encode(program); $0.encodeFixed(delegate.bytes); $0.encodeFixed(resident.bytes) }

@@ -57,6 +57,14 @@ extension StateOverlay {
         set(StateKey.delegate(program, key), state.canonicalBytes)
     }
 
+    public func programTerms(_ program: UInt64) throws -> ProgramTermsState? {
+        try decoded(StateKey.programTerms(program), as: ProgramTermsState.self)
+    }
+
+    mutating func setProgramTerms(_ program: UInt64, _ state: ProgramTermsState) {
+        set(StateKey.programTerms(program), state.canonicalBytes)
+    }
+
     func rebatePrograms() throws -> [UInt64] {
         try decoded(StateKey.rebateProgramsKey, as: ProgramIdList.self)?.ids ?? []
     }

@@ -97,6 +97,21 @@ public struct TransactionBuilder: Sendable {
         sign(.revokeDelegate(RevokeDelegate(program: program, delegate: delegate)))
     }
 
+    /// Program issuer: set the program's period and the merchants its rebate covers.
+    public mutating func setProgramTerms(_ terms: SetProgramTerms) -> SignedTransaction {
+        sign(.setProgramTerms(terms))
+    }
+
+    /// Program issuer: add to the program's budget.
+    public mutating func topUpProgram(_ program: UInt64, amount: Amount) -> SignedTransaction {
+        sign(.topUpProgram(TopUpProgram(program: program, amountYen: amount)))
+    }
+
+    /// Program issuer: close the program for good (no more grants or rebates).
+    public mutating func closeProgram(_ program: UInt64) -> SignedTransaction {
+        sign(.closeProgram(CloseProgram(program: program)))
+    }
+
     /// The salted hash of a resident ID that the registrar puts on chain instead of the ID.
     public static func residentIdHash(residentId: String, salt: [UInt8]) -> Hash {
         Hash.sha256(salt + Array(residentId.utf8))

@@ -62,9 +62,12 @@ struct RandomHistoryChain {
             }
             // The coin issuer: a charge or a refund.
             receipts += 1
-            transactions.append(try sign(Fixture.coinIssuerKey, random.chance(75)
+            let issuerBody: TransactionBody = random.chance(75)
                 ? .charge(Charge(to: pick(registered).publicKey, amount: random.amount(in: 1_000...10_000), channel: .app, receiptId: "history-\(seed)-r\(receipts)"))
-                : .refund(Refund(account: pick(registered).publicKey, amount: random.amount(in: 1...2_000), reason: .movedAway))))
+                : .refund(Refund(account: pick(registered).publicKey, amount: random.amount(in: 1...2_000), reason: .movedAway))
+            // An exempt refund is co-signed by the city: the city is then named in it too.
+            let issuerCosigners = if case .refund = issuerBody { [Fixture.cityKey] } else { [PrivateKey]() }
+            transactions.append(try sign(Fixture.coinIssuerKey, issuerBody, cosigners: issuerCosigners))
             // The city: grants of points and thanks, now and then a new program.
             transactions.append(try sign(Fixture.cityKey, random.chance(90)
                 ? .grant(Grant(program: UInt64(1 + random.below(2)), to: pick(registered).publicKey, amount: random.amount(in: 100...1_000)))

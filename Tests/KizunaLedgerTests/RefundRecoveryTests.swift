@@ -79,6 +79,21 @@ struct RefundRecoveryTests {
         try ledger.expectInvariants()
     }
 
+    @Test("ledger.missing_cosignature: an exempt reason (moved away, deceased, service termination) needs the city's co-signature; 'other' does not")
+    func exemptRefundNeedsTheCity() throws {
+        let ledger = try town()
+        try ledger.commitAll([ledger.charge(alice.publicKey, 10_000, channel: .app)])
+        for reason in RefundReason.allCases where reason.isExempt {
+            try ledger.expectRejected(ledger.refund(alice.publicKey, 100, reason: reason, cosigners: []), .missingCosignature)
+            try ledger.expectRejected(ledger.refund(alice.publicKey, 100, reason: reason, cosigners: [Fixture.auditorKey]), .missingCosignature)
+            try ledger.expectRejected(ledger.refund(alice.publicKey, 100, reason: reason, cosigners: [Fixture.registrarKey]), .missingCosignature)
+        }
+        try ledger.commitAll([ledger.refund(alice.publicKey, 100, reason: .movedAway, cosigners: [Fixture.cityKey])])
+        // The city's signature does not lift the limit of a non-exempt reason (0 in the first period).
+        try ledger.expectRejected(ledger.refund(alice.publicKey, 100, reason: .other, cosigners: [Fixture.cityKey]), .refundLimitExceeded)
+        #expect(try ledger.coin(alice) == 9_900)
+    }
+
     @Test("refund refusals: not_authorised, invalid_amount, unknown_account, wrong_role, insufficient_balance (points are not refunded)")
     func refundRefusals() throws {
         let ledger = try town()

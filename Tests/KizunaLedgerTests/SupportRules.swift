@@ -29,8 +29,9 @@ extension LedgerHarness {
         sign(merchant, .redeem(Redeem(reference: reference)))
     }
 
-    func refund(_ account: PublicKey, _ amount: Amount, reason: RefundReason, by signer: PrivateKey = Fixture.coinIssuerKey) -> SignedTransaction {
-        sign(signer, .refund(Refund(account: account, amount: amount, reason: reason)))
+    /// A refund; an exempt reason is co-signed by the city unless `cosigners` says otherwise.
+    func refund(_ account: PublicKey, _ amount: Amount, reason: RefundReason, by signer: PrivateKey = Fixture.coinIssuerKey, cosigners: [PrivateKey]? = nil) -> SignedTransaction {
+        sign(signer, .refund(Refund(account: account, amount: amount, reason: reason)), cosigners: cosigners ?? (reason.isExempt && signer.publicKey != Fixture.cityKey.publicKey ? [Fixture.cityKey] : []))
     }
 
     func freeze(_ account: PublicKey, by signer: PrivateKey = Fixture.registrarKey) -> SignedTransaction {
@@ -130,4 +131,18 @@ extension LedgerHarness {
     }
 
     func delegate(_ program: UInt64, _ key: PublicKey) throws -> DelegateState? { try overlay.delegate(program, key) }
+}
+
+extension LedgerHarness {
+    func setProgramTerms(_ program: UInt64, startsAt: UInt64 = 0, endsAt: UInt64 = UInt64.max, merchants: [PublicKey] = [], by signer: PrivateKey = Fixture.cityKey) -> SignedTransaction {
+        sign(signer, .setProgramTerms(SetProgramTerms(program: program, startsAt: startsAt, endsAt: endsAt, merchants: merchants)))
+    }
+
+    func topUpProgram(_ program: UInt64, _ amount: UInt64, by signer: PrivateKey = Fixture.cityKey) -> SignedTransaction {
+        sign(signer, .topUpProgram(TopUpProgram(program: program, amountYen: amount)))
+    }
+
+    func closeProgram(_ program: UInt64, by signer: PrivateKey = Fixture.cityKey) -> SignedTransaction {
+        sign(signer, .closeProgram(CloseProgram(program: program)))
+    }
 }
