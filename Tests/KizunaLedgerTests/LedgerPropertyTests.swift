@@ -389,8 +389,8 @@ struct AllKindsPropertyTests {
                         let expiresAt = random.chance(60) ? UInt64.max : time + UInt64(random.below(40)) * 86_400_000 + 1
                         body = .appointDelegate(AppointDelegate(
                             program: program, delegate: delegate,
-                            budgetYen: random.chance(90) ? random.amount(in: 1...max(1, min(budget, 50_000))) : [0, budget + 1][random.below(2)],
-                            perResidentCapYen: random.chance(90) ? random.amount(in: 1...max(1, min(cap, 5_000))) : [0, cap + 1][random.below(2)],
+                            budgetYen: random.chance(90) ? random.amount(in: 1...max(1, min(budget, 50_000))) : [0, budget &+ 1][random.below(2)],
+                            perResidentCapYen: random.chance(90) ? random.amount(in: 1...max(1, min(cap, 5_000))) : [0, cap &+ 1][random.below(2)],
                             perDayCapYen: random.chance(95) ? random.amount(in: 1...10_000) : 0, expiresAt: expiresAt))
                     } else if !appointments.isEmpty && random.chance(70) {
                         let appointment = appointments[random.below(appointments.count)]
@@ -398,7 +398,27 @@ struct AllKindsPropertyTests {
                     } else {
                         body = .revokeDelegate(RevokeDelegate(program: program, delegate: delegate))
                     }
-                case 34..<40:
+                case 34..<36:
+                    // A live program's terms, a top-up, or its close — mostly of the programs made
+                    // during the run, so the four set-up programs keep granting and expiring.
+                    let firstRunProgram: UInt64 = 5
+                    let program = random.chance(85) && programCount > firstRunProgram
+                        ? firstRunProgram + UInt64(random.below(Int(programCount - firstRunProgram)))
+                        : UInt64(random.below(Int(programCount) + 1))
+                    let issuer = try ledger.program(program)?.issuer
+                    signer = random.chance(90) ? (issuer.flatMap { keys[$0] } ?? Fixture.cityKey) : someone()
+                    switch random.below(10) {
+                    case 0..<5:
+                        let startsAt = random.chance(50) ? 0 : time + UInt64(random.below(20)) * 86_400_000
+                        let endsAt = random.chance(30) ? UInt64.max : startsAt + UInt64(random.below(60)) * 86_400_000 + (random.chance(90) ? 1 : 0)
+                        let scoped = random.chance(40) ? Array(merchants.prefix(1 + random.below(2))).map(\.publicKey) : []
+                        body = .setProgramTerms(SetProgramTerms(program: program, startsAt: startsAt, endsAt: max(endsAt, time + (random.chance(90) ? 1 : 0)), merchants: scoped))
+                    case 5..<9:
+                        body = .topUpProgram(TopUpProgram(program: program, amountYen: random.chance(95) ? random.amount(in: 1...20_000) : 0))
+                    default:
+                        body = .closeProgram(CloseProgram(program: program))
+                    }
+                case 36..<45:
                     var program = UInt64(random.below(Int(programCount) + 1))
                     let issuer = try ledger.program(program)?.issuer
                     signer = random.chance(90) ? (issuer.flatMap { keys[$0] } ?? Fixture.cityKey) : someone()
@@ -410,7 +430,7 @@ struct AllKindsPropertyTests {
                         }
                     }
                     body = .grant(Grant(program: program, to: resident().publicKey, amount: random.chance(10) ? [0, 50_000][random.below(2)] : random.amount(in: 1...4_000)))
-                case 40..<66:
+                case 45..<66:
                     signer = resident()
                     let balance = (accounts[signer.publicKey]?.coin ?? 0) + (accounts[signer.publicKey]?.point ?? 0)
                     body = .pay(Pay(merchant: merchant().publicKey, amount: amount(upTo: balance, limit: 8_000)))
@@ -483,7 +503,7 @@ struct AllKindsPropertyTests {
         #expect(snapshot(fresh, [.state, .stateTree]) == snapshot(ledger.store, [.state, .stateTree]))
 
         // The run exercised every kind, many refusals, and every kind of time-based work.
-        let kinds = ["register", "charge", "send", "create_program", "grant", "pay", "thank", "redeem", "refund", "freeze", "unfreeze", "recover", "appoint_delegate", "revoke_delegate"]
+        let kinds = ["register", "charge", "send", "create_program", "grant", "pay", "thank", "redeem", "refund", "freeze", "unfreeze", "recover", "appoint_delegate", "revoke_delegate", "set_program_terms", "top_up_program", "close_program"]
         #expect((kinds + ["grant by a delegate"]).allSatisfy { acceptedKinds[$0, default: 0] > 0 }, "accepted per kind: \(acceptedKinds)")
         #expect(outcomes.count >= 20, "too few distinct outcomes: \(outcomes)")
         #expect(outcomes["accepted", default: 0] >= 220, "outcomes: \(outcomes)")
