@@ -218,12 +218,20 @@ struct WalletCommand: AsyncParsableCommand {
         @Option(help: "Who funds it (address; default: the signer).") var funder: String?
         @Option(help: "Budget in yen.") var budget: UInt64
         @Option(help: "Lots expire at the end of the month this many months after the grant (0: never).") var expiryMonths: UInt32 = 6
+        @Option(help: "Instead: a fixed use-by date (Japan time, YYYY-MM-DD) for every lot; lots expire at 00:00 the next day.") var useBy: String?
         @Option(help: "The most one resident may receive, in yen.") var perResidentCap: UInt64
 
         func run() async throws {
             guard let asset = Asset(name: self.asset), asset != .coin else { throw ValidationError("--asset must be point or thanks") }
             let funder = try self.funder.map { try WalletCommand.account($0, "funder") }
-            let expiry = expiryMonths == 0 ? ExpiryRule(kind: .never, months: 0) : ExpiryRule(kind: .endOfMonthAfterGrant, months: expiryMonths)
+            var expiry = expiryMonths == 0 ? ExpiryRule(kind: .never, months: 0) : ExpiryRule(kind: .endOfMonthAfterGrant, months: expiryMonths)
+            if let useBy {
+                let parts = useBy.split(separator: "-").compactMap { Int($0) }
+                guard parts.count == 3, case let rule = ExpiryRule.useBy(year: parts[0], month: parts[1], day: parts[2]), rule.useByDay != nil else {
+                    throw ValidationError("--use-by '\(useBy)' is not a date YYYY-MM-DD")
+                }
+                expiry = rule
+            }
             try await submission.submit { key in
                 .createProgram(CreateProgram(asset: asset, name: name, funder: funder ?? key.publicKey, budgetYen: budget, expiry: expiry, perResidentCapYen: perResidentCap))
             }

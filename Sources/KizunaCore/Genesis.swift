@@ -10,6 +10,10 @@ public struct ExpiryRule: Sendable, Hashable, Codable, CanonicalCodable {
         case endOfMonthAfterLastChange
         /// At the end of the month `months` months after the lot was granted.
         case endOfMonthAfterGrant
+        /// A fixed use-by date for every lot (a premium voucher sale, "有効期限"): `months`
+        /// holds the last Japan-time day of use as yyyymmdd; lots expire at 00:00 the next
+        /// day. Programs only, never an asset's policy.
+        case useByDate
     }
 
     public var kind: Kind
@@ -18,6 +22,21 @@ public struct ExpiryRule: Sendable, Hashable, Codable, CanonicalCodable {
     public init(kind: Kind, months: UInt32) {
         self.kind = kind
         self.months = months
+    }
+
+    /// Lots usable through `year-month-day` (Japan time), expiring at 00:00 the next day.
+    public static func useBy(year: Int, month: Int, day: Int) -> ExpiryRule {
+        ExpiryRule(kind: .useByDate, months: UInt32(clamping: year * 10_000 + month * 100 + day))
+    }
+
+    /// For `useByDate`: the last day of use, if `months` is a real calendar date.
+    public var useByDay: (year: Int64, month: Int64, day: Int64)? {
+        guard kind == .useByDate else { return nil }
+        let (year, month, day) = (Int64(months / 10_000), Int64(months / 100 % 100), Int64(months % 100))
+        guard (2000...9999).contains(year), (1...12).contains(month), day >= 1 else { return nil }
+        let date = CivilTime.civilFromDays(CivilTime.daysFromCivil(year: year, month: month, day: day))
+        guard date.year == year, date.month == month, date.day == day else { return nil }
+        return (year, month, day)
     }
 
     public func encode(to encoder: inout Encoder) {
@@ -301,6 +320,9 @@ extension Genesis {
             }
             guard policy.sendLimitPerTransactionYen <= policy.sendLimitPerMonthYen else {
                 throw GenesisError(.invalidPolicy, "asset \(name): the per-transaction send limit exceeds the monthly one")
+            }
+            guard policy.expiry.kind != .useByDate else {
+                throw GenesisError(.invalidPolicy, "asset \(name): a fixed use-by date is a program's rule, not an asset's")
             }
             guard policy.expiry.kind == .never || (1...1200).contains(policy.expiry.months) else {
                 throw GenesisError(.invalidPolicy, "asset \(name): expiry months must be 1–1200")

@@ -62,6 +62,8 @@ extension Ledger {
         for id in try overlay.rebatePrograms() {
             guard let program = try overlay.program(id), let rule = program.definition.rebate, let rate = rule.rate(for: category) else { continue }
             if let terms = try overlay.programTerms(id), !(terms.applies(at: context.timestamp) && terms.covers(merchant)) { continue }
+            // A rebate from a program past its use-by date would be a lot that is already expired.
+            guard LedgerCalendar.expiry(program.definition.expiry, from: context.timestamp) > context.timestamp else { continue }
             let full = coinPaid.multipliedFullWidth(by: UInt64(rate))
             guard full.high == 0 else { continue }
             var rebate = full.low / 10_000

@@ -13,10 +13,19 @@ extension Ledger {
         guard body.budgetYen > 0 else { throw TransactionError(.invalidProgram, "the budget must be at least ¥1") }
         guard body.perResidentCapYen > 0 else { throw TransactionError(.invalidProgram, "the per-resident cap must be at least ¥1") }
         guard body.expiry.kind != .endOfMonthAfterLastChange else {
-            throw TransactionError(.invalidProgram, "lots expire by grant date (endOfMonthAfterGrant) or never")
+            throw TransactionError(.invalidProgram, "lots expire by grant date (endOfMonthAfterGrant), on a fixed use-by date (useByDate) or never")
         }
-        guard body.expiry.kind == .never || (1...1200).contains(body.expiry.months) else {
-            throw TransactionError(.invalidProgram, "expiry months must be 1–1200")
+        if body.expiry.kind == .useByDate {
+            guard body.expiry.useByDay != nil else {
+                throw TransactionError(.invalidProgram, "the use-by date \(body.expiry.months) is not a calendar date (yyyymmdd)")
+            }
+            guard LedgerCalendar.expiry(body.expiry, from: context.timestamp) > context.timestamp else {
+                throw TransactionError(.invalidProgram, "the use-by date \(body.expiry.months) is already past")
+            }
+        } else {
+            guard body.expiry.kind == .never || (1...1200).contains(body.expiry.months) else {
+                throw TransactionError(.invalidProgram, "expiry months must be 1–1200")
+            }
         }
         if let rebate = body.rebate {
             guard body.asset == .point else { throw TransactionError(.invalidProgram, "only point programs give rebates") }
@@ -55,6 +64,9 @@ extension Ledger {
             throw TransactionError(.notAuthorised, "only the program's issuer or its delegates may grant from program \(body.program)")
         }
         try checkProgramApplies(body.program, context: context, overlay: overlay)
+        guard LedgerCalendar.expiry(program.definition.expiry, from: context.timestamp) > context.timestamp else {
+            throw TransactionError(.programNotActive, "program \(body.program)'s use-by date \(program.definition.expiry.months) is past: its lots would already be expired")
+        }
         // A delegate's record, updated for this grant; written only once every check passed.
         let delegateState = signer == program.issuer ? nil : try delegateGrant(body, delegate: signer, context: context, overlay: overlay)
         guard body.amount > 0 else { throw TransactionError(.invalidAmount, "a grant must be at least 1") }

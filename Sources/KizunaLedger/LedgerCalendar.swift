@@ -25,11 +25,19 @@ public enum LedgerCalendar {
         return startOfMonth(year: date.year, monthIndexFromZero: date.month - 1 + Int64(months) + 1)
     }
 
-    /// The expiry instant of value changed or granted at `time` under `rule`.
+    /// 00:00 Japan time of the day after a Japan-time date (a use-by date's expiry instant).
+    static func startOfDay(after date: (year: Int64, month: Int64, day: Int64)) -> UInt64 {
+        let days = CivilTime.daysFromCivil(year: date.year, month: date.month, day: date.day) + 1
+        return UInt64(days * 86_400 - CivilTime.japanOffsetSeconds) * 1000
+    }
+
+    /// The expiry instant of value changed or granted at `time` under `rule` (a use-by date
+    /// that is not a calendar date gives 0: `create_program` refuses such a rule).
     public static func expiry(_ rule: ExpiryRule, from time: UInt64) -> UInt64 {
         switch rule.kind {
         case .never: UInt64.max
         case .endOfMonthAfterLastChange, .endOfMonthAfterGrant: endOfMonth(monthsAfter: rule.months, from: time)
+        case .useByDate: rule.useByDay.map { startOfDay(after: $0) } ?? 0
         }
     }
 

@@ -119,7 +119,7 @@ struct EncodingTests {
         #expect(ExpiryRule(kind: .never, months: 0).canonicalBytes.hexString == "0000000000")
         #expect(ExpiryRule(kind: .endOfMonthAfterLastChange, months: 12).canonicalBytes.hexString == "010000000c")
         #expect(ExpiryRule(kind: .endOfMonthAfterGrant, months: 6).canonicalBytes.hexString == "0200000006")
-        #expect(decodingErrorCode { () throws(DecodingError) in _ = try ExpiryRule(canonicalBytes: [3, 0, 0, 0, 1]) } == .invalidTag)
+        #expect(decodingErrorCode { () throws(DecodingError) in _ = try ExpiryRule(canonicalBytes: [4, 0, 0, 0, 1]) } == .invalidTag)
         #expect(decodingErrorCode { () throws(DecodingError) in _ = try VoteStep(canonicalBytes: [0]) } == .invalidTag)
         #expect(decodingErrorCode { () throws(DecodingError) in _ = try VoteStep(canonicalBytes: [4]) } == .invalidTag)
     }

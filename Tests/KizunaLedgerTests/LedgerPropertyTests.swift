@@ -309,10 +309,11 @@ struct AllKindsPropertyTests {
             for (key, account) in try storedAccounts(ledger.store) { accounts[key] = account }
             let programCount = try ledger.nextProgramId()
             // The platforms' appointments that hold at this block's time, to aim their grants.
-            var appointments: [(program: UInt64, platform: PrivateKey)] = []
-            for program in 0..<programCount {
-                for platform in platforms where try ledger.delegate(program, platform.publicKey)?.isActive(at: time) == true {
-                    appointments.append((program, platform))
+            var appointments: [(program: UInt64, platform: PrivateKey, perResidentCap: UInt64)] = []
+            for program in 0..<programCount where try ledger.overlay.programTerms(program)?.applies(at: time) ?? true {
+                for platform in platforms {
+                    guard let state = try ledger.delegate(program, platform.publicKey), state.isActive(at: time) else { continue }
+                    appointments.append((program, platform, state.terms.perResidentCapYen))
                 }
             }
             var inBlock: [PublicKey: UInt64] = [:]
@@ -370,7 +371,12 @@ struct AllKindsPropertyTests {
                 case 27..<30:
                     signer = random.chance(85) ? (random.chance(70) ? Fixture.cityKey : Fixture.coinIssuerKey) : someone()
                     let asset: Asset = random.chance(70) ? .point : (random.chance(90) ? .thanks : .coin)
-                    let expiry = random.chance(90) ? ExpiryRule(kind: .endOfMonthAfterGrant, months: UInt32(1 + random.below(4))) : ExpiryRule(kind: [.never, .endOfMonthAfterLastChange, .endOfMonthAfterGrant][random.below(3)], months: UInt32(random.below(2) * 1_300))
+                    var expiry = random.chance(90) ? ExpiryRule(kind: .endOfMonthAfterGrant, months: UInt32(1 + random.below(4))) : ExpiryRule(kind: [.never, .endOfMonthAfterLastChange, .endOfMonthAfterGrant][random.below(3)], months: UInt32(random.below(2) * 1_300))
+                    if random.chance(15) {
+                        // A fixed use-by date up to three months ahead (sometimes already past).
+                        let date = CivilTime.civilFromDays(Int64((time / 1000 + 9 * 3600) / 86_400) + Int64(random.below(100)) - 5)
+                        expiry = .useBy(year: Int(date.year), month: Int(date.month), day: Int(date.day))
+                    }
                     let rebate = asset == .point && random.chance(40)
                         ? RebateRule(rates: [.init(merchantCategory: Self.merchantCategories[random.below(3)], basisPoints: UInt32(random.below(2_001)))], monthlyCapPerResidentYen: UInt64(random.below(500)))
                         : nil
@@ -398,13 +404,13 @@ struct AllKindsPropertyTests {
                     } else {
                         body = .revokeDelegate(RevokeDelegate(program: program, delegate: delegate))
                     }
-                case 34..<36:
+                case 34..<37:
                     // A live program's terms, a top-up, or its close — mostly of the programs made
                     // during the run, so the four set-up programs keep granting and expiring.
                     let firstRunProgram: UInt64 = 5
-                    let program = random.chance(85) && programCount > firstRunProgram
+                    let program = random.chance(90) && programCount > firstRunProgram
                         ? firstRunProgram + UInt64(random.below(Int(programCount - firstRunProgram)))
-                        : UInt64(random.below(Int(programCount) + 1))
+                        : [Ledger.chargeBonusProgram, programCount][random.below(2)]
                     let issuer = try ledger.program(program)?.issuer
                     signer = random.chance(90) ? (issuer.flatMap { keys[$0] } ?? Fixture.cityKey) : someone()
                     switch random.below(10) {
@@ -413,23 +419,26 @@ struct AllKindsPropertyTests {
                         let endsAt = random.chance(30) ? UInt64.max : startsAt + UInt64(random.below(60)) * 86_400_000 + (random.chance(90) ? 1 : 0)
                         let scoped = random.chance(40) ? Array(merchants.prefix(1 + random.below(2))).map(\.publicKey) : []
                         body = .setProgramTerms(SetProgramTerms(program: program, startsAt: startsAt, endsAt: max(endsAt, time + (random.chance(90) ? 1 : 0)), merchants: scoped))
-                    case 5..<9:
+                    case 5..<8:
                         body = .topUpProgram(TopUpProgram(program: program, amountYen: random.chance(95) ? random.amount(in: 1...20_000) : 0))
                     default:
                         body = .closeProgram(CloseProgram(program: program))
                     }
-                case 36..<45:
-                    var program = UInt64(random.below(Int(programCount) + 1))
+                case 37..<45:
+                    // A third of the grants from the thanks program (id 2), so thank-you points circulate.
+                    var program = random.chance(30) ? 2 : UInt64(random.below(Int(programCount) + 1))
                     let issuer = try ledger.program(program)?.issuer
                     signer = random.chance(90) ? (issuer.flatMap { keys[$0] } ?? Fixture.cityKey) : someone()
+                    var most: UInt64 = 4_000
                     if random.chance(40) {
                         if !appointments.isEmpty && random.chance(85) {
-                            (program, signer) = appointments[random.below(appointments.count)]
+                            let appointment = appointments[random.below(appointments.count)]
+                            (program, signer, most) = (appointment.program, appointment.platform, min(most, appointment.perResidentCap))
                         } else {
                             signer = pick(platforms)
                         }
                     }
-                    body = .grant(Grant(program: program, to: resident().publicKey, amount: random.chance(10) ? [0, 50_000][random.below(2)] : random.amount(in: 1...4_000)))
+                    body = .grant(Grant(program: program, to: resident().publicKey, amount: random.chance(10) ? [0, 50_000][random.below(2)] : random.amount(in: 1...most)))
                 case 45..<66:
                     signer = resident()
                     let balance = (accounts[signer.publicKey]?.coin ?? 0) + (accounts[signer.publicKey]?.point ?? 0)
@@ -451,7 +460,13 @@ struct AllKindsPropertyTests {
                 case 84..<90:
                     signer = random.chance(92) ? Fixture.registrarKey : someone()
                     let account = random.chance(85) ? pick(anyResident + merchants) : someone()
-                    body = random.chance(55) ? .freeze(AccountAction(account: account.publicKey)) : .unfreeze(AccountAction(account: account.publicKey))
+                    if random.chance(55) {
+                        body = .freeze(AccountAction(account: account.publicKey))
+                    } else {
+                        // Mostly an account that is frozen (and not recovered), so unfreezes happen.
+                        let frozen = (anyResident + merchants + platforms).filter { accounts[$0.publicKey]?.frozen == true && accounts[$0.publicKey]?.successor == nil }
+                        body = .unfreeze(AccountAction(account: (random.chance(60) && !frozen.isEmpty ? pick(frozen) : account).publicKey))
+                    }
                 default:
                     signer = random.chance(92) ? Fixture.registrarKey : Fixture.cityKey
                     cosigners = random.chance(85) ? [signer.publicKey == Fixture.cityKey.publicKey ? Fixture.registrarKey : Fixture.cityKey] : (random.chance(50) ? [] : [Fixture.auditorKey])

@@ -146,3 +146,39 @@ struct ProgramTermsRuleTests {
         #expect(throws: DecodingError.self) { try SetProgramTerms(canonicalBytes: unsorted.canonicalBytes) }
     }
 }
+
+/// A fixed use-by date (issue 18: premium vouchers with "有効期限"), `ExpiryRule.useByDate`.
+@Suite("Use-by date")
+struct UseByDateTests {
+    let alice = Fixture.account(0)
+
+    @Test("lots of a use-by program expire at 00:00 Japan time after the date, whenever granted")
+    func lotsExpireAfterTheDate() throws {
+        let ledger = try LedgerHarness()
+        try ledger.setUpResidents([(alice, 0)])
+        let voucher = try ledger.createdProgram(name: "premium voucher", budget: 100_000, expiry: .useBy(year: 2026, month: 5, day: 31), perResidentCap: 10_000)
+        try ledger.commitAll([ledger.grant(voucher, to: alice.publicKey, 1_000)], at: Fixture.time("2026-04-20T10:00:00+09:00"))
+        try ledger.commitAll([ledger.grant(voucher, to: alice.publicKey, 500)], at: Fixture.time("2026-05-31T23:59:59+09:00"))
+        let end = Fixture.time("2026-06-01T00:00:00+09:00")
+        #expect(try ledger.lots(alice.publicKey).filter { $0.program == voucher }.map(\.expiresAt) == [end], "one lot: same program, same expiry")
+        #expect(try ledger.lots(alice.publicKey).first { $0.program == voucher }?.amount == 1_500)
+        try ledger.expectRejected(ledger.grant(voucher, to: alice.publicKey, 100), .programNotActive, at: end)
+        try ledger.commitAll([], at: end)
+        #expect(try ledger.lots(alice.publicKey).contains { $0.program == voucher } == false)
+        #expect(try ledger.program(voucher)?.expired == 1_500)
+        try ledger.expectInvariants()
+    }
+
+    @Test("ledger.invalid_program: a use-by date that is no calendar date, or already past; genesis refuses it for an asset")
+    func invalidUseBy() throws {
+        let ledger = try LedgerHarness()
+        try ledger.expectRejected(ledger.createProgram(expiry: ExpiryRule(kind: .useByDate, months: 20_260_231)), .invalidProgram)
+        try ledger.expectRejected(ledger.createProgram(expiry: ExpiryRule(kind: .useByDate, months: 20_261_301)), .invalidProgram)
+        try ledger.expectRejected(ledger.createProgram(expiry: ExpiryRule(kind: .useByDate, months: 7)), .invalidProgram)
+        // The genesis time is 2026-04-01T00:00+09:00: 31 March is over, 1 April is not.
+        try ledger.expectRejected(ledger.createProgram(expiry: .useBy(year: 2026, month: 3, day: 31)), .invalidProgram)
+        try ledger.commitAll([ledger.createProgram(expiry: .useBy(year: 2026, month: 4, day: 1))])
+        #expect(ExpiryRule.useBy(year: 2027, month: 3, day: 31).useByDay.map { [$0.year, $0.month, $0.day] } == [2027, 3, 31])
+        #expect(ExpiryRule.useBy(year: 2027, month: 2, day: 29).useByDay == nil)
+    }
+}
