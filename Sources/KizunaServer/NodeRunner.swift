@@ -2,6 +2,7 @@ public import Logging
 public import KizunaCore
 public import KizunaNode
 import KizunaAPI
+import KizunaConsole
 import KizunaChain
 import KizunaConsensus
 import KizunaNetwork
@@ -37,20 +38,24 @@ public enum NodeRunner {
         ])
         let mode: Node.Mode = configuration.network == nil ? .single : .consensus
         let node = try Node(configuration: configuration, genesis: genesis, blocks: blocks, key: validatorKey, mode: mode, logger: logger)
-        let services: [any Service]
+        var services: [any Service]
         if let networkSettings = configuration.network {
             services = [try await consensusService(node: node, blocks: blocks, genesis: genesis, key: validatorKey, configuration: configuration, network: networkSettings, logger: logger)]
         } else {
             services = [BlockProducerService(node: node, intervalMilliseconds: configuration.blockIntervalMilliseconds, logger: logger)]
         }
+        // The web console (docs/console.md) on the API's port, with its summaries kept current.
+        let console = configuration.console.enabled ? try Console(node: node, logger: logger) : nil
+        if let console { services.append(ConsoleService(console: console)) }
         let host = configuration.api.host
         let port = configuration.api.port
         let application = Application(
-            router: APIServer.router(node: node),
+            router: APIServer.router(node: node, addRoutes: { router in console?.addRoutes(to: router) }),
             configuration: .init(address: .hostname(host, port: port), serverName: "kizuna"),
             services: services,
             onServerRunning: { _ in
                 logger.notice("API listening", metadata: ["url": "http://\(host):\(port)/v1/status"])
+                if console != nil { logger.notice("console listening", metadata: ["url": "http://\(host):\(port)/console"]) }
             },
             logger: logger
         )
@@ -117,6 +122,15 @@ struct ConsensusService: Service {
 }
 
 /// Ticks the node's block producer on a real clock until shutdown.
+/// Keeps the console's summaries current until shutdown.
+struct ConsoleService: Service {
+    let console: Console
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { await console.run() }
+    }
+}
+
 struct BlockProducerService: Service {
     let node: Node
     let intervalMilliseconds: UInt64
