@@ -27,7 +27,7 @@ extension Console {
         let validators: [[String: Any]] = node.genesis.validators.validators.map { validator in
             ["name": validator.name, "organisation": validator.organisation, "power": Self.number(validator.votingPower),
              "online": tip.height > 0 && signers.contains(validator.publicKey),
-             "missed": Self.number(UInt64(node.metrics.value("kizuna_missed_precommits_total", label: validator.name) ?? 0))]
+             "missed": Self.number(UInt64(max(0, node.metrics.value("kizuna_missed_precommits_total", label: validator.name) ?? 0)))]
         }
         let minutes = index.perMinute(tipTime: tip.timestamp)
         let chart = SVGChart.line(
@@ -40,7 +40,7 @@ extension Console {
         )
         return PageResult(title: text["network"]!, template: "network", data: [
             "tipHeight": Self.number(tip.height), "lastCommit": tip.height > 0 ? Self.time(tip.timestamp) : "—", "blockInterval": interval,
-            "peers": Self.number(UInt64(node.metrics.value("kizuna_peers") ?? 0)), "mempool": Self.number(UInt64(await node.pendingCount)),
+            "peers": Self.number(UInt64(max(0, node.metrics.value("kizuna_peers") ?? 0))), "mempool": Self.number(UInt64(await node.pendingCount)),
             "validators": validators, "chart": chart, "tipHash": tip.hash.hex,
         ])
     }
@@ -54,7 +54,7 @@ extension Console {
         let supplyChart = SVGChart.line(
             title: text["supplyOverTime"]!,
             series: Asset.allCases.enumerated().map { position, asset in
-                SVGChart.Series(name: text[asset.name]!, points: samples.map { .init(x: Int64($0.time / 1000), y: Int64($0.outstanding[position]), label: Self.time($0.time)) })
+                SVGChart.Series(name: text[asset.name]!, points: samples.map { .init(x: Int64($0.time / 1000), y: Int64(clamping: $0.outstanding[position]), label: Self.time($0.time)) })
             },
             xLabel: { Self.shortTime(UInt64($0) * 1000) }, yLabel: { Self.number(UInt64(max($0, 0))) }, emptyText: "—"
         )
@@ -66,7 +66,7 @@ extension Console {
         let visibleDays = aggregates.days.filter { !$0.total.suppressed }
         let dayChart = SVGChart.bars(
             title: text["paymentsPerDay"]!, names: [text["payments"]!],
-            groups: visibleDays.map { (label: String(Self.day($0.day).dropFirst(5)), values: [Int64($0.total.payments ?? 0)]) },
+            groups: visibleDays.map { (label: String(Self.day($0.day).dropFirst(5)), values: [Int64(clamping: $0.total.payments ?? 0)]) },
             yLabel: { Self.number(UInt64(max($0, 0))) }, emptyText: text["suppressed"]! + " / —"
         )
         // Sums of published cells only: a sum of publishable figures is publishable.
@@ -80,7 +80,7 @@ extension Console {
         let categoryKeys = categories.keys.sorted()
         let categoryChart = SVGChart.bars(
             title: text["categoryBreakdown"]!, names: [text["yen"]!],
-            groups: categoryKeys.map { (label: $0, values: [Int64(categories[$0]!.yen)]) },
+            groups: categoryKeys.map { (label: $0, values: [Int64(clamping: categories[$0]!.yen)]) },
             yLabel: { Self.yen(UInt64(max($0, 0))) }, emptyText: "—"
         )
         return PageResult(title: text["money"]!, template: "money", data: [
@@ -108,31 +108,35 @@ extension Console {
         let samples = index.samples
         let rows = programs.map { program -> [String: Any] in
             let points = samples.compactMap { sample in sample.programs.first { $0.id == program.id }.map { (time: sample.time, point: $0) } }
-            let runOut = Self.runOut(remaining: program.remaining, points: points.map { ($0.time, $0.point.granted) })
-            var series = [SVGChart.Series(name: text["remaining"]!, points: Self.thin(points, to: 120).map {
-                .init(x: Int64($0.time / 1000), y: Int64($0.point.remaining), label: Self.time($0.time))
+            // A program without a budget (the charge bonus of genesis) has no burn-down: its
+            // chart shows what it granted.
+            let unlimited = program.budget == UInt64.max
+            var series = [SVGChart.Series(name: text[unlimited ? "granted" : "remaining"]!, points: Self.thin(points, to: 120).map {
+                .init(x: Int64($0.time / 1000), y: Int64(clamping: unlimited ? $0.point.granted : $0.point.remaining), label: Self.time($0.time))
             })]
             var runOutText = text["noRate"]!
-            if program.remaining == 0 {
+            if unlimited {
+                runOutText = text["unlimited"]!
+            } else if program.remaining == 0 {
                 runOutText = text["exhausted"]!
-            } else if let runOut, let last = points.last {
+            } else if let runOut = Self.runOut(remaining: program.remaining, points: points.map { ($0.time, $0.point.granted) }), let last = points.last {
                 if runOut - last.time > Self.projectionHorizonMilliseconds {
                     runOutText = text["beyondHorizon"]!
                 } else {
                     runOutText = Self.day(LedgerCalendar.japanDayAndHour(runOut).day)
                     series.append(SVGChart.Series(name: text["projection"]!, points: [
-                        .init(x: Int64(last.time / 1000), y: Int64(program.remaining), label: Self.time(last.time)),
+                        .init(x: Int64(last.time / 1000), y: Int64(clamping: program.remaining), label: Self.time(last.time)),
                         .init(x: Int64(runOut / 1000), y: 0, label: Self.time(runOut)),
                     ], dashed: true))
                 }
             }
-            let chart = SVGChart.line(title: "#\(program.id) \(program.name) — \(text["burnDown"]!)", series: series,
+            let chart = SVGChart.line(title: "#\(program.id) \(program.name) — \(text[unlimited ? "granted" : "burnDown"]!)", series: series,
                                       xLabel: { Self.shortTime(UInt64($0) * 1000) }, yLabel: { Self.number(UInt64(max($0, 0))) }, emptyText: "—")
-            let share = program.budget == 0 ? 0 : program.granted * 1000 / program.budget
+            let share = unlimited || program.budget == 0 || program.granted > program.budget ? nil : program.budget.dividingFullWidth(program.granted.multipliedFullWidth(by: 1000)).quotient
             return ["id": "\(program.id)", "name": program.name, "asset": text[program.asset] ?? program.asset,
-                    "budget": Self.number(program.budget), "granted": Self.number(program.granted), "used": Self.number(program.used),
-                    "expired": Self.number(program.expired), "remaining": Self.number(program.remaining),
-                    "share": "\(share / 10).\(share % 10)%", "runOut": runOutText, "chart": chart]
+                    "budget": unlimited ? text["unlimited"]! : Self.number(program.budget), "granted": Self.number(program.granted), "used": Self.number(program.used),
+                    "expired": Self.number(program.expired), "remaining": unlimited ? "—" : Self.number(program.remaining),
+                    "share": share.map { "\($0 / 10).\($0 % 10)%" } ?? "—", "runOut": runOutText, "chart": chart]
         }
         return PageResult(title: text["programs"]!, template: "programs", data: ["programs": rows, "hasPrograms": !rows.isEmpty])
     }

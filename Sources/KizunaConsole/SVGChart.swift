@@ -23,7 +23,15 @@ struct SVGChart {
     static let palette = ["#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#0a7a8a"]
 
     /// A line chart. `xLabel` formats an x value for the axis; `yLabel` a y value.
+    /// Values beyond this are drawn at it (no overflow in the scaling).
+    static let valueMax: Int64 = 1_000_000_000_000_000
+
     static func line(title: String, series: [Series], xLabel: (Int64) -> String, yLabel: (Int64) -> String, emptyText: String) -> String {
+        let series = series.map { serie in
+            var serie = serie
+            serie.points = serie.points.map { Point(x: $0.x, y: min(max($0.y, -valueMax), valueMax), label: $0.label) }
+            return serie
+        }
         let points = series.flatMap(\.points)
         guard !points.isEmpty else { return empty(title: title, text: emptyText) }
         var minX = points.map(\.x).min()!, maxX = points.map(\.x).max()!
@@ -54,6 +62,7 @@ struct SVGChart {
     /// A bar chart: one bar per (label, value); several values per label are grouped.
     static func bars(title: String, names: [String], groups: [(label: String, values: [Int64])], yLabel: (Int64) -> String, emptyText: String) -> String {
         guard !groups.isEmpty else { return empty(title: title, text: emptyText) }
+        let groups = groups.map { (label: $0.label, values: $0.values.map { min(max($0, 0), valueMax) }) }
         let maxY = max(groups.flatMap(\.values).max() ?? 1, 1)
         let plotW = width - left - right, plotH = height - top - bottom
         func py(_ y: Int64) -> Int64 { top + plotH - y * plotH / maxY }

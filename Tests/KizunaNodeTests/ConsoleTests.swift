@@ -65,9 +65,16 @@ import KizunaAPI
                 #expect(Self.setCookie(response, Console.languageCookie)?.contains("SameSite=Strict") == true)
             }
             // The statutory report equals the API's, at the height it names.
+            var api: [String: Any] = [:]
+            try await client.execute(uri: "/v1/reports/unused-balance?date=2027-03-31&height=5", method: .get) { response in
+                api = try #require(response.json?["report"] as? [String: Any])
+            }
             try await client.execute(uri: "/console/statutory?date=2027-03-31", method: .get) { response in
-                #expect(response.text.contains("data-field=\"outstandingYen\" data-value=\"13900\""))
                 #expect(response.text.contains("data-field=\"height\" data-value=\"5\""))
+                for name in ["outstandingYen", "depositRequiredYen", "refundLimitFromUnusedYen"] {
+                    let value = try #require(api[name] as? Int)
+                    #expect(response.text.contains("data-field=\"\(name)\" data-value=\"\(value)\""), "\(name)")
+                }
             }
             try await client.execute(uri: "/console/statutory?date=2027-04-01", method: .get) { response in
                 #expect(response.status == .badRequest)
