@@ -11,6 +11,7 @@ import KizunaStorage
 import Hummingbird
 import ServiceLifecycle
 import Foundation
+import Synchronization
 
 /// Starts a node from its configuration: opens the store, checks the stored chain, then
 /// runs the block producer and the API under one service group until SIGTERM or SIGINT.
@@ -20,6 +21,16 @@ public enum NodeRunner {
         logger.info("starting node", metadata: ["chain": "\(genesis.chainId)", "genesis": "\(genesis.hash)", "data": "\(configuration.dataDirectory)"])
         if genesis.isLocalChain {
             logger.warning("this is a LOCAL development chain: its published development keys protect nothing")
+        }
+        if let text = ProcessInfo.processInfo.environment[DevelopmentClock.environmentVariable] {
+            guard genesis.isLocalChain else {
+                throw Node.StartError(.developmentClock, "\(DevelopmentClock.environmentVariable) shifts the clock of a LOCAL development chain only; chain '\(genesis.chainId)' is not one")
+            }
+            guard let offset = Int64(text) else {
+                throw Node.StartError(.developmentClock, "\(DevelopmentClock.environmentVariable)='\(text)' is not a whole number of milliseconds")
+            }
+            DevelopmentClock.offsetMilliseconds.store(offset, ordering: .relaxed)
+            logger.warning("the clock of this LOCAL chain's node is shifted for a test", metadata: ["offsetMilliseconds": "\(offset)"])
         }
         let store = try RocksDBStore(path: configuration.dataDirectory + "/chain")
         defer { store.close() }
