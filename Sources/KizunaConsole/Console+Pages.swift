@@ -136,7 +136,8 @@ extension Console {
             return ["id": "\(program.id)", "name": program.name, "asset": text[program.asset] ?? program.asset,
                     "budget": unlimited ? text["unlimited"]! : Self.number(program.budget), "granted": Self.number(program.granted), "used": Self.number(program.used),
                     "expired": Self.number(program.expired), "remaining": unlimited ? "—" : Self.number(program.remaining),
-                    "share": share.map { "\($0 / 10).\($0 % 10)%" } ?? "—", "runOut": runOutText, "chart": chart]
+                    "share": share.map { "\($0 / 10).\($0 % 10)%" } ?? "—", "runOut": runOutText, "chart": chart,
+                    "heading": text[unlimited ? "granted" : "burnDown"]!]
         }
         return PageResult(title: text["programs"]!, template: "programs", data: ["programs": rows, "hasPrograms": !rows.isEmpty])
     }
