@@ -69,6 +69,8 @@ public final class Console: Sendable {
         while !Task.isCancelled {
             do {
                 try index.refresh()
+                // Computed here once a day has closed, not by the first visitor of the day.
+                _ = try index.recentAggregates()
             } catch {
                 logger.warning("console summaries not refreshed", metadata: ["error": "\(error)"])
             }
