@@ -22,13 +22,7 @@ public enum NodeRunner {
         if genesis.isLocalChain {
             logger.warning("this is a LOCAL development chain: its published development keys protect nothing")
         }
-        if let text = ProcessInfo.processInfo.environment[DevelopmentClock.environmentVariable] {
-            guard genesis.isLocalChain else {
-                throw Node.StartError(.developmentClock, "\(DevelopmentClock.environmentVariable) shifts the clock of a LOCAL development chain only; chain '\(genesis.chainId)' is not one")
-            }
-            guard let offset = Int64(text) else {
-                throw Node.StartError(.developmentClock, "\(DevelopmentClock.environmentVariable)='\(text)' is not a whole number of milliseconds")
-            }
+        if let offset = try developmentClockOffset(environment: ProcessInfo.processInfo.environment, genesis: genesis) {
             DevelopmentClock.offsetMilliseconds.store(offset, ordering: .relaxed)
             logger.warning("the clock of this LOCAL chain's node is shifted for a test", metadata: ["offsetMilliseconds": "\(offset)"])
         }
@@ -72,6 +66,20 @@ public enum NodeRunner {
         )
         try await application.runService()
         logger.notice("node stopped", metadata: ["height": "\((try? blocks.tipHeight()) ?? 0)"])
+    }
+
+    /// The clock shift `KIZUNA_DEV_CLOCK_OFFSET_MS` asks for, if any (docs/operations.md).
+    /// - Throws: `node.development_clock` on a chain that is not local, or for a value that is
+    ///   not a whole number of milliseconds.
+    public static func developmentClockOffset(environment: [String: String], genesis: Genesis) throws(Node.StartError) -> Int64? {
+        guard let text = environment[DevelopmentClock.environmentVariable] else { return nil }
+        guard genesis.isLocalChain else {
+            throw Node.StartError(.developmentClock, "\(DevelopmentClock.environmentVariable) shifts the clock of a LOCAL development chain only; chain '\(genesis.chainId)' is not one")
+        }
+        guard let offset = Int64(text) else {
+            throw Node.StartError(.developmentClock, "\(DevelopmentClock.environmentVariable)='\(text)' is not a whole number of milliseconds")
+        }
+        return offset
     }
 
     /// Wires the consensus engine, the peer network and the node's gossip hook.

@@ -8,6 +8,7 @@ import KizunaCore
 import KizunaNode
 import KizunaAPI
 @testable import KizunaConsole
+import KizunaServer
 
 /// The web console in process (docs/console.md): pages render from the fixture chain, member
 /// pages need a sign-in with an API token, forms need their anti-forgery token and this
@@ -179,6 +180,18 @@ import KizunaAPI
         #expect(Console.runOut(remaining: 3_000, points: [(10 * day, 500), (12 * day, 1_500)]) == 18 * day)
         #expect(Console.runOut(remaining: 3_000, points: [(10 * day, 500), (12 * day, 500)]) == nil)
         #expect(Console.runOut(remaining: UInt64.max, points: [(0, 0), (day, 1)]) == UInt64.max)
+    }
+
+    /// The test clock shift tools/console-check uses is refused on a chain that is not local.
+    @Test func developmentClockOnlyOnLocalChains() throws {
+        let variable = DevelopmentClock.environmentVariable
+        let local = APIFixture.makeGenesis()
+        #expect(try NodeRunner.developmentClockOffset(environment: [:], genesis: local) == nil)
+        #expect(try NodeRunner.developmentClockOffset(environment: [variable: "-86400000"], genesis: local) == -86_400_000)
+        #expect(throws: Node.StartError(.developmentClock, "")) { try NodeRunner.developmentClockOffset(environment: [variable: "soon"], genesis: local) }
+        var production = local
+        production.chainId = "kizuna-city-1"
+        #expect(throws: Node.StartError(.developmentClock, "")) { try NodeRunner.developmentClockOffset(environment: [variable: "1000"], genesis: production) }
     }
 
     @Test func nextIsAlwaysAConsolePath() {
