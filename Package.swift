@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // Layer 1 — Core: types, canonical encoding, hashing, signatures. No I/O.
@@ -125,12 +126,27 @@ let package = Package(
             resources: [.copy("Resources/openapi.yaml")],
             swiftSettings: swiftSettings
         ),
+        // Layer 7, beside the API — Console: the web console at /console (issue 17,
+        // docs/console.md): server-rendered Mustache templates and SVG charts over a node.
+        .target(
+            name: "KizunaConsole",
+            dependencies: [
+                "KizunaCore", "KizunaStorage", "KizunaLedger", "KizunaChain", "KizunaNode",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            // The templates and stylesheets it serves.
+            resources: [.copy("Resources/templates"), .copy("Resources/static")],
+            swiftSettings: swiftSettings
+        ),
         // Layer 8 — Server: wires one process — store, node, consensus engine, peer network
         // and API — under one service group.
         .target(
             name: "KizunaServer",
             dependencies: [
-                "KizunaCore", "KizunaStorage", "KizunaChain", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork", "KizunaNode", "KizunaAPI",
+                "KizunaCore", "KizunaStorage", "KizunaChain", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork", "KizunaNode", "KizunaAPI", "KizunaConsole",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -167,7 +183,7 @@ let package = Package(
         .testTarget(name: "KizunaConsensusTests", dependencies: ["KizunaCore", "KizunaConsensus"], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaStateTreeTests", dependencies: ["KizunaCore", "KizunaStorage", "KizunaStateTree"], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaLedgerTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaStorage", "KizunaLedger", "KizunaChain"], swiftSettings: swiftSettings),
-        .testTarget(name: "KizunaNodeTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaAudit", "KizunaNode", "KizunaAPI", "KizunaServer", "KizunaChain", "KizunaRocksDB", "KizunaLedger", "KizunaStorage", "KizunaConsensus", "KizunaNetwork", .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "KizunaNodeTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaAudit", "KizunaNode", "KizunaAPI", "KizunaConsole", "KizunaServer", "KizunaChain", "KizunaRocksDB", "KizunaLedger", "KizunaStorage", "KizunaConsensus", "KizunaNetwork", .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
     ]
 )
 

@@ -63,7 +63,9 @@ public enum APIServer {
     ///   - node: the node whose chain the API serves.
     ///   - clock: the wall clock signed-request timestamps are checked against.
     ///   - logger: where internal errors are logged.
-    public static func router(node: Node, clock: @escaping @Sendable () -> UInt64 = wallClockMilliseconds, logger: Logger = Logger(label: "kizuna.api")) -> Router<APIRequestContext> {
+    ///   - addRoutes: more routes served on the same port (the web console, `KizunaConsole`),
+    ///     added before the 405 check so a wrong method on them is answered 405 too.
+    public static func router(node: Node, clock: @escaping @Sendable () -> UInt64 = wallClockMilliseconds, logger: Logger = Logger(label: "kizuna.api"), addRoutes: (Router<APIRequestContext>) -> Void = { _ in }) -> Router<APIRequestContext> {
         let shared = Shared(node: node, clock: clock, logger: logger)
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: ProblemMiddleware(logger: logger))
@@ -85,6 +87,7 @@ public enum APIServer {
         addAccountRoutes(to: router, shared)
         addReportRoutes(to: router, shared)
         addEventRoutes(to: router, shared)
+        addRoutes(router)
         // Last: every route is known by now. It sits in front of Hummingbird's not-found
         // responder only, and turns a known path asked with another method into 405.
         router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))

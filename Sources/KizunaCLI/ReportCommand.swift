@@ -80,7 +80,7 @@ struct ReportCommand: ParsableCommand {
     }
 
     struct Aggregates: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Payment aggregates by category, hour, day, district and age band; groups under 10 residents suppressed.")
+        static let configuration = CommandConfiguration(abstract: "Payment aggregates of closed days by category, hour, district and age band; groups under 10 residents suppressed (docs/api.md).")
         @OptionGroup var source: Source
         @Option(help: "First Japan-time day, yyyymmdd.") var from: UInt32
         @Option(help: "Last Japan-time day, yyyymmdd.") var to: UInt32

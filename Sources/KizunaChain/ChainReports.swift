@@ -27,8 +27,8 @@ public enum ChainReports {
         return replica
     }
 
-    /// One group of payments. Counts are nil when fewer than `minimumResidents` distinct
-    /// residents paid in the group: small groups are suppressed so nobody can be singled out.
+    /// One published cell: a group of one closed day's payments. The counts are nil when the
+    /// cell is suppressed (docs/api.md §5, "Aggregates").
     public struct Group: Codable, Sendable, Equatable {
         public var key: String
         public var suppressed: Bool
@@ -37,62 +37,154 @@ public enum ChainReports {
         public var residents: Int?
     }
 
-    public struct Aggregates: Codable, Sendable, Equatable {
-        /// Japan-time dates, yyyymmdd, inclusive.
-        public var fromDay: UInt32
-        public var toDay: UInt32
-        public var minimumResidents: Int
+    /// One closed day: its total and its four breakdowns.
+    public struct Day: Codable, Sendable, Equatable {
+        /// Japan-time date, yyyymmdd.
+        public var day: UInt32
+        /// The day's total (suppressed when fewer than the threshold of residents paid).
+        public var total: Group
         public var byMerchantCategory: [Group]
         public var byHour: [Group]
-        public var byDay: [Group]
         public var byDistrict: [Group]
         public var byAgeBand: [Group]
     }
 
+    public struct Aggregates: Codable, Sendable, Equatable {
+        /// Japan-time dates, yyyymmdd, inclusive, as asked.
+        public var fromDay: UInt32
+        public var toDay: UInt32
+        /// The last closed day at the height asked (the day before its block's day); nil when
+        /// no day is closed yet. Days after it are never published, whatever was asked.
+        public var closedThroughDay: UInt32?
+        public var minimumResidents: Int
+        /// The closed days of the range that have payments, in order.
+        public var days: [Day]
+    }
+
     public static let minimumResidentsPerGroup = 10
 
-    /// Payment aggregates by merchant category, hour, day, district and age band, from
-    /// opt-in attributes only (an account without the attribute counts as "undisclosed").
-    public static func paymentAggregates(blocks: BlockStore, fromDay: UInt32, toDay: UInt32, minimumResidents: Int = minimumResidentsPerGroup) throws -> Aggregates {
+    /// The most days one aggregates query covers.
+    public static let aggregateDaysMax = 366
+
+    /// Payment aggregates of closed days (design §2.5): for each Japan-time day of
+    /// `fromDay…toDay` that is over at `height` (the tip when nil) — its last block is
+    /// followed by a block of a later day — the day's total and its payments by merchant
+    /// category, hour, district and age band, from opt-in attributes only (an account
+    /// without the attribute counts as "undisclosed").
+    ///
+    /// The disclosure rule, the same for every consumer (API, console, CLI):
+    /// - a day is published only once closed, so a published cell never changes: blocks are
+    ///   only ever appended with later timestamps and the attributes read (merchant category,
+    ///   district, age band) are fixed at registration, so two queries at different heights
+    ///   or over overlapping ranges give identical cells for a day both publish;
+    /// - every cell is one day's, never a sum over a range, so no two ranges differ by part
+    ///   of a day;
+    /// - a cell of fewer than `minimumResidents` distinct residents (a resident is its
+    ///   resident-id hash when registered with one, else its key) is suppressed; and when a
+    ///   breakdown suppresses cells whose residents together number fewer than the threshold,
+    ///   more cells (smallest first) are suppressed until they do, so the day's total minus the
+    ///   visible cells never reveals a small group either.
+    ///
+    /// Cost: a binary search for the range's first block, then a scan of the range's blocks
+    /// (one account read per payment) — replayed per query, limited by the API's query gate.
+    public static func paymentAggregates(blocks: BlockStore, height: UInt64? = nil, fromDay: UInt32, toDay: UInt32, minimumResidents: Int = minimumResidentsPerGroup) throws -> Aggregates {
+        let tip = try blocks.tipHeight()
+        let last = min(height ?? tip, tip)
+        var result = Aggregates(fromDay: fromDay, toDay: toDay, closedThroughDay: nil, minimumResidents: minimumResidents, days: [])
+        guard last >= 1, fromDay <= toDay else { return result }
+        func dayOf(_ height: UInt64) throws -> UInt32 {
+            guard let block = try blocks.block(at: height) else { throw ChainError(.missingBlock, "block \(height) is missing") }
+            return LedgerCalendar.japanDayAndHour(block.header.timestamp).day
+        }
+        // The day of the last block is still open: more of its blocks may follow.
+        let openDay = try dayOf(last)
+        result.closedThroughDay = LedgerCalendar.dayBefore(openDay)
+        let throughDay = min(toDay, result.closedThroughDay ?? 0)
+        guard fromDay <= throughDay else { return result }
+        // The first block of `fromDay` or later (block timestamps strictly increase).
+        var low: UInt64 = 1, high = last
+        while low < high {
+            let middle = low + (high - low) / 2
+            if try dayOf(middle) < fromDay { low = middle + 1 } else { high = middle }
+        }
+
         struct Tally {
             var payments = 0
             var yen: UInt64 = 0
-            var residents: Set<PublicKey> = []
+            var residents: Set<[UInt8]> = []
         }
-        var tallies: [String: [String: Tally]] = [:]
-        func count(_ dimension: String, _ key: String, payer: PublicKey, amount: UInt64) {
-            var tally = tallies[dimension, default: [:]][key, default: Tally()]
-            tally.payments += 1
-            tally.yen += amount
-            tally.residents.insert(payer)
-            tallies[dimension, default: [:]][key] = tally
+        struct DayTally {
+            var total = Tally()
+            var dimensions: [[String: Tally]] = Array(repeating: [:], count: 4)
         }
-        let tip = try blocks.tipHeight()
-        var height: UInt64 = 1
-        while height <= tip {
+        var days: [UInt32: DayTally] = [:]
+        var residentIds: [PublicKey: [UInt8]] = [:]
+        var merchantCategories: [PublicKey: String] = [:]
+        var height = low
+        scan: while height <= last {
             guard let block = try blocks.block(at: height) else { throw ChainError(.missingBlock, "block \(height) is missing") }
             height += 1
             let (day, hour) = LedgerCalendar.japanDayAndHour(block.header.timestamp)
-            guard day >= fromDay, day <= toDay else { continue }
+            if day > throughDay { break scan }
+            guard day >= fromDay else { continue }
             for transaction in block.transactions {
                 guard case .pay(let pay) = transaction.transaction.body else { continue }
                 let payer = transaction.transaction.signer
                 let account = try blocks.account(payer)
-                let merchant = try blocks.account(pay.merchant)
-                count("category", merchant?.merchantCategory ?? "undisclosed", payer: payer, amount: pay.amount)
-                count("hour", hour < 10 ? "0\(hour)" : "\(hour)", payer: payer, amount: pay.amount)
-                count("day", "\(day)", payer: payer, amount: pay.amount)
-                count("district", account?.district ?? "undisclosed", payer: payer, amount: pay.amount)
-                count("ageBand", account?.ageBand.map { "\($0)" } ?? "undisclosed", payer: payer, amount: pay.amount)
+                let resident: [UInt8]
+                if let known = residentIds[payer] {
+                    resident = known
+                } else {
+                    resident = account?.residentIdHash.map { [1] + $0.bytes } ?? [0] + payer.bytes
+                    residentIds[payer] = resident
+                }
+                let category: String
+                if let known = merchantCategories[pay.merchant] {
+                    category = known
+                } else {
+                    category = try blocks.account(pay.merchant)?.merchantCategory ?? "undisclosed"
+                    merchantCategories[pay.merchant] = category
+                }
+                let keys = [category, hour < 10 ? "0\(hour)" : "\(hour)", account?.district ?? "undisclosed", account?.ageBand.map { "\($0)" } ?? "undisclosed"]
+                var tally = days[day, default: DayTally()]
+                tally.total.payments += 1
+                tally.total.yen += pay.amount
+                tally.total.residents.insert(resident)
+                for (dimension, key) in keys.enumerated() {
+                    tally.dimensions[dimension][key, default: Tally()].payments += 1
+                    tally.dimensions[dimension][key, default: Tally()].yen += pay.amount
+                    tally.dimensions[dimension][key, default: Tally()].residents.insert(resident)
+                }
+                days[day] = tally
             }
         }
-        func groups(_ dimension: String) -> [Group] {
-            (tallies[dimension] ?? [:]).sorted { $0.key < $1.key }.map { key, tally in
-                tally.residents.count < minimumResidents
-                    ? Group(key: key, suppressed: true, payments: nil, yen: nil, residents: nil)
-                    : Group(key: key, suppressed: false, payments: tally.payments, yen: tally.yen, residents: tally.residents.count)
-            }
+        func cell(_ key: String, _ tally: Tally, suppressed: Bool) -> Group {
+            suppressed
+                ? Group(key: key, suppressed: true, payments: nil, yen: nil, residents: nil)
+                : Group(key: key, suppressed: false, payments: tally.payments, yen: tally.yen, residents: tally.residents.count)
         }
-        return Aggregates(fromDay: fromDay, toDay: toDay, minimumResidents: minimumResidents, byMerchantCategory: groups("category"), byHour: groups("hour"), byDay: groups("day"), byDistrict: groups("district"), byAgeBand: groups("ageBand"))
+        func breakdown(_ tallies: [String: Tally]) -> [Group] {
+            let keys = tallies.keys.sorted()
+            var suppressed = Set(keys.filter { tallies[$0]!.residents.count < minimumResidents })
+            // Complementary suppression: the suppressed cells together must hide at least the
+            // threshold of residents, else total − visible cells would single them out.
+            func hidden() -> Int { suppressed.reduce(into: Set<[UInt8]>()) { $0.formUnion(tallies[$1]!.residents) }.count }
+            if !suppressed.isEmpty {
+                let visible = keys.filter { !suppressed.contains($0) }.sorted { (tallies[$0]!.residents.count, $0) < (tallies[$1]!.residents.count, $1) }
+                var next = visible.makeIterator()
+                while hidden() < minimumResidents, let key = next.next() { suppressed.insert(key) }
+            }
+            return keys.map { cell($0, tallies[$0]!, suppressed: suppressed.contains($0)) }
+        }
+        result.days = days.keys.sorted().map { day in
+            let tally = days[day]!
+            return Day(
+                day: day,
+                total: cell("total", tally.total, suppressed: tally.total.residents.count < minimumResidents),
+                byMerchantCategory: breakdown(tally.dimensions[0]), byHour: breakdown(tally.dimensions[1]),
+                byDistrict: breakdown(tally.dimensions[2]), byAgeBand: breakdown(tally.dimensions[3])
+            )
+        }
+        return result
     }
 }

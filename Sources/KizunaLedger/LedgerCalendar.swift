@@ -74,4 +74,14 @@ public enum LedgerCalendar {
         let date = CivilTime.civilFromDays(local / 86_400)
         return (UInt32(date.year * 10_000 + date.month * 100 + date.day), UInt8(local % 86_400 / 3600))
     }
+
+    /// The Japan-time day before `day` (both yyyymmdd); nil before 1970-01-02 or for a
+    /// number that is not a date.
+    public static func dayBefore(_ day: UInt32) -> UInt32? {
+        let year = Int64(day / 10_000), month = Int64(day / 100 % 100), date = Int64(day % 100)
+        let days = CivilTime.daysFromCivil(year: year, month: month, day: date)
+        guard days >= 1, CivilTime.civilFromDays(days) == (year, month, date) else { return nil }
+        let before = CivilTime.civilFromDays(days - 1)
+        return UInt32(before.year * 10_000 + before.month * 100 + before.day)
+    }
 }

@@ -1,3 +1,4 @@
+public import Synchronization
 public import KizunaCore
 public import KizunaChain
 public import KizunaLedger
@@ -242,10 +243,20 @@ public actor Node {
     public nonisolated func header(at height: UInt64) throws -> BlockHeader? { try blocks.block(at: height)?.header }
 }
 
-/// Wall-clock milliseconds since 1970 UTC. Only the node layer reads a clock; the ledger
-/// sees the block timestamp.
+/// Wall-clock milliseconds since 1970 UTC, plus the development clock shift (zero unless a
+/// local chain's node was started with `KIZUNA_DEV_CLOCK_OFFSET_MS`). Only the node layer
+/// reads a clock; the ledger sees the block timestamp.
 public func wallClockMilliseconds() -> UInt64 {
-    UInt64(Date().timeIntervalSince1970 * 1000)
+    let now = Int64(Date().timeIntervalSince1970 * 1000) + DevelopmentClock.offsetMilliseconds.load(ordering: .relaxed)
+    return UInt64(max(now, 0))
+}
+
+/// A shift of this process's clock, for tests of date-dependent behaviour (closed days, base
+/// dates) on a LOCAL chain: `NodeRunner` sets it from `KIZUNA_DEV_CLOCK_OFFSET_MS` and refuses
+/// it on any chain whose id does not start with `local-` (`node.development_clock`).
+public enum DevelopmentClock {
+    public static let environmentVariable = "KIZUNA_DEV_CLOCK_OFFSET_MS"
+    public static let offsetMilliseconds = Atomic<Int64>(0)
 }
 
 /// The codes of `Node.StartError`.
@@ -262,4 +273,6 @@ public enum NodeStartErrorCode: String, ErrorCode {
     case signerMissing = "node.signer_missing"
     /// The consensus journal could not be read, or its signer record is corrupt.
     case signer = "node.signer"
+    /// `KIZUNA_DEV_CLOCK_OFFSET_MS` on a chain that is not local, or not an integer.
+    case developmentClock = "node.development_clock"
 }

@@ -228,6 +228,8 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     public var consensus: Consensus
     /// Spike admission control (`[admission]`, docs/operations.md).
     public var admission: AdmissionControl.Settings
+    /// The web console (`[console]`, docs/console.md).
+    public var console: Console
 
     public static let defaults = NodeConfiguration(
         dataDirectory: "data", genesisFile: "genesis.json", validatorKeyFile: "validator.key.json",
@@ -263,6 +265,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         self.network = nil
         self.consensus = Consensus()
         self.admission = AdmissionControl.Settings()
+        self.console = Console()
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
@@ -270,6 +273,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         case blockTransactionsMax, mempoolTransactionsMax, mempoolTransactionsPerAccountMax, requestBodyBytesMax
         case commitWaitMilliseconds, commitWaitersMax, logLevel, access
         case mempoolTransactionTtlMilliseconds, deferredTransactionsMax, signerStateFile, network, consensus, admission
+        case console
     }
 
     /// Every field except the three paths is optional and takes its default.
@@ -296,6 +300,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         network = try container.decodeIfPresent(Network.self, forKey: .network)
         consensus = try container.decodeIfPresent(Consensus.self, forKey: .consensus) ?? Consensus()
         admission = try container.decodeIfPresent(AdmissionControl.Settings.self, forKey: .admission) ?? AdmissionControl.Settings()
+        console = try container.decodeIfPresent(Console.self, forKey: .console) ?? Console()
     }
 
     /// A refused configuration, with a stable code.
@@ -344,6 +349,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
             try refuseUnknown(object["network"], known: Network.CodingKeys.allCases.map(\.rawValue), at: "network")
             try refuseUnknown(object["consensus"], known: Consensus.CodingKeys.allCases.map(\.rawValue), at: "consensus")
             try refuseUnknown(object["admission"], known: AdmissionControl.Settings.CodingKeys.allCases.map(\.rawValue), at: "admission")
+            try refuseUnknown(object["console"], known: Console.CodingKeys.allCases.map(\.rawValue), at: "console")
             if let network = object["network"] as? [String: Any], let peers = network["peers"] as? [Any] {
                 for (index, peer) in peers.enumerated() {
                     try refuseUnknown(peer, known: Network.Peer.CodingKeys.allCases.map(\.rawValue), at: "network.peers[\(index)]")
@@ -388,6 +394,8 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         try check((0...100_000).contains(api.eventSubscribersMax), "api.eventSubscribersMax", "must be 0–100000")
         try check((0...64).contains(api.historicalQueriesMax), "api.historicalQueriesMax", "must be 0–64")
         try check((1...10_000_000).contains(api.historyBlocksScannedMax), "api.historyBlocksScannedMax", "must be 1–10000000")
+        try check((1...10_080).contains(console.sessionMinutes), "console.sessionMinutes", "must be 1–10080 (a week)")
+        try check((1...1_000_000).contains(console.sessionsMax), "console.sessionsMax", "must be 1–1000000")
         try check((1000...600_000).contains(access.signedRequestSkewMilliseconds), "access.signedRequestSkewMilliseconds", "must be 1000–600000")
         try check((1...10_000_000).contains(access.replayCacheEntriesMax), "access.replayCacheEntriesMax", "must be 1–10000000")
         for (index, credential) in access.credentials.enumerated() {

@@ -2,6 +2,7 @@ public import Logging
 public import KizunaCore
 public import KizunaNode
 import KizunaAPI
+import KizunaConsole
 import KizunaChain
 import KizunaConsensus
 import KizunaNetwork
@@ -10,6 +11,7 @@ import KizunaStorage
 import Hummingbird
 import ServiceLifecycle
 import Foundation
+import Synchronization
 
 /// Starts a node from its configuration: opens the store, checks the stored chain, then
 /// runs the block producer and the API under one service group until SIGTERM or SIGINT.
@@ -19,6 +21,10 @@ public enum NodeRunner {
         logger.info("starting node", metadata: ["chain": "\(genesis.chainId)", "genesis": "\(genesis.hash)", "data": "\(configuration.dataDirectory)"])
         if genesis.isLocalChain {
             logger.warning("this is a LOCAL development chain: its published development keys protect nothing")
+        }
+        if let offset = try developmentClockOffset(environment: ProcessInfo.processInfo.environment, genesis: genesis) {
+            DevelopmentClock.offsetMilliseconds.store(offset, ordering: .relaxed)
+            logger.warning("the clock of this LOCAL chain's node is shifted for a test", metadata: ["offsetMilliseconds": "\(offset)"])
         }
         let store = try RocksDBStore(path: configuration.dataDirectory + "/chain")
         defer { store.close() }
@@ -37,25 +43,43 @@ public enum NodeRunner {
         ])
         let mode: Node.Mode = configuration.network == nil ? .single : .consensus
         let node = try Node(configuration: configuration, genesis: genesis, blocks: blocks, key: validatorKey, mode: mode, logger: logger)
-        let services: [any Service]
+        var services: [any Service]
         if let networkSettings = configuration.network {
             services = [try await consensusService(node: node, blocks: blocks, genesis: genesis, key: validatorKey, configuration: configuration, network: networkSettings, logger: logger)]
         } else {
             services = [BlockProducerService(node: node, intervalMilliseconds: configuration.blockIntervalMilliseconds, logger: logger)]
         }
+        // The web console (docs/console.md) on the API's port, with its summaries kept current.
+        let console = configuration.console.enabled ? try Console(node: node, logger: logger) : nil
+        if let console { services.append(ConsoleService(console: console)) }
         let host = configuration.api.host
         let port = configuration.api.port
         let application = Application(
-            router: APIServer.router(node: node),
+            router: APIServer.router(node: node, addRoutes: { router in console?.addRoutes(to: router) }),
             configuration: .init(address: .hostname(host, port: port), serverName: "kizuna"),
             services: services,
             onServerRunning: { _ in
                 logger.notice("API listening", metadata: ["url": "http://\(host):\(port)/v1/status"])
+                if console != nil { logger.notice("console listening", metadata: ["url": "http://\(host):\(port)/console"]) }
             },
             logger: logger
         )
         try await application.runService()
         logger.notice("node stopped", metadata: ["height": "\((try? blocks.tipHeight()) ?? 0)"])
+    }
+
+    /// The clock shift `KIZUNA_DEV_CLOCK_OFFSET_MS` asks for, if any (docs/operations.md).
+    /// - Throws: `node.development_clock` on a chain that is not local, or for a value that is
+    ///   not a whole number of milliseconds.
+    public static func developmentClockOffset(environment: [String: String], genesis: Genesis) throws(Node.StartError) -> Int64? {
+        guard let text = environment[DevelopmentClock.environmentVariable] else { return nil }
+        guard genesis.isLocalChain else {
+            throw Node.StartError(.developmentClock, "\(DevelopmentClock.environmentVariable) shifts the clock of a LOCAL development chain only; chain '\(genesis.chainId)' is not one")
+        }
+        guard let offset = Int64(text) else {
+            throw Node.StartError(.developmentClock, "\(DevelopmentClock.environmentVariable)='\(text)' is not a whole number of milliseconds")
+        }
+        return offset
     }
 
     /// Wires the consensus engine, the peer network and the node's gossip hook.
@@ -117,6 +141,15 @@ struct ConsensusService: Service {
 }
 
 /// Ticks the node's block producer on a real clock until shutdown.
+/// Keeps the console's summaries current until shutdown.
+struct ConsoleService: Service {
+    let console: Console
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { await console.run() }
+    }
+}
+
 struct BlockProducerService: Service {
     let node: Node
     let intervalMilliseconds: UInt64

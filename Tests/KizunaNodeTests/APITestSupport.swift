@@ -34,7 +34,7 @@ final class APIFixture: Sendable {
     let node: Node
     let genesis: Genesis
     private let clockMilliseconds: Counter
-    private let blockMilliseconds: Counter
+    let blockMilliseconds: Counter
 
     /// A shared, lockable millisecond value.
     final class Counter: Sendable {

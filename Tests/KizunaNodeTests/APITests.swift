@@ -509,14 +509,27 @@ struct APITests {
                 #expect(response.status == .notFound)
                 #expect(response.code == "api.unknown_merchant")
             }
-            try await client.execute(uri: "/v1/reports/aggregates?from=2026-04-01&to=2026-04-30", method: .get) { response in
+            // The payment's day is still open (the tip is on it): nothing is published.
+            try await client.execute(uri: "/v1/reports/aggregates?from=2026-01-01&to=2026-12-31", method: .get) { response in
                 #expect(response.status == .ok)
                 let aggregates = response.json?["aggregates"] as? [String: Any]
-                let categories = aggregates?["byMerchantCategory"] as? [[String: Any]] ?? []
-                // One paying resident: the group is suppressed.
+                #expect((aggregates?["days"] as? [Any])?.count == 0)
+            }
+            // A block on a later day closes it: one paying resident, every cell suppressed.
+            fixture.blockMilliseconds.withLock { $0 += 86_400_000 }
+            try await fixture.commit([])
+            try await client.execute(uri: "/v1/reports/aggregates?from=2026-01-01&to=2026-12-31", method: .get) { response in
+                #expect(response.status == .ok)
+                let aggregates = response.json?["aggregates"] as? [String: Any]
+                let days = aggregates?["days"] as? [[String: Any]] ?? []
+                #expect(days.count == 1)
+                #expect((days.first?["total"] as? [String: Any])?["suppressed"] as? Bool == true)
+                let categories = days.first?["byMerchantCategory"] as? [[String: Any]] ?? []
                 #expect(categories.first?["key"] as? String == "restaurant")
                 #expect(categories.first?["suppressed"] as? Bool == true)
+                #expect(categories.first?["yen"] == nil)
             }
+            try await client.execute(uri: "/v1/reports/aggregates?from=2025-01-01&to=2026-12-31", method: .get) { #expect($0.code == "api.bad_date") }
             try await client.execute(uri: "/v1/reports/aggregates?from=2026-05-01&to=2026-04-01", method: .get) { #expect($0.code == "api.bad_date") }
             try await client.execute(uri: "/v1/reports/aggregates?from=2026-04-01", method: .get) { #expect($0.code == "api.bad_date") }
         }
