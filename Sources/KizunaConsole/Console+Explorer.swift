@@ -136,6 +136,14 @@ extension Console {
         case .refund(let value): return "\(short(value.account)) ¥\(number(value.amount)) (\(value.reason.name))"
         case .freeze(let value), .unfreeze(let value): return short(value.account)
         case .recover(let value): return "\(short(value.from)) → \(short(value.to))"
+        case .appointDelegate(let value):
+            return "program \(value.program) → \(short(value.delegate)) budget ¥\(number(value.budgetYen)), ¥\(number(value.perResidentCapYen))/resident, ¥\(number(value.perDayCapYen))/day"
+        case .revokeDelegate(let value): return "program \(value.program) ✕ \(short(value.delegate))"
+        case .setProgramTerms(let value):
+            let ends = value.endsAt == UInt64.max ? "" : CivilTime.formatJapan(milliseconds: value.endsAt)
+            return "program \(value.program) \(value.startsAt == 0 ? "" : CivilTime.formatJapan(milliseconds: value.startsAt)) – \(ends)\(value.merchants.isEmpty ? "" : ", \(value.merchants.count) merchant(s)")"
+        case .topUpProgram(let value): return "program \(value.program) +¥\(number(value.amountYen))"
+        case .closeProgram(let value): return "program \(value.program)"
         }
     }
 }
