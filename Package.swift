@@ -39,6 +39,17 @@ let package = Package(
             dependencies: ["KizunaCore"],
             swiftSettings: swiftSettings
         ),
+        // Key files sealed with a passphrase (scrypt + ChaCha20-Poly1305, ADR 0008) for the
+        // operator's tools; kept out of the wallet product so a phone app does not link them.
+        .target(
+            name: "KizunaKeyStore",
+            dependencies: [
+                "KizunaCore", "KizunaWallet",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The storage protocol (declared where it is used) and an in-memory store.
         .target(
             name: "KizunaStorage",
@@ -88,12 +99,13 @@ let package = Package(
             dependencies: ["CRocksDB", "KizunaStorage"],
             swiftSettings: swiftSettings
         ),
-        // Layer 5 — Network: peer framing, the authenticated handshake (pure state machines),
-        // their SwiftNIO channel handlers, and the peer protocol's messages.
+        // Layer 5 — Network: the encrypted link, peer framing, the authenticated handshake
+        // (pure state machines), their SwiftNIO channel handlers, and the peer protocol's messages.
         .target(
             name: "KizunaNetwork",
             dependencies: [
                 "KizunaCore", "KizunaConsensus",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -145,6 +157,7 @@ let package = Package(
             name: "KizunaBench",
             dependencies: [
                 "KizunaCore", "KizunaStorage", "KizunaLedger", "KizunaChain", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork", "KizunaNode",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -155,7 +168,7 @@ let package = Package(
         .executableTarget(
             name: "KizunaCLI",
             dependencies: [
-                "KizunaCore", "KizunaWallet", "KizunaNode", "KizunaAPI", "KizunaServer", "KizunaBench", "KizunaAudit", "KizunaChain", "KizunaLedger", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork",
+                "KizunaCore", "KizunaWallet", "KizunaKeyStore", "KizunaNode", "KizunaAPI", "KizunaServer", "KizunaBench", "KizunaAudit", "KizunaChain", "KizunaLedger", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -163,11 +176,11 @@ let package = Package(
         ),
         .testTarget(name: "KizunaCoreTests", dependencies: ["KizunaCore", "KizunaWallet"], resources: [.copy("Vectors")], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaStorageTests", dependencies: ["KizunaStorage", "KizunaRocksDB"], swiftSettings: swiftSettings),
-        .testTarget(name: "KizunaNetworkTests", dependencies: ["KizunaCore", "KizunaConsensus", "KizunaNetwork", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")], swiftSettings: swiftSettings),
+        .testTarget(name: "KizunaNetworkTests", dependencies: ["KizunaCore", "KizunaConsensus", "KizunaNetwork", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaConsensusTests", dependencies: ["KizunaCore", "KizunaConsensus"], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaStateTreeTests", dependencies: ["KizunaCore", "KizunaStorage", "KizunaStateTree"], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaLedgerTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaStorage", "KizunaLedger", "KizunaChain"], swiftSettings: swiftSettings),
-        .testTarget(name: "KizunaNodeTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaAudit", "KizunaNode", "KizunaAPI", "KizunaServer", "KizunaChain", "KizunaRocksDB", "KizunaLedger", "KizunaStorage", "KizunaConsensus", "KizunaNetwork", .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "KizunaNodeTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaKeyStore", "KizunaAudit", "KizunaNode", "KizunaAPI", "KizunaServer", "KizunaChain", "KizunaRocksDB", "KizunaLedger", "KizunaStorage", "KizunaConsensus", "KizunaNetwork", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
     ]
 )
 
