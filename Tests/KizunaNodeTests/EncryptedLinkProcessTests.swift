@@ -139,9 +139,14 @@ func occurs(_ needle: [UInt8], in haystack: [UInt8]) -> Bool {
         }
         var payer = TransactionBuilder(chainId: chainId, key: residents[0], nextNonce: 0)
         for (index, transaction) in transactions.enumerated() {
+            // Each to another validator, once every validator holds the previous commit (a
+            // node that has not seen nonce n yet refuses n + 1).
             let reply = try await network.client(names[index % names.count]).submit(transaction, waitForCommit: true)
             #expect(reply.json?["status"] as? String == "committed", "\(reply.json ?? [:])")
             lastHeight = max(lastHeight, reply.json?["height"] as? Int ?? 0)
+            for name in names {
+                #expect(await network.eventually { await height(name) >= UInt64(lastHeight) }, "\(name) did not reach \(lastHeight)")
+            }
         }
         let send = payer.sign(.send(Send(to: residents[1].publicKey, amount: 1_234)))
         let sent = try await network.client("bank").submit(send, waitForCommit: true)
