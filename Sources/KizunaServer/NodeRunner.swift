@@ -10,6 +10,9 @@ import KizunaStorage
 import Hummingbird
 import ServiceLifecycle
 import Foundation
+import Metrics
+import NIOConcurrencyHelpers
+import Prometheus
 
 /// Starts a node from its configuration: opens the store, checks the stored chain, then
 /// runs the block producer and the API under one service group until SIGTERM or SIGINT.
@@ -43,12 +46,24 @@ public enum NodeRunner {
         } else {
             services = [BlockProducerService(node: node, intervalMilliseconds: configuration.blockIntervalMilliseconds, logger: logger)]
         }
+        bootstrapMetrics(node.metrics)
+        var allServices = services
+        if let listen = configuration.metrics?.listen, let (metricsHost, metricsPort) = NodeConfiguration.hostAndPort(listen) {
+            allServices.append(Application(
+                router: APIServer.metricsRouter(node: node),
+                configuration: .init(address: .hostname(metricsHost, port: metricsPort), serverName: "kizuna-metrics"),
+                onServerRunning: { _ in
+                    logger.notice("operator metrics listening", metadata: ["url": "http://\(metricsHost):\(metricsPort)/metrics"])
+                },
+                logger: logger
+            ))
+        }
         let host = configuration.api.host
         let port = configuration.api.port
         let application = Application(
             router: APIServer.router(node: node),
             configuration: .init(address: .hostname(host, port: port), serverName: "kizuna"),
-            services: services,
+            services: allServices,
             onServerRunning: { _ in
                 logger.notice("API listening", metadata: ["url": "http://\(host):\(port)/v1/status"])
             },
@@ -56,6 +71,21 @@ public enum NodeRunner {
         )
         try await application.runService()
         logger.notice("node stopped", metadata: ["height": "\((try? blocks.tipHeight()) ?? 0)"])
+    }
+
+    private static let metricsBootstrapped = NIOLockedValueBox(false)
+
+    /// Points swift-metrics (process-wide, once) at the node's registry, so the API's
+    /// per-route request histograms are rendered with the node's metrics.
+    static func bootstrapMetrics(_ metrics: NodeMetrics) {
+        let first = metricsBootstrapped.withLockedValue { done in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
+        var factory = PrometheusMetricsFactory(registry: metrics.registry)
+        factory.defaultDurationHistogramBuckets = NodeMetrics.durations(NodeMetrics.apiBucketsSeconds)
+        MetricsSystem.bootstrap(factory)
     }
 
     /// Wires the consensus engine, the peer network and the node's gossip hook.
