@@ -48,6 +48,16 @@ import Testing
         #expect(!routeLines.isEmpty, "no per-route request histogram: \(text)")
         #expect((try await operatorClient.get("health")).statusCode == 200)
 
+        // Every metric the Grafana dashboard in Network/ queries is one the node serves.
+        let dashboardPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Network/grafana/kizuna-node.json").path
+        let dashboard = try String(contentsOfFile: dashboardPath, encoding: .utf8)
+        let names = Set(dashboard.matches(of: /(kizuna|http_server)_[a-z_]+/).map { String($0.output.0) })
+        #expect(names.count >= 8)
+        for name in names.sorted() {
+            #expect(text.contains(name), "the dashboard queries \(name), which the node does not serve")
+        }
+
         // Not on the public API port any more.
         #expect((try await node.client.get("metrics")).statusCode == 404)
     }
