@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Layer 1 — Core: types, canonical encoding, hashing, signatures. No I/O.
@@ -38,6 +40,17 @@ let package = Package(
         .target(
             name: "KizunaWallet",
             dependencies: ["KizunaCore"],
+            swiftSettings: swiftSettings
+        ),
+        // Key files sealed with a passphrase (scrypt + ChaCha20-Poly1305, ADR 0009) for the
+        // operator's tools; kept out of the wallet product so a phone app does not link them.
+        .target(
+            name: "KizunaKeyStore",
+            dependencies: [
+                "KizunaCore", "KizunaWallet",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The storage protocol (declared where it is used) and an in-memory store.
@@ -89,12 +102,13 @@ let package = Package(
             dependencies: ["CRocksDB", "KizunaStorage"],
             swiftSettings: swiftSettings
         ),
-        // Layer 5 — Network: peer framing, the authenticated handshake (pure state machines),
-        // their SwiftNIO channel handlers, and the peer protocol's messages.
+        // Layer 5 — Network: the encrypted link, peer framing, the authenticated handshake
+        // (pure state machines), their SwiftNIO channel handlers, and the peer protocol's messages.
         .target(
             name: "KizunaNetwork",
             dependencies: [
                 "KizunaCore", "KizunaConsensus",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -110,6 +124,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -152,6 +167,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -161,6 +178,7 @@ let package = Package(
             name: "KizunaBench",
             dependencies: [
                 "KizunaCore", "KizunaStorage", "KizunaLedger", "KizunaChain", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork", "KizunaNode",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -171,7 +189,7 @@ let package = Package(
         .executableTarget(
             name: "KizunaCLI",
             dependencies: [
-                "KizunaCore", "KizunaWallet", "KizunaNode", "KizunaAPI", "KizunaServer", "KizunaBench", "KizunaAudit", "KizunaChain", "KizunaLedger", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork",
+                "KizunaCore", "KizunaWallet", "KizunaKeyStore", "KizunaNode", "KizunaAPI", "KizunaServer", "KizunaBench", "KizunaAudit", "KizunaChain", "KizunaLedger", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -179,11 +197,11 @@ let package = Package(
         ),
         .testTarget(name: "KizunaCoreTests", dependencies: ["KizunaCore", "KizunaWallet"], resources: [.copy("Vectors")], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaStorageTests", dependencies: ["KizunaStorage", "KizunaRocksDB"], swiftSettings: swiftSettings),
-        .testTarget(name: "KizunaNetworkTests", dependencies: ["KizunaCore", "KizunaConsensus", "KizunaNetwork", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")], swiftSettings: swiftSettings),
+        .testTarget(name: "KizunaNetworkTests", dependencies: ["KizunaCore", "KizunaConsensus", "KizunaNetwork", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaConsensusTests", dependencies: ["KizunaCore", "KizunaConsensus"], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaStateTreeTests", dependencies: ["KizunaCore", "KizunaStorage", "KizunaStateTree"], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaLedgerTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaStorage", "KizunaLedger", "KizunaChain"], swiftSettings: swiftSettings),
-        .testTarget(name: "KizunaNodeTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaAudit", "KizunaNode", "KizunaAPI", "KizunaConsole", "KizunaServer", "KizunaChain", "KizunaRocksDB", "KizunaLedger", "KizunaStorage", "KizunaConsensus", "KizunaNetwork", .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "KizunaNodeTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaKeyStore", "KizunaAudit", "KizunaNode", "KizunaAPI", "KizunaConsole", "KizunaServer", "KizunaChain", "KizunaRocksDB", "KizunaLedger", "KizunaStorage", "KizunaConsensus", "KizunaNetwork", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
     ]
 )
 

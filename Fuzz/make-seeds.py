@@ -97,10 +97,11 @@ write("FuzzFrame", "empty-frame", bytes([7, 1]) + frame(1, b"x") + u32(0))
 write("FuzzFrame", "too-large", bytes([3, 2]) + frame(1, b"x") + u32(6) + b"\x10hello")
 
 # FuzzHandshake: byte 0 holds flags, then the frames validator-chamber sends to validator-city:
-# its hello, its proof over validator-city's fixed challenge (0x4b × 32), then a kind-16 frame.
+# its hello, its proof over validator-city's fixed challenge (0x4b × 32) and the fuzz target's
+# fixed channel binding of the encrypted link (0x5b × 32), then a kind-16 frame.
 chamber, city = development_key("validator-chamber"), development_key("validator-city")
 hello = string(CHAIN_ID) + public_bytes(chamber) + bytes(range(32))
-signing = b"KIZUNA/PEER/V1\x00" + string(CHAIN_ID) + bytes([0x4b] * 32) + public_bytes(chamber) + public_bytes(city)
+signing = b"KIZUNA/PEER/V1\x00" + string(CHAIN_ID) + bytes([0x5b] * 32) + bytes([0x4b] * 32) + public_bytes(chamber) + public_bytes(city)
 proof = chamber.sign(signing)
 stream = frame(1, hello) + frame(2, proof) + frame(16, b"consensus")
 write("FuzzHandshake", "accepted", b"\x00" + stream)

@@ -58,6 +58,19 @@ public enum APIServer {
     /// The largest total size of a request's header fields (names and values).
     public static let headerBytesMax = 16 * 1024
 
+    /// The Prometheus exposition of `metrics`.
+    public static func metricsResponse(_ metrics: NodeMetrics) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
+    }
+
+    /// The operator port's router: `GET /metrics` and `GET /health`, nothing else.
+    public static func metricsRouter(node: Node) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/metrics") { _, _ in metricsResponse(node.metrics) }
+        router.get("/health") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}"))) }
+        return router
+    }
+
     /// Builds the router for `node`.
     /// - Parameters:
     ///   - node: the node whose chain the API serves.
@@ -70,12 +83,16 @@ public enum APIServer {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: ProblemMiddleware(logger: logger))
         router.add(middleware: LimitsMiddleware(rateLimiter: shared.rateLimiter, limitLoopback: node.configuration.api.rateLimitLoopback))
+        // Request count and duration per route and status (swift-metrics; recorded into the
+        // node's registry once the process bootstraps it, see NodeRunner).
+        router.add(middleware: MetricsMiddleware())
 
         router.get("/health") { _, _ in
             try json(HealthResponse(status: "ok"))
         }
-        router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: node.metrics.render())))
+        if node.configuration.metrics == nil {
+            // With a [metrics] section the metrics are on the operator port only.
+            router.get("/metrics") { _, _ in metricsResponse(node.metrics) }
         }
         let openAPI = ByteBuffer(string: APIDocument.openAPI)
         router.get("/v1/openapi.yaml") { _, _ in

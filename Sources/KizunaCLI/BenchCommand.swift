@@ -7,9 +7,28 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks: a single validator (default) and the ledger state machine.",
-        subcommands: [Node.self, LedgerStateMachine.self, BenchNetworkCommand.self, BenchAuditCommand.self],
+        subcommands: [Node.self, LedgerStateMachine.self, BenchNetworkCommand.self, BenchAuditCommand.self, Link.self],
         defaultSubcommand: Node.self
     )
+
+    struct Link: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "link",
+            abstract: "Frames per second through the frame codec, plain and inside the encrypted peer link (one core, no sockets).",
+            discussion: "Runs each size given with --frame-bytes; the result is the cost of ADR 0008's records on top of framing."
+        )
+        @Option(help: "Payload sizes to measure (repeat).") var frameBytes: [Int] = [256, 4096, 65536]
+        @Option(help: "Frames per size.") var frames = 20_000
+
+        func run() throws {
+            for size in frameBytes {
+                let result = try LinkBenchmark(frameBytes: size, frames: frames).run()
+                print(String(format: "link bench: %7d-byte frames  plain %10.0f frames/s  encrypted %10.0f frames/s  (%.2fx, +%.2f µs per frame)",
+                             size, result.plainFramesPerSecond, result.encryptedFramesPerSecond,
+                             result.plainFramesPerSecond / result.encryptedFramesPerSecond, result.microsecondsPerFrameAdded))
+            }
+        }
+    }
 
     struct LedgerStateMachine: ParsableCommand {
         static let configuration = CommandConfiguration(

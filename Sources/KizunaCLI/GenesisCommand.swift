@@ -6,8 +6,8 @@ import KizunaNode
 struct GenesisCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "genesis",
-        abstract: "Create, inspect and validate genesis documents.",
-        subcommands: [Create.self, Inspect.self, Validate.self]
+        abstract: "Create, assemble, sign, inspect and validate genesis documents.",
+        subcommands: [Create.self, Assemble.self, Sign.self, Combine.self, Inspect.self, Validate.self]
     )
 
     struct Create: ParsableCommand {
@@ -58,12 +58,8 @@ struct GenesisCommand: ParsableCommand {
         @Argument(help: "The genesis JSON file.") var file: String
 
         func run() throws {
-            let genesis: Genesis
-            do {
-                genesis = try Genesis.load(path: file)
-            } catch {
-                throw ValidationError("\(error)")
-            }
+            let genesisFile = try GenesisCommand.readFile(file)
+            let genesis = genesisFile.genesis
             print("chain id        \(genesis.chainId)\(genesis.isLocalChain ? "   (LOCAL development chain)" : "")")
             print("genesis hash    \(genesis.hash)")
             print("genesis time    \(CivilTime.formatJapan(milliseconds: genesis.genesisTime))")
@@ -78,11 +74,20 @@ struct GenesisCommand: ParsableCommand {
                 let policy = genesis.policy(for: asset)
                 print("\(asset.name): cap ¥\(policy.holderCapYen), send ¥\(policy.sendLimitPerTransactionYen)/tx ¥\(policy.sendLimitPerMonthYen)/month, bonus app \(policy.chargeBonusAppBasisPoints)bp machine \(policy.chargeBonusMachineBasisPoints)bp, redemption fee \(policy.redemptionFeeBasisPoints)bp, expiry \(policy.expiry.kind.rawValue) \(policy.expiry.months) months")
             }
+            for approval in genesis.sortedApprovals(genesisFile.approvals) {
+                print("approval        \(approval.organisation): \(approval.publicKey)")
+            }
+            do {
+                print(GenesisCommand.describe(try genesis.checkApprovals(genesisFile.approvals)))
+            } catch {
+                print("INVALID approvals: \(error)")
+                throw ExitCode(1)
+            }
         }
     }
 
     struct Validate: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check a genesis document; exit 0 if valid, else print the error and exit 1.")
+        static let configuration = CommandConfiguration(abstract: "Check a genesis document and its approvals as a node does; exit 0 if a node would run it, else print the error and exit 1.")
 
         @Argument(help: "The genesis JSON file.") var file: String
 

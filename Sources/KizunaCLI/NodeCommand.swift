@@ -29,6 +29,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Override the API port of the configuration.")
     var apiPort: Int?
 
+    @Option(name: .long, help: "File whose first line is the passphrase of a sealed key file (`kizuna keys --passphrase-file`); or set KIZUNA_KEY_PASSPHRASE_FILE.")
+    var passphraseFile: String?
+
     func run() async throws {
         var configuration: NodeConfiguration
         do {
@@ -44,14 +47,14 @@ struct NodeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "kizuna.node")
-        let key: PrivateKey
-        do {
-            key = try KeyFile.load(path: configuration.validatorKeyFile)
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        let key = try loadKey(path: configuration.validatorKeyFile, passphraseFile: passphraseFile)
         do {
             try await NodeRunner.run(configuration: configuration, validatorKey: key, logger: logger)
+        } catch let error as GenesisError {
+            // A genesis the node refuses is the operator's to fix: say so on stderr plainly.
+            logger.critical("node refused its genesis", metadata: ["error": "\(error)"])
+            FileHandle.standardError.write(Data("kizuna node: \(error)\n".utf8))
+            throw ExitCode(1)
         } catch {
             logger.critical("node failed", metadata: ["error": "\(error)"])
             throw ExitCode(1)

@@ -189,6 +189,11 @@ public enum GenesisErrorCode: String, ErrorCode {
     case invalidAuthorities = "genesis.invalid_authorities"
     case invalidPolicy = "genesis.invalid_policy"
     case developmentKeyOutsideLocalChain = "genesis.development_key_outside_local_chain"
+    /// An approval that does not verify: the genesis changed after it was signed, or the
+    /// signer is not a validator of the organisation it names.
+    case badApproval = "genesis.bad_approval"
+    /// A founding organisation has not approved the genesis.
+    case missingApproval = "genesis.missing_approval"
 }
 
 // MARK: - JSON form
@@ -240,13 +245,17 @@ public struct GenesisDocument: Codable, Sendable {
     public var validators: [ValidatorEntry]
     public var authorities: AuthorityEntries
     public var assets: AssetPolicies
+    /// The founding organisations' signatures over the genesis hash (`GenesisApproval`).
+    /// Outside the hashed bytes; absent (not written) when there are none.
+    public var approvals: [GenesisApproval]?
 
-    public init(chainId: String, genesisTime: String, validators: [ValidatorEntry], authorities: AuthorityEntries, assets: AssetPolicies) {
+    public init(chainId: String, genesisTime: String, validators: [ValidatorEntry], authorities: AuthorityEntries, assets: AssetPolicies, approvals: [GenesisApproval]? = nil) {
         self.chainId = chainId
         self.genesisTime = genesisTime
         self.validators = validators
         self.authorities = authorities
         self.assets = assets
+        self.approvals = approvals
     }
 }
 
@@ -332,7 +341,7 @@ extension Genesis {
         let developmentKeys = DevelopmentKeys.allPublicKeys
         let usesDevelopmentKey = validators.contains { developmentKeys.contains($0.publicKey) } || authorityKeys.contains { developmentKeys.contains($0) }
         if usesDevelopmentKey && !isLocalChain {
-            throw GenesisError(.developmentKeyOutsideLocalChain, "this genesis uses a published DEVELOPMENT key but chainId '\(chainId)' does not start with '\(Genesis.localChainIdPrefix)'; generate real keys with `kizuna keygen`")
+            throw GenesisError(.developmentKeyOutsideLocalChain, "this genesis uses a published DEVELOPMENT key but chainId '\(chainId)' does not start with '\(Genesis.localChainIdPrefix)'; generate real keys with `kizuna keys`")
         }
     }
 
@@ -347,11 +356,13 @@ extension Genesis {
         )
     }
 
-    /// Pretty-printed JSON with sorted keys.
-    public func jsonData() -> Data {
+    /// Pretty-printed JSON with sorted keys; with `approvals` (sorted) when there are any.
+    public func jsonData(approvals: [GenesisApproval] = []) -> Data {
+        var written = self.document
+        written.approvals = approvals.isEmpty ? nil : sortedApprovals(approvals)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try! encoder.encode(document)
+        return try! encoder.encode(written)
     }
 }
 

@@ -72,6 +72,8 @@ public enum HashDomain: String, Sendable, CaseIterable {
     case addressChecksum = "KIZUNA/ADDRESS/V1"
     case peerChallenge = "KIZUNA/PEER/V1"
     case requestSignature = "KIZUNA/REQUEST/V1"
+    case genesisApproval = "KIZUNA/GENESIS-APPROVAL/V1"
+    case peerLink = "KIZUNA/LINK/V1"
 
     public var prefix: [UInt8] { Array(rawValue.utf8) + [0] }
 }

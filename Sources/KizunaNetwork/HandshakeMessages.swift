@@ -50,17 +50,21 @@ public struct PeerProof: Hashable, Sendable, CanonicalCodable {
     }
 
     /// The bytes a peer signs to prove it holds `proverKey` to the peer holding `verifierKey`:
-    /// `"KIZUNA/PEER/V1" 00 ‖ chain id (u32 length ‖ UTF-8) ‖ the verifier's challenge (32) ‖
-    /// the prover's key (32) ‖ the verifier's key (32)`.
+    /// `"KIZUNA/PEER/V1" 00 ‖ chain id (u32 length ‖ UTF-8) ‖ channel binding (32) ‖ the
+    /// verifier's challenge (32) ‖ the prover's key (32) ‖ the verifier's key (32)`.
     ///
     /// The verifier's fresh challenge makes a proof good for one connection only; the chain id
     /// stops a proof crossing chains; naming both keys, prover first, stops a proof made for
-    /// one peer being relayed to another or reflected back.
-    public static func signingBytes(chainId: String, verifierChallenge: [UInt8], proverKey: PublicKey, verifierKey: PublicKey) -> [UInt8] {
+    /// one peer being relayed to another or reflected back; the channel binding of the
+    /// encrypted link (`SecureLinkKeys`) ties the proof to the link's keys, so a proof relayed
+    /// by a man in the middle (who holds two different links) fails on the other link.
+    public static func signingBytes(chainId: String, channelBinding: [UInt8], verifierChallenge: [UInt8], proverKey: PublicKey, verifierKey: PublicKey) -> [UInt8] {
         precondition(verifierChallenge.count == HandshakeLimits.challengeBytes, "a challenge is 32 bytes")
+        precondition(channelBinding.count == SecureLinkLimits.channelBindingBytes, "a channel binding is 32 bytes")
         var encoder = Encoder()
         encoder.encodeFixed(HashDomain.peerChallenge.prefix)
         encoder.encode(chainId)
+        encoder.encodeFixed(channelBinding)
         encoder.encodeFixed(verifierChallenge)
         encoder.encode(proverKey)
         encoder.encode(verifierKey)

@@ -19,7 +19,8 @@ public struct HandshakeConfiguration: Sendable {
 /// `Action` its caller must perform. No I/O, no clock, no randomness: the challenge comes
 /// from the caller.
 ///
-/// Both sides run the same machine: on connect each sends `PeerHello`; on the peer's hello
+/// Both sides run the same machine, inside the encrypted link (`SecureLinkHandler`): once the
+/// link is up each sends `PeerHello`; on the peer's hello
 /// each checks the chain and the key and answers with `PeerProof` over the peer's challenge;
 /// on the peer's proof each verifies it and asks whether the key is already connected. Then
 /// every frame is delivered as authenticated. Any refusal is final.
@@ -27,7 +28,7 @@ public struct HandshakeConfiguration: Sendable {
 /// ```swift
 /// var handshake = HandshakeStateMachine(configuration: configuration, challenge: random32,
 ///                                       isAlreadyConnected: { registry.contains($0) })
-/// perform(handshake.connected())          // .send(hello)
+/// perform(handshake.connected(channelBinding: link.channelBinding)) // .send(hello)
 /// perform(handshake.frameReceived(frame)) // .send(proof), .authenticated(key), .deliver(frame)…
 /// ```
 public struct HandshakeStateMachine: Sendable {
@@ -35,9 +36,9 @@ public struct HandshakeStateMachine: Sendable {
         /// Not connected yet.
         case idle
         /// Our hello is sent; waiting for the peer's.
-        case awaitingHello
+        case awaitingHello(channelBinding: [UInt8])
         /// The peer's hello was acceptable and our proof is sent; waiting for the peer's proof.
-        case awaitingProof(peerKey: PublicKey)
+        case awaitingProof(peerKey: PublicKey, channelBinding: [UInt8])
         /// The peer proved it holds `peerKey`.
         case authenticated(peerKey: PublicKey)
         /// Refused; the connection must be closed.
@@ -86,12 +87,14 @@ public struct HandshakeStateMachine: Sendable {
         return nil
     }
 
-    /// The connection is up: send our hello.
-    public mutating func connected() -> Action {
+    /// The encrypted link is up (`SecureLinkEstablishedEvent`): send our hello. Both proofs
+    /// sign `channelBinding`, the link's 32-byte binding.
+    public mutating func connected(channelBinding: [UInt8]) -> Action {
         guard case .idle = state else {
             return refuse(PeerError(.unexpectedMessage, "connected twice"))
         }
-        state = .awaitingHello
+        precondition(channelBinding.count == SecureLinkLimits.channelBindingBytes, "a channel binding is 32 bytes")
+        state = .awaitingHello(channelBinding: channelBinding)
         let hello = PeerHello(chainId: configuration.chainId, publicKey: localKey, challenge: challenge)
         return .send(Frame(kind: .hello, payload: hello.canonicalBytes))
     }
@@ -101,16 +104,16 @@ public struct HandshakeStateMachine: Sendable {
         switch state {
         case .idle:
             return refuse(PeerError(.unexpectedMessage, "\(frame.kind) before the connection was up"))
-        case .awaitingHello:
+        case .awaitingHello(let channelBinding):
             guard frame.kind == .hello else {
                 return refuse(PeerError(.unexpectedMessage, "expected a hello, got \(frame.kind)"))
             }
-            return helloReceived(frame.payload)
-        case .awaitingProof(let peerKey):
+            return helloReceived(frame.payload, channelBinding: channelBinding)
+        case .awaitingProof(let peerKey, let channelBinding):
             guard frame.kind == .proof else {
                 return refuse(PeerError(.unexpectedMessage, "expected a proof, got \(frame.kind)"))
             }
-            return proofReceived(frame.payload, peerKey: peerKey)
+            return proofReceived(frame.payload, peerKey: peerKey, channelBinding: channelBinding)
         case .authenticated:
             guard !frame.kind.isHandshake else {
                 return refuse(PeerError(.unexpectedMessage, "handshake \(frame.kind) after authentication"))
@@ -132,7 +135,7 @@ public struct HandshakeStateMachine: Sendable {
         }
     }
 
-    private mutating func helloReceived(_ payload: [UInt8]) -> Action {
+    private mutating func helloReceived(_ payload: [UInt8], channelBinding: [UInt8]) -> Action {
         let hello: PeerHello
         do {
             hello = try PeerHello(canonicalBytes: payload)
@@ -151,20 +154,20 @@ public struct HandshakeStateMachine: Sendable {
         guard hello.publicKey != localKey else {
             return refuse(PeerError(.duplicateConnection, "the peer presents this node's own key"))
         }
-        state = .awaitingProof(peerKey: hello.publicKey)
-        let message = PeerProof.signingBytes(chainId: configuration.chainId, verifierChallenge: hello.challenge, proverKey: localKey, verifierKey: hello.publicKey)
+        state = .awaitingProof(peerKey: hello.publicKey, channelBinding: channelBinding)
+        let message = PeerProof.signingBytes(chainId: configuration.chainId, channelBinding: channelBinding, verifierChallenge: hello.challenge, proverKey: localKey, verifierKey: hello.publicKey)
         let proof = PeerProof(signature: configuration.privateKey.sign(message))
         return .send(Frame(kind: .proof, payload: proof.canonicalBytes))
     }
 
-    private mutating func proofReceived(_ payload: [UInt8], peerKey: PublicKey) -> Action {
+    private mutating func proofReceived(_ payload: [UInt8], peerKey: PublicKey, channelBinding: [UInt8]) -> Action {
         let proof: PeerProof
         do {
             proof = try PeerProof(canonicalBytes: payload)
         } catch {
             return refuse(PeerError(.malformedMessage, "proof: \(error)"))
         }
-        let message = PeerProof.signingBytes(chainId: configuration.chainId, verifierChallenge: challenge, proverKey: peerKey, verifierKey: localKey)
+        let message = PeerProof.signingBytes(chainId: configuration.chainId, channelBinding: channelBinding, verifierChallenge: challenge, proverKey: peerKey, verifierKey: localKey)
         guard peerKey.isValidSignature(proof.signature, for: message) else {
             return refuse(PeerError(.badProof, "proof by \(peerKey.address) does not verify for this connection"))
         }

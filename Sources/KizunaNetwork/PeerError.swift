@@ -27,4 +27,10 @@ public enum PeerErrorCode: String, ErrorCode, CaseIterable {
     case handshakeTimeout = "peer.handshake_timeout"
     /// Too many frames were written before the handshake finished.
     case pendingFramesFull = "peer.pending_frames_full"
+    /// The encrypted link's opening or a record length is not what the link allows (a peer
+    /// that does not speak the encrypted link, or garbage on the port).
+    case linkMalformed = "peer.link_malformed"
+    /// A record of the encrypted link does not authenticate: its bytes were altered on the
+    /// way, or the sender does not hold this link's key.
+    case linkTampered = "peer.link_tampered"
 }

@@ -27,6 +27,7 @@ public enum PeerConnectionLimits {
 }
 
 /// Runs `HandshakeStateMachine` over the frame codec, then passes authenticated frames up.
+/// It starts when the encrypted link below is up (`SecureLinkEstablishedEvent`).
 ///
 /// Inbound it reads `Frame`s (from `FrameByteToMessageDecoder`) and passes up only
 /// `AuthenticatedFrame`s; outbound it takes `Frame`s from the layers above, holding at most
@@ -86,13 +87,23 @@ public final class PeerHandshakeHandler: ChannelDuplexHandler {
         context.fireChannelActive()
     }
 
+    /// The clock starts when the connection is up: the link's key exchange counts toward the
+    /// handshake's time.
     private func start(context: ChannelHandlerContext) {
         guard !started else { return }
         started = true
         timeout = context.eventLoop.assumeIsolated().scheduleTask(in: handshakeTimeout) { [self] in
             perform(machine.handshakeTimedOut(), context: context)
         }
-        perform(machine.connected(), context: context)
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let link = event as? SecureLinkEstablishedEvent {
+            start(context: context)
+            perform(machine.connected(channelBinding: link.channelBinding), context: context)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -176,12 +187,14 @@ public final class PeerHandshakeHandler: ChannelDuplexHandler {
 extension PeerHandshakeHandler: Sendable {}
 
 extension ChannelPipeline.SynchronousOperations {
-    /// Adds the frame decoder, the frame encoder and the handshake handler: after them the
-    /// pipeline carries `AuthenticatedFrame` inbound and `Frame` outbound.
+    /// Adds the encrypted link, the frame decoder, the frame encoder and the handshake
+    /// handler: after them the pipeline carries `AuthenticatedFrame` inbound and `Frame`
+    /// outbound, and every byte on the socket is encrypted.
     public func addPeerHandlers(configuration: HandshakeConfiguration, challenge: [UInt8], expectedPeerKey: PublicKey? = nil,
                                 isAlreadyConnected: @escaping @Sendable (PublicKey) -> Bool,
                                 frameBytesMax: Int = FrameLimits.frameBytesMaxDefault,
                                 handshakeTimeout: TimeAmount = .milliseconds(PeerConnectionLimits.handshakeTimeoutMillisecondsDefault)) throws {
+        try addHandler(SecureLinkHandler())
         try addHandler(ByteToMessageHandler(FrameByteToMessageDecoder(frameBytesMax: frameBytesMax)))
         try addHandler(MessageToByteHandler(FrameMessageToByteEncoder(frameBytesMax: frameBytesMax)))
         try addHandler(PeerHandshakeHandler(configuration: configuration, challenge: challenge, expectedPeerKey: expectedPeerKey,

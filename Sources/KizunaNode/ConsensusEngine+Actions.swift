@@ -245,6 +245,7 @@ extension ConsensusEngine {
         replica.blockCommitted(height: block.height)
         let now = wallClockMilliseconds()
         node.metrics.set("kizuna_commit_latency_seconds_last", Double(now - min(now, heightStartedAt)) / 1000)
+        node.metrics.observeCommitLatency(milliseconds: now - min(now, heightStartedAt))
         heightStartedAt = now
     }
 

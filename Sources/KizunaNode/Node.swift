@@ -206,6 +206,13 @@ public actor Node {
         for validator in genesis.validators.validators where !signers.contains(validator.publicKey) {
             metrics.add("kizuna_missed_precommits_total", label: validator.name)
         }
+        metrics.observeBlock(timestamp: block.header.timestamp)
+        let committedAt = wallClockMilliseconds()
+        for transaction in execution.accepted {
+            if let admittedAt = mempool.admissionTime(transaction.id), admittedAt > 0 {
+                metrics.observeMempoolWait(milliseconds: committedAt - min(committedAt, admittedAt))
+            }
+        }
         let demand = mempool.count
         mempool.remove(execution.accepted.map(\.id))
         released(execution.accepted.map(\.id))

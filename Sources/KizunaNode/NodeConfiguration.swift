@@ -225,6 +225,19 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     /// The validator's signer record; absent: beside the key file (`<key>.signer-state`).
     public var signerStateFile: String?
     public var network: Network?
+    /// The operator's metrics port (`[metrics] listen = "127.0.0.1:9464"`): `GET /metrics`
+    /// there and not on the API port. Absent: `/metrics` stays on the API port.
+    public var metrics: Metrics?
+
+    /// Where the operator's metrics are served (docs/operations.md, "Metrics and health").
+    public struct Metrics: Codable, Sendable, Equatable {
+        /// `host:port`; keep it on a private interface (127.0.0.1 or the operations network).
+        public var listen: String
+
+        public init(listen: String) { self.listen = listen }
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case listen }
+    }
     public var consensus: Consensus
     /// Spike admission control (`[admission]`, docs/operations.md).
     public var admission: AdmissionControl.Settings
@@ -272,7 +285,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         case dataDirectory, genesisFile, validatorKeyFile, api, blockIntervalMilliseconds, emptyBlockIntervalMilliseconds
         case blockTransactionsMax, mempoolTransactionsMax, mempoolTransactionsPerAccountMax, requestBodyBytesMax
         case commitWaitMilliseconds, commitWaitersMax, logLevel, access
-        case mempoolTransactionTtlMilliseconds, deferredTransactionsMax, signerStateFile, network, consensus, admission
+        case mempoolTransactionTtlMilliseconds, deferredTransactionsMax, signerStateFile, network, consensus, admission, metrics
         case console
     }
 
@@ -301,6 +314,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         consensus = try container.decodeIfPresent(Consensus.self, forKey: .consensus) ?? Consensus()
         admission = try container.decodeIfPresent(AdmissionControl.Settings.self, forKey: .admission) ?? AdmissionControl.Settings()
         console = try container.decodeIfPresent(Console.self, forKey: .console) ?? Console()
+        metrics = try container.decodeIfPresent(Metrics.self, forKey: .metrics)
     }
 
     /// A refused configuration, with a stable code.
@@ -350,6 +364,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
             try refuseUnknown(object["consensus"], known: Consensus.CodingKeys.allCases.map(\.rawValue), at: "consensus")
             try refuseUnknown(object["admission"], known: AdmissionControl.Settings.CodingKeys.allCases.map(\.rawValue), at: "admission")
             try refuseUnknown(object["console"], known: Console.CodingKeys.allCases.map(\.rawValue), at: "console")
+            try refuseUnknown(object["metrics"], known: Metrics.CodingKeys.allCases.map(\.rawValue), at: "metrics")
             if let network = object["network"] as? [String: Any], let peers = network["peers"] as? [Any] {
                 for (index, peer) in peers.enumerated() {
                     try refuseUnknown(peer, known: Network.Peer.CodingKeys.allCases.map(\.rawValue), at: "network.peers[\(index)]")
@@ -417,6 +432,9 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         try check((1...1_000_000).contains(admission.laneTransactionsMin), "admission.laneTransactionsMin", "must be 1–1000000")
         try check((1...10_000).contains(admission.accountTransactionsUnderLoadMax), "admission.accountTransactionsUnderLoadMax", "must be 1–10000")
         try check(admission.nonceGapWaitMilliseconds <= 10_000, "admission.nonceGapWaitMilliseconds", "must be at most 10000")
+        if let metrics {
+            try check(Self.hostAndPort(metrics.listen) != nil, "metrics.listen", "must be host:port with a port 0–65535")
+        }
         if let network {
             if let listen = network.listen {
                 try check(Self.hostAndPort(listen) != nil, "network.listen", "must be host:port with a port 0–65535")

@@ -1,9 +1,13 @@
 import Foundation
 import NIOConcurrencyHelpers
+public import Prometheus
 
-/// The node's Prometheus metrics: counters and gauges, optionally with one label, rendered
-/// in the text exposition format (version 0.0.4) at `GET /metrics`. Names and meanings are
-/// listed in `docs/operations.md`. Thread-safe; cheap enough to update on every event.
+/// The node's Prometheus metrics: counters and gauges, optionally with one label, and the
+/// histograms of a Prometheus registry (swift-prometheus) — commit latency, block interval,
+/// mempool wait, and, once the process bootstraps swift-metrics with `registry`, the API's
+/// request durations per route — rendered in the text exposition format (version 0.0.4) at
+/// `GET /metrics` on the operator port. Names and meanings are listed in
+/// `docs/operations.md`. Thread-safe; cheap enough to update on every event.
 public final class NodeMetrics: Sendable {
     public enum Kind: String, Sendable { case counter, gauge }
 
@@ -17,7 +21,32 @@ public final class NodeMetrics: Sendable {
 
     private let families = NIOLockedValueBox<[String: Family]>([:])
 
+    /// The histograms' registry; `NodeRunner` bootstraps swift-metrics with it, so that
+    /// libraries' metrics (Hummingbird's per-route request durations) land here too.
+    public let registry = PrometheusCollectorRegistry()
+    private let commitLatency: DurationHistogram
+    private let blockInterval: DurationHistogram
+    private let mempoolWait: DurationHistogram
+    private let lastBlockTimestamp = NIOLockedValueBox<UInt64?>(nil)
+
+    /// Bucket bounds (seconds) of the consensus histograms: from a fast local commit to a
+    /// round that timed out several times.
+    public static let consensusBucketsSeconds: [Double] = [0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30]
+    /// Bucket bounds (seconds) of the mempool wait: admission to commit.
+    public static let mempoolBucketsSeconds: [Double] = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300]
+
+    /// Bucket bounds (seconds) of the API's request durations.
+    public static let apiBucketsSeconds: [Double] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10]
+
+    public static func durations(_ seconds: [Double]) -> [Duration] { seconds.map { .milliseconds(Int64(($0 * 1000).rounded())) } }
+
     public init() {
+        commitLatency = registry.makeDurationHistogram(name: "kizuna_commit_latency_seconds", buckets: Self.durations(Self.consensusBucketsSeconds),
+                                                       help: "Time from the previous commit to this one, as the consensus engine sees it.")
+        blockInterval = registry.makeDurationHistogram(name: "kizuna_block_interval_seconds", buckets: Self.durations(Self.consensusBucketsSeconds),
+                                                       help: "Difference of consecutive committed blocks' timestamps.")
+        mempoolWait = registry.makeDurationHistogram(name: "kizuna_mempool_wait_seconds", buckets: Self.durations(Self.mempoolBucketsSeconds),
+                                                     help: "Time a committed transaction waited from admission on this node to its commit.")
         declare("kizuna_height", .gauge, "Height of the committed tip.")
         declare("kizuna_round", .gauge, "Consensus round at the height being decided.")
         declare("kizuna_committed_transactions_total", .counter, "Transactions committed in blocks.")
@@ -58,8 +87,34 @@ public final class NodeMetrics: Sendable {
         families.withLockedValue { $0[name]?.values[label] }
     }
 
-    /// The exposition text, families and labels in sorted order.
+    /// One commit's latency (milliseconds since the previous commit).
+    public func observeCommitLatency(milliseconds: UInt64) {
+        commitLatency.record(.milliseconds(Int64(clamping: milliseconds)))
+    }
+
+    /// A committed block's timestamp: records the interval from the previous one seen.
+    public func observeBlock(timestamp: UInt64) {
+        let previous = lastBlockTimestamp.withLockedValue { last in
+            defer { last = timestamp }
+            return last
+        }
+        if let previous, timestamp > previous {
+            blockInterval.record(.milliseconds(Int64(clamping: timestamp - previous)))
+        }
+    }
+
+    /// How long a committed transaction waited in this node's mempool.
+    public func observeMempoolWait(milliseconds: UInt64) {
+        mempoolWait.record(.milliseconds(Int64(clamping: milliseconds)))
+    }
+
+    /// The exposition text: the counters and gauges (families and labels in sorted order),
+    /// then the registry's histograms and whatever libraries recorded into it.
     public func render() -> String {
+        renderFamilies() + registry.emitToString()
+    }
+
+    func renderFamilies() -> String {
         let snapshot = families.withLockedValue { $0 }
         var text = ""
         for name in snapshot.keys.sorted() {

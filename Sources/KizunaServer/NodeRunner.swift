@@ -12,6 +12,9 @@ import Hummingbird
 import ServiceLifecycle
 import Foundation
 import Synchronization
+import Metrics
+import NIOConcurrencyHelpers
+import Prometheus
 
 /// Starts a node from its configuration: opens the store, checks the stored chain, then
 /// runs the block producer and the API under one service group until SIGTERM or SIGINT.
@@ -52,12 +55,24 @@ public enum NodeRunner {
         // The web console (docs/console.md) on the API's port, with its summaries kept current.
         let console = configuration.console.enabled ? try Console(node: node, logger: logger) : nil
         if let console { services.append(ConsoleService(console: console)) }
+        bootstrapMetrics(node.metrics)
+        var allServices = services
+        if let listen = configuration.metrics?.listen, let (metricsHost, metricsPort) = NodeConfiguration.hostAndPort(listen) {
+            allServices.append(Application(
+                router: APIServer.metricsRouter(node: node),
+                configuration: .init(address: .hostname(metricsHost, port: metricsPort), serverName: "kizuna-metrics"),
+                onServerRunning: { _ in
+                    logger.notice("operator metrics listening", metadata: ["url": "http://\(metricsHost):\(metricsPort)/metrics"])
+                },
+                logger: logger
+            ))
+        }
         let host = configuration.api.host
         let port = configuration.api.port
         let application = Application(
             router: APIServer.router(node: node, addRoutes: { router in console?.addRoutes(to: router) }),
             configuration: .init(address: .hostname(host, port: port), serverName: "kizuna"),
-            services: services,
+            services: allServices,
             onServerRunning: { _ in
                 logger.notice("API listening", metadata: ["url": "http://\(host):\(port)/v1/status"])
                 if console != nil { logger.notice("console listening", metadata: ["url": "http://\(host):\(port)/console"]) }
@@ -80,6 +95,21 @@ public enum NodeRunner {
             throw Node.StartError(.developmentClock, "\(DevelopmentClock.environmentVariable)='\(text)' is not a whole number of milliseconds")
         }
         return offset
+    }
+
+    private static let metricsBootstrapped = NIOLockedValueBox(false)
+
+    /// Points swift-metrics (process-wide, once) at the node's registry, so the API's
+    /// per-route request histograms are rendered with the node's metrics.
+    static func bootstrapMetrics(_ metrics: NodeMetrics) {
+        let first = metricsBootstrapped.withLockedValue { done in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
+        var factory = PrometheusMetricsFactory(registry: metrics.registry)
+        factory.defaultDurationHistogramBuckets = NodeMetrics.durations(NodeMetrics.apiBucketsSeconds)
+        MetricsSystem.bootstrap(factory)
     }
 
     /// Wires the consensus engine, the peer network and the node's gossip hook.

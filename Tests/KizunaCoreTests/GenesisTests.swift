@@ -136,3 +136,82 @@ struct GenesisTests {
         #expect(authorities.canonicalBytes.count == 128)
     }
 }
+
+@Suite("Genesis approvals")
+struct GenesisApprovalTests {
+    /// A four-organisation genesis with non-development keys (`Fixtures.testKey`).
+    static let keys = Fixtures.validatorNames.map { Fixtures.testKey($0) }
+    static func genesis(chainId: String = "kizuna-approval-1") throws -> Genesis {
+        var document = GenesisTests.document(chainId: chainId, production: true)
+        document.chainId = chainId
+        return try Genesis(document: document)
+    }
+
+    static func code(_ body: () throws(GenesisError) -> Void) -> GenesisError.Code? { genesisErrorCode(body) }
+
+    @Test func everyFoundingOrganisationMustApprove() throws {
+        let genesis = try Self.genesis()
+        #expect(genesis.foundingOrganisations.count == 4)
+        let approvals = try Self.keys.map { key throws(GenesisError) in try genesis.approve(with: key) }
+        let status = try genesis.requireApprovals(approvals)
+        #expect(status.approved == genesis.foundingOrganisations && status.missing.isEmpty && !status.isDevelopmentGenesis)
+        // One missing: refused, and the message names the organisation.
+        let three = Array(approvals.dropLast())
+        #expect(Self.code { () throws(GenesisError) in try genesis.requireApprovals(three) } == .missingApproval)
+        #expect(try genesis.checkApprovals(three).missing == genesis.validators.validator(for: Self.keys[3].publicKey).map { [$0.organisation] })
+        #expect(Self.code { () throws(GenesisError) in try genesis.requireApprovals([]) } == .missingApproval)
+        // Repeating one organisation's approval does not stand in for another's.
+        #expect(Self.code { () throws(GenesisError) in try genesis.requireApprovals(three + [approvals[0]]) } == .badApproval)
+    }
+
+    @Test func aChangedGenesisInvalidatesTheApprovals() throws {
+        let genesis = try Self.genesis()
+        let approvals = try Self.keys.map { key throws(GenesisError) in try genesis.approve(with: key) }
+        var changed = genesis
+        changed.coin.holderCapYen += 1
+        #expect(changed.hash != genesis.hash)
+        #expect(Self.code { () throws(GenesisError) in _ = try changed.checkApprovals(approvals) } == .badApproval)
+        // Another chain id is another genesis.
+        let other = try Self.genesis(chainId: "kizuna-approval-2")
+        #expect(Self.code { () throws(GenesisError) in _ = try other.checkApprovals(approvals) } == .badApproval)
+    }
+
+    @Test func approvalsMustBeByTheNamedOrganisationsValidator() throws {
+        let genesis = try Self.genesis()
+        var approval = try genesis.approve(with: Self.keys[0])
+        approval.organisation = try #require(genesis.foundingOrganisations.first { $0 != approval.organisation })
+        #expect(Self.code { () throws(GenesisError) in _ = try genesis.checkApprovals([approval]) } == .badApproval)
+        #expect(Self.code { () throws(GenesisError) in _ = try genesis.approve(with: Fixtures.testKey("stranger")) } == .badApproval)
+        var garbled = try genesis.approve(with: Self.keys[0])
+        garbled.signature = String(garbled.signature.dropLast(2)) + (garbled.signature.hasSuffix("00") ? "01" : "00")
+        #expect(Self.code { () throws(GenesisError) in _ = try genesis.checkApprovals([garbled]) } == .badApproval)
+        // The signed bytes are the domain tag and the genesis hash.
+        let good = try genesis.approve(with: Self.keys[0])
+        let signatureBytes = try #require([UInt8](hex: good.signature))
+        let signature = try #require(Signature(signatureBytes))
+        #expect(Self.keys[0].publicKey.isValidSignature(signature, for: Array("KIZUNA/GENESIS-APPROVAL/V1".utf8) + [0] + genesis.hash.bytes))
+    }
+
+    @Test func approvalsTravelOutsideTheHashAndRoundTrip() throws {
+        let genesis = try Self.genesis()
+        let approvals = try Self.keys.reversed().map { key throws(GenesisError) in try genesis.approve(with: key) }
+        let data = genesis.jsonData(approvals: approvals)
+        let document = try JSONDecoder().decode(GenesisDocument.self, from: data)
+        let again = try Genesis(document: document)
+        #expect(again.hash == genesis.hash)
+        #expect(document.approvals?.map(\.organisation) == genesis.foundingOrganisations, "written in founding order")
+        #expect(try again.requireApprovals(document.approvals ?? []).isComplete)
+        // Without approvals the file is exactly what it was before approvals existed.
+        #expect(!String(decoding: genesis.jsonData(), as: UTF8.self).contains("approvals"))
+    }
+
+    @Test func aDevelopmentGenesisNeedsNoApprovalsButChecksThoseItHas() throws {
+        let genesis = try Genesis(document: GenesisTests.document())
+        let status = try genesis.requireApprovals([])
+        #expect(status.isDevelopmentGenesis && status.isComplete)
+        let approval = try genesis.approve(with: Fixtures.key(Fixtures.validatorNames[0]))
+        var changed = genesis
+        changed.genesisTime += 1
+        #expect(Self.code { () throws(GenesisError) in _ = try changed.requireApprovals([approval]) } == .badApproval)
+    }
+}

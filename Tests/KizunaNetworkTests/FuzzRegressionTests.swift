@@ -121,7 +121,7 @@ enum FuzzInputs {
             expectedPeerKey: dials ? Self.expectedKey : nil,
             isAlreadyConnected: { _ in alreadyConnected }
         )
-        _ = machine.connected()
+        _ = machine.connected(channelBinding: HandshakeFixture.binding)
         var decoder = FrameDecoder(frameBytesMax: 4096)
         decoder.feed(input.dropFirst())
         while let frame = try? decoder.next() {
@@ -140,7 +140,7 @@ enum FuzzInputs {
                 }
             case .send(let reply):
                 #expect(reply.kind == .proof && frame.kind == .hello)
-                guard case .awaitingProof(let peerKey) = machine.state else {
+                guard case .awaitingProof(let peerKey, _) = machine.state else {
                     Issue.record("sent \(reply.kind) in state \(machine.state)")
                     return
                 }
@@ -174,7 +174,7 @@ enum FuzzInputs {
             challenge: Self.challenge,
             isAlreadyConnected: { _ in false }
         )
-        _ = machine.connected()
+        _ = machine.connected(channelBinding: HandshakeFixture.binding)
         var decoder = FrameDecoder()
         decoder.feed(input.dropFirst())
         var actions: [HandshakeStateMachine.Action] = []

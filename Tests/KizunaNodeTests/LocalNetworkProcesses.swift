@@ -21,6 +21,9 @@ final class LocalNetworkProcesses: @unchecked Sendable {
     let genesis: Genesis
     var apiPorts: [String: Int] = [:]
     var peerPorts: [String: Int] = [:]
+    /// The port the others dial to reach a node, when it differs from its listening port (a
+    /// test's proxy in between); `writeConfigurations()` after changing it.
+    var peerDialPorts: [String: Int] = [:]
     private var processes: [String: Process] = [:]
     private var runCounts: [String: Int] = [:]
 
@@ -86,12 +89,19 @@ final class LocalNetworkProcesses: @unchecked Sendable {
 
             [[network.peers]]
             name = "\(peer)"
-            address = "127.0.0.1:\(peerPorts[peer]!)"
+            address = "127.0.0.1:\(peerDialPorts[peer] ?? peerPorts[peer]!)"
             publicKey = "\(Self.key(peer).publicKey.address)"
 
             """
         }
         return text
+    }
+
+    /// Rewrites every node's configuration (after `peerDialPorts` changed).
+    func writeConfigurations() throws {
+        for name in Self.validatorNames + [Self.observerName] {
+            try Data(configuration(name).utf8).write(to: folder.appendingPathComponent(name).appendingPathComponent("node.toml"))
+        }
     }
 
     func dataDirectory(_ name: String) -> String { folder.appendingPathComponent(name).appendingPathComponent("data").path }

@@ -13,6 +13,8 @@ import KizunaNetwork
 // a refusal nothing else happens.
 
 let localKey = DevelopmentKeys.privateKey("validator-city")
+/// A fixed channel binding: the fuzzer drives the handshake above the encrypted link.
+let channelBinding = [UInt8](repeating: 0x5b, count: 32)
 let allowedKeys = Set(LocalChain.validatorNames.map { DevelopmentKeys.privateKey($0).publicKey })
 let expectedKey = DevelopmentKeys.privateKey("validator-chamber").publicKey
 let challenge = [UInt8](repeating: 0x4b, count: HandshakeLimits.challengeBytes)
@@ -27,7 +29,7 @@ func fuzzHandshake(_ input: [UInt8]) {
         expectedPeerKey: dials ? expectedKey : nil,
         isAlreadyConnected: { _ in alreadyConnected }
     )
-    guard case .send(let hello) = machine.connected(), hello.kind == .hello else {
+    guard case .send(let hello) = machine.connected(channelBinding: channelBinding), hello.kind == .hello else {
         fuzzCheck(false, "connecting does not send a hello")
         return
     }
@@ -51,7 +53,7 @@ func fuzzHandshake(_ input: [UInt8]) {
                 return
             }
         case .send(let reply):
-            guard case .awaitingProof(let peerKey) = machine.state else {
+            guard case .awaitingProof(let peerKey, _) = machine.state else {
                 fuzzCheck(false, "sent \(reply.kind) in state \(machine.state)")
                 return
             }
@@ -62,7 +64,7 @@ func fuzzHandshake(_ input: [UInt8]) {
             fuzzCheck(machine.state == .authenticated(peerKey: peerKey) && machine.peerKey == peerKey, "authenticated but the state is \(machine.state)")
             fuzzCheck(allowedKeys.contains(peerKey) && peerKey != localKey.publicKey, "authenticated a key that is not allowed")
             fuzzCheck(!alreadyConnected, "authenticated a key that is already connected")
-            let message = PeerProof.signingBytes(chainId: LocalChain.chainId, verifierChallenge: challenge, proverKey: peerKey, verifierKey: localKey.publicKey)
+            let message = PeerProof.signingBytes(chainId: LocalChain.chainId, channelBinding: channelBinding, verifierChallenge: challenge, proverKey: peerKey, verifierKey: localKey.publicKey)
             fuzzCheck(lastProof.map { peerKey.isValidSignature($0.signature, for: message) } == true, "authenticated without a proof that verifies")
         case .deliver(let delivered):
             fuzzCheck(machine.peerKey != nil, "delivered a frame before authentication")
