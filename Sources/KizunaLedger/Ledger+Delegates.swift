@@ -6,7 +6,7 @@ public import KizunaCore
 extension Ledger {
     /// `appoint_delegate`: the issuer appoints a key, or re-appoints it with new terms.
     func appointDelegate(_ body: AppointDelegate, signer: PublicKey, context: BlockContext, overlay: inout StateOverlay) throws {
-        let program = try delegatedProgram(body.program, signer: signer, overlay: overlay)
+        let program = try issuedProgram(body.program, signer: signer, overlay: overlay)
         guard body.delegate != signer else {
             throw TransactionError(.invalidDelegation, "the issuer grants from program \(body.program) already; appoint another key")
         }
@@ -43,7 +43,7 @@ extension Ledger {
 
     /// `revoke_delegate`: the issuer ends an appointment at once.
     func revokeDelegate(_ body: RevokeDelegate, signer: PublicKey, context: BlockContext, overlay: inout StateOverlay) throws {
-        _ = try delegatedProgram(body.program, signer: signer, overlay: overlay)
+        _ = try issuedProgram(body.program, signer: signer, overlay: overlay, openOnly: false)
         guard var state = try overlay.delegate(body.program, body.delegate) else {
             throw TransactionError(.delegateInactive, "\(body.delegate.address) is not a delegate of program \(body.program)")
         }
@@ -52,18 +52,6 @@ extension Ledger {
         }
         state.revokedAt = context.timestamp
         overlay.setDelegate(body.program, body.delegate, state)
-    }
-
-    /// The program an appointment or revocation names, if `signer` is its issuer.
-    private func delegatedProgram(_ id: UInt64, signer: PublicKey, overlay: StateOverlay) throws -> ProgramState {
-        guard let program = try overlay.program(id) else { throw TransactionError(.unknownProgram, "there is no program \(id)") }
-        guard signer == program.issuer else {
-            throw TransactionError(.notAuthorised, "only the issuer of program \(id) may appoint or revoke its delegates")
-        }
-        guard id != Ledger.chargeBonusProgram else {
-            throw TransactionError(.notAuthorised, "the charge-bonus program grants only through charges")
-        }
-        return program
     }
 
     /// The checks a delegate's grant passes besides the program's own: the appointment holds

@@ -5,7 +5,7 @@ public import KizunaCore
 extension Ledger {
     /// `set_program_terms`: the program's period and the merchants its rebate covers.
     func setProgramTerms(_ body: SetProgramTerms, signer: PublicKey, context: BlockContext, overlay: inout StateOverlay) throws {
-        let program = try openProgram(body.program, signer: signer, overlay: overlay)
+        let program = try issuedProgram(body.program, signer: signer, overlay: overlay)
         guard body.endsAt > body.startsAt else {
             throw TransactionError(.invalidProgram, "the period must end after it starts")
         }
@@ -30,7 +30,7 @@ extension Ledger {
 
     /// `top_up_program`: adds to the program's budget.
     func topUpProgram(_ body: TopUpProgram, signer: PublicKey, context: BlockContext, overlay: inout StateOverlay) throws {
-        var program = try openProgram(body.program, signer: signer, overlay: overlay)
+        var program = try issuedProgram(body.program, signer: signer, overlay: overlay)
         guard body.amountYen > 0 else { throw TransactionError(.invalidAmount, "a top-up must be at least ¥1") }
         guard let budget = program.definition.budgetYen.adding(body.amountYen) else {
             throw TransactionError(.overflow, "the program's budget would not fit in 64 bits")
@@ -42,23 +42,24 @@ extension Ledger {
 
     /// `close_program`: no more grants or rebates from the program, for good.
     func closeProgram(_ body: CloseProgram, signer: PublicKey, context: BlockContext, overlay: inout StateOverlay) throws {
-        _ = try openProgram(body.program, signer: signer, overlay: overlay)
+        _ = try issuedProgram(body.program, signer: signer, overlay: overlay)
         var state = try overlay.programTerms(body.program) ?? ProgramTermsState(terms: SetProgramTerms(program: body.program))
         state.closedAt = context.timestamp
         overlay.setProgramTerms(body.program, state)
     }
 
-    /// The program a terms change names, if it exists, `signer` is its issuer, it is not the
-    /// charge bonus and it is not closed.
-    private func openProgram(_ id: UInt64, signer: PublicKey, overlay: StateOverlay) throws -> ProgramState {
+    /// The program a change by its issuer names — terms, a top-up, a close, a delegate's
+    /// appointment or revocation — if it exists, `signer` is its issuer and it is not the
+    /// charge bonus; with `openOnly`, also not closed (a revocation is allowed after a close).
+    func issuedProgram(_ id: UInt64, signer: PublicKey, overlay: StateOverlay, openOnly: Bool = true) throws -> ProgramState {
         guard let program = try overlay.program(id) else { throw TransactionError(.unknownProgram, "there is no program \(id)") }
         guard signer == program.issuer else {
-            throw TransactionError(.notAuthorised, "only the issuer of program \(id) may change it")
+            throw TransactionError(.notAuthorised, "only the issuer of program \(id) may change it or appoint its delegates")
         }
         guard id != Ledger.chargeBonusProgram else {
-            throw TransactionError(.notAuthorised, "the charge-bonus program follows the genesis policy")
+            throw TransactionError(.notAuthorised, "the charge-bonus program follows the genesis policy and grants only through charges")
         }
-        if let closedAt = try overlay.programTerms(id)?.closedAt {
+        if openOnly, let closedAt = try overlay.programTerms(id)?.closedAt {
             throw TransactionError(.programClosed, "program \(id) was closed at \(CivilTime.formatJapan(milliseconds: closedAt))")
         }
         return program

@@ -98,6 +98,8 @@ struct ProgramTermsRuleTests {
         try ledger.expectRejected(ledger.topUpProgram(subsidy, 100), .programClosed)
         try ledger.expectRejected(ledger.setProgramTerms(subsidy, endsAt: closedAt + 100_000), .programClosed)
         try ledger.expectRejected(ledger.closeProgram(subsidy), .programClosed)
+        try ledger.expectRejected(ledger.appointDelegate(subsidy, Fixture.account(31).publicKey), .programClosed)
+        try ledger.commitAll([ledger.revokeDelegate(subsidy, platform.publicKey)])
         #expect(try ledger.lots(alice.publicKey).contains { $0.program == subsidy && $0.amount == 300 }, "granted value stays with the resident")
         try pay(ledger, bob, store, 5_000, rebated: false, "a closed campaign rebates nothing")
         #expect(try ledger.reports.program(subsidy)?.closedAt == closedAt)
