@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KizunaCore
 import KizunaIndexer
 import Logging
 
@@ -69,10 +70,8 @@ struct IndexCommand: AsyncParsableCommand {
             let indexer = try Indexer(configuration: configuration, logger: logger)
             logger.info("indexing \(indexer.genesis.chainId) from \(configuration.nodeURL) into \(configuration.postgres.database) at \(configuration.postgres.host):\(configuration.postgres.port)")
             try await indexer.run(untilHeight: untilHeight, once: once) { progress in
-                if progress.height == progress.nodeTip || progress.blocks % 1000 < 64 {
-                    print("index: height \(progress.height)/\(progress.nodeTip), \(progress.blocks) blocks and \(progress.transactions) transactions in this run, \(Int(progress.blocksPerSecond)) blocks/s, \(Int(progress.transactionsPerSecond)) tx/s")
-                    fflush(stdout)
-                }
+                // One line per batch on standard output (the log has the details).
+                FileHandle.standardOutput.write(Data(("index: height \(progress.height)/\(progress.nodeTip), \(progress.blocks) blocks and \(progress.transactions) transactions in this run, \(Int(progress.blocksPerSecond)) blocks/s, \(Int(progress.transactionsPerSecond)) tx/s\n").utf8))
             }
         } catch {
             logger.error("\(error)")

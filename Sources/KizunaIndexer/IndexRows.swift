@@ -29,7 +29,8 @@ public struct BlockRows: Sendable {
         public var nonce: Int64
         /// The other account the transaction names (payee, recipient, registered account).
         public var counterparty: String?
-        public var amount: Int64?
+        /// Decimal text: a 64-bit amount (a program's budget may be 2^64 − 1), stored as numeric.
+        public var amount: String?
         public var program: Int64?
         public var canonical: [UInt8]
     }
@@ -90,7 +91,7 @@ public struct BlockRows: Sendable {
             transactions.append(TransactionRow(
                 id: transaction.id.hex, height: height, index: Int32(index), kind: transaction.body.kind,
                 signer: transaction.signer.address.description, nonce: try Self.int64(transaction.nonce, "nonce"),
-                counterparty: counterparty?.address.description, amount: try amount.map { v throws(IndexerError) in try Self.int64(v, "amount") },
+                counterparty: counterparty?.address.description, amount: amount.map { "\($0)" },
                 program: try program.map { v throws(IndexerError) in try Self.int64(v, "program id") }, canonical: signed.canonicalBytes
             ))
         }
@@ -101,7 +102,7 @@ public struct BlockRows: Sendable {
             guard let value = change.value else { continue }
             let record: SettlementRecord
             do {
-                record = try SettlementRecord(canonicalBytes: value)
+                record = try SettlementRecord(storedBytes: value)
             } catch {
                 throw IndexerError(.verifyFailed, "block \(block.height): a settlement record in the state does not decode: \(error)", cause: error)
             }

@@ -50,7 +50,7 @@ public enum IndexSchema {
             signer text NOT NULL,
             nonce bigint NOT NULL,
             counterparty text,
-            amount bigint,
+            amount numeric(20, 0),
             program bigint,
             canonical bytea NOT NULL,
             UNIQUE (height, index)
@@ -88,13 +88,13 @@ public enum IndexSchema {
             asset text NOT NULL,
             funder text NOT NULL,
             issuer text NOT NULL,
-            budget bigint NOT NULL,
-            granted bigint NOT NULL,
-            used bigint NOT NULL,
-            expired bigint NOT NULL,
-            outstanding bigint NOT NULL,
-            remaining bigint NOT NULL,
-            per_resident_cap bigint NOT NULL,
+            budget numeric(20, 0) NOT NULL,
+            granted numeric(20, 0) NOT NULL,
+            used numeric(20, 0) NOT NULL,
+            expired numeric(20, 0) NOT NULL,
+            outstanding numeric(20, 0) NOT NULL,
+            remaining numeric(20, 0) NOT NULL,
+            per_resident_cap numeric(20, 0) NOT NULL,
             rebate boolean NOT NULL,
             as_of_height bigint NOT NULL
         )
@@ -103,11 +103,11 @@ public enum IndexSchema {
         CREATE TABLE IF NOT EXISTS kizuna.program_days (
             program_id bigint NOT NULL REFERENCES kizuna.programs (id),
             day date NOT NULL,
-            granted bigint NOT NULL,
-            used bigint NOT NULL,
-            expired bigint NOT NULL,
-            outstanding bigint NOT NULL,
-            remaining bigint NOT NULL,
+            granted numeric(20, 0) NOT NULL,
+            used numeric(20, 0) NOT NULL,
+            expired numeric(20, 0) NOT NULL,
+            outstanding numeric(20, 0) NOT NULL,
+            remaining numeric(20, 0) NOT NULL,
             as_of_height bigint NOT NULL,
             PRIMARY KEY (program_id, day)
         )

@@ -59,7 +59,7 @@ public final class Indexer: @unchecked Sendable {
     /// tip at the time; otherwise follows the node for ever.
     public func run(untilHeight: UInt64? = nil, once: Bool = false, progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws(IndexerError) {
         let index = try await PostgresIndex.connect(configuration, logger: logger)
-        do {
+        do throws(IndexerError) {
             try await follow(index, untilHeight: untilHeight, once: once, progress: progress)
         } catch {
             await index.close()
@@ -114,7 +114,7 @@ public final class Indexer: @unchecked Sendable {
         while true {
             if let untilHeight, tip.height >= untilHeight { return }
             let nodeTip: UInt64
-            do {
+            do throws(IndexerError) {
                 nodeTip = try await readNodeTip()
             } catch {
                 if once { throw error }
@@ -131,7 +131,7 @@ public final class Indexer: @unchecked Sendable {
             }
             let last = min(target, tip.height + UInt64(configuration.batchBlocksMax))
             let records: [(Block, CommitCertificate)]
-            do {
+            do throws(IndexerError) {
                 records = try await fetch((tip.height + 1)...last)
             } catch {
                 if once { throw error }

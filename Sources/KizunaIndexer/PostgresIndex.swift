@@ -3,7 +3,7 @@ public import Logging
 public import PostgresNIO
 import KizunaCore
 import KizunaLedger
-import KizunaChain
+public import KizunaChain
 
 /// The index in PostgreSQL: one connection, the schema's migration, the indexed tip, and the
 /// write of a batch of blocks — rows, reports and the new tip in one transaction, which
@@ -87,7 +87,7 @@ public final class PostgresIndex: @unchecked Sendable {
     /// Creates or checks the schema, the views and the BI role's grants, in one transaction.
     public func migrate(biRole: String?) async throws(IndexerError) {
         try await run("BEGIN", "begin the migration")
-        do {
+        do throws(IndexerError) {
             try await run("SELECT pg_advisory_xact_lock(\(IndexSchema.writerLockKey + 1))", "lock the migration")
             for statement in IndexSchema.tables {
                 try await run(PostgresQuery(unsafeSQL: statement), "create the schema")
@@ -180,13 +180,13 @@ public final class PostgresIndex: @unchecked Sendable {
         try await connection.query("""
             INSERT INTO kizuna.blocks (height, hash, parent_hash, time, time_ms, day, state_root, proposer, transaction_count, certificate)
             VALUES (\(block.height), \(block.hash), \(block.parentHash), to_timestamp(\(block.timeMilliseconds)::bigint / 1000.0), \(block.timeMilliseconds),
-                    \(block.day)::date, \(block.stateRoot), \(block.proposer), \(block.transactionCount), \(block.certificate))
+                    \(block.day)::date, \(block.stateRoot), \(block.proposer), \(block.transactionCount), \(Data(block.certificate)))
             """, logger: logger)
         for transaction in rows.transactions {
             try await connection.query("""
                 INSERT INTO kizuna.transactions (id, height, index, kind, signer, nonce, counterparty, amount, program, canonical)
                 VALUES (\(transaction.id), \(transaction.height), \(transaction.index), \(transaction.kind), \(transaction.signer), \(transaction.nonce),
-                        \(transaction.counterparty), \(transaction.amount), \(transaction.program), \(transaction.canonical))
+                        \(transaction.counterparty), \(transaction.amount)::numeric, \(transaction.program), \(Data(transaction.canonical)))
                 """, logger: logger)
         }
         for receipt in rows.receipts {
@@ -206,13 +206,15 @@ public final class PostgresIndex: @unchecked Sendable {
 
     private func upsert(_ state: StateRows, on connection: PostgresConnection) async throws {
         func big(_ value: UInt64, _ what: String) throws -> Int64 { try BlockRows.int64(value, what) }
+        // Program figures are numeric: a program's budget may be 2^64 − 1 (the charge bonus).
+        func decimal(_ value: UInt64) -> String { "\(value)" }
         for program in state.programs {
             try await connection.query("""
                 INSERT INTO kizuna.programs (id, name, asset, funder, issuer, budget, granted, used, expired, outstanding, remaining, per_resident_cap, rebate, as_of_height)
                 VALUES (\(try big(program.id, "program id")), \(program.name), \(program.asset), \(program.funder), \(program.issuer),
-                        \(try big(program.budget, "budget")), \(try big(program.granted, "granted")), \(try big(program.used, "used")),
-                        \(try big(program.expired, "expired")), \(try big(program.outstanding, "outstanding")), \(try big(program.remaining, "remaining")),
-                        \(try big(program.perResidentCap, "cap")), \(program.rebate), \(state.height))
+                        \(decimal(program.budget))::numeric, \(decimal(program.granted))::numeric, \(decimal(program.used))::numeric,
+                        \(decimal(program.expired))::numeric, \(decimal(program.outstanding))::numeric, \(decimal(program.remaining))::numeric,
+                        \(decimal(program.perResidentCap))::numeric, \(program.rebate), \(state.height))
                 ON CONFLICT (id) DO UPDATE SET granted = excluded.granted, used = excluded.used, expired = excluded.expired,
                     outstanding = excluded.outstanding, remaining = excluded.remaining, as_of_height = excluded.as_of_height
                 """, logger: logger)
@@ -221,8 +223,8 @@ public final class PostgresIndex: @unchecked Sendable {
             for program in snapshot.programs {
                 try await connection.query("""
                     INSERT INTO kizuna.program_days (program_id, day, granted, used, expired, outstanding, remaining, as_of_height)
-                    VALUES (\(try big(program.id, "program id")), \(snapshot.day)::date, \(try big(program.granted, "granted")), \(try big(program.used, "used")),
-                            \(try big(program.expired, "expired")), \(try big(program.outstanding, "outstanding")), \(try big(program.remaining, "remaining")), \(snapshot.height))
+                    VALUES (\(try big(program.id, "program id")), \(snapshot.day)::date, \(decimal(program.granted))::numeric, \(decimal(program.used))::numeric,
+                            \(decimal(program.expired))::numeric, \(decimal(program.outstanding))::numeric, \(decimal(program.remaining))::numeric, \(snapshot.height))
                     ON CONFLICT (program_id, day) DO UPDATE SET granted = excluded.granted, used = excluded.used, expired = excluded.expired,
                         outstanding = excluded.outstanding, remaining = excluded.remaining, as_of_height = excluded.as_of_height
                     """, logger: logger)
