@@ -130,6 +130,12 @@ public final class Indexer: @unchecked Sendable {
                 continue
             }
             let last = min(target, tip.height + UInt64(configuration.batchBlocksMax))
+            var clock = DispatchTime.now().uptimeNanoseconds
+            func lap() -> Int {
+                let now = DispatchTime.now().uptimeNanoseconds
+                defer { clock = now }
+                return Int((now - clock) / 1_000_000)
+            }
             let records: [(Block, CommitCertificate)]
             do throws(IndexerError) {
                 records = try await fetch((tip.height + 1)...last)
@@ -139,6 +145,7 @@ public final class Indexer: @unchecked Sendable {
                 try? await Task.sleep(nanoseconds: UInt64(configuration.pollMilliseconds) * 1_000_000)
                 continue
             }
+            let fetchMilliseconds = lap()
             var rows: [BlockRows] = []
             var days: [UInt32] = []
             var programDays: [StateRows.ProgramDay] = []
@@ -160,14 +167,17 @@ public final class Indexer: @unchecked Sendable {
                 }
                 lastDay = day
             }
+            let verifyMilliseconds = lap()
             let state: StateRows
             do {
                 state = try StateRows.compute(replica: replica, days: days, programDays: programDays)
             } catch {
                 throw IndexerError(.verifyFailed, "block \(last): the reports cannot be computed from the replayed state: \(error)", cause: error)
             }
+            let reportsMilliseconds = lap()
             let newTip = try chainTip(replica)
             try await index.write(from: tip, blocks: rows, state: state, tip: newTip)
+            let writeMilliseconds = lap()
             tip = PostgresIndex.Tip(chainId: tip.chainId, genesisHash: tip.genesisHash, height: newTip.height, tipHash: newTip.hash.hex)
             indexedBlocks += rows.count
             indexedTransactions += rows.reduce(0) { $0 + $1.transactions.count }
@@ -177,6 +187,7 @@ public final class Indexer: @unchecked Sendable {
             logger.info("indexed blocks \(rows.first!.block.height)…\(tip.height) of \(nodeTip)", metadata: [
                 "tip": "\(tip.tipHash)", "transactions": "\(rows.reduce(0) { $0 + $1.transactions.count })",
                 "blocksPerSecond": "\(Int(report.blocksPerSecond))", "transactionsPerSecond": "\(Int(report.transactionsPerSecond))",
+                "ms": "read \(fetchMilliseconds) verify \(verifyMilliseconds) reports \(reportsMilliseconds) write \(writeMilliseconds)",
             ])
             progress(report)
         }
