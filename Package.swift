@@ -85,6 +85,7 @@ let package = Package(
             dependencies: [
                 "KizunaCore", "KizunaStorage", "KizunaLedger", "KizunaChain", "KizunaAudit", "KizunaNode",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings

@@ -3,6 +3,7 @@ public import Logging
 public import PostgresNIO
 import KizunaCore
 import KizunaLedger
+import NIOCore
 public import KizunaChain
 
 /// The index in PostgreSQL: one connection, the schema's migration, the indexed tip, and the
@@ -160,7 +161,7 @@ public final class PostgresIndex: @unchecked Sendable {
                 guard let current, UInt64(current.0) == from.height, current.1 == from.tipHash else {
                     throw IndexerError(.concurrentWriter, "the indexed tip moved from \(from.height) to \(current.map { "\($0.0)" } ?? "none") while this indexer wrote; run one indexer per database")
                 }
-                for rows in blocks { try await self.insert(rows, on: connection) }
+                try await self.insert(blocks, on: connection)
                 try await self.upsert(state, on: connection)
                 try await connection.query("""
                     UPDATE kizuna.indexer_state SET height = \(last.block.height), tip_hash = \(tip.hash.hex), state_root = \(tip.stateRoot.hex),
@@ -175,26 +176,39 @@ public final class PostgresIndex: @unchecked Sendable {
         }
     }
 
-    private func insert(_ rows: BlockRows, on connection: PostgresConnection) async throws {
-        let block = rows.block
+    /// The rows of a batch's blocks: blocks, transactions and receipts each in one statement
+    /// (arrays unnested on the server), settlement lines one by one (a few per redemption).
+    private func insert(_ batch: [BlockRows], on connection: PostgresConnection) async throws {
+        let blocks = batch.map(\.block)
         try await connection.query("""
             INSERT INTO kizuna.blocks (height, hash, parent_hash, time, time_ms, day, state_root, proposer, transaction_count, certificate)
-            VALUES (\(block.height), \(block.hash), \(block.parentHash), to_timestamp(\(block.timeMilliseconds)::bigint / 1000.0), \(block.timeMilliseconds),
-                    \(block.day)::date, \(block.stateRoot), \(block.proposer), \(block.transactionCount), \(Data(block.certificate)))
+            SELECT height, hash, parent_hash, to_timestamp(time_ms / 1000.0), time_ms, day::date, state_root, proposer, transaction_count, certificate
+            FROM unnest(\(blocks.map(\.height)), \(blocks.map(\.hash)), \(blocks.map(\.parentHash)), \(blocks.map(\.timeMilliseconds)),
+                        \(blocks.map(\.day)), \(blocks.map(\.stateRoot)), \(blocks.map(\.proposer)), \(blocks.map(\.transactionCount)),
+                        \(blocks.map { ByteBuffer(bytes: $0.certificate) }))
+                AS b(height, hash, parent_hash, time_ms, day, state_root, proposer, transaction_count, certificate)
             """, logger: logger)
-        for transaction in rows.transactions {
+        let transactions = batch.flatMap(\.transactions)
+        if !transactions.isEmpty {
+            // NULLs travel as empty strings (no address, amount or program id is empty).
             try await connection.query("""
                 INSERT INTO kizuna.transactions (id, height, index, kind, signer, nonce, counterparty, amount, program, canonical)
-                VALUES (\(transaction.id), \(transaction.height), \(transaction.index), \(transaction.kind), \(transaction.signer), \(transaction.nonce),
-                        \(transaction.counterparty), \(transaction.amount)::numeric, \(transaction.program), \(Data(transaction.canonical)))
+                SELECT id, height, index, kind, signer, nonce, NULLIF(counterparty, ''), NULLIF(amount, '')::numeric, NULLIF(program, '')::bigint, canonical
+                FROM unnest(\(transactions.map(\.id)), \(transactions.map(\.height)), \(transactions.map(\.index)), \(transactions.map(\.kind)),
+                            \(transactions.map(\.signer)), \(transactions.map(\.nonce)), \(transactions.map { $0.counterparty ?? "" }),
+                            \(transactions.map { $0.amount ?? "" }), \(transactions.map { $0.program.map(String.init) ?? "" }),
+                            \(transactions.map { ByteBuffer(bytes: $0.canonical) }))
+                    AS t(id, height, index, kind, signer, nonce, counterparty, amount, program, canonical)
                 """, logger: logger)
         }
-        for receipt in rows.receipts {
+        let receipts = batch.flatMap(\.receipts)
+        if !receipts.isEmpty {
             try await connection.query("""
-                INSERT INTO kizuna.receipts (transaction_id, height, index) VALUES (\(receipt.transactionId), \(receipt.height), \(receipt.index))
+                INSERT INTO kizuna.receipts (transaction_id, height, index)
+                SELECT * FROM unnest(\(receipts.map(\.transactionId)), \(receipts.map(\.height)), \(receipts.map(\.index)))
                 """, logger: logger)
         }
-        for settlement in rows.settlements {
+        for settlement in batch.flatMap(\.settlements) {
             try await connection.query("""
                 INSERT INTO kizuna.settlements (merchant, sequence, line, height, time, reference, asset, funder, gross, fee, net)
                 VALUES (\(settlement.merchant), \(settlement.sequence), \(settlement.line), \(settlement.height),
