@@ -94,9 +94,10 @@ public final class Indexer: @unchecked Sendable {
             logger.info("resuming: replaying blocks 1…\(tip.height) from the node to rebuild the state", metadata: ["height": "\(tip.height)"])
             var next: UInt64 = 1
             while next <= tip.height {
-                let last = min(tip.height, next + UInt64(configuration.batchBlocksMax) - 1)
-                for (block, certificate) in try await fetch(next...last) {
-                    _ = try verify(block, certificate, into: replica, checkInvariants: block.height == tip.height)
+                let last = min(tip.height, next + UInt64(max(configuration.batchBlocksMax, 64)) - 1)
+                let window = try await fetch(next...last)
+                for ((block, certificate), verified) in zip(window, try verifySignatures(window)) {
+                    _ = try verify(block, certificate, verified: verified, into: replica, checkInvariants: block.height == tip.height)
                 }
                 next = last + 1
             }
@@ -150,9 +151,10 @@ public final class Indexer: @unchecked Sendable {
             var days: [UInt32] = []
             var programDays: [StateRows.ProgramDay] = []
             if let lastDay { days.append(lastDay) }
+            let verified = try verifySignatures(records)
             for (offset, (block, certificate)) in records.enumerated() {
                 let isLast = offset == records.count - 1
-                let execution = try verify(block, certificate, into: replica, checkInvariants: isLast || block.height % configuration.invariantsEveryBlocks == 0)
+                let execution = try verify(block, certificate, verified: verified[offset], into: replica, checkInvariants: isLast || block.height % configuration.invariantsEveryBlocks == 0)
                 rows.append(try BlockRows(block: block, certificate: certificate, execution: execution))
                 let day = LedgerCalendar.japanDayAndHour(block.header.timestamp).day
                 if !days.contains(day) { days.append(day) }
@@ -193,13 +195,34 @@ public final class Indexer: @unchecked Sendable {
         }
     }
 
+    /// Verifies the signatures of a window of blocks together, on all cores, as the auditor
+    /// does (`ChainAuditor.verifyAll`); the verified transactions of each block, in order.
+    func verifySignatures(_ records: [(Block, CommitCertificate)]) throws(IndexerError) -> [[VerifiedTransaction]] {
+        let results = ChainAuditor.verifyAll(records.flatMap { $0.0.transactions }, chainId: genesis.chainId)
+        var offset = 0
+        var verified: [[VerifiedTransaction]] = []
+        for (block, _) in records {
+            var transactions: [VerifiedTransaction] = []
+            for index in 0..<block.transactions.count {
+                switch results[offset + index] {
+                case .success(let transaction): transactions.append(transaction)
+                case .failure(let error):
+                    throw IndexerError(.verifyFailed, "block \(block.height) (\(block.hash.hex)) from \(configuration.nodeURL): transaction \(index) (\(block.transactions[index].id)) has a bad signature: \(error); nothing of the block is written", cause: error)
+                }
+            }
+            offset += block.transactions.count
+            verified.append(transactions)
+        }
+        return verified
+    }
+
     /// Verifies one block as the auditor does and commits it to the replica; returns the
-    /// ledger's execution of it.
-    func verify(_ block: Block, _ certificate: CommitCertificate, into replica: BlockStore, checkInvariants: Bool) throws(IndexerError) -> BlockExecution {
+    /// ledger's execution of it. `verified`: its transactions with their signatures checked.
+    func verify(_ block: Block, _ certificate: CommitCertificate, verified: [VerifiedTransaction], into replica: BlockStore, checkInvariants: Bool) throws(IndexerError) -> BlockExecution {
         let height = block.height
         let execution: BlockExecution
         do {
-            let validated = try BlockValidator(blocks: replica).validate(block)
+            let validated = try BlockValidator(blocks: replica).validate(block, verified: verified)
             execution = validated.execution
             try replica.commit(try validated.committed(by: certificate, chainId: genesis.chainId, validators: genesis.validators))
         } catch {
