@@ -145,6 +145,25 @@ struct IndexerProcessTests {
         try await Self.compare(postgres: postgres, replica: replica, height: target, merchants: merchants)
         let published = try await Self.compareAggregates(postgres: postgres, network: network, replica: replica, height: target)
         try await Self.checkBIRole(postgres: postgres, accounts: residents.map(\.publicKey) + merchants.map(\.publicKey), expectPublished: published)
+
+        // A database whose tip is not the node's block (another fork), or of another chain:
+        // the indexer refuses, with its code, and writes nothing.
+        let owner = try await postgres.connect(user: postgres.indexerRole)
+        try await owner.query("UPDATE kizuna.indexer_state SET tip_hash = repeat('0', 64)", logger: Self.logger)
+        runs += 1
+        let forked = try Self.startIndexer(config: configPath, log: folder.appendingPathComponent("index-\(runs).log"), arguments: ["--once"])
+        forked.waitUntilExit()
+        let forkLog = Self.read(folder.appendingPathComponent("index-\(runs).log"))
+        #expect(forked.terminationStatus == 1 && forkLog.contains("indexer.fork: "), "\(forkLog)")
+        try await owner.query("UPDATE kizuna.indexer_state SET chain_id = 'another-chain'", logger: Self.logger)
+        runs += 1
+        let other = try Self.startIndexer(config: configPath, log: folder.appendingPathComponent("index-\(runs).log"), arguments: ["--once"])
+        other.waitUntilExit()
+        let otherLog = Self.read(folder.appendingPathComponent("index-\(runs).log"))
+        #expect(other.terminationStatus == 1 && otherLog.contains("indexer.wrong_chain: "), "\(otherLog)")
+        let height = try await Self.column(owner, "SELECT height FROM kizuna.indexer_state", as: Int64.self)
+        #expect(height == [Int64(target)], "a refused run wrote")
+        try await owner.close()
     }
 
     // MARK: - Processes
