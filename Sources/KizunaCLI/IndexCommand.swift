@@ -20,23 +20,23 @@ struct IndexCommand: AsyncParsableCommand {
         one PostgreSQL transaction together with the indexed height and tip hash, so a crash at \
         any instant loses nothing and doubles nothing: start it again and it resumes.
 
-        The configuration file (TOML):
+        The configuration file (TOML; relative paths from its folder):
 
-          genesisFile = "genesis.json"          # the chain's genesis (relative to this file)
-          logLevel = "info"                     # trace, debug, info, notice, warning, error
+          genesisFile = "genesis.json"     # the chain's genesis
+          logLevel = "info"                # trace … critical
           [node]
-          url = "http://127.0.0.1:8081"         # the node's API
-          tokenFile = "auditor.token"           # else the environment variable KIZUNA_TOKEN
+          url = "http://127.0.0.1:8081"    # the node's API
+          tokenFile = "auditor.token"      # else KIZUNA_TOKEN
           [postgres]
           host = "127.0.0.1"
           port = 5432
-          user = "kizuna_indexer"               # owns the schemas kizuna and kizuna_bi
-          passwordFile = "postgres.password"    # else KIZUNA_POSTGRES_PASSWORD
+          user = "kizuna_indexer"          # owns kizuna, kizuna_bi
+          passwordFile = "pg.password"     # else KIZUNA_POSTGRES_PASSWORD
           database = "kizuna"
-          biRole = "kizuna_bi"                  # granted the views of kizuna_bi only
+          biRole = "kizuna_bi"             # gets the BI views only
           [indexer]
-          batchBlocksMax = 64                   # blocks per PostgreSQL transaction
-          pollMilliseconds = 500                # wait at the node's tip
+          batchBlocksMax = 64              # blocks per transaction
+          pollMilliseconds = 500           # wait at the node's tip
           invariantsEveryBlocks = 1
 
         Exit status: 0 when --until-height or --once is reached; 1 with a coded error \
