@@ -60,7 +60,7 @@ struct IndexerConfigurationTests {
     @Test func theLocalNetworksExample() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let configuration = try IndexerConfiguration.load(path: root.appendingPathComponent("Network/local/indexer.toml").path)
-        #expect(FileManager.default.fileExists(atPath: configuration.genesisFile), configuration.genesisFile)
+        #expect(FileManager.default.fileExists(atPath: configuration.genesisFile), "\(configuration.genesisFile)")
         #expect(try configuration.token(environment: [:]) == "local-auditor-token")
         #expect(configuration.postgres.biRole == "kizuna_bi" && configuration.nodeURL == "http://127.0.0.1:8081")
     }
