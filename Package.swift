@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Layer 1 — Core: types, canonical encoding, hashing, signatures. No I/O.
@@ -89,6 +90,18 @@ let package = Package(
         .target(
             name: "KizunaAudit",
             dependencies: ["KizunaCore", "KizunaChain"],
+            swiftSettings: swiftSettings
+        ),
+        // The indexer (`kizuna index`): follows a node's committed blocks over its API, verifies
+        // them by replay as the auditor does, and writes them into PostgreSQL (docs/indexer.md).
+        .target(
+            name: "KizunaIndexer",
+            dependencies: [
+                "KizunaCore", "KizunaStorage", "KizunaLedger", "KizunaChain", "KizunaAudit", "KizunaNode",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Layer 4 — Store: RocksDB behind the storage protocol.
@@ -189,7 +202,7 @@ let package = Package(
         .executableTarget(
             name: "KizunaCLI",
             dependencies: [
-                "KizunaCore", "KizunaWallet", "KizunaKeyStore", "KizunaNode", "KizunaAPI", "KizunaServer", "KizunaBench", "KizunaAudit", "KizunaChain", "KizunaLedger", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork",
+                "KizunaCore", "KizunaWallet", "KizunaKeyStore", "KizunaNode", "KizunaAPI", "KizunaServer", "KizunaBench", "KizunaAudit", "KizunaIndexer", "KizunaChain", "KizunaLedger", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -208,7 +221,7 @@ let package = Package(
         .testTarget(name: "KizunaConsensusTests", dependencies: ["KizunaCore", "KizunaConsensus"], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaStateTreeTests", dependencies: ["KizunaCore", "KizunaStorage", "KizunaStateTree"], swiftSettings: swiftSettings),
         .testTarget(name: "KizunaLedgerTests", dependencies: ["KizunaCore", "KizunaWallet", "KizunaStorage", "KizunaLedger", "KizunaChain"], swiftSettings: swiftSettings),
-        .testTarget(name: "KizunaNodeTests", dependencies: ["KizunaTestSupport", "KizunaCore", "KizunaWallet", "KizunaKeyStore", "KizunaAudit", "KizunaNode", "KizunaAPI", "KizunaConsole", "KizunaServer", "KizunaChain", "KizunaRocksDB", "KizunaLedger", "KizunaStorage", "KizunaConsensus", "KizunaNetwork", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "KizunaNodeTests", dependencies: ["KizunaTestSupport", "KizunaCore", "KizunaWallet", "KizunaKeyStore", "KizunaAudit", "KizunaIndexer", .product(name: "PostgresNIO", package: "postgres-nio"), "KizunaNode", "KizunaAPI", "KizunaConsole", "KizunaServer", "KizunaChain", "KizunaRocksDB", "KizunaLedger", "KizunaStorage", "KizunaConsensus", "KizunaNetwork", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
     ]
 )
 

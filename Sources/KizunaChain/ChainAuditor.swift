@@ -200,8 +200,8 @@ public struct ChainAuditor {
         }
     }
 
-    /// Verifies signatures on all cores; results in input order.
-    static func verifyAll(_ transactions: [SignedTransaction], chainId: String) -> [Result<VerifiedTransaction, TransactionError>] {
+    /// Verifies signatures on all cores; results in input order. (Also the indexer's check.)
+    public static func verifyAll(_ transactions: [SignedTransaction], chainId: String) -> [Result<VerifiedTransaction, TransactionError>] {
         guard !transactions.isEmpty else { return [] }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let output = UnsafeMutableBufferPointer<Result<VerifiedTransaction, TransactionError>?>.allocate(capacity: transactions.count)

@@ -16,6 +16,8 @@ final class LocalNetworkProcesses: @unchecked Sendable {
     static let observerKey = DevelopmentKeys.privateKey("auditor")
     static let registrar = DevelopmentKeys.privateKey("registrar")
     static let coinIssuer = DevelopmentKeys.privateKey("coin-issuer")
+    static let auditorToken = "local-auditor-token"
+    static let auditorTokenSha256 = "a9f3b6b8b833a5f01463c31248e4b4cbd3d004dc18b0b00946ae3e61fb38e7cf"
 
     let folder: URL
     let genesis: Genesis
@@ -94,6 +96,16 @@ final class LocalNetworkProcesses: @unchecked Sendable {
 
             """
         }
+        // The published development auditor token ("local-auditor-token", Network/local/*.toml):
+        // blocks with certificates are served to members and auditors only (the indexer's tests).
+        text += """
+
+        [[access.credentials]]
+        name = "local-auditor"
+        role = "auditor"
+        tokenSha256 = "\(Self.auditorTokenSha256)"
+
+        """
         return text
     }
 

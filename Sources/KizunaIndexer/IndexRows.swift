@@ -1,0 +1,191 @@
+public import KizunaCore
+public import KizunaLedger
+public import KizunaChain
+
+/// The rows one verified block adds to the index (docs/indexer.md §2). Pure: built from the
+/// block, the ledger's execution of it and the replayed state, nothing read from a database.
+public struct BlockRows: Sendable {
+    public struct BlockRow: Sendable, Equatable {
+        public var height: Int64
+        public var hash: String
+        public var parentHash: String
+        public var timeMilliseconds: Int64
+        /// Japan-time date, yyyy-mm-dd.
+        public var day: String
+        public var stateRoot: String
+        public var proposer: String
+        public var transactionCount: Int32
+        /// The certificate that committed the block (canonical encoding), so a reader can
+        /// check the block against the validator set without the node.
+        public var certificate: [UInt8]
+    }
+
+    public struct TransactionRow: Sendable, Equatable {
+        public var id: String
+        public var height: Int64
+        public var index: Int32
+        public var kind: String
+        public var signer: String
+        public var nonce: Int64
+        /// The other account the transaction names (payee, recipient, registered account).
+        public var counterparty: String?
+        /// Decimal text: a 64-bit amount (a program's budget may be 2^64 − 1), stored as numeric.
+        public var amount: String?
+        public var program: Int64?
+        public var canonical: [UInt8]
+    }
+
+    public struct ReceiptRow: Sendable, Equatable {
+        public var transactionId: String
+        public var height: Int64
+        public var index: Int32
+    }
+
+    public struct SettlementRow: Sendable, Equatable {
+        public var merchant: String
+        public var sequence: Int64
+        public var line: Int32
+        public var height: Int64
+        public var timeMilliseconds: Int64
+        public var reference: String
+        public var asset: String
+        public var funder: String
+        public var gross: Int64
+        public var fee: Int64
+        public var net: Int64
+    }
+
+    public var block: BlockRow
+    public var transactions: [TransactionRow]
+    public var receipts: [ReceiptRow]
+    public var settlements: [SettlementRow]
+
+    /// The rows of `block`, executed as `execution`, committed by `certificate`.
+    public init(block: Block, certificate: CommitCertificate, execution: BlockExecution) throws(IndexerError) {
+        let height = try Self.int64(block.height, "block height")
+        self.block = BlockRow(
+            height: height, hash: block.hash.hex, parentHash: block.header.previousBlockHash.hex,
+            timeMilliseconds: try Self.int64(block.header.timestamp, "block time"),
+            day: Self.dayText(LedgerCalendar.japanDayAndHour(block.header.timestamp).day),
+            stateRoot: block.header.stateRoot.hex, proposer: block.header.proposer.address.description,
+            transactionCount: Int32(block.transactions.count), certificate: certificate.canonicalBytes
+        )
+        var transactions: [TransactionRow] = []
+        for (index, signed) in block.transactions.enumerated() {
+            let transaction = signed.transaction
+            var counterparty: PublicKey?
+            var amount: UInt64?
+            var program: UInt64?
+            switch transaction.body {
+            case .register(let fields): counterparty = fields.account
+            case .charge(let fields): (counterparty, amount) = (fields.to, fields.amount)
+            case .send(let fields), .thank(let fields): (counterparty, amount) = (fields.to, fields.amount)
+            case .createProgram(let fields): (counterparty, amount) = (fields.funder, fields.budgetYen)
+            case .grant(let fields): (counterparty, amount, program) = (fields.to, fields.amount, fields.program)
+            case .pay(let fields): (counterparty, amount) = (fields.merchant, fields.amount)
+            case .redeem: break
+            case .refund(let fields): (counterparty, amount) = (fields.account, fields.amount)
+            case .freeze(let fields), .unfreeze(let fields): counterparty = fields.account
+            case .recover(let fields): counterparty = fields.to
+            case .appointDelegate(let fields): (counterparty, amount, program) = (fields.delegate, fields.budgetYen, fields.program)
+            case .revokeDelegate(let fields): (counterparty, program) = (fields.delegate, fields.program)
+            case .setProgramTerms(let fields): program = fields.program
+            case .topUpProgram(let fields): (amount, program) = (fields.amountYen, fields.program)
+            case .closeProgram(let fields): program = fields.program
+            }
+            transactions.append(TransactionRow(
+                id: transaction.id.hex, height: height, index: Int32(index), kind: transaction.body.kind,
+                signer: transaction.signer.address.description, nonce: try Self.int64(transaction.nonce, "nonce"),
+                counterparty: counterparty?.address.description, amount: amount.map { "\($0)" },
+                program: try program.map { v throws(IndexerError) in try Self.int64(v, "program id") }, canonical: signed.canonicalBytes
+            ))
+        }
+        self.transactions = transactions
+        receipts = execution.receipts.map { ReceiptRow(transactionId: $0.transactionId.hex, height: Int64($0.height), index: Int32($0.index)) }
+        var settlements: [SettlementRow] = []
+        for change in execution.changes where change.key.first == StateKey.settlementPrefix {
+            guard let value = change.value else { continue }
+            let record: SettlementRecord
+            do {
+                record = try SettlementRecord(storedBytes: value)
+            } catch {
+                throw IndexerError(.verifyFailed, "block \(block.height): a settlement record in the state does not decode: \(error)", cause: error)
+            }
+            for (line, entry) in record.lines.enumerated() {
+                settlements.append(SettlementRow(
+                    merchant: record.merchant.address.description, sequence: try Self.int64(record.sequence, "settlement sequence"), line: Int32(line),
+                    height: height, timeMilliseconds: try Self.int64(record.timestamp, "settlement time"), reference: record.reference,
+                    asset: entry.asset.name, funder: entry.funder.address.description,
+                    gross: try Self.int64(entry.gross, "gross"), fee: try Self.int64(entry.fee, "fee"), net: try Self.int64(entry.net, "net")
+                ))
+            }
+        }
+        self.settlements = settlements
+    }
+
+    /// PostgreSQL's bigint is signed: a value above 2^63 − 1 is refused, never wrapped.
+    static func int64(_ value: UInt64, _ what: String) throws(IndexerError) -> Int64 {
+        guard let result = Int64(exactly: value) else {
+            throw IndexerError(.valueOutOfRange, "\(what) \(value) does not fit PostgreSQL's bigint")
+        }
+        return result
+    }
+
+    /// yyyymmdd → yyyy-mm-dd.
+    public static func dayText(_ day: UInt32) -> String {
+        let year = day / 10_000, month = day / 100 % 100, date = day % 100
+        return "\(year)-\(month < 10 ? "0" : "")\(month)-\(date < 10 ? "0" : "")\(date)"
+    }
+}
+
+/// What the index holds about the state after a batch: the programs (for the burn-down), the
+/// payment aggregates of the days the batch touched and the unused-balance reports — each
+/// computed by the ledger's and the chain's own report code, so they equal the node's
+/// reports at the same height.
+public struct StateRows: Sendable {
+    public struct ProgramDay: Sendable, Equatable {
+        /// yyyy-mm-dd: the Japan-time day whose last indexed block these figures follow.
+        public var day: String
+        public var height: Int64
+        public var programs: [LedgerReports.Program]
+    }
+
+    public struct DayAggregates: Sendable, Equatable {
+        public var day: String
+        public var aggregates: ChainReports.Aggregates
+    }
+
+    public var height: Int64
+    public var programs: [LedgerReports.Program]
+    public var programDays: [ProgramDay]
+    public var aggregates: [DayAggregates]
+    public var unusedBalances: [LedgerReports.UnusedBalance]
+
+    /// The aggregate dimensions as stored (column `dimension`), with the report's groups.
+    public static func dimensions(_ aggregates: ChainReports.Aggregates) -> [(name: String, groups: [ChainReports.Group])] {
+        [("category", aggregates.byMerchantCategory), ("hour", aggregates.byHour), ("day", aggregates.byDay),
+         ("district", aggregates.byDistrict), ("age_band", aggregates.byAgeBand)]
+    }
+
+    /// The reports after the replica's tip. `days`: the Japan-time days (yyyymmdd) whose
+    /// aggregates are recomputed; `programDays`: program snapshots taken during the batch.
+    public static func compute(replica: BlockStore, days: [UInt32], programDays: [ProgramDay]) throws -> StateRows {
+        let tip = try replica.tip()
+        let reports = LedgerReports(store: replica.store, genesis: replica.genesis)
+        var aggregates: [DayAggregates] = []
+        for day in days.sorted() {
+            aggregates.append(DayAggregates(day: BlockRows.dayText(day), aggregates: try ChainReports.paymentAggregates(blocks: replica, fromDay: day, toDay: day)))
+        }
+        // Every base date from the genesis period to the current one (the last is provisional).
+        var unused: [LedgerReports.UnusedBalance] = []
+        let first = LedgerCalendar.basePeriod(replica.genesis.genesisTime)
+        let last = LedgerCalendar.basePeriod(tip.timestamp)
+        if first <= last {
+            for period in first...last {
+                let date = LedgerCalendar.baseDate(closing: period)
+                if let report = try reports.unusedBalance(year: date.year, month: date.month, day: date.day) { unused.append(report) }
+            }
+        }
+        return StateRows(height: try BlockRows.int64(tip.height, "height"), programs: try reports.programs(), programDays: programDays, aggregates: aggregates, unusedBalances: unused)
+    }
+}
