@@ -161,10 +161,14 @@ public struct StateRows: Sendable {
     public var aggregates: [DayAggregates]
     public var unusedBalances: [LedgerReports.UnusedBalance]
 
-    /// The aggregate dimensions as stored (column `dimension`), with the report's groups.
+    /// The aggregate dimensions as stored (column `dimension`), with the report's groups: the
+    /// closed days' breakdowns, and each day's total as dimension `day`. (The indexer asks for
+    /// one day at a time, so there is at most one day; a day still open publishes nothing and
+    /// is asked again in the batch that closes it.)
     public static func dimensions(_ aggregates: ChainReports.Aggregates) -> [(name: String, groups: [ChainReports.Group])] {
-        [("category", aggregates.byMerchantCategory), ("hour", aggregates.byHour), ("day", aggregates.byDay),
-         ("district", aggregates.byDistrict), ("age_band", aggregates.byAgeBand)]
+        let days = aggregates.days
+        return [("category", days.flatMap(\.byMerchantCategory)), ("hour", days.flatMap(\.byHour)), ("day", days.map(\.total)),
+                ("district", days.flatMap(\.byDistrict)), ("age_band", days.flatMap(\.byAgeBand))]
     }
 
     /// The reports after the replica's tip. `days`: the Japan-time days (yyyymmdd) whose

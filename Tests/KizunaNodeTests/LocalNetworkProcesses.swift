@@ -33,6 +33,9 @@ final class LocalNetworkProcesses: @unchecked Sendable {
         name == observerName ? observerKey : DevelopmentKeys.privateKey("validator-\(name)")
     }
 
+    /// Extra environment for the node processes (e.g. `KIZUNA_DEV_CLOCK_OFFSET_MS`).
+    var environment: [String: String] = [:]
+
     init(name: String) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("kizuna-\(name)-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -128,6 +131,7 @@ final class LocalNetworkProcesses: @unchecked Sendable {
         let process = Process()
         process.executableURL = NodeProcess.executable()
         process.arguments = ["node", "--config", folder.appendingPathComponent(name).appendingPathComponent("node.toml").path]
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         FileManager.default.createFile(atPath: logPath(name), contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath(name)))
         process.standardOutput = log
@@ -175,8 +179,9 @@ final class LocalNetworkProcesses: @unchecked Sendable {
         return (hash, root)
     }
 
-    /// Polls (at most `polls` × 100 ms) until `condition` holds; returns whether it did.
-    func eventually(polls: Int = 600, _ condition: () async -> Bool) async -> Bool {
+    /// Polls (at most `polls` × 100 ms, three minutes by default: generous, since the process
+    /// tests run side by side on two cores) until `condition` holds; returns whether it did.
+    func eventually(polls: Int = 1_800, _ condition: () async -> Bool) async -> Bool {
         for _ in 0..<polls {
             if await condition() { return true }
             try? await Task.sleep(nanoseconds: 100_000_000)
