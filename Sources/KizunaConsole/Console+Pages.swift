@@ -115,7 +115,9 @@ extension Console {
                 .init(x: Int64($0.time / 1000), y: Int64(clamping: unlimited ? $0.point.granted : $0.point.remaining), label: Self.time($0.time))
             })]
             var runOutText = text["noRate"]!
-            if unlimited {
+            if let closedAt = program.closedAt {
+                runOutText = "\(text["closed"]!) \(Self.day(LedgerCalendar.japanDayAndHour(closedAt).day))"
+            } else if unlimited {
                 runOutText = text["unlimited"]!
             } else if program.remaining == 0 {
                 runOutText = text["exhausted"]!
@@ -130,6 +132,15 @@ extension Console {
                     ], dashed: true))
                 }
             }
+            // The period's end comes first when the budget would outlast it.
+            if program.closedAt == nil, let endsAt = program.endsAt, runOutText != text["exhausted"]! {
+                runOutText += " (\(text["periodEnds"]!) \(Self.day(LedgerCalendar.japanDayAndHour(endsAt - 1).day)))"
+            }
+            let delegates = program.delegates.map { delegate -> [String: Any] in
+                let state = delegate.revokedAt != nil ? text["revoked"]! : (delegate.expiresAt.map { "\(text["until"]!) \(Self.day(LedgerCalendar.japanDayAndHour($0 - 1).day))" } ?? "")
+                return ["address": String(delegate.address.prefix(14)) + "…", "budget": Self.number(delegate.budget), "granted": Self.number(delegate.granted),
+                        "remaining": Self.number(delegate.remaining), "state": state]
+            }
             let chart = SVGChart.line(title: "#\(program.id) \(program.name) — \(text[unlimited ? "granted" : "burnDown"]!)", series: series,
                                       xLabel: { Self.shortTime(UInt64($0) * 1000) }, yLabel: { Self.number(UInt64(max($0, 0))) }, emptyText: "—")
             let share = unlimited || program.budget == 0 || program.granted > program.budget ? nil : program.budget.dividingFullWidth(program.granted.multipliedFullWidth(by: 1000)).quotient
@@ -137,7 +148,7 @@ extension Console {
                     "budget": unlimited ? text["unlimited"]! : Self.number(program.budget), "granted": Self.number(program.granted), "used": Self.number(program.used),
                     "expired": Self.number(program.expired), "remaining": unlimited ? "—" : Self.number(program.remaining),
                     "share": share.map { "\($0 / 10).\($0 % 10)%" } ?? "—", "runOut": runOutText, "chart": chart,
-                    "heading": text[unlimited ? "granted" : "burnDown"]!]
+                    "heading": text[unlimited ? "granted" : "burnDown"]!, "delegates": delegates, "hasDelegates": !delegates.isEmpty]
         }
         return PageResult(title: text["programs"]!, template: "programs", data: ["programs": rows, "hasPrograms": !rows.isEmpty])
     }
