@@ -3,6 +3,7 @@ import KizunaCore
 import KizunaNode
 import NIOCore
 import Foundation
+import Logging
 
 /// Operator actions on the node itself (`docs/api.md` §1, `docs/operations.md` "Backup and
 /// restore"): for consortium **members** only. An auditor reads the chain; a backup writes to
@@ -46,13 +47,20 @@ extension APIServer {
             } catch {
                 throw APIProblem(400, "api.bad_body", "send {\"to\": \"<absolute path of a new folder on the node's machine>\"} as application/json")
             }
+            // RocksDB's checkpoint blocks (a flush and file links); keep it off the server's loops.
+            let target = body.to
+            let result = await Task.detached { () -> Result<NodeBackup.Manifest, BackupError> in
+                do throws(BackupError) {
+                    return .success(try node.backup(to: target))
+                } catch {
+                    return .failure(error)
+                }
+            }.value
             let manifest: NodeBackup.Manifest
-            do {
-                // RocksDB's checkpoint blocks (a flush and file links); keep it off the server's loops.
-                manifest = try await Task.detached { () throws(BackupError) -> NodeBackup.Manifest in
-                    try node.backup(to: body.to)
-                }.value
-            } catch {
+            switch result {
+            case .success(let written):
+                manifest = written
+            case .failure(let error):
                 let status = switch error.code {
                 case .badTarget: 400
                 case .unsupportedStore: 501

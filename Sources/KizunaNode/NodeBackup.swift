@@ -198,7 +198,7 @@ public enum NodeBackup {
             if let backupError = error as? BackupError { throw backupError }
             throw BackupError(.copyFailed, "copying the backup into \(chainFolder): \(error)", cause: error)
         }
-        do {
+        do throws(BackupError) {
             let restored = try restoreStore(chainFolder: chainFolder, manifest: manifest, genesis: genesis, keepJournalFrom: keepJournalFrom)
             return restored
         } catch {
