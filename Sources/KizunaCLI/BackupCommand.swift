@@ -5,6 +5,7 @@ import FoundationNetworking
 #endif
 import KizunaCore
 import KizunaNode
+import KizunaChain
 
 /// `kizuna backup`: asks a running node for a checkpoint of its store (docs/operations.md
 /// "Backup and restore").
