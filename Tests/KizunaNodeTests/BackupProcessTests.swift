@@ -43,10 +43,10 @@ struct BackupProcessTests {
         for name in LocalNetworkProcesses.validatorNames {
             #expect(try await network.start(name), "\(name) did not start: \(network.log(name))")
         }
-        let residents = (0..<2).map { _ in PrivateKey() }
+        let residents = (0..<4).map { _ in PrivateKey() }
         try await NetworkProcessTests.fund(network, residents: residents, via: "city")
 
-        // Load: two residents paying each other through whichever node is up.
+        // Load: four residents paying each other through whichever node is up.
         let stop = StopFlag()
         let log = AcknowledgementLog()
         let load = Task {
@@ -148,6 +148,7 @@ struct BackupProcessTests {
             if !agreed { try await Task.sleep(nanoseconds: 100_000_000) }
         }
         #expect(agreed, "the four validators do not agree at height \(target)")
+        print("backup: \(taken.output)restore: \(kept.output)refused: \([intoOld, flippedTry, missingTry, rewrittenTry].map { $0.output.prefix(120) })\nagreed at height \(target); committed under load \(committedAtBackup) before the backup, \(await log.entries.count) in all")
         #expect(await network.header("bank", at: backedUpHeight)?.hash == backedUpTip)
         #expect(await network.header("city", at: backedUpHeight)?.hash == backedUpTip)
     }
