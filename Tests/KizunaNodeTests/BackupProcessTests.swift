@@ -1,5 +1,9 @@
 import Foundation
 import Testing
+import Hummingbird
+import HummingbirdTesting
+import HTTPTypes
+import NIOCore
 import KizunaCore
 import KizunaNode
 import KizunaRocksDB
@@ -157,5 +161,44 @@ struct BackupProcessTests {
         let target = network.folder.appendingPathComponent("backup-\(name)").path
         try FileManager.default.copyItem(atPath: backup, toPath: target)
         return target
+    }
+}
+
+/// The backup route's access and refusals, in process (the fixture's store is in memory, so a
+/// member's well-formed request gets `backup.unsupported_store`: the checkpoint itself is
+/// exercised by the process test above).
+@Suite("Backup route access")
+struct BackupRouteTests {
+    typealias F = APIFixture
+
+    @Test func onlyAMemberMayAskAndBadTargetsAreRefused() async throws {
+        let fixture = try APIFixture()
+        try await fixture.application().test(.router) { client in
+            let body = ByteBuffer(string: #"{"to": "/tmp/kizuna-backup-route-test-never-written"}"#)
+            let json: HTTPFields = [.contentType: "application/json"]
+            try await client.execute(uri: "/v1/admin/backup", method: .post, headers: json, body: body) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.code == "auth.required")
+            }
+            try await client.execute(uri: "/v1/admin/backup", method: .post, headers: F.bearer(F.auditorToken), body: body) { response in
+                #expect(response.status == .forbidden)
+                #expect(response.code == "auth.forbidden")
+            }
+            try await client.execute(uri: "/v1/admin/backup", method: .post, headers: F.bearer(F.memberToken), body: ByteBuffer(string: "{}")) { response in
+                #expect(response.code == "api.bad_body")
+            }
+            try await client.execute(uri: "/v1/admin/backup", method: .post, headers: F.bearer(F.memberToken), body: ByteBuffer(string: #"{"to": "relative/folder"}"#)) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.code == "backup.bad_target")
+            }
+            try await client.execute(uri: "/v1/admin/backup", method: .post, headers: F.bearer(F.memberToken), body: ByteBuffer(string: #"{"to": "/tmp"}"#)) { response in
+                #expect(response.code == "backup.bad_target")
+            }
+            try await client.execute(uri: "/v1/admin/backup", method: .post, headers: F.bearer(F.memberToken), body: body) { response in
+                #expect(response.status == .notImplemented)
+                #expect(response.code == "backup.unsupported_store")
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/kizuna-backup-route-test-never-written"))
     }
 }
