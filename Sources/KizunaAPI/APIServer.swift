@@ -104,6 +104,7 @@ public enum APIServer {
         addAccountRoutes(to: router, shared)
         addReportRoutes(to: router, shared)
         addEventRoutes(to: router, shared)
+        addAdminRoutes(to: router, shared)
         addRoutes(router)
         // Last: every route is known by now. It sits in front of Hummingbird's not-found
         // responder only, and turns a known path asked with another method into 405.

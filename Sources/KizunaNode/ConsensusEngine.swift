@@ -109,7 +109,7 @@ public actor ConsensusEngine {
                                            tip: tip, journal: StoreConsensusJournal(store: blocks.store))
         } catch {
             throw StartError(error.code == .recordMissing ? .signerMissing : .signer,
-                             "\(error) (a new validator needs `kizuna signer init --data <data directory>` once)", cause: error)
+                             "\(error) (a new validator needs `kizuna signer init --data <data directory>` once; a data folder made by `kizuna restore` needs the validator's current journal, `kizuna restore --keep-journal-from <old data folder>`, or to run as an observer: docs/operations.md \"Backup and restore\")", cause: error)
         }
         heightStartedAt = wallClockMilliseconds()
         inbox = BoundedInbox(peerInputsMax: Self.inboxPeerInputsMax)

@@ -224,6 +224,32 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         return usage
     }
 
+    /// Writes a consistent point-in-time copy of the whole store (every column family, as of
+    /// one moment between write batches) into the folder at `path`, which must not exist; its
+    /// parent must. RocksDB's checkpoint: memtables are flushed first, table files are
+    /// hard-linked when `path` is on the same file system (else copied), the manifest and any
+    /// write-ahead log needed for consistency are copied. The store keeps serving meanwhile.
+    public func checkpoint(to path: String) throws(StorageError) {
+        let handles = try acquire()
+        defer { release() }
+        var errptr: UnsafeMutablePointer<CChar>?
+        guard let checkpoint = rocksdb_checkpoint_object_create(handles.db, &errptr) else {
+            let raw = errptr.map { RocksDBErrors.take($0) } ?? "no checkpoint object"
+            throw StorageError(.writeFailed, "cannot start a checkpoint of the store at \(self.path): \(raw)")
+        }
+        defer { rocksdb_checkpoint_object_destroy(checkpoint) }
+        if let errptr { rocksdb_free(errptr) }
+        errptr = nil
+        // log_size_for_flush 0: always flush the memtables, so the copy is table files.
+        rocksdb_checkpoint_create(checkpoint, path, 0, &errptr)
+        if let errptr {
+            throw StorageError(
+                .writeFailed,
+                "cannot write a checkpoint of the store at \(self.path) into \(path): \(RocksDBErrors.take(errptr)) "
+                    + "(the folder must not exist yet and its parent must be writable)")
+        }
+    }
+
     /// True once `close()` was called.
     public var isClosed: Bool {
         lock.withLock { state.closeRequested }

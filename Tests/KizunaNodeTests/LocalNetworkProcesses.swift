@@ -26,6 +26,9 @@ final class LocalNetworkProcesses: @unchecked Sendable {
     /// The port the others dial to reach a node, when it differs from its listening port (a
     /// test's proxy in between); `writeConfigurations()` after changing it.
     var peerDialPorts: [String: Int] = [:]
+    /// TOML appended to every node's configuration (e.g. an `[access]` section);
+    /// `writeConfigurations()` after changing it.
+    var extraConfiguration = ""
     private var processes: [String: Process] = [:]
     private var runCounts: [String: Int] = [:]
 
@@ -109,7 +112,7 @@ final class LocalNetworkProcesses: @unchecked Sendable {
         tokenSha256 = "\(Self.auditorTokenSha256)"
 
         """
-        return text
+        return text + extraConfiguration
     }
 
     /// Rewrites every node's configuration (after `peerDialPorts` changed).

@@ -1,0 +1,76 @@
+import Hummingbird
+import KizunaCore
+import KizunaNode
+import NIOCore
+import Foundation
+import Logging
+
+/// Operator actions on the node itself (`docs/api.md` §1, `docs/operations.md` "Backup and
+/// restore"): for consortium **members** only. An auditor reads the chain; a backup writes to
+/// the node's disk, which only the organisation running the node (a member) may ask for.
+extension APIServer {
+    struct BackupRequest: Decodable {
+        /// An absolute path on the node's machine; must not exist, its parent must.
+        var to: String
+    }
+
+    struct BackupResponse: Encodable {
+        var folder: String
+        var chainId: String
+        var height: UInt64
+        var tipHash: String
+        var stateRoot: String
+        var files: Int
+        var bytes: UInt64
+    }
+
+    static func addAdminRoutes(to router: Router<APIRequestContext>, _ shared: Shared) {
+        let node = shared.node
+        router.post("/v1/admin/backup") { request, _ in
+            switch try caller(request, shared) {
+            case .member: break
+            case .anonymous:
+                throw APIProblem(401, "auth.required", "a backup is for consortium members (Authorization: Bearer <member token>)")
+            case .auditor, .account:
+                throw APIProblem(403, "auth.forbidden", "a backup writes to the node's disk: only a consortium member's token may ask for one, not an auditor's or an account's")
+            }
+            var request = request
+            let buffer: ByteBuffer
+            do {
+                buffer = try await request.collectBody(upTo: 4096)
+            } catch {
+                throw APIProblem(413, "api.body_too_large", "the body of a backup request is {\"to\": \"<folder>\"}, at most 4096 bytes")
+            }
+            let body: BackupRequest
+            do {
+                body = try JSONDecoder().decode(BackupRequest.self, from: Data(buffer.readableBytesView))
+            } catch {
+                throw APIProblem(400, "api.bad_body", "send {\"to\": \"<absolute path of a new folder on the node's machine>\"} as application/json")
+            }
+            // RocksDB's checkpoint blocks (a flush and file links); keep it off the server's loops.
+            let target = body.to
+            let result = await Task.detached { () -> Result<NodeBackup.Manifest, BackupError> in
+                do throws(BackupError) {
+                    return .success(try node.backup(to: target))
+                } catch {
+                    return .failure(error)
+                }
+            }.value
+            let manifest: NodeBackup.Manifest
+            switch result {
+            case .success(let written):
+                manifest = written
+            case .failure(let error):
+                let status = switch error.code {
+                case .badTarget: 400
+                case .unsupportedStore: 501
+                default: 500
+                }
+                throw APIProblem(status, error.code.rawValue, error.message)
+            }
+            shared.logger.notice("backup written", metadata: ["folder": "\(body.to)", "height": "\(manifest.height)", "tip": "\(manifest.tipHash)"])
+            return try json(BackupResponse(folder: body.to, chainId: manifest.chainId, height: manifest.height, tipHash: manifest.tipHash,
+                                           stateRoot: manifest.stateRoot, files: manifest.files.count, bytes: manifest.files.reduce(0) { $0 + $1.bytes }))
+        }
+    }
+}
