@@ -45,7 +45,7 @@ struct AdmissionProcessTests {
     }
 
     @Test func whatCannotApplyIsRefusedAtOnceAndNothingIsStuck() async throws {
-        let network = try LocalNetworkProcesses(name: "admission")
+        let network = try await LocalNetworkProcesses.exclusive(name: "admission")
         defer { network.removeAll() }
         for name in LocalNetworkProcesses.validatorNames {
             #expect(try await network.start(name), "\(name) did not start: \(network.log(name))")

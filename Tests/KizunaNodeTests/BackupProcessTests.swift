@@ -40,7 +40,7 @@ struct BackupProcessTests {
     }
 
     @Test func aBackupUnderLoadRestoresToAValidatorThatJoinsAndAgrees() async throws {
-        let network = try LocalNetworkProcesses(name: "backup")
+        let network = try await LocalNetworkProcesses.exclusive(name: "backup")
         defer { network.removeAll() }
         network.extraConfiguration = Self.accessSection()
         try network.writeConfigurations()

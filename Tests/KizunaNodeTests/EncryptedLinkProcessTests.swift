@@ -13,7 +13,7 @@ import Testing
 /// none of their signatures or ids, not the chain id, and no validator's key.
 @Suite(.serialized) struct EncryptedLinkProcessTests {
     @Test func theFourValidatorNetworkSendsNoTransactionOrChainIdInClear() async throws {
-        let network = try LocalNetworkProcesses(name: "link")
+        let network = try await LocalNetworkProcesses.exclusive(name: "link")
         defer { network.removeAll() }
         let names = LocalNetworkProcesses.validatorNames
         var proxies: [RecordingProxy] = []

@@ -30,7 +30,7 @@ struct IndexerProcessTests {
 
     @Test func killedIndexerEndsWithTheChainsContentAndTheBIRoleSeesNoPersonalData() async throws {
         guard let postgres = try await TestPostgres.make() else { return }
-        let network = try LocalNetworkProcesses(name: "index")
+        let network = try await LocalNetworkProcesses.exclusive(name: "index")
         defer { network.removeAll() }
         // Aggregates are published for closed Japan-time days only: the nodes' clocks are set
         // 90 s before a Japan-time midnight, so the load runs across it and the first day closes

@@ -195,5 +195,47 @@ final class LocalNetworkProcesses: @unchecked Sendable {
     func removeAll() {
         for name in processes.keys { kill(name) }
         try? FileManager.default.removeItem(at: folder)
+        if holdsGate {
+            holdsGate = false
+            Task { await FourValidatorGate.shared.release() }
+        }
+    }
+
+    /// Whether this network holds `FourValidatorGate` (released by `removeAll`).
+    private var holdsGate = false
+
+    /// A network made once no other test's four-validator network runs (`FourValidatorGate`).
+    static func exclusive(name: String) async throws -> LocalNetworkProcesses {
+        await FourValidatorGate.shared.acquire()
+        do {
+            let network = try LocalNetworkProcesses(name: name)
+            network.holdsGate = true
+            return network
+        } catch {
+            await FourValidatorGate.shared.release()
+            throw error
+        }
+    }
+}
+
+/// The tests that run four validator processes take turns: side by side with each other (and
+/// the rest of the suite) on two cores their bounded waits ran out, and a wait long enough for
+/// that load would hide real stalls. Each test takes the gate when it makes its network and
+/// gives it back in `removeAll` (its `defer`); the other suites still run in parallel.
+actor FourValidatorGate {
+    static let shared = FourValidatorGate()
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func acquire() async {
+        guard busy else {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
     }
 }

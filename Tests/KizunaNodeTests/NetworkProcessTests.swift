@@ -89,7 +89,7 @@ struct NetworkProcessTests {
     }
 
     @Test func validatorsSurviveKillsCatchUpAndAgree() async throws {
-        let network = try LocalNetworkProcesses(name: "net")
+        let network = try await LocalNetworkProcesses.exclusive(name: "net")
         defer { network.removeAll() }
         let names = LocalNetworkProcesses.validatorNames
         for name in names {
@@ -218,7 +218,7 @@ struct NetworkProcessTests {
     /// message signed by the wrong key each cost the sender its connection; the node logs it
     /// and keeps committing.
     @Test func hostilePeersAreDisconnectedAndLogged() async throws {
-        let network = try LocalNetworkProcesses(name: "hostile")
+        let network = try await LocalNetworkProcesses.exclusive(name: "hostile")
         defer { network.removeAll() }
         for name in LocalNetworkProcesses.validatorNames {
             #expect(try await network.start(name), "\(name) did not start: \(network.log(name))")
