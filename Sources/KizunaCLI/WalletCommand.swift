@@ -136,6 +136,8 @@ struct WalletCommand: AsyncParsableCommand {
         @Option(help: "The only merchant that may collect (default: any merchant).") var merchant: String?
         @Option(help: "The most the merchant may collect, in yen.") var cap: UInt64
         @Option(help: "How long the code holds, in seconds (at most 600).") var seconds: UInt64 = PaymentCode.defaultLifetimeSeconds
+        @Option(help: "Also write the QR code as an SVG image to this path.") var svg: String?
+        @Flag(help: "Also draw the QR code in the terminal (for a dark terminal background).") var qr = false
 
         func run() async throws {
             let key = try connection.privateKey()
@@ -143,11 +145,23 @@ struct WalletCommand: AsyncParsableCommand {
             if let given = self.chainId { chainId = given } else { chainId = try await connection.chainId(try connection.client()) }
             let merchant = try self.merchant.map { try WalletCommand.account($0, "merchant") }
             let now = UInt64(Date().timeIntervalSince1970 * 1000)
+            let text: String
             do {
-                print(PaymentCode.text(try PaymentCode.authorise(chainId: chainId, key: key, merchant: merchant, capYen: cap, now: now, lifetimeSeconds: seconds)))
+                text = PaymentCode.text(try PaymentCode.authorise(chainId: chainId, key: key, merchant: merchant, capYen: cap, now: now, lifetimeSeconds: seconds))
             } catch {
                 throw ValidationError("\(error)")
             }
+            print(text)
+            guard svg != nil || qr else { return }
+            guard let symbol = QRCode.encode(text: text) else { throw ValidationError("the payment code is too long for a QR code") }
+            if let svg {
+                do {
+                    try symbol.svg().write(toFile: svg, atomically: true, encoding: .utf8)
+                } catch {
+                    throw ValidationError("--svg: cannot write \(svg): \(error.localizedDescription)")
+                }
+            }
+            if qr { print(symbol.terminalText()) }
         }
     }
 
