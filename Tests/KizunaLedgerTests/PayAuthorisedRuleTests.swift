@@ -1,5 +1,6 @@
 import KizunaCore
 import KizunaLedger
+import KizunaChain
 import KizunaStorage
 import KizunaWallet
 import Testing
@@ -236,5 +237,38 @@ struct PayAuthorisedRuleTests {
         #expect(Base64URL.decode("Z") == nil)
         #expect(Base64URL.decode("Zg==") == nil)
         #expect(Base64URL.decode("+/") == nil)
+    }
+}
+
+/// Customer-presented payments count in the payment aggregates (issue 17's report) as payments
+/// by the authorisation's payer at the collecting merchant.
+@Suite("Customer-presented payments in the aggregates")
+struct PayAuthorisedAggregateTests {
+    @Test("twelve residents pay by showing a code: the closed day counts twelve payments by twelve residents, with the payers' districts")
+    func aggregates() throws {
+        let chain = try ChainHarness()
+        let chainId = chain.genesis.chainId
+        var registrar = TransactionBuilder(chainId: chainId, key: Fixture.registrarKey, nextNonce: 0)
+        var issuer = TransactionBuilder(chainId: chainId, key: Fixture.coinIssuerKey, nextNonce: 0)
+        let residents = (0..<12).map { Fixture.account($0) }
+        let shop = Fixture.account(40)
+        var terminal = TransactionBuilder(chainId: chainId, key: shop, nextNonce: 0)
+        var time = Fixture.time("2026-04-01T09:00:00+09:00")
+        try chain.produce(residents.map { registrar.register($0.publicKey, role: .resident, district: "north", ageBand: 6) }
+                          + [registrar.register(shop.publicKey, role: .merchant, merchantCategory: "supermarket")], timestamp: time)
+        time += 60_000
+        try chain.produce(residents.enumerated().map { issuer.charge(to: $1.publicKey, amount: 5_000, receiptId: "code-\($0)") }, timestamp: time)
+        time = Fixture.time("2026-04-01T10:00:00+09:00")
+        let collections = try residents.map { resident in
+            let code = try PaymentCode.authorise(chainId: chainId, key: resident, merchant: shop.publicKey, capYen: 1_000, now: time)
+            return terminal.collect(try PaymentCode.parse(PaymentCode.text(code)), amount: 700)
+        }
+        try chain.produce(collections, timestamp: time + 5_000)
+        try chain.produce([], timestamp: Fixture.time("2026-04-02T08:00:00+09:00"))
+        let answer = try ChainReports.paymentAggregates(blocks: chain.blocks, fromDay: 20260401, toDay: 20260401)
+        let day = try #require(answer.days.first)
+        #expect(day.total.payments == 12 && day.total.residents == 12 && day.total.yen == 8_400)
+        #expect(day.byMerchantCategory.map(\.key) == ["supermarket"])
+        #expect(day.byDistrict.map(\.key) == ["north"] && day.byAgeBand.map(\.key) == ["6"])
     }
 }
