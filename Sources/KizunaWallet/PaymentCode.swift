@@ -21,9 +21,10 @@ public enum PaymentCode {
     /// `now` (UTC milliseconds; the wallet's clock — the ledger judges expiry by block time).
     public static func authorise(chainId: String, key: PrivateKey, merchant: PublicKey?, capYen: UInt64, now: UInt64, lifetimeSeconds: UInt64 = defaultLifetimeSeconds) throws(PaymentCodeError) -> SignedPaymentAuthorisation {
         guard capYen > 0 else { throw PaymentCodeError(.invalid, "the cap must be at least ¥1") }
-        guard lifetimeSeconds > 0, lifetimeSeconds * 1000 <= PaymentAuthorisation.maxLifetimeMilliseconds else {
+        guard lifetimeSeconds > 0, lifetimeSeconds <= PaymentAuthorisation.maxLifetimeMilliseconds / 1000 else {
             throw PaymentCodeError(.invalid, "the lifetime must be 1–\(PaymentAuthorisation.maxLifetimeMilliseconds / 1000) seconds; the ledger refuses a longer one")
         }
+        guard now <= UInt64.max - lifetimeSeconds * 1000 else { throw PaymentCodeError(.invalid, "the clock reading \(now) is out of range") }
         var generator = SystemRandomNumberGenerator()
         let nonce = (0..<PaymentAuthorisation.nonceBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let authorisation = PaymentAuthorisation(chainId: chainId, payer: key.publicKey, merchant: merchant, capYen: capYen, expiresAt: now + lifetimeSeconds * 1000, nonce: nonce)

@@ -14,9 +14,10 @@ struct PayAuthorisedRuleTests {
     let shop = Fixture.account(9)
     let otherShop = Fixture.account(10)
 
-    /// Alice (¥5,000 in coins, 300 points) and Bob (¥1,000); two shops.
+    /// Alice (¥5,000 in coins, 300 points) and Bob (¥1,000); two shops. No charge bonus, so
+    /// the figures are exact.
     func town() throws -> (ledger: LedgerHarness, program: UInt64) {
-        let ledger = try LedgerHarness()
+        let ledger = try LedgerHarness(genesis: PaymentRuleTests.noBonusGenesis())
         try ledger.setUpResidents([(alice, 5_000), (bob, 1_000)])
         try ledger.commitAll([ledger.register(shop.publicKey, role: .merchant, merchantCategory: "restaurant"),
                               ledger.register(otherShop.publicKey, role: .merchant, merchantCategory: "drugstore")])
