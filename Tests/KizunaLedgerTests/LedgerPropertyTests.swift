@@ -339,6 +339,7 @@ struct AllKindsPropertyTests {
 
             var accepted: [VerifiedTransaction] = []
             var all: [SignedTransaction] = []
+            var settledInBlock: [SignedPaymentAuthorisation] = []
             let count = 8 + random.below(13)
             for _ in 0..<count {
                 var signer: PrivateKey
@@ -393,7 +394,7 @@ struct AllKindsPropertyTests {
                     let issuer = state?.issuer
                     signer = random.chance(90) ? (issuer.flatMap { keys[$0] } ?? Fixture.cityKey) : someone()
                     let delegate = random.chance(90) ? pick(platforms).publicKey : someone().publicKey
-                    if random.chance(75) {
+                    if random.chance(65) {
                         let budget = state.map { $0.definition.budgetYen } ?? 1_000
                         let cap = state.map { $0.definition.perResidentCapYen } ?? 1_000
                         let expiresAt = random.chance(60) ? UInt64.max : time + UInt64(random.below(40)) * 86_400_000 + 1
@@ -453,7 +454,10 @@ struct AllKindsPropertyTests {
                     // long-lived, for another merchant or chain, or with a forged signature.
                     signer = merchant()
                     let code: SignedPaymentAuthorisation
-                    if !authorisations.isEmpty && random.chance(12) {
+                    if !settledInBlock.isEmpty && random.chance(50) {
+                        // A replay of a code this block already settled: refused as used.
+                        code = settledInBlock[random.below(settledInBlock.count)]
+                    } else if !authorisations.isEmpty && random.chance(10) {
                         code = authorisations[authorisations.count - 1 - random.below(min(3, authorisations.count))]
                     } else {
                         let payer = resident()
@@ -470,9 +474,9 @@ struct AllKindsPropertyTests {
                         default: 1 + random.next() % 180_000
                         }
                         let nonce = (0..<PaymentAuthorisation.nonceBytes).map { _ in UInt8(truncatingIfNeeded: random.next()) }
-                        let authorisation = PaymentAuthorisation(chainId: random.chance(2) ? "other-chain" : chainId, payer: payer.publicKey, merchant: named,
+                        let authorisation = PaymentAuthorisation(chainId: random.chance(5) ? "other-chain" : chainId, payer: payer.publicKey, merchant: named,
                                                                  capYen: max(1, amount(upTo: balance, limit: 8_000)), expiresAt: time + lifetime, nonce: nonce)
-                        code = random.chance(3)
+                        code = random.chance(6)
                             ? SignedPaymentAuthorisation(authorisation: authorisation, signature: someone().sign(authorisation.signingBytes))
                             : authorisation.signed(by: payer)
                         authorisations.append(code)
@@ -531,7 +535,10 @@ struct AllKindsPropertyTests {
                     inBlock[signer.publicKey, default: 0] += 1
                     outcomes["accepted", default: 0] += 1
                     acceptedKinds[body.kind, default: 0] += 1
-                    if case .payAuthorised = body { authorisedInRun += 1 }
+                    if case .payAuthorised(let collected) = body {
+                        authorisedInRun += 1
+                        settledInBlock.append(collected.authorisation)
+                    }
                     if case .grant = body, platforms.contains(where: { $0.publicKey == signer.publicKey }) { acceptedKinds["grant by a delegate", default: 0] += 1 }
                 }
             }
@@ -576,6 +583,8 @@ struct AllKindsPropertyTests {
         let kinds = ["register", "charge", "send", "create_program", "grant", "pay", "thank", "redeem", "refund", "freeze", "unfreeze", "recover", "appoint_delegate", "revoke_delegate", "set_program_terms", "top_up_program", "close_program", "pay_authorised"]
         #expect((kinds + ["grant by a delegate"]).allSatisfy { acceptedKinds[$0, default: 0] > 0 }, "accepted per kind: \(acceptedKinds)")
         #expect(outcomes.count >= 20, "too few distinct outcomes: \(outcomes)")
+        // Customer-presented payments were refused for several reasons, not only accepted.
+        #expect(outcomes.keys.filter { $0.hasPrefix("ledger.authorisation_") }.count >= 4, "outcomes: \(outcomes)")
         #expect(outcomes["accepted", default: 0] >= 220, "outcomes: \(outcomes)")
         for asset in Asset.allCases {
             #expect(try ledger.supply(asset).expired > 0, "no \(asset.name) expired")
