@@ -85,6 +85,11 @@ struct TransactionView: Codable, Sendable {
             return ["program": .number(value.program), "amountYen": .number(value.amountYen)]
         case .closeProgram(let value):
             return ["program": .number(value.program)]
+        case .payAuthorised(let value):
+            let authorisation = value.authorisation.authorisation
+            return ["payer": key(authorisation.payer), "merchant": authorisation.merchant.map(key) ?? .null,
+                    "capYen": .number(authorisation.capYen), "expiresAt": .number(authorisation.expiresAt),
+                    "authorisationNonce": .string(authorisation.nonce.hexString), "amount": .number(value.amount)]
         }
     }
 }

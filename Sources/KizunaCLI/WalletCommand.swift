@@ -16,7 +16,7 @@ struct WalletCommand: AsyncParsableCommand {
         ?wait=commit; the nonce is read from the node unless --nonce is given.
         """,
         subcommands: [
-            Create.self, Balance.self, History.self, Pay.self, Send.self, Thank.self,
+            Create.self, Balance.self, History.self, Pay.self, Authorise.self, Collect.self, Send.self, Thank.self,
             Register.self, Charge.self, CreateProgramCommand.self, Grant.self, Redeem.self, Refund.self,
             AppointDelegateCommand.self, RevokeDelegateCommand.self, SetProgramTermsCommand.self, TopUpProgramCommand.self, CloseProgramCommand.self, Freeze.self, Unfreeze.self, Recover.self,
         ]
@@ -123,6 +123,58 @@ struct WalletCommand: AsyncParsableCommand {
             let reply = try await client.authenticated(.signed(RequestSigner(chainId: chainId, key: key))).history(key.publicKey, limit: limit, before: before)
             print(reply.text)
             if !reply.isSuccess { throw ExitCode(1) }
+        }
+    }
+
+    struct Authorise: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a short-lived payment code (kizuna-pay:…) for a store to scan and collect up to a cap.",
+            discussion: "Nothing is submitted: the merchant collects with `kizuna wallet collect`. The code can be used once, until it expires; show it as a QR code."
+        )
+        @OptionGroup var connection: Connection
+        @Option(help: "The chain id (default: read from the node's status).") var chainId: String?
+        @Option(help: "The only merchant that may collect (default: any merchant).") var merchant: String?
+        @Option(help: "The most the merchant may collect, in yen.") var cap: UInt64
+        @Option(help: "How long the code holds, in seconds (at most 600).") var seconds: UInt64 = PaymentCode.defaultLifetimeSeconds
+        @Option(help: "Also write the QR code as an SVG image to this path.") var svg: String?
+        @Flag(help: "Also draw the QR code in the terminal (for a dark terminal background).") var qr = false
+
+        func run() async throws {
+            let key = try connection.privateKey()
+            let chainId: String
+            if let given = self.chainId { chainId = given } else { chainId = try await connection.chainId(try connection.client()) }
+            let merchant = try self.merchant.map { try WalletCommand.account($0, "merchant") }
+            let now = UInt64(Date().timeIntervalSince1970 * 1000)
+            let text: String
+            do {
+                text = PaymentCode.text(try PaymentCode.authorise(chainId: chainId, key: key, merchant: merchant, capYen: cap, now: now, lifetimeSeconds: seconds))
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            print(text)
+            guard svg != nil || qr else { return }
+            guard let symbol = QRCode.encode(text: text) else { throw ValidationError("the payment code is too long for a QR code") }
+            if let svg {
+                do {
+                    try symbol.svg().write(toFile: svg, atomically: true, encoding: .utf8)
+                } catch {
+                    throw ValidationError("--svg: cannot write \(svg): \(error.localizedDescription)")
+                }
+            }
+            if qr { print(symbol.terminalText()) }
+        }
+    }
+
+    struct Collect: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Merchant: collect a payment a resident authorised with a payment code (your key is the payee).")
+        @OptionGroup var submission: Submission
+        @Option(help: "The scanned payment code (kizuna-pay:…).") var authorisation: String
+        @Option(help: "Amount in yen (at most the code's cap).") var amount: UInt64
+
+        func run() async throws {
+            let code: SignedPaymentAuthorisation
+            do { code = try PaymentCode.parse(authorisation) } catch { throw ValidationError("--authorisation: \(error)") }
+            try await submission.submit { _ in .payAuthorised(PayAuthorised(authorisation: code, amount: amount)) }
         }
     }
 

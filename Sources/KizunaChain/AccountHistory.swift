@@ -57,6 +57,8 @@ extension SignedTransaction {
         case .revokeDelegate(let revocation): accounts.append(revocation.delegate)
         case .setProgramTerms(let terms): accounts += terms.merchants
         case .topUpProgram, .closeProgram: break
+        // The merchant signs; the payer is the other account the payment touches.
+        case .payAuthorised(let collect): accounts.append(collect.authorisation.authorisation.payer)
         }
         // Sorted and unique: the index entries of a block are then written in a fixed order.
         var unique: [PublicKey] = []

@@ -128,8 +128,18 @@ public enum ChainReports {
             if day > throughDay { break scan }
             guard day >= fromDay else { continue }
             for transaction in block.transactions {
-                guard case .pay(let pay) = transaction.transaction.body else { continue }
-                let payer = transaction.transaction.signer
+                // A payment: `pay` (signed by the payer) or `pay_authorised` (signed by the
+                // merchant, the payer named in the authorisation).
+                let pay: Pay
+                let payer: PublicKey
+                switch transaction.transaction.body {
+                case .pay(let body):
+                    (pay, payer) = (body, transaction.transaction.signer)
+                case .payAuthorised(let body):
+                    (pay, payer) = (Pay(merchant: transaction.transaction.signer, amount: body.amount), body.authorisation.authorisation.payer)
+                default:
+                    continue
+                }
                 let account = try blocks.account(payer)
                 let resident: [UInt8]
                 if let known = residentIds[payer] {

@@ -144,6 +144,8 @@ extension Console {
             return "program \(value.program) \(value.startsAt == 0 ? "" : CivilTime.formatJapan(milliseconds: value.startsAt)) – \(ends)\(value.merchants.isEmpty ? "" : ", \(value.merchants.count) merchant(s)")"
         case .topUpProgram(let value): return "program \(value.program) +¥\(number(value.amountYen))"
         case .closeProgram(let value): return "program \(value.program)"
+        case .payAuthorised(let value):
+            return "\(short(value.authorisation.authorisation.payer)) → signer ¥\(number(value.amount)) (authorised up to ¥\(number(value.authorisation.authorisation.capYen)))"
         }
     }
 }

@@ -74,6 +74,7 @@ public enum HashDomain: String, Sendable, CaseIterable {
     case requestSignature = "KIZUNA/REQUEST/V1"
     case genesisApproval = "KIZUNA/GENESIS-APPROVAL/V1"
     case peerLink = "KIZUNA/LINK/V1"
+    case paymentAuthorisation = "KIZUNA/PAY-AUTH/V1"
 
     public var prefix: [UInt8] { Array(rawValue.utf8) + [0] }
 }

@@ -149,6 +149,7 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
     case setProgramTerms(SetProgramTerms)
     case topUpProgram(TopUpProgram)
     case closeProgram(CloseProgram)
+    case payAuthorised(PayAuthorised)
 
     /// Each kind's name, its tag byte and its fields: the one table that `kind`, `tag` and
     /// the encoding read.
@@ -171,6 +172,7 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
         case .setProgramTerms(let fields): ("set_program_terms", 15, fields)
         case .topUpProgram(let fields): ("top_up_program", 16, fields)
         case .closeProgram(let fields): ("close_program", 17, fields)
+        case .payAuthorised(let fields): ("pay_authorised", 18, fields)
         }
     }
 
@@ -204,6 +206,7 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
         case 15: self = .setProgramTerms(try decoder.decode(SetProgramTerms.self))
         case 16: self = .topUpProgram(try decoder.decode(TopUpProgram.self))
         case 17: self = .closeProgram(try decoder.decode(CloseProgram.self))
+        case 18: self = .payAuthorised(try decoder.decode(PayAuthorised.self))
         case let other: throw DecodingError(.invalidTag, "unknown transaction kind \(other)", offset: start)
         }
     }
@@ -398,6 +401,20 @@ public struct TransactionErrorCode: ErrorCode, CustomStringConvertible {
     public static let delegateBudgetExhausted = Self(rawValue: "ledger.delegate_budget_exhausted")
     /// The grant would take the delegate over its per-day cap (Japan-time calendar day).
     public static let delegateDailyCapExceeded = Self(rawValue: "ledger.delegate_daily_cap_exceeded")
+    /// `pay_authorised`: the amount is over the cap the payer authorised.
+    public static let authorisationCapExceeded = Self(rawValue: "ledger.authorisation_cap_exceeded")
+    /// `pay_authorised`: the block time is at or past the authorisation's expiry.
+    public static let authorisationExpired = Self(rawValue: "ledger.authorisation_expired")
+    /// `pay_authorised`: the expiry is further after the block time than the ledger allows.
+    public static let authorisationTooLong = Self(rawValue: "ledger.authorisation_too_long")
+    /// `pay_authorised`: this payer's authorisation nonce was already settled.
+    public static let authorisationUsed = Self(rawValue: "ledger.authorisation_used")
+    /// `pay_authorised`: the authorisation names another merchant than the one collecting.
+    public static let authorisationWrongMerchant = Self(rawValue: "ledger.authorisation_wrong_merchant")
+    /// `pay_authorised`: the payer's signature on the authorisation does not verify.
+    public static let authorisationBadSignature = Self(rawValue: "ledger.authorisation_bad_signature")
+    /// `pay_authorised`: the authorisation was signed for another chain.
+    public static let authorisationWrongChain = Self(rawValue: "ledger.authorisation_wrong_chain")
     public static let mempoolFull = Self(rawValue: "mempool.full")
     public static let accountQueueFull = Self(rawValue: "mempool.account_queue_full")
     /// Admission control: the network already holds what it can commit within the latency

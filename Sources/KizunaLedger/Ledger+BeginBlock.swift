@@ -31,6 +31,29 @@ extension Ledger {
         }
         try expireLots(at: context.timestamp, store: store, overlay: &overlay)
         try expireCoins(at: context.timestamp, store: store, overlay: &overlay)
+        try pruneUsedAuthorisations(at: context.timestamp, store: store, overlay: &overlay)
+    }
+
+    /// Deletes the records of settled customer-presented authorisations that expired at or
+    /// before `time`: from this block on the ledger refuses them as expired, so the record
+    /// that refuses them as reused is no longer needed (block times never go back).
+    private func pruneUsedAuthorisations(at time: UInt64, store: any KeyValueStore, overlay: inout StateOverlay) throws {
+        let prefix = [StateKey.authorisationExpiryPrefix]
+        var due: [(indexKey: [UInt8], recordKey: [UInt8])] = []
+        try store.scan(.state, from: prefix, prefix: prefix) { key, _ in
+            var decoder = Decoder(key)
+            _ = try decoder.decodeUInt8()
+            let expiresAt = try decoder.decodeUInt64()
+            guard expiresAt <= time else { return false }
+            let payer = try decoder.decode(PublicKey.self)
+            let nonce = try decoder.decodeFixed(PaymentAuthorisation.nonceBytes)
+            due.append((key, StateKey.usedAuthorisation(payer, nonce)))
+            return true
+        }
+        for entry in due {
+            overlay.set(entry.indexKey, nil)
+            overlay.set(entry.recordKey, nil)
+        }
     }
 
     /// Removes every lot due at or before `time`, found through the expiry index.

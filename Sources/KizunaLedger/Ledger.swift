@@ -183,6 +183,7 @@ public struct Ledger: Sendable {
         case .setProgramTerms(let body): try setProgramTerms(body, signer: signer, context: context, overlay: &overlay)
         case .topUpProgram(let body): try topUpProgram(body, signer: signer, context: context, overlay: &overlay)
         case .closeProgram(let body): try closeProgram(body, signer: signer, context: context, overlay: &overlay)
+        case .payAuthorised(let body): try payAuthorised(body, signer: signer, context: context, overlay: &overlay)
         }
     }
 

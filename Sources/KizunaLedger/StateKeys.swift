@@ -27,6 +27,8 @@ public enum StateKey {
     static let delegateResident: UInt8 = 0x16
     static let programTerms: UInt8 = 0x17
     static let programToppedUp: UInt8 = 0x18
+    static let usedAuthorisation: UInt8 = 0x19
+    public static let authorisationExpiryPrefix: UInt8 = 0x1A
 
     /// `0x01 ‖ public key` → `AccountState`.
     public static func account(_ key: PublicKey) -> [UInt8] { [account] + key.bytes }
@@ -105,6 +107,16 @@ extension StateKey {
     public static func programTerms(_ program: UInt64) -> [UInt8] { encode { $0.encode(programTerms); $0.encode(program) } }
     /// `0x18 ‖ program id` → total added to the program's budget by top-ups.
     public static func programToppedUp(_ program: UInt64) -> [UInt8] { encode { $0.encode(programToppedUp); $0.encode(program) } }
+    /// `0x19 ‖ payer ‖ authorisation nonce` → the authorisation's expiry: a settled
+    /// customer-presented authorisation, kept until it expires (then pruned by beginBlock).
+    public static func usedAuthorisation(_ payer: PublicKey, _ nonce: [UInt8]) -> [UInt8] {
+        encode { $0.encode(usedAuthorisation); $0.encodeFixed(payer.bytes); $0.encodeFixed(nonce) }
+    }
+    /// `0x1A ‖ expires-at ‖ payer ‖ authorisation nonce` → 0x01: the index that prunes
+    /// `usedAuthorisation` records once they can no longer matter.
+    public static func authorisationExpiry(_ expiresAt: UInt64, _ payer: PublicKey, _ nonce: [UInt8]) -> [UInt8] {
+        encode { $0.encode(authorisationExpiryPrefix); $0.encode(expiresAt); $0.encodeFixed(payer.bytes); $0.encodeFixed(nonce) }
+    }
     /// `0x16 ‖ program id ‖ delegate key ‖ resident key` → total the delegate granted the resident.
     public static func delegateResident(_ program: UInt64, _ delegate: PublicKey, _ resident: PublicKey) -> [UInt8] {
         encode { $0.encode(delegateResident); $0.encode(program); $0.encodeFixed(delegate.bytes); $0.encodeFixed(resident.bytes) }

@@ -12,7 +12,7 @@ public enum AdmissionLane: Int, Sendable, CaseIterable, CustomStringConvertible 
 
     public init(_ body: TransactionBody) {
         switch body {
-        case .pay, .send, .thank: self = .payments
+        case .pay, .payAuthorised, .send, .thank: self = .payments
         case .register, .charge, .createProgram, .grant, .redeem, .refund, .freeze, .unfreeze, .recover, .appointDelegate, .revokeDelegate,
              .setProgramTerms, .topUpProgram, .closeProgram: self = .operations
         }

@@ -51,6 +51,12 @@ public struct TransactionBuilder: Sendable {
         sign(.pay(Pay(merchant: merchant, amount: amount)))
     }
 
+    /// Merchant: collect a payment the payer authorised (customer-presented mode): the
+    /// merchant is the payee and signs with its own nonce.
+    public mutating func collect(_ authorisation: SignedPaymentAuthorisation, amount: Amount) -> SignedTransaction {
+        sign(.payAuthorised(PayAuthorised(authorisation: authorisation, amount: amount)))
+    }
+
     /// Resident: send coins to another resident.
     public mutating func send(to account: PublicKey, amount: Amount) -> SignedTransaction {
         sign(.send(Send(to: account, amount: amount)))

@@ -22,6 +22,26 @@ struct VectorFile: Codable, Equatable {
     var blocks: [BlockVector]
     var genesis: [GenesisVector]
     var invalid: [InvalidVector]
+    var paymentAuthorisations: [PaymentAuthorisationVector]
+}
+
+/// A customer-presented payment authorisation (issue 19): its fields, canonical encoding,
+/// signing bytes, the payer's signature, the signed encoding and the `kizuna-pay:` text.
+struct PaymentAuthorisationVector: Codable, Equatable {
+    var name: String
+    var description: String
+    var payerName: String
+    var chainId: String
+    var payer: KeyRef
+    var merchant: KeyRef?
+    var capYen: UInt64
+    var expiresAt: UInt64
+    var nonce: String
+    var encoding: String
+    var signingBytes: String
+    var signature: String
+    var signedEncoding: String
+    var text: String
 }
 
 struct KeyRef: Codable, Equatable {

@@ -112,6 +112,27 @@ struct VectorTests {
         }
     }
 
+    @Test("payment authorisations: fields → encoding, signing bytes, a verifying deterministic signature, the kizuna-pay: text")
+    func paymentAuthorisations() throws {
+        let file = try VectorTests.load()
+        #expect(file.paymentAuthorisations.count >= 2)
+        for vector in file.paymentAuthorisations {
+            let payer = try key(vector.payer)
+            let authorisation = PaymentAuthorisation(chainId: vector.chainId, payer: payer, merchant: try vector.merchant.map { try key($0) },
+                                                     capYen: vector.capYen, expiresAt: vector.expiresAt, nonce: try bytes(vector.nonce))
+            #expect(authorisation.canonicalBytes.hexString == vector.encoding, "\(vector.name)")
+            #expect(try bytes(vector.signingBytes) == Array("KIZUNA/PAY-AUTH/V1".utf8) + [0] + bytes(vector.encoding))
+            let signature = try #require(Signature(try bytes(vector.signature)))
+            #expect(payer.isValidSignature(signature, for: try bytes(vector.signingBytes)))
+            #expect(authorisation.signed(by: try privateKey(file, vector.payerName)).signature == signature, "Ed25519 is deterministic")
+            let signed = SignedPaymentAuthorisation(authorisation: authorisation, signature: signature)
+            #expect(signed.canonicalBytes.hexString == vector.signedEncoding)
+            #expect(try SignedPaymentAuthorisation(canonicalBytes: bytes(vector.signedEncoding)) == signed)
+            #expect(vector.text == "kizuna-pay:" + Base64URL.encode(try bytes(vector.signedEncoding)))
+            #expect(try PaymentCode.parse(vector.text) == signed)
+        }
+    }
+
     @Test func addresses() throws {
         let file = try VectorTests.load()
         for vector in file.addresses {

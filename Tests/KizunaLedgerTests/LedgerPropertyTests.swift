@@ -290,6 +290,10 @@ struct AllKindsPropertyTests {
         let replicaStore = try copyStore(setUp)
 
         var time = start + 60_000
+        // Customer-presented authorisations made so far, so some are presented again (replays,
+        // mostly in the same block) or late (expired).
+        var authorisations: [SignedPaymentAuthorisation] = []
+        var authorisedInRun = 0
         let blockCount = 60
         for blockNumber in 0..<blockCount {
             // Time: about eight days a block, sometimes exactly a month start (or the last
@@ -335,6 +339,7 @@ struct AllKindsPropertyTests {
 
             var accepted: [VerifiedTransaction] = []
             var all: [SignedTransaction] = []
+            var settledInBlock: [SignedPaymentAuthorisation] = []
             let count = 8 + random.below(13)
             for _ in 0..<count {
                 var signer: PrivateKey
@@ -389,7 +394,7 @@ struct AllKindsPropertyTests {
                     let issuer = state?.issuer
                     signer = random.chance(90) ? (issuer.flatMap { keys[$0] } ?? Fixture.cityKey) : someone()
                     let delegate = random.chance(90) ? pick(platforms).publicKey : someone().publicKey
-                    if random.chance(75) {
+                    if random.chance(65) {
                         let budget = state.map { $0.definition.budgetYen } ?? 1_000
                         let cap = state.map { $0.definition.perResidentCapYen } ?? 1_000
                         let expiresAt = random.chance(60) ? UInt64.max : time + UInt64(random.below(40)) * 86_400_000 + 1
@@ -439,10 +444,51 @@ struct AllKindsPropertyTests {
                         }
                     }
                     body = .grant(Grant(program: program, to: resident().publicKey, amount: random.chance(10) ? [0, 50_000][random.below(2)] : random.amount(in: 1...most)))
-                case 45..<66:
+                case 45..<59:
                     signer = resident()
                     let balance = (accounts[signer.publicKey]?.coin ?? 0) + (accounts[signer.publicKey]?.point ?? 0)
                     body = .pay(Pay(merchant: merchant().publicKey, amount: amount(upTo: balance, limit: 8_000)))
+                case 59..<66:
+                    // A merchant collects a customer-presented authorisation (issue 19): mostly
+                    // fresh and valid; sometimes presented again, over the cap, expired, too
+                    // long-lived, for another merchant or chain, or with a forged signature.
+                    signer = merchant()
+                    let code: SignedPaymentAuthorisation
+                    if !settledInBlock.isEmpty && random.chance(50) {
+                        // A replay of a code this block already settled: refused as used.
+                        code = settledInBlock[random.below(settledInBlock.count)]
+                    } else if !authorisations.isEmpty && random.chance(10) {
+                        code = authorisations[authorisations.count - 1 - random.below(min(3, authorisations.count))]
+                    } else {
+                        let payer = resident()
+                        let balance = (accounts[payer.publicKey]?.coin ?? 0) + (accounts[payer.publicKey]?.point ?? 0)
+                        let named: PublicKey? = switch random.below(10) {
+                        case 0..<5: nil
+                        case 5..<9: signer.publicKey
+                        default: pick(merchants).publicKey
+                        }
+                        let lifetime: UInt64 = switch random.below(40) {
+                        case 0: 0
+                        case 1: PaymentAuthorisation.maxLifetimeMilliseconds + 1
+                        case 2: PaymentAuthorisation.maxLifetimeMilliseconds
+                        default: 1 + random.next() % 180_000
+                        }
+                        let nonce = (0..<PaymentAuthorisation.nonceBytes).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+                        let authorisation = PaymentAuthorisation(chainId: random.chance(5) ? "other-chain" : chainId, payer: payer.publicKey, merchant: named,
+                                                                 capYen: max(1, amount(upTo: balance, limit: 8_000)), expiresAt: time + lifetime, nonce: nonce)
+                        code = random.chance(6)
+                            ? SignedPaymentAuthorisation(authorisation: authorisation, signature: someone().sign(authorisation.signingBytes))
+                            : authorisation.signed(by: payer)
+                        authorisations.append(code)
+                    }
+                    let cap = code.authorisation.capYen
+                    let collected: UInt64 = switch random.below(20) {
+                    case 0: cap + 1
+                    case 1: 0
+                    case 2..<8: cap
+                    default: random.amount(in: 1...cap)
+                    }
+                    body = .payAuthorised(PayAuthorised(authorisation: code, amount: collected))
                 case 66..<74:
                     signer = resident()
                     let balance = accounts[signer.publicKey]?.thanks ?? 0
@@ -489,6 +535,10 @@ struct AllKindsPropertyTests {
                     inBlock[signer.publicKey, default: 0] += 1
                     outcomes["accepted", default: 0] += 1
                     acceptedKinds[body.kind, default: 0] += 1
+                    if case .payAuthorised(let collected) = body {
+                        authorisedInRun += 1
+                        settledInBlock.append(collected.authorisation)
+                    }
                     if case .grant = body, platforms.contains(where: { $0.publicKey == signer.publicKey }) { acceptedKinds["grant by a delegate", default: 0] += 1 }
                 }
             }
@@ -497,6 +547,18 @@ struct AllKindsPropertyTests {
             #expect(execution.accepted.map(\.id) == accepted.map(\.id), "block \(ledger.height): the block accepts other transactions than its prefixes did")
             #expect(execution.rejected.count == all.count - accepted.count)
             try ledger.expectInvariants()
+            // Settled authorisations are kept only while they could still be presented.
+            var usedRecords = 0
+            try ledger.store.scan(.state, from: [0x19], prefix: [0x19]) { key, value in
+                var decoder = KizunaCore.Decoder(value)
+                let expiresAt = try decoder.decodeUInt64()
+                #expect(expiresAt > time, "a used-authorisation record outlived its expiry")
+                let payer = try PublicKey(canonicalBytes: Array(key[1..<33]))
+                #expect(try ledger.store.get(StateKey.authorisationExpiry(expiresAt, payer, Array(key[33...])), in: .state) != nil, "a used-authorisation record without its expiry index")
+                usedRecords += 1
+                return true
+            }
+            #expect(usedRecords <= authorisedInRun)
             for (key, account) in try storedAccounts(ledger.store) where account.successor != nil {
                 #expect(account.frozen && account.coin == 0 && account.point == 0 && account.thanks == 0, "recovered account \(key.address) still holds value")
             }
@@ -518,9 +580,11 @@ struct AllKindsPropertyTests {
         #expect(snapshot(fresh, [.state, .stateTree]) == snapshot(ledger.store, [.state, .stateTree]))
 
         // The run exercised every kind, many refusals, and every kind of time-based work.
-        let kinds = ["register", "charge", "send", "create_program", "grant", "pay", "thank", "redeem", "refund", "freeze", "unfreeze", "recover", "appoint_delegate", "revoke_delegate", "set_program_terms", "top_up_program", "close_program"]
+        let kinds = ["register", "charge", "send", "create_program", "grant", "pay", "thank", "redeem", "refund", "freeze", "unfreeze", "recover", "appoint_delegate", "revoke_delegate", "set_program_terms", "top_up_program", "close_program", "pay_authorised"]
         #expect((kinds + ["grant by a delegate"]).allSatisfy { acceptedKinds[$0, default: 0] > 0 }, "accepted per kind: \(acceptedKinds)")
         #expect(outcomes.count >= 20, "too few distinct outcomes: \(outcomes)")
+        // Customer-presented payments were refused for several reasons, not only accepted.
+        #expect(outcomes.keys.filter { $0.hasPrefix("ledger.authorisation_") }.count >= 4, "outcomes: \(outcomes)")
         #expect(outcomes["accepted", default: 0] >= 220, "outcomes: \(outcomes)")
         for asset in Asset.allCases {
             #expect(try ledger.supply(asset).expired > 0, "no \(asset.name) expired")
