@@ -116,7 +116,7 @@ extension Console {
             })]
             var runOutText = text["noRate"]!
             if let closedAt = program.closedAt {
-                runOutText = "\(text["closed"]!) \(Self.day(LedgerCalendar.japanDayAndHour(closedAt).day))"
+                runOutText = "\(text["programClosed"]!) \(Self.day(LedgerCalendar.japanDayAndHour(closedAt).day))"
             } else if unlimited {
                 runOutText = text["unlimited"]!
             } else if program.remaining == 0 {
