@@ -92,6 +92,8 @@ public struct BlockRows: Sendable {
             case .setProgramTerms(let fields): program = fields.program
             case .topUpProgram(let fields): (amount, program) = (fields.amountYen, fields.program)
             case .closeProgram(let fields): program = fields.program
+            // The merchant signs a customer-presented payment: the counterparty is the payer.
+            case .payAuthorised(let fields): (counterparty, amount) = (fields.authorisation.authorisation.payer, fields.amount)
             }
             transactions.append(TransactionRow(
                 id: transaction.id.hex, height: height, index: Int32(index), kind: transaction.body.kind,
