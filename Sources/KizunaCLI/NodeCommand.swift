@@ -19,12 +19,14 @@ struct NodeCommand: AsyncParsableCommand {
         The node checks its stored chain on start (hash links, certificates, state root) and \
         refuses a store that does not match its genesis. Stop it with SIGTERM or Ctrl-C; the \
         data stays and a restart resumes (a validator needs its signer record: \
-        `kizuna signer init --data <dataDirectory>` once). Metrics: GET /metrics on the API port.
-        """
+        `kizuna signer init --data <dataDirectory>` once). Metrics: GET /metrics on the API port \
+        (or the [metrics] port). `kizuna node init` writes a commented default configuration.
+        """,
+        subcommands: [NodeInitCommand.self]
     )
 
-    @Option(name: .long, help: "Path of the node configuration file (.toml or .json).")
-    var config: String
+    @Option(name: .long, help: "Path of the node configuration file (.toml or .json); required to run a node.")
+    var config: String?
 
     @Option(name: .long, help: "Override the API port of the configuration.")
     var apiPort: Int?
@@ -33,6 +35,9 @@ struct NodeCommand: AsyncParsableCommand {
     var passphraseFile: String?
 
     func run() async throws {
+        guard let config else {
+            throw ValidationError("--config <file> is required to run a node; `kizuna node init` writes a commented one")
+        }
         var configuration: NodeConfiguration
         do {
             configuration = try NodeConfiguration.load(path: config)
