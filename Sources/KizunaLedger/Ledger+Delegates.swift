@@ -57,10 +57,8 @@ extension Ledger {
     /// The checks a delegate's grant passes besides the program's own: the appointment holds
     /// at the block time, and the delegate's budget, per-resident and per-day caps have room.
     /// Returns the delegate's record updated for the grant, for the caller to write.
-    func delegateGrant(_ body: Grant, delegate: PublicKey, context: BlockContext, overlay: StateOverlay) throws -> DelegateState {
-        guard var state = try overlay.delegate(body.program, delegate) else {
-            throw TransactionError(.notAuthorised, "only the program's issuer or its delegates may grant from program \(body.program)")
-        }
+    func delegateGrant(_ body: Grant, delegate: PublicKey, appointment: DelegateState, context: BlockContext, overlay: StateOverlay) throws -> DelegateState {
+        var state = appointment
         guard state.isActive(at: context.timestamp) else {
             let why = state.revokedAt != nil ? "was revoked" : "expired"
             throw TransactionError(.delegateInactive, "the appointment to program \(body.program) \(why); the delegate can no longer grant")

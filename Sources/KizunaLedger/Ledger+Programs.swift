@@ -59,8 +59,9 @@ extension Ledger {
         guard body.program != Ledger.chargeBonusProgram else {
             throw TransactionError(.notAuthorised, "the charge-bonus program grants only through charges")
         }
-        let isDelegate = try signer != program.issuer && overlay.delegate(body.program, signer) != nil
-        guard signer == program.issuer || isDelegate else {
+        // The signer's appointment, read once: nil for the issuer.
+        let appointment = signer == program.issuer ? nil : try overlay.delegate(body.program, signer)
+        guard signer == program.issuer || appointment != nil else {
             throw TransactionError(.notAuthorised, "only the program's issuer or its delegates may grant from program \(body.program)")
         }
         try checkProgramApplies(body.program, context: context, overlay: overlay)
@@ -68,7 +69,7 @@ extension Ledger {
             throw TransactionError(.programNotActive, "program \(body.program)'s use-by date \(program.definition.expiry.months) is past: its lots would already be expired")
         }
         // A delegate's record, updated for this grant; written only once every check passed.
-        let delegateState = signer == program.issuer ? nil : try delegateGrant(body, delegate: signer, context: context, overlay: overlay)
+        let delegateState = try appointment.map { try delegateGrant(body, delegate: signer, appointment: $0, context: context, overlay: overlay) }
         guard body.amount > 0 else { throw TransactionError(.invalidAmount, "a grant must be at least 1") }
         guard let recipient = try overlay.account(body.to) else {
             throw TransactionError(.unknownAccount, "\(body.to.address) is not registered")

@@ -19,16 +19,8 @@ import Testing
 
     /// Runs `kizuna …` to completion (every command here finishes by itself).
     static func kizuna(_ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = NodeProcess.executable()
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+        let run = try NetworkProcessTests.runCLI(arguments)
+        return Run(status: run.status, output: run.output)
     }
 
     static let organisations: [(folder: String, name: String, validator: String, authority: String)] = [
