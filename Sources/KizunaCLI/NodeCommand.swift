@@ -45,13 +45,7 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
         if let apiPort { configuration.api.port = apiPort }
-        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "kizuna.node")
+        let logger = bootstrapLogging(level: configuration.logLevel, label: "kizuna.node")
         let key = try loadKey(path: configuration.validatorKeyFile, passphraseFile: passphraseFile)
         do {
             try await NodeRunner.run(configuration: configuration, validatorKey: key, logger: logger)
@@ -65,6 +59,18 @@ struct NodeCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
     }
+}
+
+/// Sends every log to standard error at `level` (a configuration's `logLevel`; `info` when it
+/// names no level) and returns the command's logger.
+func bootstrapLogging(level: String, label: String) -> Logger {
+    let level = Logger.Level(rawValue: level) ?? .info
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+    return Logger(label: label)
 }
 
 struct KeygenCommand: ParsableCommand {
