@@ -37,6 +37,7 @@ final class BenchChainWriter {
     let blocks: BlockStore
     let chainId: String
     let blockStepMilliseconds: UInt64
+    let blockTransactionsMax: Int
     private(set) var clock: UInt64
     private(set) var committed = 0
     private let started = DispatchTime.now()
@@ -58,16 +59,29 @@ final class BenchChainWriter {
         chainId = genesis.chainId
         clock = genesis.genesisTime
         self.blockStepMilliseconds = blockStepMilliseconds
+        self.blockTransactionsMax = blockTransactionsMax
         self.expectedTransactions = expectedTransactions
     }
 
     var elapsedSeconds: Double { SingleNodeBenchmark.seconds(since: started) }
 
-    /// Signs, verifies and submits `transactions` in order, then commits everything pending.
+    /// Signs and verifies `transactions`, then submits and commits them in order, one block's
+    /// worth at a time: after every commit the node re-checks everything pending, so a deep
+    /// mempool would cost a set-up O(pending) per block.
     func commit(_ transactions: [(KizunaCore.Transaction, PrivateKey)], progress: (String) -> Void, forceLine: Bool = false) async throws {
-        for transaction in try AuditBenchmark.signAndVerify(transactions, chainId: chainId, cores: cores) {
-            try await node.submit(transaction)
+        let verified = try AuditBenchmark.signAndVerify(transactions, chainId: chainId, cores: cores)
+        var start = 0
+        while start < verified.count {
+            let end = min(verified.count, start + blockTransactionsMax)
+            for transaction in verified[start..<end] {
+                try await node.submit(transaction)
+            }
+            try await commitPending(progress: progress, forceLine: forceLine && end == verified.count)
+            start = end
         }
+    }
+
+    private func commitPending(progress: (String) -> Void, forceLine: Bool) async throws {
         while await node.pendingCount > 0 {
             clock += blockStepMilliseconds
             committed += try await node.produceBlock(nowMilliseconds: clock).transactions.count
