@@ -34,6 +34,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "File whose first line is the passphrase of a sealed key file (`kizuna keys --passphrase-file`); or set KIZUNA_KEY_PASSPHRASE_FILE.")
     var passphraseFile: String?
 
+    @Option(name: .long, help: "Log lines as text (swift-log's) or json (one object per line, for log collectors).")
+    var logFormat: LogFormat = .text
+
     func run() async throws {
         guard let config else {
             throw ValidationError("--config <file> is required to run a node; `kizuna node init` writes a commented one")
@@ -46,11 +49,7 @@ struct NodeCommand: AsyncParsableCommand {
         }
         if let apiPort { configuration.api.port = apiPort }
         let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        logFormat.bootstrap(level: level)
         let logger = Logger(label: "kizuna.node")
         let key = try loadKey(path: configuration.validatorKeyFile, passphraseFile: passphraseFile)
         do {
@@ -116,3 +115,6 @@ struct DevKeysCommand: ParsableCommand {
         }
     }
 }
+
+/// `--log-format text|json` on the long-running commands (node, index).
+extension LogFormat: ExpressibleByArgument {}
