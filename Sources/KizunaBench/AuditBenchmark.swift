@@ -243,7 +243,7 @@ public struct AuditBenchmark: Sendable {
         let blocks = writer.blocks
 
         // Residents: registered by the registrar and charged by the coin issuer.
-        let accounts = Self.parallelMap(0..<residents, cores: cores) { _ in PrivateKey() }
+        let accounts = parallelMap(0..<residents, parts: cores) { _ in PrivateKey() }
         // Registrations commit before the charges: admission checks a charge on committed state.
         try await writer.commit(accounts.enumerated().map { index, account in
             (KizunaCore.Transaction(chainId: chainId, signer: registrar.publicKey, nonce: UInt64(index), body: .register(Register(account: account.publicKey, role: .resident))), registrar)
@@ -285,33 +285,13 @@ public struct AuditBenchmark: Sendable {
 
     /// Signs (the wallets' work) and verifies (the node's admission check) on all cores.
     static func signAndVerify(_ transactions: [(KizunaCore.Transaction, PrivateKey)], chainId: String, cores: Int) throws -> [VerifiedTransaction] {
-        let verified = parallelMap(0..<transactions.count, cores: cores) { index in
+        let verified = parallelMap(0..<transactions.count, parts: cores) { index in
             try? transactions[index].0.signed(by: transactions[index].1).verified(chainId: chainId)
         }
         return try verified.map { transaction in
             guard let transaction else { throw SetupError(message: "a freshly signed transaction does not verify") }
             return transaction
         }
-    }
-
-    /// `transform` of every element of `range`, computed in `cores` contiguous parts at once.
-    static func parallelMap<T: Sendable>(_ range: Range<Int>, cores: Int, _ transform: @Sendable (Int) -> T) -> [T] {
-        let count = range.count
-        guard count > 0 else { return [] }
-        let output = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
-        defer { output.deallocate() }
-        output.initialize(repeating: nil)
-        let slots = AuditBenchmarkSlots(buffer: output)
-        let parts = max(1, cores)
-        let chunk = (count + parts - 1) / parts
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            for offset in (part * chunk)..<min(count, (part + 1) * chunk) {
-                slots.buffer[offset] = transform(range.lowerBound + offset)
-            }
-        }
-        let result = output.map { $0! }
-        _ = output.deinitialize()
-        return result
     }
 
     // MARK: - Breakdown
@@ -335,7 +315,7 @@ public struct AuditBenchmark: Sendable {
                 }
                 if verify {
                     let signed = signed
-                    let results = Self.parallelMap(0..<signed.count, cores: cores) { index in
+                    let results = parallelMap(0..<signed.count, parts: cores) { index in
                         (try? signed[index].verified(chainId: chainId)) != nil
                     }
                     guard results.allSatisfy({ $0 }) else { throw SetupError(message: "a transaction did not verify in the breakdown pass") }
@@ -359,9 +339,4 @@ public struct AuditBenchmark: Sendable {
             replaySecondsEstimate: replay, replayTransactionsPerSecondEstimate: Double(transactions) / replay
         )
     }
-}
-
-/// Lets `concurrentPerform` workers write disjoint slots of one buffer.
-private struct AuditBenchmarkSlots<T>: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<T?>
 }

@@ -61,9 +61,7 @@ struct IndexCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
         }
-        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
-        logFormat.bootstrap(level: level)
-        let logger = Logger(label: "kizuna.index")
+        let logger = bootstrapLogging(level: configuration.logLevel, format: logFormat, label: "kizuna.index")
         do {
             let indexer = try Indexer(configuration: configuration, logger: logger)
             logger.info("indexing \(indexer.genesis.chainId) from \(configuration.nodeURL) into \(configuration.postgres.database) at \(configuration.postgres.host):\(configuration.postgres.port)")

@@ -48,9 +48,7 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
         if let apiPort { configuration.api.port = apiPort }
-        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
-        logFormat.bootstrap(level: level)
-        let logger = Logger(label: "kizuna.node")
+        let logger = bootstrapLogging(level: configuration.logLevel, format: logFormat, label: "kizuna.node")
         let key = try loadKey(path: configuration.validatorKeyFile, passphraseFile: passphraseFile)
         do {
             try await NodeRunner.run(configuration: configuration, validatorKey: key, logger: logger)
@@ -64,6 +62,13 @@ struct NodeCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
     }
+}
+
+/// Sends every log to standard error at `level` (a configuration's `logLevel`; `info` when it
+/// names no level) in `format`, and returns the command's logger.
+func bootstrapLogging(level: String, format: LogFormat, label: String) -> Logger {
+    format.bootstrap(level: Logger.Level(rawValue: level) ?? .info)
+    return Logger(label: label)
 }
 
 struct KeygenCommand: ParsableCommand {
