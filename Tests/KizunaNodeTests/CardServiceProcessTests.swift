@@ -321,7 +321,7 @@ struct CardServiceProcessTests {
             let received = entries.filter { $0.merchant == index }.reduce(UInt64(0)) { $0 + $1.amount }
             #expect(try await Self.value(network, merchant.publicKey).total == received)
         }
-        print("custodian kills: \(kills) SIGKILLs, \(entries.count) payments acknowledged, ¥\(total), none lost, none twice")
+        print("custodian kills: \(kills) SIGKILLs, \(entries.count) payments acknowledged (¥\(total)); the card paid ¥\(before.total - after.total) in \(after.nonce ?? -1) transactions")
     }
 }
 
