@@ -53,13 +53,7 @@ struct CardServiceCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
         }
-        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "kizuna.card-service")
+        let logger = ProcessLogging.start(level: configuration.logLevel, label: "kizuna.card-service")
         do {
             try await CardServiceServer.run(configuration: configuration, passphrase: passphrase, logger: logger)
         } catch {

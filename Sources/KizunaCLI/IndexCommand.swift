@@ -59,13 +59,7 @@ struct IndexCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
         }
-        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "kizuna.index")
+        let logger = ProcessLogging.start(level: configuration.logLevel, label: "kizuna.index")
         do {
             let indexer = try Indexer(configuration: configuration, logger: logger)
             logger.info("indexing \(indexer.genesis.chainId) from \(configuration.nodeURL) into \(configuration.postgres.database) at \(configuration.postgres.host):\(configuration.postgres.port)")

@@ -45,13 +45,7 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
         if let apiPort { configuration.api.port = apiPort }
-        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "kizuna.node")
+        let logger = ProcessLogging.start(level: configuration.logLevel, label: "kizuna.node")
         let key = try loadKey(path: configuration.validatorKeyFile, passphraseFile: passphraseFile)
         do {
             try await NodeRunner.run(configuration: configuration, validatorKey: key, logger: logger)

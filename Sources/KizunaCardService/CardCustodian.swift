@@ -6,6 +6,7 @@ import KizunaLedger
 public import Logging
 import Prometheus
 import KizunaNode
+import NIOConcurrencyHelpers
 
 /// One card at a time: a card's payments, PIN changes and unlocks run one after another, so
 /// its nonces follow each other and a wrong-PIN count is never lost to a race. Different cards
@@ -50,6 +51,8 @@ public final class CardCustodian: Sendable {
     let clock: @Sendable () -> UInt64
     private let locks = CardLocks()
     private let merchants = MerchantCache()
+    /// When settled requests were last pruned (service clock, ms).
+    private let prunedAt = NIOLockedValueBox<UInt64>(0)
 
     public init(configuration: CardServiceConfiguration, genesis: Genesis, passphrase: String, token: String, metrics: CardServiceMetrics, logger: Logger, clock: @escaping @Sendable () -> UInt64 = wallClockMilliseconds) throws(CardServiceError) {
         guard genesis.cardPolicy != nil else {
@@ -342,6 +345,7 @@ public final class CardCustodian: Sendable {
             entries.append((CardStore.cardKey(card.cardId), card))
         }
         try store.write(entries)
+        pruneIfDue()
         metrics.payments(outcome: status.rawValue).increment()
         logger.info("card payment settled", metadata: ["card": "\(record.cardId)", "transaction": "\(record.transactionId ?? "")", "status": "\(status.rawValue)", "code": "\(code ?? "")"])
         return record
@@ -355,10 +359,27 @@ public final class CardCustodian: Sendable {
                     for pending in try store.pendingRequests(card: card) { _ = try await settle(pending) }
                 }
             }
-            let pruned = try store.prune(before: clock() &- 2 * configuration.requestMaxAgeMilliseconds)
-            if pruned > 0 { logger.info("old request records pruned", metadata: ["count": "\(pruned)"]) }
+            pruneIfDue(force: true)
         } catch {
             logger.error("settling pending card payments failed; they are settled on the card's next payment", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Deletes settled request records older than twice the request window (a repeat of one
+    /// is refused as expired anyway), at most once a minute and a thousand at a time.
+    func pruneIfDue(force: Bool = false) {
+        let now = clock()
+        let due = prunedAt.withLockedValue { last in
+            guard force || now >= last &+ 60_000 else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        do {
+            let pruned = try store.prune(before: now &- 2 * configuration.requestMaxAgeMilliseconds)
+            if pruned > 0 { logger.info("old request records pruned", metadata: ["count": "\(pruned)"]) }
+        } catch {
+            logger.warning("pruning old request records failed", metadata: ["error": "\(error)"])
         }
     }
 

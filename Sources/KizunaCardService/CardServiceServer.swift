@@ -1,5 +1,5 @@
 import Foundation
-public import KizunaCore
+import KizunaCore
 import KizunaWallet
 import KizunaNode
 import KizunaAPI
@@ -47,13 +47,6 @@ public enum CardServiceServer {
             }
             return body
         }
-        @Sendable func decode<T: Decodable>(_ type: T.Type, _ body: [UInt8]) throws -> T {
-            do {
-                return try JSONDecoder().decode(T.self, from: Data(body))
-            } catch {
-                throw APIProblem(400, CardServiceErrorCode.badRequest.rawValue, "the body is not a valid \(T.self): \(error)")
-            }
-        }
         @Sendable func cardId(_ context: APIRequestContext) throws -> CardId {
             guard let text = context.parameters.get("id"), let id = CardId(text) else {
                 throw APIProblem(400, CardServiceErrorCode.badRequest.rawValue, "a card id is 32 lower-case hex digits")
@@ -85,6 +78,15 @@ public enum CardServiceServer {
             return try json(try await custodian.unlock(try cardId(context)))
         }
         return router
+    }
+
+    /// The body as the route's JSON, or 400 `card.bad_request`.
+    static func decode<T: Decodable>(_ type: T.Type, _ body: [UInt8]) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(body))
+        } catch {
+            throw APIProblem(400, CardServiceErrorCode.badRequest.rawValue, "the body is not a valid \(T.self): \(error)")
+        }
     }
 
     static func json(_ value: some Encodable) throws -> Response {

@@ -1,5 +1,5 @@
 import Foundation
-public import KizunaCore
+import KizunaCore
 import KizunaWallet
 import Crypto
 import CryptoExtras
