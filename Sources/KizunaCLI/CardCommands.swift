@@ -37,6 +37,7 @@ struct CardServiceCommand: AsyncParsableCommand {
 
     @Option(help: "The service's configuration file (TOML).") var config: String?
     @Flag(help: "Print a commented configuration file and exit.") var printConfig = false
+    @Option(help: "Log lines as text (swift-log's) or json (one object per line, for log collectors).") var logFormat: LogFormat = .text
 
     func run() async throws {
         if printConfig {
@@ -53,7 +54,7 @@ struct CardServiceCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
         }
-        let logger = ProcessLogging.start(level: configuration.logLevel, label: "kizuna.card-service")
+        let logger = bootstrapLogging(level: configuration.logLevel, format: logFormat, label: "kizuna.card-service")
         do {
             try await CardServiceServer.run(configuration: configuration, passphrase: passphrase, logger: logger)
         } catch {
