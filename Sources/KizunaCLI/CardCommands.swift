@@ -4,6 +4,7 @@ import KizunaCore
 import KizunaWallet
 import KizunaKeyStore
 import KizunaCardService
+import KizunaNode
 import Logging
 
 /// `kizuna card-service`: the card custodian's process (docs/cards.md).

@@ -178,6 +178,9 @@ public final class CardCustodian: Sendable {
             }
             // Anything this card signed before a crash is settled before it signs again.
             for pending in try store.pendingRequests(card: card.cardId) { _ = try await settle(pending) }
+            guard try store.pendingRequests(card: card.cardId).isEmpty else {
+                throw APIProblem(503, CardServiceErrorCode.paymentPending.rawValue, "card \(card.cardId)'s previous payment has not committed yet; nothing new was signed — retry shortly", retryAfterSeconds: 2)
+            }
             card = try requireCard(request.cardId)
             try await requireMerchant(merchant)
             var record = RequestRecord(merchant: merchant.address.description, requestNonce: request.requestNonce, bodyHash: bodyHash, cardId: card.cardId,
