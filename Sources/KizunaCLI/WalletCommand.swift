@@ -224,7 +224,7 @@ struct WalletCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register an account (the registrar's key).")
         @OptionGroup var submission: Submission
         @Option(help: "Address of the new account.") var account: String
-        @Option(help: "resident or merchant.") var role: String = "resident"
+        @Option(help: "resident, merchant or card.") var role: String = "resident"
         @Option(help: "Merchant category (merchants only).") var category: String?
         @Option(help: "District (opt-in).") var district: String?
         @Option(help: "Age band 0–6 (opt-in).") var ageBand: UInt8?
@@ -235,7 +235,8 @@ struct WalletCommand: AsyncParsableCommand {
             let role: Role = switch self.role {
             case "resident": .resident
             case "merchant": .merchant
-            default: throw ValidationError("--role must be resident or merchant")
+            case "card": .card
+            default: throw ValidationError("--role must be resident, merchant or card (a card's key is the custodian's: see kizuna card issue)")
             }
             var residentIdHash: Hash?
             if let residentId {
