@@ -136,6 +136,8 @@ public struct Genesis: Sendable, Hashable {
     public var coin: AssetPolicy
     public var point: AssetPolicy
     public var thanks: AssetPolicy
+    /// The caps of visitor accounts; nil: no visitors on this chain (VisitorPolicy.swift).
+    public var visitorPolicy: VisitorPolicy? = nil
 
     public init(chainId: String, genesisTime: UInt64, validators: [Validator], authorities: Authorities, coin: AssetPolicy, point: AssetPolicy, thanks: AssetPolicy) {
         self.chainId = chainId
@@ -164,6 +166,9 @@ public struct Genesis: Sendable, Hashable {
     public var canonicalBytes: [UInt8] {
         var encoder = Encoder()
         encoder.encode(chainId, genesisTime, validators.validators, authorities, coin, point, thanks)
+        // Optional parts follow, each as a marker byte and its encoding, only when present:
+        // a genesis without them hashes as before (docs/wire-format.md, "Genesis").
+        if let visitorPolicy { encoder.encode(UInt8(0x02), visitorPolicy) }
         return encoder.bytes
     }
 
@@ -248,6 +253,8 @@ public struct GenesisDocument: Codable, Sendable {
     /// The founding organisations' signatures over the genesis hash (`GenesisApproval`).
     /// Outside the hashed bytes; absent (not written) when there are none.
     public var approvals: [GenesisApproval]?
+    /// Absent: no visitors on this chain.
+    public var visitorPolicy: VisitorPolicy?
 
     public init(chainId: String, genesisTime: String, validators: [ValidatorEntry], authorities: AuthorityEntries, assets: AssetPolicies, approvals: [GenesisApproval]? = nil) {
         self.chainId = chainId
@@ -338,6 +345,8 @@ extension Genesis {
             }
         }
         self.init(chainId: document.chainId, genesisTime: time, validators: validators, authorities: authorities, coin: document.assets.coin, point: document.assets.point, thanks: document.assets.thanks)
+        if let problem = document.visitorPolicy?.problem(coin: document.assets.coin) { throw GenesisError(.invalidPolicy, problem) }
+        visitorPolicy = document.visitorPolicy
         let developmentKeys = DevelopmentKeys.allPublicKeys
         let usesDevelopmentKey = validators.contains { developmentKeys.contains($0.publicKey) } || authorityKeys.contains { developmentKeys.contains($0) }
         if usesDevelopmentKey && !isLocalChain {
@@ -359,6 +368,7 @@ extension Genesis {
     /// Pretty-printed JSON with sorted keys; with `approvals` (sorted) when there are any.
     public func jsonData(approvals: [GenesisApproval] = []) -> Data {
         var written = self.document
+        written.visitorPolicy = visitorPolicy
         written.approvals = approvals.isEmpty ? nil : sortedApprovals(approvals)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -15,7 +15,7 @@ extension Ledger {
         guard var account = try overlay.account(body.account) else {
             throw TransactionError(.unknownAccount, "\(body.account.address) is not registered")
         }
-        guard account.role == .resident else { throw TransactionError(.wrongRole, "refunds are for residents' coins; merchants redeem") }
+        guard account.role == .resident || account.role == .visitor else { throw TransactionError(.wrongRole, "refunds are for residents' and visitors' coins; merchants redeem") }
         guard account.coin >= body.amount else {
             throw TransactionError(.insufficientBalance, "the account holds ¥\(account.coin), less than ¥\(body.amount)")
         }
@@ -141,6 +141,12 @@ extension Ledger {
             guard rebated > 0 else { continue }
             overlay.setAmount(StateKey.rebateMonth(id, body.from, month), 0)
             try overlay.addAmount(StateKey.rebateMonth(id, body.to, month), rebated)
+        }
+        // A visitor's expiry and a withdrawn consent hold for the new key too (copied: the
+        // old key's record still governs the aggregates of its past payments).
+        for key in [StateKey.visitorExpiry, StateKey.consentWithdrawn] {
+            guard let value = try overlay.get(key(body.from)) else { continue }
+            overlay.set(key(body.to), value)
         }
         old.successor = body.to
         overlay.setAccount(body.from, old)
