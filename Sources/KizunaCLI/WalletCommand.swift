@@ -19,6 +19,7 @@ struct WalletCommand: AsyncParsableCommand {
             Create.self, Balance.self, History.self, Pay.self, Authorise.self, Collect.self, Send.self, Thank.self,
             Register.self, Charge.self, CreateProgramCommand.self, Grant.self, Redeem.self, Refund.self,
             AppointDelegateCommand.self, RevokeDelegateCommand.self, SetProgramTermsCommand.self, TopUpProgramCommand.self, CloseProgramCommand.self, Freeze.self, Unfreeze.self, Recover.self,
+            PayBusinessCommand.self, InvoiceCommand.self, ConsentCommand.self,
         ]
     )
 
@@ -220,7 +221,7 @@ struct WalletCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register an account (the registrar's key).")
         @OptionGroup var submission: Submission
         @Option(help: "Address of the new account.") var account: String
-        @Option(help: "resident or merchant.") var role: String = "resident"
+        @Option(help: "resident, merchant or visitor.") var role: String = "resident"
         @Option(help: "Merchant category (merchants only).") var category: String?
         @Option(help: "District (opt-in).") var district: String?
         @Option(help: "Age band 0–6 (opt-in).") var ageBand: UInt8?
@@ -231,7 +232,8 @@ struct WalletCommand: AsyncParsableCommand {
             let role: Role = switch self.role {
             case "resident": .resident
             case "merchant": .merchant
-            default: throw ValidationError("--role must be resident or merchant")
+            case "visitor": .visitor
+            default: throw ValidationError("--role must be resident, merchant or visitor")
             }
             var residentIdHash: Hash?
             if let residentId {
