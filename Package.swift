@@ -190,7 +190,8 @@ let package = Package(
         .target(
             name: "KizunaBench",
             dependencies: [
-                "KizunaCore", "KizunaStorage", "KizunaLedger", "KizunaChain", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork", "KizunaNode",
+                "KizunaCore", "KizunaStorage", "KizunaLedger", "KizunaChain", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork", "KizunaNode", "KizunaAPI", "KizunaConsole",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -26,7 +26,7 @@ extension APIServer {
                   let invoice = try reports.invoice(id, at: tip.timestamp) else {
                 throw APIProblem(404, "api.unknown_invoice", "no invoice \(text) addressed to or issued by \(caller.address)")
             }
-            return try json(InvoiceView(height: tip.height, invoice: invoice))
+            return try json(ReportView(height: tip.height, name: "invoice", report: invoice))
         }
         router.get("/v1/accounts/:address/invoices") { request, context in
             let key = try addressParameter(context, "address")
@@ -35,12 +35,12 @@ extension APIServer {
             let limit = try pageLimit(request.uri.queryParameters.get("limit"), maximum: configuration.api.pageSizeMax)
             let tip = try node.tip()
             let reports = LedgerReports(store: try node.chain(at: nil).store, genesis: node.genesis)
-            return try json(InvoicesView(height: tip.height, invoices: try reports.invoices(of: key, at: tip.timestamp, limit: limit)))
+            return try json(ReportView(height: tip.height, name: "invoices", report: try reports.invoices(of: key, at: tip.timestamp, limit: limit)))
         }
         router.get("/v1/reports/accounts") { request, _ in
             try atHeight(request, shared) { height, chain in
                 let timestamp = try chain.tip().timestamp
-                return try json(RoleCountsView(height: height, counts: try LedgerReports(store: chain.store, genesis: node.genesis).roleCounts(at: timestamp)))
+                return try json(ReportView(height: height, name: "counts", report: try LedgerReports(store: chain.store, genesis: node.genesis).roleCounts(at: timestamp)))
             }
         }
         router.get("/v1/reports/settlement-file") { request, _ in
@@ -70,19 +70,4 @@ extension APIServer {
         case .member, .auditor: throw APIProblem(403, "auth.forbidden", "invoices are readable only by their issuer and payer, not with member or auditor credentials")
         }
     }
-}
-
-struct InvoiceView: Codable, Sendable {
-    var height: UInt64
-    var invoice: LedgerReports.Invoice
-}
-
-struct InvoicesView: Codable, Sendable {
-    var height: UInt64
-    var invoices: [LedgerReports.Invoice]
-}
-
-struct RoleCountsView: Codable, Sendable {
-    var height: UInt64
-    var counts: LedgerReports.RoleCounts
 }

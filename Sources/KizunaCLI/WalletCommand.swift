@@ -34,6 +34,14 @@ struct WalletCommand: AsyncParsableCommand {
 
         func privateKey() throws -> PrivateKey { try KeyFile.load(path: key) }
 
+        /// A client whose reads are signed by your key (a wallet sees only its own account), and the key.
+        func signedReader() async throws -> (client: NodeClient, key: PrivateKey) {
+            let client = try self.client()
+            let key = try privateKey()
+            let chainId = try await self.chainId(client)
+            return (client.authenticated(.signed(RequestSigner(chainId: chainId, key: key))), key)
+        }
+
         func chainId(_ client: NodeClient) async throws -> String {
             let reply = try await client.status()
             guard reply.isSuccess, let chainId = reply.json?["chainId"] as? String else { throw NodeClient.ClientError(reply: reply) }
@@ -91,10 +99,8 @@ struct WalletCommand: AsyncParsableCommand {
         @Flag(help: "Print the node's JSON.") var json = false
 
         func run() async throws {
-            let client = try connection.client()
-            let key = try connection.privateKey()
-            let chainId = try await connection.chainId(client)
-            let reply = try await client.authenticated(.signed(RequestSigner(chainId: chainId, key: key))).account(key.publicKey)
+            let (client, key) = try await connection.signedReader()
+            let reply = try await client.account(key.publicKey)
             guard reply.isSuccess, let account = reply.json, !json else {
                 print(reply.text)
                 if !reply.isSuccess { throw ExitCode(1) }
@@ -118,10 +124,8 @@ struct WalletCommand: AsyncParsableCommand {
         @Option(help: "Continue after the previous page: its nextBefore (height:index), or a block height (only blocks below it).") var before: String?
 
         func run() async throws {
-            let client = try connection.client()
-            let key = try connection.privateKey()
-            let chainId = try await connection.chainId(client)
-            let reply = try await client.authenticated(.signed(RequestSigner(chainId: chainId, key: key))).history(key.publicKey, limit: limit, before: before)
+            let (client, key) = try await connection.signedReader()
+            let reply = try await client.history(key.publicKey, limit: limit, before: before)
             print(reply.text)
             if !reply.isSuccess { throw ExitCode(1) }
         }
