@@ -64,23 +64,6 @@ public struct InvoiceState: Sendable, Hashable, CanonicalCodable {
 
 /// The opt-in attributes a resident had before a consent change (`update_consent`): the
 /// aggregates of a payment at an earlier height read these, so a published cell never
-/// changes when a resident later moves district or withdraws.
-public struct ConsentChange: Sendable, Hashable, CanonicalCodable {
-    public var district: String?
-    public var ageBand: UInt8?
-    public var analytics: Bool
-
-    public init(district: String?, ageBand: UInt8?, analytics: Bool) {
-        self.district = district
-        self.ageBand = ageBand
-        self.analytics = analytics
-    }
-
-    public func encode(to encoder: inout Encoder) { encoder.encode(district, ageBand, analytics) }
-
-    public init(from decoder: inout Decoder) throws(DecodingError) {
-        district = try decoder.decodeOptionalString(maxBytes: TransactionLimits.labelBytesMax)
-        ageBand = try decoder.decodeOptionalUInt8()
-        analytics = try decoder.decodeBool()
-    }
-}
+/// changes when a resident later moves district or withdraws. The same three fields, in the
+/// same encoding, as the transaction that changes them.
+public typealias ConsentChange = UpdateConsent

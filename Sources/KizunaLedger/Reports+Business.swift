@@ -53,19 +53,9 @@ extension LedgerReports {
     /// consent change recorded after `height` holds what was in force before it; without
     /// one, the account's current attributes and consent. Reads only that account's change
     /// records (a handful), so aggregates stay one read per payer.
-    public struct Attributes: Sendable, Equatable {
-        public var district: String?
-        public var ageBand: UInt8?
-        /// False: the resident had withdrawn analytics consent; their payments of that block
-        /// are in no aggregate.
-        public var analytics: Bool
-
-        public init(district: String?, ageBand: UInt8?, analytics: Bool) {
-            self.district = district
-            self.ageBand = ageBand
-            self.analytics = analytics
-        }
-    }
+    /// `analytics` false: the resident had withdrawn analytics consent; their payments of
+    /// that block are in no aggregate.
+    public typealias Attributes = UpdateConsent
 
     public func attributes(of key: PublicKey, account: AccountState?, at height: UInt64) throws -> Attributes {
         var later: ConsentChange?
@@ -75,7 +65,7 @@ extension LedgerReports {
             return false
         }
         if height == UInt64.max { later = nil }
-        if let later { return Attributes(district: later.district, ageBand: later.ageBand, analytics: later.analytics) }
+        if let later { return later }
         let withdrawn = try store.get(StateKey.consentWithdrawn(key), in: .state) != nil
         return Attributes(district: account?.district, ageBand: account?.ageBand, analytics: !withdrawn)
     }
