@@ -149,14 +149,8 @@ public struct AuditBenchmark: Sendable {
         }
 
         // 1. The chain: reused if the folder holds a complete one of this size, else built.
-        let reused: ChainInfo? = fresh ? nil : reusableChain(progress: progress)
-        let info: ChainInfo
-        if let reused {
-            info = reused
-            progress("reusing the chain in \(folder): \(info.blocks) blocks, \(info.transactions) transactions (--fresh rebuilds it)")
-        } else {
-            info = try await buildChain(progress: progress)
-        }
+        let spec = ChainInfo.spec(transactions: transactions, residents: residents, blockTransactionsMax: blockTransactionsMax)
+        let (info, reused) = try await BenchChainFolder(path: folder).chain(spec: spec, fresh: fresh, progress: progress) { try await buildChain(progress: progress) }
         // 2. The machine's verify rate just before the audit.
         let before = SingleNodeBenchmark.measureEd25519Verify(cores: cores)
         progress(String(format: "ed25519 verify before the audit: %.0f/s on one core, %.0f/s on %d cores", before.oneCore, before.allCores, cores))
@@ -200,7 +194,7 @@ public struct AuditBenchmark: Sendable {
         let meanVerify = (before.allCores + after.allCores) / 2
         return Result(
             cores: cores, residents: info.residents, blockTransactionsMax: info.blockTransactionsMax,
-            blocks: summary.blocks, transactions: summary.transactions, chainReused: reused != nil,
+            blocks: summary.blocks, transactions: summary.transactions, chainReused: reused,
             chainSetupSeconds: info.setupSeconds, chainBytesOnDisk: chainBytes,
             invariantsEveryBlocks: auditor.invariantsEveryBlocks, auditSeconds: auditSeconds, auditCPUSeconds: auditCPU, auditThreadCPUSeconds: auditThreadCPU,
             transactionsPerSecond: perSecond, blocksPerSecond: Double(summary.blocks) / auditSeconds, reportsSeconds: reportsSeconds,
@@ -215,10 +209,6 @@ public struct AuditBenchmark: Sendable {
     // MARK: - The chain
 
     /// The folder's chain if it is complete and of this size, else nil (with the reason).
-    func reusableChain(progress: (String) -> Void) -> ChainInfo? {
-        BenchChainFolder(path: folder).reusable(spec: ChainInfo.spec(transactions: transactions, residents: residents, blockTransactionsMax: blockTransactionsMax), progress: progress)
-    }
-
     /// Builds the chain through a single-validator node into RocksDB, compacts it and writes
     /// `genesis.json` and then `chain-info.json`.
     func buildChain(progress: (String) -> Void) async throws -> ChainInfo {

@@ -100,6 +100,7 @@ protocol BenchChainInfo: Codable, Sendable {
     /// The build parameters in words: a folder is reused only for the same spec.
     var spec: String { get }
     var blocks: UInt64 { get }
+    var transactions: Int { get }
 }
 
 /// A benchmark's chain folder: `chain/` (the node's store), `genesis.json` and
@@ -141,6 +142,16 @@ struct BenchChainFolder {
             return nil
         }
         return info
+    }
+
+    /// The folder's chain: reused when it is a complete one built for `spec` (unless `fresh`),
+    /// else built by `build`; `reused` says which.
+    func chain<Info: BenchChainInfo>(spec: String, fresh: Bool, progress: (String) -> Void, build: () async throws -> Info) async throws -> (info: Info, reused: Bool) {
+        if !fresh, let info: Info = reusable(spec: spec, progress: progress) {
+            progress("reusing the chain in \(path): \(info.blocks) blocks, \(info.transactions) transactions (--fresh rebuilds it)")
+            return (info, true)
+        }
+        return (try await build(), false)
     }
 
     /// Empties the folder and writes the genesis a chain will be built from, approved by its

@@ -98,15 +98,8 @@ public struct ConsoleBenchmark: Sendable {
     public func run(progress: (String) -> Void) async throws -> Result {
         let chainFolder = BenchChainFolder(path: folder)
         let spec = ChainInfo.spec(transactions: transactions, residents: residents, merchants: merchants, days: days, blockTransactionsMax: blockTransactionsMax)
-        let reused: ChainInfo? = fresh ? nil : chainFolder.reusable(spec: spec, progress: progress)
-        let info: ChainInfo
-        if let reused {
-            info = reused
-            progress("reusing the chain in \(folder): \(info.blocks) blocks, \(info.transactions) transactions (--fresh rebuilds it)")
-        } else {
-            info = try await buildChain(progress: progress)
-        }
-        return try await measure(info: info, reused: reused != nil, progress: progress)
+        let (info, reused) = try await chainFolder.chain(spec: spec, fresh: fresh, progress: progress) { try await buildChain(progress: progress) }
+        return try await measure(info: info, reused: reused, progress: progress)
     }
 
     // MARK: - The chain

@@ -225,7 +225,7 @@ struct WalletCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register an account (the registrar's key).")
         @OptionGroup var submission: Submission
         @Option(help: "Address of the new account.") var account: String
-        @Option(help: "resident, merchant or visitor.") var role: String = "resident"
+        @Option(help: "resident, merchant, card or visitor.") var role: String = "resident"
         @Option(help: "Merchant category (merchants only).") var category: String?
         @Option(help: "District (opt-in).") var district: String?
         @Option(help: "Age band 0–6 (opt-in).") var ageBand: UInt8?
@@ -236,8 +236,9 @@ struct WalletCommand: AsyncParsableCommand {
             let role: Role = switch self.role {
             case "resident": .resident
             case "merchant": .merchant
+            case "card": .card
             case "visitor": .visitor
-            default: throw ValidationError("--role must be resident, merchant or visitor")
+            default: throw ValidationError("--role must be resident, merchant, card or visitor (a card's key is the custodian's: see kizuna card issue)")
             }
             var residentIdHash: Hash?
             if let residentId {

@@ -7,7 +7,7 @@ extension Ledger {
         guard body.amount > 0 else { throw TransactionError(.invalidAmount, "a payment must be at least ¥1") }
         guard body.merchant != signer else { throw TransactionError(.selfTransfer, "an account cannot pay itself") }
         guard var payer = try overlay.account(signer) else { throw TransactionError(.unknownAccount, "the payer is not registered") }
-        guard payer.role == .resident || payer.role == .visitor else { throw TransactionError(.wrongRole, "only residents and visitors pay merchants") }
+        guard payer.role.holdsResidentValue || payer.role == .visitor else { throw TransactionError(.wrongRole, "only residents, their cards and visitors pay merchants") }
         if payer.role == .visitor { try checkVisitorPayment(body.amount) }
         guard var merchant = try overlay.account(body.merchant) else {
             throw TransactionError(.unknownAccount, "\(body.merchant.address) is not registered")
@@ -17,6 +17,7 @@ extension Ledger {
         guard let available = payer.point.adding(payer.coin), available >= body.amount else {
             throw TransactionError(.insufficientBalance, "points \(payer.point) and coins ¥\(payer.coin) are less than ¥\(body.amount)")
         }
+        if payer.role == .card { try spendFromCard(signer, amount: body.amount, context: context, overlay: &overlay) }
         let pointPart = min(payer.point, body.amount)
         let coinPart = body.amount - pointPart
 
@@ -48,7 +49,7 @@ extension Ledger {
         }
         overlay.setAccount(signer, payer)
         overlay.setAccount(body.merchant, merchant)
-        if coinPart > 0, payer.role == .resident, let category = merchant.merchantCategory {
+        if coinPart > 0, payer.role.holdsResidentValue, let category = merchant.merchantCategory {
             try applyRebates(coinPaid: coinPart, payer: signer, merchant: body.merchant, category: category, context: context, overlay: &overlay)
         }
     }
@@ -88,9 +89,10 @@ extension Ledger {
         guard body.to != signer else { throw TransactionError(.selfTransfer, "thanks cannot be given to oneself") }
         guard body.amount > 0 else { throw TransactionError(.invalidAmount, "thanks must be at least 1") }
         guard var sender = try overlay.account(signer) else { throw TransactionError(.unknownAccount, "the sender is not registered") }
+        guard sender.role != .card else { throw TransactionError(.cardCannotSend, "a card pays merchants only; it cannot give thanks") }
         guard sender.role == .resident else { throw TransactionError(.wrongRole, "only residents give thanks") }
         guard var recipient = try overlay.account(body.to) else { throw TransactionError(.unknownAccount, "\(body.to.address) is not registered") }
-        guard recipient.role == .resident else { throw TransactionError(.wrongRole, "thanks go to residents only") }
+        guard recipient.role.holdsResidentValue else { throw TransactionError(.wrongRole, "thanks go to residents (or their cards) only") }
         guard !recipient.frozen else { throw TransactionError(.frozen, "the recipient's account is frozen") }
         let policy = genesis.thanks
         guard body.amount <= policy.sendLimitPerTransactionYen else {

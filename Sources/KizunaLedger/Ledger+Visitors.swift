@@ -21,12 +21,12 @@ extension Ledger {
         throw TransactionError(.accountExpired, "visitor account \(key.address) expired at \(CivilTime.formatJapan(milliseconds: expiry)); its coins can still be refunded by the coin issuer")
     }
 
-    /// The most coins `account` may hold: the coin cap, or the visitor cap (for an
-    /// unexpired visitor).
-    func holderCap(of account: AccountState, _ key: PublicKey, context: BlockContext, overlay: StateOverlay) throws -> Amount {
-        guard account.role == .visitor else { return genesis.coin.holderCapYen }
+    /// The most coins `account` may hold and the code past it: the visitor cap (for an
+    /// unexpired visitor), else the card's or the coin cap (`coinHolderCap`).
+    func holderCap(of account: AccountState, _ key: PublicKey, context: BlockContext, overlay: StateOverlay) throws -> (cap: Amount, code: TransactionErrorCode) {
+        guard account.role == .visitor else { return coinHolderCap(account.role) }
         try requireUnexpiredVisitor(key, context: context, overlay: overlay)
-        return genesis.visitorPolicy?.holderCapYen ?? 0
+        return (genesis.visitorPolicy?.holderCapYen ?? 0, .holderCapExceeded)
     }
 
     /// A visitor's payment within the per-payment limit.

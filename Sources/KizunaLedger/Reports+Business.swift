@@ -75,6 +75,8 @@ extension LedgerReports {
     public struct RoleCounts: Codable, Sendable, Equatable {
         public var residents: Int
         public var visitors: Int
+        /// Residents' card accounts (issue 19).
+        public var cards: Int
         public var merchants: Int
         public var delegates: Int
         public var authorities: Int
@@ -87,11 +89,12 @@ extension LedgerReports {
     }
 
     public func roleCounts(at time: UInt64) throws -> RoleCounts {
-        var counts = RoleCounts(residents: 0, visitors: 0, merchants: 0, delegates: 0, authorities: 0, expiredVisitors: 0, consentWithdrawn: 0, asOf: time)
+        var counts = RoleCounts(residents: 0, visitors: 0, cards: 0, merchants: 0, delegates: 0, authorities: 0, expiredVisitors: 0, consentWithdrawn: 0, asOf: time)
         try store.scan(.state, from: [0x01], prefix: [0x01]) { _, value in
             switch try AccountState(storedBytes: value).role {
             case .resident: counts.residents += 1
             case .visitor: counts.visitors += 1
+            case .card: counts.cards += 1
             case .merchant: counts.merchants += 1
             case .delegate: counts.delegates += 1
             case .authority: counts.authorities += 1
