@@ -103,6 +103,7 @@ public enum APIServer {
         addTransactionRoutes(to: router, shared)
         addAccountRoutes(to: router, shared)
         addReportRoutes(to: router, shared)
+        addBusinessRoutes(to: router, shared)
         addEventRoutes(to: router, shared)
         addAdminRoutes(to: router, shared)
         addRoutes(router)

@@ -90,6 +90,16 @@ struct TransactionView: Codable, Sendable {
             return ["payer": key(authorisation.payer), "merchant": authorisation.merchant.map(key) ?? .null,
                     "capYen": .number(authorisation.capYen), "expiresAt": .number(authorisation.expiresAt),
                     "authorisationNonce": .string(authorisation.nonce.hexString), "amount": .number(value.amount)]
+        case .payBusiness(let value):
+            return ["to": key(value.to), "amount": .number(value.amount), "reference": .string(value.reference)]
+        case .issueInvoice(let value):
+            return ["payer": key(value.payer), "amount": .number(value.amount), "dueAt": .number(value.dueAt), "reference": .string(value.reference)]
+        case .payInvoice(let value):
+            return ["invoice": .string(value.invoice.hex), "issuer": key(value.issuer), "amount": .number(value.amount)]
+        case .cancelInvoice(let value):
+            return ["invoice": .string(value.invoice.hex), "payer": key(value.payer)]
+        case .updateConsent(let value):
+            return ["district": optional(value.district), "ageBand": value.ageBand.map { .number(UInt64($0)) } ?? .null, "analytics": .bool(value.analytics)]
         }
     }
 }

@@ -12,7 +12,7 @@ struct ReportCommand: ParsableCommand {
         Reads a node's data folder read-only (safe beside a running node). With --height, the \
         state at that height is rebuilt by replaying and re-validating the chain up to it.
         """,
-        subcommands: [Supply.self, UnusedBalance.self, Programs.self, Settlements.self, Aggregates.self, Invariants.self]
+        subcommands: [Supply.self, UnusedBalance.self, Programs.self, Settlements.self, SettlementFile.self, Accounts.self, Aggregates.self, Invariants.self]
     )
 
     struct Source: ParsableArguments {
@@ -75,6 +75,44 @@ struct ReportCommand: ParsableCommand {
                 throw ValidationError("\(merchant) is not a registered merchant")
             }
             try ReportCommand.printJSON(statement)
+        }
+    }
+
+    struct SettlementFile: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "settlement-file",
+            abstract: "A funder's daily settlement file: the CSV of docs/settlement-file.md, from the chain only.",
+            discussion: "Redemptions from the day before's cut-off up to this day's (Japan time) are in the day's file; it is final once a block at or after the cut-off is committed."
+        )
+        @OptionGroup var source: Source
+        @Option(help: "The funder's address (kz1…): the coin issuer, or a program's funder.") var funder: String
+        @Option(help: "The settlement day, yyyy-mm-dd (Japan time).") var date: String
+        @Option(help: "The cut-off, HH:MM Japan time (the nodes' api.settlementCutoff).") var cutoff: String = "15:00"
+        @Option(help: "Write the CSV here instead of standard output.") var out: String?
+
+        func run() throws {
+            let key: PublicKey
+            do { key = try Address(parsing: funder).publicKey } catch { throw ValidationError("--funder: \(error)") }
+            guard let cutoff = SettlementCutoff(text: cutoff) else { throw ValidationError("--cutoff must be HH:MM, 00:00–23:59") }
+            let parts = date.split(separator: "-", omittingEmptySubsequences: false).compactMap { Int64($0) }
+            guard parts.count == 3, (1...12).contains(parts[1]), (1...31).contains(parts[2]) else { throw ValidationError("--date must be yyyy-mm-dd") }
+            let blocks = try source.blocks()
+            let file = try LedgerReports(store: blocks.store, genesis: blocks.genesis).settlementFile(funder: key, year: parts[0], month: parts[1], day: parts[2], cutoff: cutoff, asOf: try blocks.tip().timestamp)
+            if let out {
+                try Data(file.csv.utf8).write(to: URL(fileURLWithPath: out), options: .withoutOverwriting)
+            } else {
+                print(file.csv, terminator: "")
+            }
+        }
+    }
+
+    struct Accounts: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Accounts by role (visitors apart, and expired visitors), and residents who withdrew analytics consent.")
+        @OptionGroup var source: Source
+
+        func run() throws {
+            let blocks = try source.blocks()
+            try ReportCommand.printJSON(try LedgerReports(store: blocks.store, genesis: blocks.genesis).roleCounts(at: try blocks.tip().timestamp))
         }
     }
 

@@ -19,6 +19,7 @@ struct WalletCommand: AsyncParsableCommand {
             Create.self, Balance.self, History.self, Pay.self, Authorise.self, Collect.self, Send.self, Thank.self,
             Register.self, Charge.self, CreateProgramCommand.self, Grant.self, Redeem.self, Refund.self,
             AppointDelegateCommand.self, RevokeDelegateCommand.self, SetProgramTermsCommand.self, TopUpProgramCommand.self, CloseProgramCommand.self, Freeze.self, Unfreeze.self, Recover.self,
+            PayBusinessCommand.self, InvoiceCommand.self, ConsentCommand.self,
         ]
     )
 
@@ -224,7 +225,7 @@ struct WalletCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register an account (the registrar's key).")
         @OptionGroup var submission: Submission
         @Option(help: "Address of the new account.") var account: String
-        @Option(help: "resident, merchant or card.") var role: String = "resident"
+        @Option(help: "resident, merchant, card or visitor.") var role: String = "resident"
         @Option(help: "Merchant category (merchants only).") var category: String?
         @Option(help: "District (opt-in).") var district: String?
         @Option(help: "Age band 0–6 (opt-in).") var ageBand: UInt8?
@@ -236,7 +237,8 @@ struct WalletCommand: AsyncParsableCommand {
             case "resident": .resident
             case "merchant": .merchant
             case "card": .card
-            default: throw ValidationError("--role must be resident, merchant or card (a card's key is the custodian's: see kizuna card issue)")
+            case "visitor": .visitor
+            default: throw ValidationError("--role must be resident, merchant, card or visitor (a card's key is the custodian's: see kizuna card issue)")
             }
             var residentIdHash: Hash?
             if let residentId {

@@ -59,6 +59,11 @@ extension SignedTransaction {
         case .topUpProgram, .closeProgram: break
         // The merchant signs; the payer is the other account the payment touches.
         case .payAuthorised(let collect): accounts.append(collect.authorisation.authorisation.payer)
+        case .payBusiness(let payment): accounts.append(payment.to)
+        case .issueInvoice(let invoice): accounts.append(invoice.payer)
+        case .payInvoice(let payment): accounts.append(payment.issuer)
+        case .cancelInvoice(let cancellation): accounts.append(cancellation.payer)
+        case .updateConsent: break
         }
         // Sorted and unique: the index entries of a block are then written in a fixed order.
         var unique: [PublicKey] = []

@@ -47,6 +47,8 @@ public enum ChainReports {
         public var byHour: [Group]
         public var byDistrict: [Group]
         public var byAgeBand: [Group]
+        /// Payments by the payer's role: `resident` and `visitor`, counted apart (issue 21).
+        public var byPayerRole: [Group]
     }
 
     public struct Aggregates: Codable, Sendable, Equatable {
@@ -57,6 +59,9 @@ public enum ChainReports {
         /// no day is closed yet. Days after it are never published, whatever was asked.
         public var closedThroughDay: UInt32?
         public var minimumResidents: Int
+        /// Always true: a payment by a resident who had withdrawn analytics consent at the
+        /// payment's block is in no cell (docs/api.md §5, "Consent").
+        public var excludesWithdrawnConsent = true
         /// The closed days of the range that have payments, in order.
         public var days: [Day]
     }
@@ -75,7 +80,8 @@ public enum ChainReports {
     /// The disclosure rule, the same for every consumer (API, console, CLI):
     /// - a day is published only once closed, so a published cell never changes: blocks are
     ///   only ever appended with later timestamps and the attributes read (merchant category,
-    ///   district, age band) are fixed at registration, so two queries at different heights
+    ///   district, age band, analytics consent) are those in force at the payment's block (a
+    ///   consent change keeps what it replaced), so two queries at different heights
     ///   or over overlapping ranges give identical cells for a day both publish;
     /// - every cell is one day's, never a sum over a range, so no two ranges differ by part
     ///   of a day;
@@ -115,9 +121,10 @@ public enum ChainReports {
         }
         struct DayTally {
             var total = Tally()
-            var dimensions: [[String: Tally]] = Array(repeating: [:], count: 4)
+            var dimensions: [[String: Tally]] = Array(repeating: [:], count: 5)
         }
         var days: [UInt32: DayTally] = [:]
+        let reports = LedgerReports(store: blocks.store, genesis: blocks.genesis)
         var residentIds: [PublicKey: [UInt8]] = [:]
         var merchantCategories: [PublicKey: String] = [:]
         var height = low
@@ -141,6 +148,9 @@ public enum ChainReports {
                     continue
                 }
                 let account = try blocks.account(payer)
+                // The payer's attributes as they were at this block; none after a withdrawal.
+                let attributes = try reports.attributes(of: payer, account: account, at: block.header.height)
+                guard attributes.analytics else { continue }
                 let resident: [UInt8]
                 if let known = residentIds[payer] {
                     resident = known
@@ -155,7 +165,8 @@ public enum ChainReports {
                     category = try blocks.account(pay.merchant)?.merchantCategory ?? "undisclosed"
                     merchantCategories[pay.merchant] = category
                 }
-                let keys = [category, hour < 10 ? "0\(hour)" : "\(hour)", account?.district ?? "undisclosed", account?.ageBand.map { "\($0)" } ?? "undisclosed"]
+                let keys = [category, hour < 10 ? "0\(hour)" : "\(hour)", attributes.district ?? "undisclosed", attributes.ageBand.map { "\($0)" } ?? "undisclosed",
+                            account?.role == .visitor ? "visitor" : "resident"]
                 var tally = days[day, default: DayTally()]
                 tally.total.payments += 1
                 tally.total.yen += pay.amount
@@ -192,7 +203,7 @@ public enum ChainReports {
                 day: day,
                 total: cell("total", tally.total, suppressed: tally.total.residents.count < minimumResidents),
                 byMerchantCategory: breakdown(tally.dimensions[0]), byHour: breakdown(tally.dimensions[1]),
-                byDistrict: breakdown(tally.dimensions[2]), byAgeBand: breakdown(tally.dimensions[3])
+                byDistrict: breakdown(tally.dimensions[2]), byAgeBand: breakdown(tally.dimensions[3]), byPayerRole: breakdown(tally.dimensions[4])
             )
         }
         return result

@@ -146,6 +146,11 @@ extension Console {
         case .closeProgram(let value): return "program \(value.program)"
         case .payAuthorised(let value):
             return "\(short(value.authorisation.authorisation.payer)) → signer ¥\(number(value.amount)) (authorised up to ¥\(number(value.authorisation.authorisation.capYen)))"
+        case .payBusiness(let value): return "→ \(short(value.to)) ¥\(number(value.amount)) (\(value.reference))"
+        case .issueInvoice(let value): return "invoice \(value.reference) → \(short(value.payer)) ¥\(number(value.amount)) due \(CivilTime.formatJapan(milliseconds: value.dueAt))"
+        case .payInvoice(let value): return "invoice \(value.invoice.hex.prefix(12))… → \(short(value.issuer)) ¥\(number(value.amount))"
+        case .cancelInvoice(let value): return "invoice \(value.invoice.hex.prefix(12))… ✕ (\(short(value.payer)))"
+        case .updateConsent(let value): return value.analytics ? "consent: \(value.district ?? "-"), age band \(value.ageBand.map { "\($0)" } ?? "-")" : "consent withdrawn"
         }
     }
 }

@@ -138,6 +138,8 @@ public struct Genesis: Sendable, Hashable {
     public var thanks: AssetPolicy
     /// The card accounts' caps (`CardPolicy`); nil: this chain registers no card.
     public var cardPolicy: CardPolicy?
+    /// The caps of visitor accounts; nil: no visitors on this chain (VisitorPolicy.swift).
+    public var visitorPolicy: VisitorPolicy? = nil
 
     public init(chainId: String, genesisTime: UInt64, validators: [Validator], authorities: Authorities, coin: AssetPolicy, point: AssetPolicy, thanks: AssetPolicy, cardPolicy: CardPolicy? = nil) {
         self.chainId = chainId
@@ -173,6 +175,7 @@ public struct Genesis: Sendable, Hashable {
             encoder.encode(CardPolicy.genesisTag)
             encoder.encode(cardPolicy)
         }
+        if let visitorPolicy { encoder.encode(UInt8(0x02), visitorPolicy) }
         return encoder.bytes
     }
 
@@ -259,6 +262,8 @@ public struct GenesisDocument: Codable, Sendable {
     public var approvals: [GenesisApproval]?
     /// The card accounts' caps; absent: the chain registers no card.
     public var cardPolicy: CardPolicy?
+    /// Absent: no visitors on this chain.
+    public var visitorPolicy: VisitorPolicy?
 
     public init(chainId: String, genesisTime: String, validators: [ValidatorEntry], authorities: AuthorityEntries, assets: AssetPolicies, approvals: [GenesisApproval]? = nil, cardPolicy: CardPolicy? = nil) {
         self.chainId = chainId
@@ -352,7 +357,9 @@ extension Genesis {
         if let problem = document.cardPolicy?.problem(coin: document.assets.coin) {
             throw GenesisError(.invalidPolicy, problem)
         }
+        if let problem = document.visitorPolicy?.problem(coin: document.assets.coin) { throw GenesisError(.invalidPolicy, problem) }
         self.init(chainId: document.chainId, genesisTime: time, validators: validators, authorities: authorities, coin: document.assets.coin, point: document.assets.point, thanks: document.assets.thanks, cardPolicy: document.cardPolicy)
+        visitorPolicy = document.visitorPolicy
         let developmentKeys = DevelopmentKeys.allPublicKeys
         let usesDevelopmentKey = validators.contains { developmentKeys.contains($0.publicKey) } || authorityKeys.contains { developmentKeys.contains($0) }
         if usesDevelopmentKey && !isLocalChain {
@@ -375,6 +382,7 @@ extension Genesis {
     /// Pretty-printed JSON with sorted keys; with `approvals` (sorted) when there are any.
     public func jsonData(approvals: [GenesisApproval] = []) -> Data {
         var written = self.document
+        written.visitorPolicy = visitorPolicy
         written.approvals = approvals.isEmpty ? nil : sortedApprovals(approvals)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

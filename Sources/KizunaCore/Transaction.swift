@@ -24,6 +24,9 @@ public enum Role: UInt8, Sendable, Hashable, CaseIterable, CanonicalTag {
     /// Whether the account holds a resident's value: a resident's own account or the
     /// resident's card (coins that expire, points and thanks in lots).
     public var holdsResidentValue: Bool { self == .resident || self == .card }
+    /// Someone who does not live in the city (a tourist, a commuter): charged and pays
+    /// merchants only, under the genesis `visitorPolicy` caps (issue 21).
+    case visitor = 6
 
     public var name: String {
         switch self {
@@ -32,6 +35,7 @@ public enum Role: UInt8, Sendable, Hashable, CaseIterable, CanonicalTag {
         case .authority: "authority"
         case .delegate: "delegate"
         case .card: "card"
+        case .visitor: "visitor"
         }
     }
 
@@ -158,6 +162,11 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
     case topUpProgram(TopUpProgram)
     case closeProgram(CloseProgram)
     case payAuthorised(PayAuthorised)
+    case payBusiness(PayBusiness)
+    case issueInvoice(IssueInvoice)
+    case payInvoice(PayInvoice)
+    case cancelInvoice(CancelInvoice)
+    case updateConsent(UpdateConsent)
 
     /// Each kind's name, its tag byte and its fields: the one table that `kind`, `tag` and
     /// the encoding read.
@@ -181,6 +190,11 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
         case .topUpProgram(let fields): ("top_up_program", 16, fields)
         case .closeProgram(let fields): ("close_program", 17, fields)
         case .payAuthorised(let fields): ("pay_authorised", 18, fields)
+        case .payBusiness(let fields): ("pay_business", 19, fields)
+        case .issueInvoice(let fields): ("issue_invoice", 20, fields)
+        case .payInvoice(let fields): ("pay_invoice", 21, fields)
+        case .cancelInvoice(let fields): ("cancel_invoice", 22, fields)
+        case .updateConsent(let fields): ("update_consent", 23, fields)
         }
     }
 
@@ -215,6 +229,11 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
         case 16: self = .topUpProgram(try decoder.decode(TopUpProgram.self))
         case 17: self = .closeProgram(try decoder.decode(CloseProgram.self))
         case 18: self = .payAuthorised(try decoder.decode(PayAuthorised.self))
+        case 19: self = .payBusiness(try decoder.decode(PayBusiness.self))
+        case 20: self = .issueInvoice(try decoder.decode(IssueInvoice.self))
+        case 21: self = .payInvoice(try decoder.decode(PayInvoice.self))
+        case 22: self = .cancelInvoice(try decoder.decode(CancelInvoice.self))
+        case 23: self = .updateConsent(try decoder.decode(UpdateConsent.self))
         case let other: throw DecodingError(.invalidTag, "unknown transaction kind \(other)", offset: start)
         }
     }
@@ -435,6 +454,30 @@ public struct TransactionErrorCode: ErrorCode, CustomStringConvertible {
     public static let cardDailyCapExceeded = Self(rawValue: "ledger.card_daily_cap_exceeded")
     /// A card signed a send or a thank: a card pays merchants only.
     public static let cardCannotSend = Self(rawValue: "ledger.card_cannot_send")
+    /// `pay_invoice` / `cancel_invoice`: no invoice has this id.
+    public static let unknownInvoice = Self(rawValue: "ledger.unknown_invoice")
+    /// `pay_invoice`: the signer is not the payer the invoice names.
+    public static let notInvoicePayer = Self(rawValue: "ledger.not_invoice_payer")
+    /// `cancel_invoice`: the signer is not the invoice's issuer.
+    public static let notInvoiceIssuer = Self(rawValue: "ledger.not_invoice_issuer")
+    /// `pay_invoice` / `cancel_invoice`: the invoice was cancelled.
+    public static let invoiceCancelled = Self(rawValue: "ledger.invoice_cancelled")
+    /// `pay_invoice` / `cancel_invoice`: the invoice is paid in full.
+    public static let invoiceSettled = Self(rawValue: "ledger.invoice_settled")
+    /// `pay_invoice`: the amount is more than what is still open on the invoice.
+    public static let invoiceOverpayment = Self(rawValue: "ledger.invoice_overpayment")
+    /// `issue_invoice`: the due date is not after the block time.
+    public static let invoiceDueInPast = Self(rawValue: "ledger.invoice_due_in_past")
+    /// `issue_invoice`: the issuer already used this invoice reference.
+    public static let duplicateInvoiceReference = Self(rawValue: "ledger.duplicate_invoice_reference")
+    /// `register` of a visitor on a chain whose genesis has no `visitorPolicy`.
+    public static let visitorsNotEnabled = Self(rawValue: "ledger.visitors_not_enabled")
+    /// A visitor account past its expiry signs, or is charged.
+    public static let accountExpired = Self(rawValue: "ledger.account_expired")
+    /// A visitor's payment over the policy's per-payment limit.
+    public static let visitorLimitExceeded = Self(rawValue: "ledger.visitor_limit_exceeded")
+    /// `update_consent` that changes nothing.
+    public static let consentUnchanged = Self(rawValue: "ledger.consent_unchanged")
     public static let mempoolFull = Self(rawValue: "mempool.full")
     public static let accountQueueFull = Self(rawValue: "mempool.account_queue_full")
     /// Admission control: the network already holds what it can commit within the latency

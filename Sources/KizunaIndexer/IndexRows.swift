@@ -55,10 +55,31 @@ public struct BlockRows: Sendable {
         public var net: Int64
     }
 
+    /// An invoice as the block left it (issue 21): written by issue_invoice, pay_invoice and
+    /// cancel_invoice; upserted, so the table holds each invoice's latest state.
+    public struct InvoiceRow: Sendable, Equatable {
+        public var id: String
+        public var issuer: String
+        public var payer: String
+        public var amount: Int64
+        public var paid: Int64
+        public var payments: Int32
+        public var dueAtMilliseconds: Int64
+        public var reference: String
+        public var issuedAtMilliseconds: Int64
+        /// 0: none yet.
+        public var lastPaidAtMilliseconds: Int64
+        public var paidLate: Bool
+        /// 0: not cancelled.
+        public var cancelledAtMilliseconds: Int64
+        public var height: Int64
+    }
+
     public var block: BlockRow
     public var transactions: [TransactionRow]
     public var receipts: [ReceiptRow]
     public var settlements: [SettlementRow]
+    public var invoices: [InvoiceRow]
 
     /// The rows of `block`, executed as `execution`, committed by `certificate`.
     public init(block: Block, certificate: CommitCertificate, execution: BlockExecution) throws(IndexerError) {
@@ -94,6 +115,11 @@ public struct BlockRows: Sendable {
             case .closeProgram(let fields): program = fields.program
             // The merchant signs a customer-presented payment: the counterparty is the payer.
             case .payAuthorised(let fields): (counterparty, amount) = (fields.authorisation.authorisation.payer, fields.amount)
+            case .payBusiness(let fields): (counterparty, amount) = (fields.to, fields.amount)
+            case .issueInvoice(let fields): (counterparty, amount) = (fields.payer, fields.amount)
+            case .payInvoice(let fields): (counterparty, amount) = (fields.issuer, fields.amount)
+            case .cancelInvoice(let fields): counterparty = fields.payer
+            case .updateConsent: break
             }
             transactions.append(TransactionRow(
                 id: transaction.id.hex, height: height, index: Int32(index), kind: transaction.body.kind,
@@ -123,6 +149,24 @@ public struct BlockRows: Sendable {
             }
         }
         self.settlements = settlements
+        var invoices: [InvoiceRow] = []
+        for change in execution.changes where change.key.first == StateKey.invoicePrefix {
+            guard let value = change.value else { continue }
+            let invoice: InvoiceState
+            do {
+                invoice = try InvoiceState(storedBytes: value)
+            } catch {
+                throw IndexerError(.verifyFailed, "block \(block.height): an invoice in the state does not decode: \(error)", cause: error)
+            }
+            invoices.append(InvoiceRow(
+                id: invoice.id.hex, issuer: invoice.issuer.address.description, payer: invoice.payer.address.description,
+                amount: try Self.int64(invoice.amount, "invoice amount"), paid: try Self.int64(invoice.paid, "invoice paid"), payments: Int32(clamping: invoice.payments),
+                dueAtMilliseconds: try Self.int64(invoice.dueAt, "invoice due date"), reference: invoice.reference,
+                issuedAtMilliseconds: try Self.int64(invoice.issuedAt, "invoice time"), lastPaidAtMilliseconds: try Self.int64(invoice.lastPaidAt ?? 0, "invoice payment time"),
+                paidLate: invoice.paidLate, cancelledAtMilliseconds: try Self.int64(invoice.cancelledAt ?? 0, "invoice cancellation time"), height: height
+            ))
+        }
+        self.invoices = invoices
     }
 
     /// PostgreSQL's bigint is signed: a value above 2^63 − 1 is refused, never wrapped.
@@ -170,7 +214,7 @@ public struct StateRows: Sendable {
     public static func dimensions(_ aggregates: ChainReports.Aggregates) -> [(name: String, groups: [ChainReports.Group])] {
         let days = aggregates.days
         return [("category", days.flatMap(\.byMerchantCategory)), ("hour", days.flatMap(\.byHour)), ("day", days.map(\.total)),
-                ("district", days.flatMap(\.byDistrict)), ("age_band", days.flatMap(\.byAgeBand))]
+                ("district", days.flatMap(\.byDistrict)), ("age_band", days.flatMap(\.byAgeBand)), ("payer_role", days.flatMap(\.byPayerRole))]
     }
 
     /// The reports after the replica's tip. `days`: the Japan-time days (yyyymmdd) whose

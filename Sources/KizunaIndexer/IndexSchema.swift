@@ -7,7 +7,8 @@
 /// Each statement is run on its own (the extended protocol takes one statement at a time),
 /// in one transaction, under an advisory lock so two indexers starting together do not race.
 public enum IndexSchema {
-    public static let version: Int32 = 1
+    /// 2: invoices, the `payer_role` aggregate dimension (issue 21).
+    public static let version: Int32 = 2
     /// The advisory lock key the writer holds for as long as it runs ("kizuna" in ASCII).
     public static let writerLockKey: Int64 = 0x6B_697A_756E_61
 
@@ -82,6 +83,26 @@ public enum IndexSchema {
         )
         """,
         """
+        CREATE TABLE IF NOT EXISTS kizuna.invoices (
+            id text PRIMARY KEY,
+            issuer text NOT NULL,
+            payer text NOT NULL,
+            amount bigint NOT NULL,
+            paid bigint NOT NULL,
+            payments integer NOT NULL,
+            due_at timestamptz NOT NULL,
+            reference text NOT NULL,
+            issued_at timestamptz NOT NULL,
+            last_paid_at timestamptz,
+            paid_late boolean NOT NULL,
+            cancelled_at timestamptz,
+            as_of_height bigint NOT NULL REFERENCES kizuna.blocks (height),
+            UNIQUE (issuer, reference),
+            CHECK (paid <= amount)
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS invoices_payer ON kizuna.invoices (payer)",
+        """
         CREATE TABLE IF NOT EXISTS kizuna.programs (
             id bigint PRIMARY KEY,
             name text NOT NULL,
@@ -155,7 +176,7 @@ public enum IndexSchema {
         CREATE OR REPLACE VIEW kizuna_bi.daily_payments_by_hour_and_age_band AS
             SELECT day, dimension, key, payments, yen, residents, as_of_height
             FROM kizuna.payment_aggregates
-            WHERE dimension IN ('hour', 'age_band', 'day') AND NOT suppressed AND residents >= minimum_residents
+            WHERE dimension IN ('hour', 'age_band', 'day', 'payer_role') AND NOT suppressed AND residents >= minimum_residents
         """,
         """
         CREATE OR REPLACE VIEW kizuna_bi.program_burn_down AS

@@ -216,6 +216,20 @@ public final class PostgresIndex: @unchecked Sendable {
                         \(settlement.funder), \(settlement.gross), \(settlement.fee), \(settlement.net))
                 """, logger: logger)
         }
+        // Block by block, so an invoice paid in several blocks of the batch ends as the last left it.
+        for invoice in batch.flatMap(\.invoices) {
+            try await connection.query("""
+                INSERT INTO kizuna.invoices (id, issuer, payer, amount, paid, payments, due_at, reference, issued_at, last_paid_at, paid_late, cancelled_at, as_of_height)
+                VALUES (\(invoice.id), \(invoice.issuer), \(invoice.payer), \(invoice.amount), \(invoice.paid), \(invoice.payments),
+                        to_timestamp(\(invoice.dueAtMilliseconds)::bigint / 1000.0), \(invoice.reference), to_timestamp(\(invoice.issuedAtMilliseconds)::bigint / 1000.0),
+                        CASE WHEN \(invoice.lastPaidAtMilliseconds)::bigint = 0 THEN NULL ELSE to_timestamp(\(invoice.lastPaidAtMilliseconds)::bigint / 1000.0) END,
+                        \(invoice.paidLate),
+                        CASE WHEN \(invoice.cancelledAtMilliseconds)::bigint = 0 THEN NULL ELSE to_timestamp(\(invoice.cancelledAtMilliseconds)::bigint / 1000.0) END,
+                        \(invoice.height))
+                ON CONFLICT (id) DO UPDATE SET paid = excluded.paid, payments = excluded.payments, last_paid_at = excluded.last_paid_at,
+                    paid_late = excluded.paid_late, cancelled_at = excluded.cancelled_at, as_of_height = excluded.as_of_height
+                """, logger: logger)
+        }
     }
 
     private func upsert(_ state: StateRows, on connection: PostgresConnection) async throws {

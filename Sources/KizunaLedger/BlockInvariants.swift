@@ -26,7 +26,7 @@ public enum BlockInvariants {
     /// The writes the checks read: accounts, asset supplies, programs.
     public static func isChecked(_ key: [UInt8]) -> Bool {
         guard let prefix = key.first else { return false }
-        return prefix == StateKey.account || prefix == StateKey.supply || prefix == StateKey.programPrefix || prefix == StateKey.delegatePrefix
+        return prefix == StateKey.account || prefix == StateKey.supply || prefix == StateKey.programPrefix || prefix == StateKey.delegatePrefix || prefix == StateKey.invoicePrefix
     }
 
     /// What the block broke, one line each (empty: every invariant holds). Pure: the same
@@ -75,6 +75,9 @@ public enum BlockInvariants {
                 guard let supply = decode(SupplyState.self) else { continue }
                 supplyBefore[index] = supply.before ?? SupplyState()
                 supplyAfter[index] = supply.after ?? SupplyState()
+            case StateKey.invoicePrefix:
+                guard let invoice = decode(InvoiceState.self) else { continue }
+                problems.append(contentsOf: invoiceViolations(key: change.key, before: invoice.before, after: invoice.after))
             case StateKey.delegatePrefix:
                 guard let delegate = decode(DelegateState.self) else { continue }
                 guard let after = delegate.after else {
@@ -132,6 +135,28 @@ public enum BlockInvariants {
                 if programExpired[index] != UInt128(after.expired - before.expired) {
                     problems.append("\(asset.name): the block expired \(after.expired - before.expired) but its programs' lots expired \(programExpired[index])")
                 }
+            }
+        }
+        return problems
+    }
+
+    /// An invoice is never deleted; what it bills (issuer, payer, amount, due date,
+    /// reference) never changes; paid ≤ amount and never decreases; a cancellation stays.
+    static func invoiceViolations(key: [UInt8], before: InvoiceState?, after: InvoiceState?) -> [String] {
+        guard let after else { return ["state key \(key.hexString): an invoice was deleted"] }
+        var problems: [String] = []
+        if after.paid > after.amount {
+            problems.append("invoice \(after.id): paid \(after.paid) exceeds its amount \(after.amount)")
+        }
+        if let before {
+            if (before.id, before.issuer, before.payer) != (after.id, after.issuer, after.payer) || (before.amount, before.dueAt, before.reference, before.issuedAt) != (after.amount, after.dueAt, after.reference, after.issuedAt) {
+                problems.append("invoice \(after.id): what it bills changed")
+            }
+            if after.paid < before.paid || after.payments < before.payments {
+                problems.append("invoice \(after.id): paid decreased (\(before.paid) → \(after.paid))")
+            }
+            if before.cancelledAt != nil && after.cancelledAt != before.cancelledAt {
+                problems.append("invoice \(after.id): a cancellation was undone")
             }
         }
         return problems

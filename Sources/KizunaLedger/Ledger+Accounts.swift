@@ -15,7 +15,7 @@ extension Ledger {
         guard var account = try overlay.account(body.account) else {
             throw TransactionError(.unknownAccount, "\(body.account.address) is not registered")
         }
-        guard account.role.holdsResidentValue else { throw TransactionError(.wrongRole, "refunds are for residents' (and cards') coins; merchants redeem") }
+        guard account.role.holdsResidentValue || account.role == .visitor else { throw TransactionError(.wrongRole, "refunds are for residents' (and cards' and visitors') coins; merchants redeem") }
         guard account.coin >= body.amount else {
             throw TransactionError(.insufficientBalance, "the account holds ¥\(account.coin), less than ¥\(body.amount)")
         }
@@ -143,6 +143,12 @@ extension Ledger {
             try overlay.addAmount(StateKey.rebateMonth(id, body.to, month), rebated)
         }
         if old.role == .card { try moveCardDay(from: body.from, to: body.to, overlay: &overlay) }
+        // A visitor's expiry and a withdrawn consent hold for the new key too (copied: the
+        // old key's record still governs the aggregates of its past payments).
+        for key in [StateKey.visitorExpiry, StateKey.consentWithdrawn] {
+            guard let value = try overlay.get(key(body.from)) else { continue }
+            overlay.set(key(body.to), value)
+        }
         old.successor = body.to
         overlay.setAccount(body.from, old)
         overlay.setAccount(body.to, new)

@@ -7,7 +7,8 @@ extension Ledger {
         guard body.amount > 0 else { throw TransactionError(.invalidAmount, "a payment must be at least ¥1") }
         guard body.merchant != signer else { throw TransactionError(.selfTransfer, "an account cannot pay itself") }
         guard var payer = try overlay.account(signer) else { throw TransactionError(.unknownAccount, "the payer is not registered") }
-        guard payer.role.holdsResidentValue else { throw TransactionError(.wrongRole, "only residents and their cards pay merchants") }
+        guard payer.role.holdsResidentValue || payer.role == .visitor else { throw TransactionError(.wrongRole, "only residents, their cards and visitors pay merchants") }
+        if payer.role == .visitor { try checkVisitorPayment(body.amount) }
         guard var merchant = try overlay.account(body.merchant) else {
             throw TransactionError(.unknownAccount, "\(body.merchant.address) is not registered")
         }
@@ -48,7 +49,7 @@ extension Ledger {
         }
         overlay.setAccount(signer, payer)
         overlay.setAccount(body.merchant, merchant)
-        if coinPart > 0, let category = merchant.merchantCategory {
+        if coinPart > 0, payer.role.holdsResidentValue, let category = merchant.merchantCategory {
             try applyRebates(coinPaid: coinPart, payer: signer, merchant: body.merchant, category: category, context: context, overlay: &overlay)
         }
     }

@@ -162,6 +162,7 @@ public struct Ledger: Sendable {
         guard !signerAccount.frozen else {
             throw TransactionError(.frozen, "the signer's account is frozen")
         }
+        if signerAccount.role == .visitor { try requireUnexpiredVisitor(transaction.signer, context: context, overlay: overlay) }
         signerAccount.nonce += 1
         overlay.setAccount(transaction.signer, signerAccount)
         let signer = transaction.signer
@@ -184,6 +185,11 @@ public struct Ledger: Sendable {
         case .topUpProgram(let body): try topUpProgram(body, signer: signer, context: context, overlay: &overlay)
         case .closeProgram(let body): try closeProgram(body, signer: signer, context: context, overlay: &overlay)
         case .payAuthorised(let body): try payAuthorised(body, signer: signer, context: context, overlay: &overlay)
+        case .payBusiness(let body): try payBusiness(body, signer: signer, context: context, overlay: &overlay)
+        case .issueInvoice(let body): try issueInvoice(body, signer: signer, id: verified.id, context: context, overlay: &overlay)
+        case .payInvoice(let body): try payInvoice(body, signer: signer, context: context, overlay: &overlay)
+        case .cancelInvoice(let body): try cancelInvoice(body, signer: signer, context: context, overlay: &overlay)
+        case .updateConsent(let body): try updateConsent(body, signer: signer, context: context, overlay: &overlay)
         }
     }
 
@@ -216,6 +222,8 @@ public struct Ledger: Sendable {
                 throw TransactionError(.invalidAttribute, "a resident has no merchant category")
             }
             if body.role == .card { try checkCardRegistration(body) }
+        case .visitor:
+            try checkVisitorRegistration(body)
         case .authority, .delegate:
             break
         }
@@ -238,6 +246,9 @@ public struct Ledger: Sendable {
         account.district = body.district
         account.ageBand = body.ageBand
         overlay.setAccount(body.account, account)
+        if body.role == .visitor, let expiry = genesis.visitorPolicy?.expiry(registeredAt: context.timestamp) {
+            overlay.setAmount(StateKey.visitorExpiry(body.account), expiry)
+        }
     }
 
     private func charge(_ body: Charge, signer: PublicKey, id: Hash, context: BlockContext, overlay: inout StateOverlay) throws {
@@ -253,11 +264,11 @@ public struct Ledger: Sendable {
         guard var account = try overlay.account(body.to) else {
             throw TransactionError(.unknownAccount, "\(body.to.address) is not registered")
         }
-        guard account.role.holdsResidentValue else { throw TransactionError(.wrongRole, "coins are charged to residents and their cards only") }
+        guard account.role.holdsResidentValue || account.role == .visitor else { throw TransactionError(.wrongRole, "coins are charged to residents, their cards and visitors only") }
         guard !account.frozen else { throw TransactionError(.frozen, "the recipient's account is frozen") }
         let policy = genesis.coin
         guard let balance = account.coin.adding(body.amount) else { throw TransactionError(.overflow, "balance overflows") }
-        let holderCap = coinHolderCap(account.role)
+        let holderCap = try holderCap(of: account, body.to, context: context, overlay: overlay)
         guard balance <= holderCap.cap else {
             throw TransactionError(holderCap.code, "the charge would bring the \(account.role.name)'s balance to ¥\(balance), over the cap of ¥\(holderCap.cap)")
         }
@@ -274,7 +285,7 @@ public struct Ledger: Sendable {
         let rate = UInt64(policy.chargeBonusBasisPoints(for: body.channel))
         let bonus = body.amount.multipliedFullWidth(by: rate).low / 10_000
         let room = genesis.point.holderCapYen.subtracting(account.point) ?? 0
-        if rate > 0, body.amount <= UInt64.max / 10_000, min(bonus, room) > 0 {
+        if account.role.holdsResidentValue, rate > 0, body.amount <= UInt64.max / 10_000, min(bonus, room) > 0 {
             try mint(program: Ledger.chargeBonusProgram, to: body.to, amount: min(bonus, room), context: context, overlay: &overlay)
         }
     }

@@ -213,12 +213,18 @@ public struct LedgerReports: Sendable {
         var lotTotals: [[UInt8]: UInt64] = [:]
         var programHeld: [UInt64: UInt64] = [:]
         var accounts: [(PublicKey, AccountState)] = []
+        var invoiceProblem: String?
         try store.scan(.state, from: [], prefix: []) { key, value in
             switch key.first {
             case 0x01:
                 let account = try AccountState(storedBytes: value)
                 accounts.append((PublicKey(key.dropFirst())!, account))
                 for asset in Asset.allCases { balances[asset, default: 0] += account.balance(asset) }
+            case StateKey.invoicePrefix:
+                let invoice = try InvoiceState(storedBytes: value)
+                if invoice.paid > invoice.amount || Array(key.dropFirst()) != invoice.id.bytes {
+                    invoiceProblem = invoiceProblem ?? "invoice \(invoice.id): paid \(invoice.paid) of \(invoice.amount), stored under key \(key.hexString)"
+                }
             case 0x06:
                 let lots = try LotList(storedBytes: value)
                 lotTotals[Array(key.dropFirst())] = lots.total
@@ -228,6 +234,7 @@ public struct LedgerReports: Sendable {
             }
             return true
         }
+        if let invoiceProblem { return invoiceProblem }
         for asset in Asset.allCases {
             let supply = try overlay.supply(asset)
             guard let outstanding = supply.outstanding else { return "\(asset.name): redeemed + refunded + expired exceed minted" }

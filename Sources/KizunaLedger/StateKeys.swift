@@ -29,6 +29,12 @@ public enum StateKey {
     static let programToppedUp: UInt8 = 0x18
     static let usedAuthorisation: UInt8 = 0x19
     public static let authorisationExpiryPrefix: UInt8 = 0x1A
+    public static let invoicePrefix: UInt8 = 0x1D
+    static let invoiceReference: UInt8 = 0x1E
+    public static let partyInvoicePrefix: UInt8 = 0x1F
+    public static let visitorExpiryPrefix: UInt8 = 0x20
+    public static let consentChangePrefix: UInt8 = 0x21
+    public static let consentWithdrawnPrefix: UInt8 = 0x22
 
     /// `0x01 ‖ public key` → `AccountState`.
     public static func account(_ key: PublicKey) -> [UInt8] { [account] + key.bytes }
@@ -117,6 +123,24 @@ extension StateKey {
     public static func authorisationExpiry(_ expiresAt: UInt64, _ payer: PublicKey, _ nonce: [UInt8]) -> [UInt8] {
         encode { $0.encode(authorisationExpiryPrefix); $0.encode(expiresAt); $0.encodeFixed(payer.bytes); $0.encodeFixed(nonce) }
     }
+    /// `0x1D ‖ invoice id` → `InvoiceState` (the id is the `issue_invoice` transaction's).
+    public static func invoice(_ id: Hash) -> [UInt8] { [invoicePrefix] + id.bytes }
+    /// `0x1E ‖ issuer ‖ reference` → the invoice id: one invoice per issuer and reference.
+    public static func invoiceReference(_ issuer: PublicKey, _ reference: String) -> [UInt8] {
+        [invoiceReference] + issuer.bytes + Array(reference.utf8)
+    }
+    /// `0x1F ‖ party ‖ invoice id` → 0x01 (issued) or 0x02 (to pay): an account's invoices.
+    public static func partyInvoice(_ party: PublicKey, _ id: Hash) -> [UInt8] { [partyInvoicePrefix] + party.bytes + id.bytes }
+    /// `0x20 ‖ visitor key` → the instant (UTC ms) from which the visitor account is expired.
+    public static func visitorExpiry(_ key: PublicKey) -> [UInt8] { [visitorExpiryPrefix] + key.bytes }
+    /// `0x21 ‖ resident ‖ height` → `ConsentChange`: the attributes in force before the
+    /// resident's consent changed at that height.
+    public static func consentChange(_ key: PublicKey, height: UInt64) -> [UInt8] {
+        encode { $0.encode(consentChangePrefix); $0.encodeFixed(key.bytes); $0.encode(height) }
+    }
+    /// `0x22 ‖ resident` → the height from which the resident withdrew analytics consent
+    /// (absent: consenting, the state every resident is registered in).
+    public static func consentWithdrawn(_ key: PublicKey) -> [UInt8] { [consentWithdrawnPrefix] + key.bytes }
     /// `0x16 ‖ program id ‖ delegate key ‖ resident key` → total the delegate granted the resident.
     public static func delegateResident(_ program: UInt64, _ delegate: PublicKey, _ resident: PublicKey) -> [UInt8] {
         encode { $0.encode(delegateResident); $0.encode(program); $0.encodeFixed(delegate.bytes); $0.encodeFixed(resident.bytes) }

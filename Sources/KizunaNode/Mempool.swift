@@ -7,7 +7,8 @@ public import KizunaCore
 public enum AdmissionLane: Int, Sendable, CaseIterable, CustomStringConvertible {
     /// Residents' transfers: pay, send, thank.
     case payments = 0
-    /// Everything else: register, charge, grant, redeem, refund, programs, freeze, recover.
+    /// Everything else: register, charge, grant, redeem, refund, programs, freeze, recover,
+    /// business payments and invoices, consent changes.
     case operations = 1
 
     public init(_ body: TransactionBody) {
@@ -15,6 +16,8 @@ public enum AdmissionLane: Int, Sendable, CaseIterable, CustomStringConvertible 
         case .pay, .payAuthorised, .send, .thank: self = .payments
         case .register, .charge, .createProgram, .grant, .redeem, .refund, .freeze, .unfreeze, .recover, .appointDelegate, .revokeDelegate,
              .setProgramTerms, .topUpProgram, .closeProgram: self = .operations
+        // Businesses' payments and bills, and consent changes: not a campaign's flood.
+        case .payBusiness, .issueInvoice, .payInvoice, .cancelInvoice, .updateConsent: self = .operations
         }
     }
 

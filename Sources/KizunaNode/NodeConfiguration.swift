@@ -27,6 +27,10 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         public var historicalQueriesMax: Int
         /// How many blocks an account history request scans at most.
         public var historyBlocksScannedMax: Int
+        /// The settlement file's cut-off, `HH:MM` Japan time: a redemption at or after it is
+        /// in the next day's file (docs/settlement-file.md). Not consensus state: every node
+        /// and `kizuna report settlement-file --cutoff` must be given the same.
+        public var settlementCutoff: String = "15:00"
 
         public init(host: String, port: Int, requestsPerSecondPerClient: Int = 200, requestBurstPerClient: Int = 400, rateLimitedClientsMax: Int = 10_000, rateLimitLoopback: Bool = false, pageSizeMax: Int = 100, eventSubscribersMax: Int = 256, historicalQueriesMax: Int = 1, historyBlocksScannedMax: Int = 10_000) {
             self.host = host
@@ -43,7 +47,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case host, port, requestsPerSecondPerClient, requestBurstPerClient, rateLimitedClientsMax, rateLimitLoopback
-            case pageSizeMax, eventSubscribersMax, historicalQueriesMax, historyBlocksScannedMax
+            case pageSizeMax, eventSubscribersMax, historicalQueriesMax, historyBlocksScannedMax, settlementCutoff
         }
     }
 
@@ -364,6 +368,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         try check((1...1_000_000).contains(api.requestBurstPerClient), "api.requestBurstPerClient", "must be 1–1000000")
         try check((1...10_000_000).contains(api.rateLimitedClientsMax), "api.rateLimitedClientsMax", "must be 1–10000000")
         try check((1...1000).contains(api.pageSizeMax), "api.pageSizeMax", "must be 1–1000")
+        try check(SettlementCutoff(text: api.settlementCutoff) != nil, "api.settlementCutoff", "must be HH:MM, 00:00–23:59 (Japan time)")
         try check((0...100_000).contains(api.eventSubscribersMax), "api.eventSubscribersMax", "must be 0–100000")
         try check((0...64).contains(api.historicalQueriesMax), "api.historicalQueriesMax", "must be 0–64")
         try check((1...10_000_000).contains(api.historyBlocksScannedMax), "api.historyBlocksScannedMax", "must be 1–10000000")
@@ -431,3 +436,4 @@ public enum ConfigurationErrorCode: String, ErrorCode {
     case unknownField = "config.unknown_field"
     case unreadable = "config.unreadable"
 }
+

@@ -119,6 +119,12 @@ public struct NodeClient: Sendable {
     /// The unused-balance report for a base date `YYYY-MM-DD` (31 March or 30 September).
     public func unusedBalance(date: String) async throws -> Reply { try await get("v1/reports/unused-balance?date=\(date)") }
     public func settlements(merchant: PublicKey) async throws -> Reply { try await get("v1/reports/settlements/\(merchant.address)") }
+    /// An invoice with its status: only its issuer and payer, each with a signed request.
+    public func invoice(_ id: Hash) async throws -> Reply { try await get("v1/invoices/\(id.hex)") }
+    /// The invoices an account issued or must pay: only with the account's own signature.
+    public func invoices(of key: PublicKey, limit: Int = 20) async throws -> Reply { try await get("v1/accounts/\(key.address)/invoices?limit=\(limit)") }
+    /// A funder's settlement file (CSV) for a Japan-time day `YYYY-MM-DD`.
+    public func settlementFile(funder: PublicKey, date: String) async throws -> Reply { try await get("v1/reports/settlement-file?funder=\(funder.address)&date=\(date)") }
 
     /// The account's next nonce, read with a signed request (0 if it is not registered):
     /// after the transactions the node holds pending for it (`pendingNonce`), so that a new

@@ -118,6 +118,33 @@ public struct TransactionBuilder: Sendable {
         sign(.closeProgram(CloseProgram(program: program)))
     }
 
+    /// Business: pay another business in coins, with the payer's reference.
+    public mutating func payBusiness(to business: PublicKey, amount: Amount, reference: String) -> SignedTransaction {
+        sign(.payBusiness(PayBusiness(to: business, amount: amount, reference: reference)))
+    }
+
+    /// Business (the payee): bill another business. The invoice's id is the returned
+    /// transaction's id.
+    public mutating func issueInvoice(payer: PublicKey, amount: Amount, dueAt: UInt64, reference: String) -> SignedTransaction {
+        sign(.issueInvoice(IssueInvoice(payer: payer, amount: amount, dueAt: dueAt, reference: reference)))
+    }
+
+    /// Business (the invoice's payer): pay all or part of what is open on an invoice.
+    public mutating func payInvoice(_ invoice: Hash, issuer: PublicKey, amount: Amount) -> SignedTransaction {
+        sign(.payInvoice(PayInvoice(invoice: invoice, issuer: issuer, amount: amount)))
+    }
+
+    /// Business (the invoice's issuer): cancel what is still open on an invoice.
+    public mutating func cancelInvoice(_ invoice: Hash, payer: PublicKey) -> SignedTransaction {
+        sign(.cancelInvoice(CancelInvoice(invoice: invoice, payer: payer)))
+    }
+
+    /// Resident: replace the opt-in attributes; `analytics: false` (and no attributes)
+    /// withdraws consent, taking the resident's payments out of every aggregate from then on.
+    public mutating func updateConsent(district: String?, ageBand: UInt8?, analytics: Bool) -> SignedTransaction {
+        sign(.updateConsent(UpdateConsent(district: district, ageBand: ageBand, analytics: analytics)))
+    }
+
     /// The salted hash of a resident ID that the registrar puts on chain instead of the ID.
     public static func residentIdHash(residentId: String, salt: [UInt8]) -> Hash {
         Hash.sha256(salt + Array(residentId.utf8))

@@ -256,7 +256,14 @@ struct AllKindsPropertyTests {
     @Test("random blocks of every kind keep the invariants and replay to the same roots", arguments: [UInt64(0x4B49_5A55_4E41_0002), 20_270_331])
     func randomAllKinds(seed: UInt64) throws {
         var random = SplitMix64(seed: seed)
-        let ledger = try LedgerHarness(genesis: Self.genesis)
+        // The kinds of issue 21 draw from a generator of their own, appended after each block's
+        // other transactions, so the other kinds see the same random stream as before they
+        // existed (only the state their transactions leave differs).
+        var extra = SplitMix64(seed: seed ^ 0x2121_2121)
+        // With visitors (issue 21): a 400-day account lifetime, so visitors expire late in the run.
+        var visitorGenesis = Self.genesis
+        visitorGenesis.visitorPolicy = VisitorPolicy(holderCapYen: 20_000, paymentLimitPerTransactionYen: 5_000, accountLifetimeDays: 400)
+        let ledger = try LedgerHarness(genesis: visitorGenesis)
         let genesis = ledger.genesis
         let chainId = genesis.chainId
         var history: [(transactions: [VerifiedTransaction], context: BlockContext, root: Hash)] = []
@@ -272,6 +279,9 @@ struct AllKindsPropertyTests {
         let active = Array(residents.prefix(Self.residentCount))
         // Residents' cards (issue 19): they pay merchants only, within the card policy.
         let cards = [Fixture.account(60), Fixture.account(61)]
+        // Visitors (issue 21): registered during the run, charged, paying, expiring. Not among
+        // `everyone`: the other kinds pick signers from it as before visitors existed.
+        let visitors = (0..<8).map { Fixture.account(70 + $0) }
         let everyone = active + merchants + spareKeys + strangers + authorities + platforms + cards
         var keys: [PublicKey: PrivateKey] = [:]
         for key in everyone { keys[key.publicKey] = key }
@@ -305,6 +315,10 @@ struct AllKindsPropertyTests {
         // mostly in the same block) or late (expired).
         var authorisations: [SignedPaymentAuthorisation] = []
         var authorisedInRun = 0
+        // Invoices issued so far (issue 21), to pay, overpay, cancel; a counter for references.
+        var invoices: [(id: Hash, issuer: PrivateKey, payer: PrivateKey)] = []
+        var invoiceCount = 0
+        var visitorCharges = 0
         let blockCount = 60
         for blockNumber in 0..<blockCount {
             // Time: about eight days a block, sometimes exactly a month start (or the last
@@ -352,11 +366,15 @@ struct AllKindsPropertyTests {
             var all: [SignedTransaction] = []
             var settledInBlock: [SignedPaymentAuthorisation] = []
             let count = 8 + random.below(13)
-            for _ in 0..<count {
+            let extraCount = extra.below(9)
+            for step in 0..<(count + extraCount) {
+                let isExtra = step >= count
+                if isExtra { swap(&random, &extra) }
+                defer { if isExtra { swap(&random, &extra) } }
                 var signer: PrivateKey
                 var cosigners: [PrivateKey] = []
                 let body: TransactionBody
-                let roll = random.below(100)
+                let roll = isExtra ? 100 + random.below(20) : random.below(100)
                 switch roll {
                 case 0..<5:
                     signer = random.chance(90) ? Fixture.registrarKey : someone()
@@ -380,6 +398,63 @@ struct AllKindsPropertyTests {
                         receipt = "all-\(seed)-\(receiptCount)"
                     }
                     body = .charge(Charge(to: to.publicKey, amount: random.chance(15) ? [0, room, room + 1][random.below(3)] : random.amount(in: 1...30_000), channel: random.chance(50) ? .app : .chargeMachine, receiptId: receipt))
+                case 100..<103:
+                    // Business payments, invoices (issue 21).
+                    // Mostly the business holding the most coins, so payments can succeed.
+                    signer = random.chance(70) ? merchants.max { (accounts[$0.publicKey]?.coin ?? 0) < (accounts[$1.publicKey]?.coin ?? 0) }! : merchant()
+                    let balance = accounts[signer.publicKey]?.coin ?? 0
+                    body = .payBusiness(PayBusiness(to: merchant().publicKey, amount: amount(upTo: balance, limit: 5_000), reference: random.chance(5) ? "" : "order-\(random.below(100))"))
+                case 103..<107:
+                    signer = merchant()
+                    invoiceCount += 1
+                    let reference = random.chance(8) && invoiceCount > 1 ? "inv-\(random.below(invoiceCount - 1) + 1)" : "inv-\(invoiceCount)"
+                    let due = random.chance(8) ? time : time + UInt64(1 + random.below(20)) * 86_400_000
+                    // Mostly billing the business with the most coins, so it can pay.
+                    let richest = merchants.max { (accounts[$0.publicKey]?.coin ?? 0) < (accounts[$1.publicKey]?.coin ?? 0) }!
+                    body = .issueInvoice(IssueInvoice(payer: random.chance(60) ? richest.publicKey : random.chance(90) ? merchant().publicKey : someone().publicKey, amount: random.chance(5) ? 0 : random.amount(in: 1...10_000), dueAt: due, reference: reference))
+                case 107..<112:
+                    if invoices.isEmpty {
+                        signer = merchant()
+                        body = .payInvoice(PayInvoice(invoice: Hash.sha256([UInt8(random.below(256))]), issuer: merchant().publicKey, amount: 1))
+                    } else {
+                        let invoice = invoices[random.below(invoices.count)]
+                        signer = random.chance(90) ? invoice.payer : merchant()
+                        let open = try ledger.reports.invoiceState(invoice.id).map { $0.amount - $0.paid } ?? 0
+                        let coins = accounts[invoice.payer.publicKey]?.coin ?? 0
+                        let paid: UInt64 = switch random.below(10) {
+                        case 0: open + 1
+                        case 1: 0
+                        case 2..<4: open
+                        default: random.amount(in: 1...max(1, min(open, coins)))
+                        }
+                        body = .payInvoice(PayInvoice(invoice: invoice.id, issuer: random.chance(95) ? invoice.issuer.publicKey : merchant().publicKey, amount: paid))
+                    }
+                case 112..<113:
+                    let invoice = invoices.isEmpty ? nil : invoices[random.below(invoices.count)]
+                    signer = random.chance(90) ? (invoice?.issuer ?? merchant()) : merchant()
+                    body = .cancelInvoice(CancelInvoice(invoice: invoice?.id ?? Hash.sha256([7]), payer: random.chance(95) ? (invoice?.payer.publicKey ?? merchant().publicKey) : merchant().publicKey))
+                case 113..<118:
+                    // Visitors: registered (sometimes with attributes), charged, paying.
+                    let visitor = pick(visitors)
+                    switch accounts[visitor.publicKey] == nil ? 0 : 1 + random.below(3) {
+                    case 0:
+                        signer = random.chance(95) ? Fixture.registrarKey : someone()
+                        body = .register(Register(account: visitor.publicKey, role: .visitor, district: random.chance(10) ? "kita" : nil))
+                    case 1:
+                        signer = random.chance(95) ? Fixture.coinIssuerKey : someone()
+                        visitorCharges += 1
+                        body = .charge(Charge(to: visitor.publicKey, amount: random.chance(20) ? 20_001 : random.amount(in: 1...8_000), channel: .app, receiptId: "visitor-\(seed)-\(visitorCharges)"))
+                    default:
+                        signer = visitor
+                        let balance = accounts[visitor.publicKey]?.coin ?? 0
+                        body = .pay(Pay(merchant: merchant().publicKey, amount: random.chance(35) ? 5_001 : amount(upTo: balance, limit: 5_000)))
+                    }
+                case 118..<120:
+                    // Consent changes: new attributes, withdrawals, consenting again.
+                    signer = resident()
+                    let district: String? = random.chance(70) ? ["kita", "minami", "higashi"][random.below(3)] : nil
+                    let band: UInt8? = random.chance(60) ? UInt8(random.below(8)) : nil
+                    body = .updateConsent(random.chance(30) ? (random.chance(90) ? .withdrawn : UpdateConsent(district: "kita", ageBand: nil, analytics: false)) : UpdateConsent(district: district, ageBand: band, analytics: true))
                 case 17..<27:
                     signer = resident()
                     let balance = accounts[signer.publicKey]?.coin ?? 0
@@ -546,6 +621,10 @@ struct AllKindsPropertyTests {
                     inBlock[signer.publicKey, default: 0] += 1
                     outcomes["accepted", default: 0] += 1
                     acceptedKinds[body.kind, default: 0] += 1
+                    if case .issueInvoice = body { invoices.append((signed.id, signer, keys[body.issuedInvoicePayer!] ?? signer)) }
+                    if case .register(let registration) = body, registration.role == .visitor { acceptedKinds["register visitor", default: 0] += 1 }
+                    if case .updateConsent(let change) = body, !change.analytics { acceptedKinds["withdraw consent", default: 0] += 1 }
+                    if let id = body.paidInvoice, let state = try ledger.reports.invoiceState(id), state.dueAt <= time { acceptedKinds["late invoice payment", default: 0] += 1 }
                     if case .payAuthorised(let collected) = body {
                         authorisedInRun += 1
                         settledInBlock.append(collected.authorisation)
@@ -574,6 +653,12 @@ struct AllKindsPropertyTests {
             for (key, account) in try storedAccounts(ledger.store) where account.successor != nil {
                 #expect(account.frozen && account.coin == 0 && account.point == 0 && account.thanks == 0, "recovered account \(key.address) still holds value")
             }
+            // Every invoice: paid ≤ amount, indexed for both parties (issue 21).
+            for invoice in invoices {
+                let state = try #require(try ledger.reports.invoiceState(invoice.id))
+                #expect(state.paid <= state.amount)
+                #expect(try ledger.store.get(StateKey.partyInvoice(state.issuer, state.id), in: .state) == [1] && ledger.store.get(StateKey.partyInvoice(state.payer, state.id), in: .state) == [2])
+            }
             // The replica executes only the accepted transactions, validating.
             let replay = try ledger.ledger.execute(execution.accepted, context: context, store: replicaStore, mode: .validate)
             #expect(replay.stateRoot == execution.stateRoot, "block \(ledger.height): the accepted transactions alone give another root")
@@ -592,14 +677,18 @@ struct AllKindsPropertyTests {
         #expect(snapshot(fresh, [.state, .stateTree]) == snapshot(ledger.store, [.state, .stateTree]))
 
         // The run exercised every kind, many refusals, and every kind of time-based work.
-        let kinds = ["register", "charge", "send", "create_program", "grant", "pay", "thank", "redeem", "refund", "freeze", "unfreeze", "recover", "appoint_delegate", "revoke_delegate", "set_program_terms", "top_up_program", "close_program", "pay_authorised"]
-        #expect((kinds + ["grant by a delegate", "pay by a card"]).allSatisfy { acceptedKinds[$0, default: 0] > 0 }, "accepted per kind: \(acceptedKinds)")
+        let kinds = ["register", "charge", "send", "create_program", "grant", "pay", "thank", "redeem", "refund", "freeze", "unfreeze", "recover", "appoint_delegate", "revoke_delegate", "set_program_terms", "top_up_program", "close_program", "pay_authorised",
+                     "pay_business", "issue_invoice", "pay_invoice", "cancel_invoice", "update_consent"]
+        #expect((kinds + ["grant by a delegate", "pay by a card", "register visitor", "withdraw consent", "late invoice payment"]).allSatisfy { acceptedKinds[$0, default: 0] > 0 }, "accepted per kind: \(acceptedKinds)")
         #expect(outcomes.count >= 20, "too few distinct outcomes: \(outcomes)")
         // Customer-presented payments were refused for several reasons, not only accepted.
         // (At least three distinct codes per seed: with cards in the mix one seed draws three.)
         #expect(outcomes.keys.filter { $0.hasPrefix("ledger.authorisation_") }.count >= 3, "outcomes: \(outcomes)")
         // Cards were refused for their own rules too (payment cap, sending, holder cap, …).
         #expect(outcomes.keys.filter { $0.hasPrefix("ledger.card_") }.count >= 3, "outcomes: \(outcomes)")
+        // Invoices and visitors were refused for several reasons too (issue 21).
+        #expect(outcomes.keys.filter { $0.contains("invoice") }.count >= 4, "outcomes: \(outcomes)")
+        #expect(outcomes["ledger.account_expired", default: 0] > 0 && outcomes["ledger.visitor_limit_exceeded", default: 0] > 0, "outcomes: \(outcomes)")
         #expect(outcomes["accepted", default: 0] >= 220, "outcomes: \(outcomes)")
         for asset in Asset.allCases {
             #expect(try ledger.supply(asset).expired > 0, "no \(asset.name) expired")
@@ -608,5 +697,20 @@ struct AllKindsPropertyTests {
         #expect(try ledger.reports.unusedBalance(year: 2026, month: 9, day: 30)?.closed == true)
         #expect(try ledger.reports.unusedBalance(year: 2027, month: 3, day: 31)?.closed == true)
         print("all-kinds seed \(seed): \(history.count) blocks, outcomes \(outcomes.sorted { $0.key < $1.key })")
+    }
+}
+
+
+extension TransactionBody {
+    /// The payer an `issue_invoice` bills (tests only).
+    var issuedInvoicePayer: PublicKey? {
+        if case .issueInvoice(let invoice) = self { return invoice.payer }
+        return nil
+    }
+
+    /// The invoice a `pay_invoice` pays (tests only).
+    var paidInvoice: Hash? {
+        if case .payInvoice(let payment) = self { return payment.invoice }
+        return nil
     }
 }

@@ -90,6 +90,9 @@ extension LedgerHarness {
                 #expect(account.balance(asset) <= genesis.policy(for: asset).holderCapYen, "\(key.address) holds \(account.balance(asset)) \(asset.name), over the cap", sourceLocation: sourceLocation)
             }
         }
+        for (key, account) in try storedAccounts(store) where account.role == .visitor {
+            #expect(account.coin <= genesis.visitorPolicy?.holderCapYen ?? 0 && account.point == 0 && account.thanks == 0, "visitor \(key.address) holds \(account.coin) coins, \(account.point) points, \(account.thanks) thanks", sourceLocation: sourceLocation)
+        }
     }
 }
 

@@ -107,17 +107,23 @@ struct IndexerProcessTests {
                         }
                     }
                 }
-                for (index, merchant) in merchants.enumerated() {
-                    group.addTask {
-                        var wallet = TransactionBuilder(chainId: chainId, key: merchant, nextNonce: 0)
-                        var round = 0
-                        while !(await stop.isSet) {
-                            try? await Task.sleep(nanoseconds: 1_500_000_000)
-                            round += 1
-                            let redeem = wallet.redeem(reference: "payout-\(index)-\(round)")
-                            if let reply = try? await network.client("city").submit(redeem, waitForCommit: true), reply.json?["status"] as? String == "committed" { continue }
-                            if let nonce = try? await network.client("city").nextNonce(of: merchant.publicKey) { wallet.nextNonce = nonce }
-                        }
+                // The merchants, in turn each round: the farm bills the restaurant, the restaurant
+                // pays part of the bill and pays the farm directly (issue 21), then both redeem.
+                group.addTask {
+                    var wallets = merchants.map { TransactionBuilder(chainId: chainId, key: $0, nextNonce: 0) }
+                    var round = 0
+                    func submit(_ index: Int, _ transaction: SignedTransaction) async {
+                        if let reply = try? await network.client("city").submit(transaction, waitForCommit: true), reply.json?["status"] as? String == "committed" { return }
+                        if let nonce = try? await network.client("city").nextNonce(of: merchants[index].publicKey) { wallets[index].nextNonce = nonce }
+                    }
+                    while !(await stop.isSet) {
+                        try? await Task.sleep(nanoseconds: 1_500_000_000)
+                        round += 1
+                        let invoice = wallets[1].issueInvoice(payer: merchants[0].publicKey, amount: 500, dueAt: UInt64(Date().timeIntervalSince1970 * 1000) + 86_400_000, reference: "farm-\(round)")
+                        await submit(1, invoice)
+                        await submit(0, wallets[0].payInvoice(invoice.id, issuer: merchants[1].publicKey, amount: 200))
+                        await submit(0, wallets[0].payBusiness(to: merchants[1].publicKey, amount: 100, reference: "order-\(round)"))
+                        for index in merchants.indices { await submit(index, wallets[index].redeem(reference: "payout-\(index)-\(round)")) }
                     }
                 }
             }
@@ -290,6 +296,17 @@ struct IndexerProcessTests {
         #expect(settlements.map { "\($0.0) \($0.1) \($0.2) \($0.3) \($0.4) \($0.5) \($0.6) \($0.7) \($0.8)" }.sorted() == expectedSettlements.sorted(), "the settlement rows are not the ledger's statements")
         #expect(!expectedSettlements.isEmpty, "no settlement happened: the load must redeem")
 
+        // Invoices (issue 21): exactly the ledger's, as the last block left each.
+        var expectedInvoices: [String] = []
+        try replica.store.scan(.state, from: [StateKey.invoicePrefix], prefix: [StateKey.invoicePrefix]) { _, value in
+            let invoice = try InvoiceState(storedBytes: value)
+            expectedInvoices.append("\(invoice.id.hex) \(invoice.issuer.address) \(invoice.payer.address) \(invoice.amount) \(invoice.paid) \(invoice.payments) \(invoice.reference) \(invoice.cancelledAt != nil)")
+            return true
+        }
+        let invoices = try await rows(connection, "SELECT id, issuer, payer, amount, paid, payments, reference, cancelled_at IS NOT NULL FROM kizuna.invoices ORDER BY id", as: (String, String, String, Int64, Int64, Int32, String, Bool).self)
+        #expect(invoices.map { "\($0.0) \($0.1) \($0.2) \($0.3) \($0.4) \($0.5) \($0.6) \($0.7)" } == expectedInvoices, "the invoice rows are not the ledger's invoices")
+        #expect(expectedInvoices.contains { $0.contains(" 500 200 1 ") }, "no invoice was partly paid: the load must bill and pay")
+
         // Programs: the ledger's program report at the indexed height.
         let programs = try await rows(connection, "SELECT id, name, budget::text, granted::text, used::text, expired::text, outstanding::text, remaining::text, as_of_height FROM kizuna.programs ORDER BY id", as: (Int64, String, String, String, String, String, String, String, Int64).self)
         let expectedPrograms = try reports.programs()
@@ -393,7 +410,7 @@ struct IndexerProcessTests {
         #expect(published > 0 || !expectPublished, "the BI views show no payment group although the index holds published ones")
         print("indexer test: the BI role read \(cells) rows, \(published) payment groups, none below \(ChainReports.minimumResidentsPerGroup) residents, no address")
         // And the private tables are refused outright.
-        for table in ["transactions", "blocks", "payment_aggregates", "settlements", "programs"] {
+        for table in ["transactions", "blocks", "payment_aggregates", "settlements", "invoices", "programs"] {
             do {
                 _ = try await column(bi, PostgresQuery(unsafeSQL: "SELECT count(*) FROM kizuna.\(table)"), as: Int64.self)
                 Issue.record("the BI role read kizuna.\(table)")
