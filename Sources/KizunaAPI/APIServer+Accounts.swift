@@ -52,7 +52,7 @@ extension APIServer {
             switch asset {
             case .coin:
                 let rule = node.genesis.coin.expiry
-                if account.role == .resident, account.coin > 0, rule.kind == .endOfMonthAfterLastChange {
+                if account.role.holdsResidentValue, account.coin > 0, rule.kind == .endOfMonthAfterLastChange {
                     let expiry = LedgerCalendar.expiry(rule, from: account.coinChangedAt)
                     balance.expiresAt = expiry
                     balance.expiresAtText = CivilTime.formatJapan(milliseconds: expiry)

@@ -12,12 +12,12 @@ extension APIServer {
         let node = shared.node
         router.get("/v1/supply") { request, _ in
             try atHeight(request, shared) { height, chain in
-                try json(SupplyView(height: height, assets: try LedgerReports(store: chain.store, genesis: node.genesis).supply()))
+                try json(ReportView(height: height, name: "assets", report: try LedgerReports(store: chain.store, genesis: node.genesis).supply()))
             }
         }
         router.get("/v1/programs") { request, _ in
             try atHeight(request, shared) { height, chain in
-                try json(ProgramsView(height: height, programs: try LedgerReports(store: chain.store, genesis: node.genesis).programs()))
+                try json(ReportView(height: height, name: "programs", report: try LedgerReports(store: chain.store, genesis: node.genesis).programs()))
             }
         }
         router.get("/v1/programs/:id") { request, context in
@@ -28,7 +28,7 @@ extension APIServer {
                 guard let program = try LedgerReports(store: chain.store, genesis: node.genesis).program(id) else {
                     throw APIProblem(404, "api.unknown_program", "there is no program \(id) at height \(height)")
                 }
-                return try json(ProgramView(height: height, program: program))
+                return try json(ReportView(height: height, name: "program", report: program))
             }
         }
         router.get("/v1/reports/unused-balance") { request, _ in
@@ -40,7 +40,7 @@ extension APIServer {
                 guard let report = try LedgerReports(store: chain.store, genesis: node.genesis).unusedBalance(year: date.year, month: date.month, day: date.day) else {
                     throw APIProblem(400, "api.bad_date", "\(text) is not a base date; base dates are 31 March and 30 September")
                 }
-                return try json(UnusedBalanceView(height: height, report: report))
+                return try json(ReportView(height: height, name: "report", report: report))
             }
         }
         router.get("/v1/reports/settlements/:merchant") { request, context in
@@ -50,7 +50,7 @@ extension APIServer {
                 guard let statement = try LedgerReports(store: chain.store, genesis: node.genesis).settlements(merchant: merchant) else {
                     throw APIProblem(404, "api.unknown_merchant", "\(merchant.address) is not a registered merchant at height \(height)")
                 }
-                return try json(SettlementsView(height: height, statement: statement))
+                return try json(ReportView(height: height, name: "statement", report: statement))
             }
         }
         router.get("/v1/reports/aggregates") { request, _ in
@@ -67,17 +67,11 @@ extension APIServer {
             guard span <= Int64(ChainReports.aggregateDaysMax) else {
                 throw APIProblem(400, "api.bad_date", "from…to covers \(span) days; ask for at most \(ChainReports.aggregateDaysMax) at once")
             }
-            let tip = try node.tip().height
-            var height = tip
-            if let text = query.get("height") {
-                guard let value = UInt64(text) else { throw APIProblem(400, "api.bad_height", "the height must be a non-negative integer") }
-                guard value <= tip else { throw APIProblem(404, "api.no_such_block", "height \(value) is above the tip \(tip)") }
-                height = value
-            }
+            let height = try requestedHeight(request, tip: try node.tip().height)
             // Only closed days are published, and a closed day's cells are the same at every
             // height, so no replay: the tip's blocks up to `height` are scanned (gated).
             return try shared.historicalQueries.run {
-                try json(AggregatesView(height: height, aggregates: try ChainReports.paymentAggregates(blocks: try node.chain(at: nil), height: height, fromDay: fromDay, toDay: toDay)))
+                try json(ReportView(height: height, name: "aggregates", report: try ChainReports.paymentAggregates(blocks: try node.chain(at: nil), height: height, fromDay: fromDay, toDay: toDay)))
             }
         }
     }
@@ -87,18 +81,21 @@ extension APIServer {
     /// `api.historicalQueriesMax` at once; past it, 503 with Retry-After.
     static func atHeight(_ request: Request, _ shared: Shared, alwaysGated: Bool = false, _ work: (UInt64, BlockStore) throws -> Response) throws -> Response {
         let tip = try shared.node.tip().height
-        var height = tip
-        if let text = request.uri.queryParameters.get("height") {
-            guard let value = UInt64(text) else { throw APIProblem(400, "api.bad_height", "the height must be a non-negative integer") }
-            guard value <= tip else { throw APIProblem(404, "api.no_such_block", "height \(value) is above the tip \(tip)") }
-            height = value
-        }
+        let height = try requestedHeight(request, tip: tip)
         if height == tip && !alwaysGated {
             return try work(height, try shared.node.chain(at: nil))
         }
         return try shared.historicalQueries.run {
             try work(height, try shared.node.chain(at: height == tip ? nil : height))
         }
+    }
+
+    /// `?height=`, at most `tip`; `tip` when absent.
+    static func requestedHeight(_ request: Request, tip: UInt64) throws(APIProblem) -> UInt64 {
+        guard let text = request.uri.queryParameters.get("height") else { return tip }
+        guard let height = UInt64(text) else { throw APIProblem(400, "api.bad_height", "the height must be a non-negative integer") }
+        guard height <= tip else { throw APIProblem(404, "api.no_such_block", "height \(height) is above the tip \(tip)") }
+        return height
     }
 
     /// Parses `YYYY-MM-DD`.

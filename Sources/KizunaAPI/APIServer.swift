@@ -275,11 +275,14 @@ public enum APIServer {
 
 /// Turns every error into a problem document: `APIProblem` as it says, a route that does
 /// not exist into `api.no_such_route`, anything else into 500 `api.internal` (logged).
-struct ProblemMiddleware: RouterMiddleware {
-    typealias Context = APIRequestContext
+/// Public so that other services on the API's conventions (`kizuna card-service`) answer alike.
+public struct ProblemMiddleware: RouterMiddleware {
+    public typealias Context = APIRequestContext
     let logger: Logger
 
-    func handle(_ request: Request, context: APIRequestContext, next: (Request, APIRequestContext) async throws -> Response) async throws -> Response {
+    public init(logger: Logger) { self.logger = logger }
+
+    public func handle(_ request: Request, context: APIRequestContext, next: (Request, APIRequestContext) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let problem as APIProblem {

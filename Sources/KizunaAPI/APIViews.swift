@@ -227,34 +227,25 @@ struct HistoryView: Codable, Sendable {
     var nextBefore: String?
 }
 
-struct SupplyView: Codable, Sendable {
+/// A report as it stands after block `height`: `{"height": …, "<name>": report}`, where the
+/// name says what the route reports (`assets` for /v1/supply, `programs`, `statement`…).
+struct ReportView<Report: Encodable & Sendable>: Encodable, Sendable {
     var height: UInt64
-    var assets: [LedgerReports.Supply]
-}
+    var name: String
+    var report: Report
 
-struct ProgramsView: Codable, Sendable {
-    var height: UInt64
-    var programs: [LedgerReports.Program]
-}
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
 
-struct ProgramView: Codable, Sendable {
-    var height: UInt64
-    var program: LedgerReports.Program
-}
-
-struct UnusedBalanceView: Codable, Sendable {
-    var height: UInt64
-    var report: LedgerReports.UnusedBalance
-}
-
-struct SettlementsView: Codable, Sendable {
-    var height: UInt64
-    var statement: LedgerReports.Statement
-}
-
-struct AggregatesView: Codable, Sendable {
-    var height: UInt64
-    var aggregates: ChainReports.Aggregates
+    func encode(to encoder: any Swift.Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(height, forKey: Key(stringValue: "height"))
+        try container.encode(report, forKey: Key(stringValue: name))
+    }
 }
 
 /// One server-sent event for a committed block.

@@ -50,12 +50,11 @@ public struct AuditBenchmark: Sendable {
         self.breakdown = breakdown
     }
 
-    public var genesisPath: String { folder + "/genesis.json" }
-    public var chainPath: String { folder + "/chain" }
-    var infoPath: String { folder + "/chain-info.json" }
+    public var genesisPath: String { BenchChainFolder(path: folder).genesisPath }
+    public var chainPath: String { BenchChainFolder(path: folder).chainPath }
 
     /// What the folder holds; written once the chain is complete.
-    public struct ChainInfo: Codable, Sendable, Equatable {
+    public struct ChainInfo: BenchChainInfo, Equatable {
         public var genesisHash: String
         public var requestedTransactions: Int
         public var residents: Int
@@ -63,6 +62,12 @@ public struct AuditBenchmark: Sendable {
         public var blocks: UInt64
         public var transactions: Int
         public var setupSeconds: Double
+
+        static func spec(transactions: Int, residents: Int, blockTransactionsMax: Int) -> String {
+            "a chain of \(transactions) transactions, \(residents) residents, blocks of ≤\(blockTransactionsMax)"
+        }
+
+        public var spec: String { Self.spec(transactions: requestedTransactions, residents: residents, blockTransactionsMax: blockTransactionsMax) }
     }
 
     public struct Breakdown: Codable, Sendable {
@@ -144,14 +149,8 @@ public struct AuditBenchmark: Sendable {
         }
 
         // 1. The chain: reused if the folder holds a complete one of this size, else built.
-        let reused: ChainInfo? = fresh ? nil : reusableChain(progress: progress)
-        let info: ChainInfo
-        if let reused {
-            info = reused
-            progress("reusing the chain in \(folder): \(info.blocks) blocks, \(info.transactions) transactions (--fresh rebuilds it)")
-        } else {
-            info = try await buildChain(progress: progress)
-        }
+        let spec = ChainInfo.spec(transactions: transactions, residents: residents, blockTransactionsMax: blockTransactionsMax)
+        let (info, reused) = try await BenchChainFolder(path: folder).chain(spec: spec, fresh: fresh, progress: progress) { try await buildChain(progress: progress) }
         // 2. The machine's verify rate just before the audit.
         let before = SingleNodeBenchmark.measureEd25519Verify(cores: cores)
         progress(String(format: "ed25519 verify before the audit: %.0f/s on one core, %.0f/s on %d cores", before.oneCore, before.allCores, cores))
@@ -195,7 +194,7 @@ public struct AuditBenchmark: Sendable {
         let meanVerify = (before.allCores + after.allCores) / 2
         return Result(
             cores: cores, residents: info.residents, blockTransactionsMax: info.blockTransactionsMax,
-            blocks: summary.blocks, transactions: summary.transactions, chainReused: reused != nil,
+            blocks: summary.blocks, transactions: summary.transactions, chainReused: reused,
             chainSetupSeconds: info.setupSeconds, chainBytesOnDisk: chainBytes,
             invariantsEveryBlocks: auditor.invariantsEveryBlocks, auditSeconds: auditSeconds, auditCPUSeconds: auditCPU, auditThreadCPUSeconds: auditThreadCPU,
             transactionsPerSecond: perSecond, blocksPerSecond: Double(summary.blocks) / auditSeconds, reportsSeconds: reportsSeconds,
@@ -210,104 +209,38 @@ public struct AuditBenchmark: Sendable {
     // MARK: - The chain
 
     /// The folder's chain if it is complete and of this size, else nil (with the reason).
-    func reusableChain(progress: (String) -> Void) -> ChainInfo? {
-        guard FileManager.default.fileExists(atPath: folder) else { return nil }
-        guard let data = FileManager.default.contents(atPath: infoPath), let info = try? JSONDecoder().decode(ChainInfo.self, from: data) else {
-            progress("\(folder) holds no complete chain; rebuilding it")
-            return nil
-        }
-        guard info.requestedTransactions == transactions, info.residents == residents, info.blockTransactionsMax == blockTransactionsMax else {
-            progress("\(folder) holds a chain of \(info.requestedTransactions) transactions, \(info.residents) residents, blocks of ≤\(info.blockTransactionsMax); rebuilding it")
-            return nil
-        }
-        do {
-            let genesis = try Genesis.load(path: genesisPath)
-            guard genesis.hash.hex == info.genesisHash else {
-                progress("\(genesisPath) is not the genesis the chain was built from; rebuilding it")
-                return nil
-            }
-            let store = try RocksDBStore(path: chainPath, readOnly: true)
-            defer { store.close() }
-            let tip = try BlockStore(store: store, genesis: genesis).tipHeight()
-            guard tip == info.blocks else {
-                progress("\(chainPath) has \(tip) blocks, the chain info says \(info.blocks); rebuilding it")
-                return nil
-            }
-        } catch {
-            progress("cannot reuse \(folder) (\(error)); rebuilding it")
-            return nil
-        }
-        return info
-    }
-
     /// Builds the chain through a single-validator node into RocksDB, compacts it and writes
     /// `genesis.json` and then `chain-info.json`.
     func buildChain(progress: (String) -> Void) async throws -> ChainInfo {
-        try? FileManager.default.removeItem(atPath: folder)
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let started = DispatchTime.now()
         let cores = ProcessInfo.processInfo.activeProcessorCount
-
         let chain = BenchChain(chainId: "bench-audit")
-        let (validatorKey, registrar, issuer, built) = (chain.validatorKey, chain.registrar, chain.issuer, chain.genesis)
-        // The audit reads the genesis from this file: build from what it reads back.
-        try built.jsonData().write(to: URL(fileURLWithPath: genesisPath))
-        let genesis = try Genesis.load(path: genesisPath)
-        guard genesis.hash == built.hash else { throw SetupError(message: "the genesis read back from \(genesisPath) has another hash") }
+        let (validatorKey, registrar, issuer) = (chain.validatorKey, chain.registrar, chain.issuer)
+        // The audit reads the genesis from the folder: build from what it reads back.
+        let genesis = try BenchChainFolder(path: folder).prepare(chain.genesis, validatorKey: validatorKey)
         let chainId = genesis.chainId
 
         let sends = transactions - 2 * residents
         let batch = max(1, sendBatch)
         let store = try RocksDBStore(path: chainPath)
         defer { store.close() }
-        let blocks = try BlockStore(store: store, genesis: genesis)
-        var configuration = NodeConfiguration.defaults
-        configuration.blockTransactionsMax = blockTransactionsMax
-        configuration.mempoolTransactionsMax = max(batch, 2 * residents) + 10
-        configuration.mempoolTransactionsPerAccountMax = max(64, batch / residents + 2, residents + 2)
-        // Bulk set-up through the node, not a spike from clients: no admission control.
-        configuration.admission.enabled = false
-        var logger = Logger(label: "kizuna.bench.audit")
-        logger.logLevel = .warning
-        let node = try Node(configuration: configuration, genesis: genesis, blocks: blocks, key: validatorKey, logger: logger)
-        var clock = genesis.genesisTime
-        var committed = 0
-        var lastLine = DispatchTime.now()
-
-        func commitPending(force: Bool) async throws {
-            while await node.pendingCount > 0 {
-                clock += 1000
-                committed += try await node.produceBlock(nowMilliseconds: clock).transactions.count
-                if force || SingleNodeBenchmark.seconds(since: lastLine) >= 10 {
-                    lastLine = DispatchTime.now()
-                    let elapsed = SingleNodeBenchmark.seconds(since: started)
-                    let rate = Double(committed) / elapsed
-                    progress(String(format: "chain: %d/%d transactions, %llu blocks, %.0f tx/s, %.0f s left", committed, transactions, try blocks.tipHeight(), rate, Double(transactions - committed) / max(rate, 1)))
-                }
-            }
-        }
+        // All blocks one second apart: the whole chain falls in one month.
+        let writer = try BenchChainWriter(
+            store: store, genesis: genesis, validatorKey: validatorKey, blockTransactionsMax: blockTransactionsMax,
+            pendingMax: max(batch, 2 * residents), pendingPerAccountMax: max(batch / residents + 2, residents + 2),
+            blockStepMilliseconds: 1000, expectedTransactions: transactions, label: "kizuna.bench.audit"
+        )
+        let blocks = writer.blocks
 
         // Residents: registered by the registrar and charged by the coin issuer.
-        let accounts = Self.parallelMap(0..<residents, cores: cores) { _ in PrivateKey() }
-        var setup: [(KizunaCore.Transaction, PrivateKey)] = []
-        setup.reserveCapacity(2 * residents)
+        let accounts = parallelMap(0..<residents, parts: cores) { _ in PrivateKey() }
         // Registrations commit before the charges: admission checks a charge on committed state.
-        for (index, account) in accounts.enumerated() {
-            setup.append((KizunaCore.Transaction(chainId: chainId, signer: registrar.publicKey, nonce: UInt64(index), body: .register(Register(account: account.publicKey, role: .resident))), registrar))
-        }
-        for transaction in try Self.signAndVerify(setup, chainId: chainId, cores: cores) {
-            try await node.submit(transaction)
-        }
-        try await commitPending(force: true)
-        setup = []
-        for (index, account) in accounts.enumerated() {
-            setup.append((KizunaCore.Transaction(chainId: chainId, signer: issuer.publicKey, nonce: UInt64(index), body: .charge(Charge(to: account.publicKey, amount: 50_000, channel: .app, receiptId: "bench-audit-\(index)"))), issuer))
-        }
-        for transaction in try Self.signAndVerify(setup, chainId: chainId, cores: cores) {
-            try await node.submit(transaction)
-        }
-        setup = []
-        try await commitPending(force: true)
+        try await writer.commit(accounts.enumerated().map { index, account in
+            (KizunaCore.Transaction(chainId: chainId, signer: registrar.publicKey, nonce: UInt64(index), body: .register(Register(account: account.publicKey, role: .resident))), registrar)
+        }, progress: progress, forceLine: true)
+        try await writer.commit(accounts.enumerated().map { index, account in
+            (KizunaCore.Transaction(chainId: chainId, signer: issuer.publicKey, nonce: UInt64(index), body: .charge(Charge(to: account.publicKey, amount: 50_000, channel: .app, receiptId: "bench-audit-\(index)"))), issuer)
+        }, progress: progress, forceLine: true)
         progress("registered and charged \(residents) residents")
 
         // Sends in rounds: in round r every resident sends the same amount to the resident
@@ -323,13 +256,10 @@ public struct AuditBenchmark: Sendable {
         var next = 0
         while next < sends {
             let end = min(sends, next + batch)
-            let signed = try Self.signAndVerify((next..<end).map(send), chainId: chainId, cores: cores)
-            for transaction in signed {
-                try await node.submit(transaction)
-            }
+            try await writer.commit((next..<end).map(send), progress: progress)
             next = end
-            try await commitPending(force: false)
         }
+        let committed = writer.committed
         let tip = try blocks.tipHeight()
         guard committed == transactions else {
             throw SetupError(message: "\(committed) of \(transactions) transactions committed; the node rejected some")
@@ -338,42 +268,20 @@ public struct AuditBenchmark: Sendable {
         store.compact()
         let setupSeconds = SingleNodeBenchmark.seconds(since: started)
         let info = ChainInfo(genesisHash: genesis.hash.hex, requestedTransactions: transactions, residents: residents, blockTransactionsMax: blockTransactionsMax, blocks: tip, transactions: committed, setupSeconds: setupSeconds)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(info).write(to: URL(fileURLWithPath: infoPath))
+        try BenchChainFolder(path: folder).write(info)
         progress(String(format: "chain built in %.0f s: ", setupSeconds) + chainPath + ", " + genesisPath)
         return info
     }
 
     /// Signs (the wallets' work) and verifies (the node's admission check) on all cores.
     static func signAndVerify(_ transactions: [(KizunaCore.Transaction, PrivateKey)], chainId: String, cores: Int) throws -> [VerifiedTransaction] {
-        let verified = parallelMap(0..<transactions.count, cores: cores) { index in
+        let verified = parallelMap(0..<transactions.count, parts: cores) { index in
             try? transactions[index].0.signed(by: transactions[index].1).verified(chainId: chainId)
         }
         return try verified.map { transaction in
             guard let transaction else { throw SetupError(message: "a freshly signed transaction does not verify") }
             return transaction
         }
-    }
-
-    /// `transform` of every element of `range`, computed in `cores` contiguous parts at once.
-    static func parallelMap<T: Sendable>(_ range: Range<Int>, cores: Int, _ transform: @Sendable (Int) -> T) -> [T] {
-        let count = range.count
-        guard count > 0 else { return [] }
-        let output = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
-        defer { output.deallocate() }
-        output.initialize(repeating: nil)
-        let slots = AuditBenchmarkSlots(buffer: output)
-        let parts = max(1, cores)
-        let chunk = (count + parts - 1) / parts
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            for offset in (part * chunk)..<min(count, (part + 1) * chunk) {
-                slots.buffer[offset] = transform(range.lowerBound + offset)
-            }
-        }
-        let result = output.map { $0! }
-        _ = output.deinitialize()
-        return result
     }
 
     // MARK: - Breakdown
@@ -397,7 +305,7 @@ public struct AuditBenchmark: Sendable {
                 }
                 if verify {
                     let signed = signed
-                    let results = Self.parallelMap(0..<signed.count, cores: cores) { index in
+                    let results = parallelMap(0..<signed.count, parts: cores) { index in
                         (try? signed[index].verified(chainId: chainId)) != nil
                     }
                     guard results.allSatisfy({ $0 }) else { throw SetupError(message: "a transaction did not verify in the breakdown pass") }
@@ -421,9 +329,4 @@ public struct AuditBenchmark: Sendable {
             replaySecondsEstimate: replay, replayTransactionsPerSecondEstimate: Double(transactions) / replay
         )
     }
-}
-
-/// Lets `concurrentPerform` workers write disjoint slots of one buffer.
-private struct AuditBenchmarkSlots<T>: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<T?>
 }

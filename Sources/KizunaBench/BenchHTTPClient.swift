@@ -24,6 +24,9 @@ public final class BenchHTTPConnection: Sendable {
         /// `Retry-After`, when the answer carried one.
         public var retryAfterSeconds: Int?
         public var body: ByteBuffer
+        /// The `Set-Cookie` values and the `Server-Timing` value, for the console benchmark.
+        public var setCookies: [String] = []
+        public var serverTiming: String?
         public var hasRetryAfter: Bool { retryAfterSeconds != nil }
     }
 
@@ -152,6 +155,8 @@ enum HTTPResponseParser {
         var retryAfterSeconds: Int?
         /// Bytes of the status line and headers, including the blank line.
         var length: Int
+        var setCookies: [String] = []
+        var serverTiming: String?
     }
 
     static let headerBytesMax = 64 * 1024
@@ -180,6 +185,8 @@ enum HTTPResponseParser {
             case "content-length": head.contentLength = Int(value)
             case "transfer-encoding": head.chunked = value.lowercased().contains("chunked")
             case "retry-after": head.retryAfterSeconds = Int(value) ?? 1
+            case "set-cookie": head.setCookies.append(value)
+            case "server-timing": head.serverTiming = value
             default: break
             }
         }
@@ -208,13 +215,13 @@ enum HTTPResponseParser {
                 cursor.moveReaderIndex(forwardBy: 2)
             }
             buffer = cursor
-            return .init(status: head.status, retryAfterSeconds: head.retryAfterSeconds, body: body)
+            return .init(status: head.status, retryAfterSeconds: head.retryAfterSeconds, body: body, setCookies: head.setCookies, serverTiming: head.serverTiming)
         }
         let length = head.contentLength ?? 0
         guard cursor.readableBytes >= length else { return nil }
         let body = cursor.readSlice(length: length)!
         buffer = cursor
-        return .init(status: head.status, retryAfterSeconds: head.retryAfterSeconds, body: body)
+        return .init(status: head.status, retryAfterSeconds: head.retryAfterSeconds, body: body, setCookies: head.setCookies, serverTiming: head.serverTiming)
     }
 
     /// Reads a chunk-size line ("1a2b\r\n"); nil if the line is not complete.

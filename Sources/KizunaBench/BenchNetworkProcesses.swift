@@ -38,7 +38,7 @@ final class BenchNetworkProcesses: Sendable {
     /// Creates the folder (removing an earlier run's), genesis, keys, signer records and configs.
     /// The nodes run a copy of `executable` taken now, so that a rebuild in the meantime
     /// (a shared build folder) changes nothing for this run and profilers find its symbols.
-    init(folder relativeFolder: String, executable: String, mempoolTransactionsMax: Int? = nil, admissionQueueMilliseconds: UInt64? = nil) throws {
+    init(folder relativeFolder: String, executable: String, mempoolTransactionsMax: Int? = nil, admissionQueueMilliseconds: UInt64? = nil, cardPolicy: CardPolicy? = nil) throws {
         self.mempoolTransactionsMax = mempoolTransactionsMax
         self.admissionQueueMilliseconds = admissionQueueMilliseconds
         let folder = relativeFolder.hasPrefix("/") ? relativeFolder : FileManager.default.currentDirectoryPath + "/" + relativeFolder
@@ -58,7 +58,7 @@ final class BenchNetworkProcesses: Sendable {
             authorities: Authorities(
                 coinIssuer: DevelopmentKeys.privateKey("coin-issuer").publicKey, registrar: DevelopmentKeys.privateKey("registrar").publicKey,
                 city: DevelopmentKeys.privateKey("city").publicKey, auditor: DevelopmentKeys.privateKey("auditor").publicKey),
-            coin: Genesis.defaultCoinPolicy, point: Genesis.defaultPointPolicy, thanks: Genesis.defaultThanksPolicy
+            coin: Genesis.defaultCoinPolicy, point: Genesis.defaultPointPolicy, thanks: Genesis.defaultThanksPolicy, cardPolicy: cardPolicy
         )
         try genesis.jsonData().write(to: URL(fileURLWithPath: folder + "/genesis.json"))
         var entries: [String: NodeEntry] = [:]
@@ -152,12 +152,17 @@ final class BenchNetworkProcesses: Sendable {
     /// output goes to its log file.
     func start(_ name: String) throws -> Int32 {
         let entry = nodes[name]!
-        let arguments = [executable, "node", "--config", entry.folder + "/node.toml"]
+        return try spawn(name, arguments: [executable, "node", "--config", entry.folder + "/node.toml"], log: logPath(name))
+    }
+
+    /// Starts `arguments` (the executable first) as the process `name`, output to `log`;
+    /// stopped with the nodes by `stop` and `stopAll`.
+    func spawn(_ name: String, arguments: [String], log: String) throws -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath(name), O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }

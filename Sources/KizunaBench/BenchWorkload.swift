@@ -272,47 +272,40 @@ final class BenchWorkload {
 
     /// ¥500–¥10,000 of coins to another resident.
     func send(_ pool: Range<Int>) -> (Int, TransactionBody)? {
-        let cap = Int64(genesis.coin.holderCapYen)
-        let monthly = Int64(genesis.coin.sendLimitPerMonthYen)
-        let perSend = Int64(genesis.coin.sendLimitPerTransactionYen)
-        for _ in 0..<8 {
-            let from = pickResident(pool)
-            let to = pickResident(pool)
-            let amount = min(perSend, Int64.random(in: 5...100, using: &random) * 100)
-            guard from != to, !signers[from].poisoned else { continue }
-            var sender = bounds[resident(from)]
-            var recipient = bounds[resident(to)]
-            guard sender.coinLow >= amount, sender.spendLow >= amount, sender.coinsSent + amount <= monthly, recipient.coinHigh + amount <= cap else { continue }
-            sender.coinLow -= amount
-            sender.spendLow -= amount
-            sender.coinsSent += amount
-            recipient.coinHigh += amount
-            bounds[resident(from)] = sender
-            bounds[resident(to)] = recipient
-            return (from, .send(Send(to: signers[to].key.publicKey, amount: UInt64(amount))))
-        }
-        return nil
+        transfer(pool, genesis.coin, units: 5...100, unit: 100, from: [\.coinLow, \.spendLow], sent: \.coinsSent, to: \.coinHigh)
+            .map { ($0.from, .send(Send(to: $0.to, amount: $0.amount))) }
     }
 
     /// 10–300 thanks to another resident.
     func thank(_ pool: Range<Int>) -> (Int, TransactionBody)? {
-        let cap = Int64(genesis.thanks.holderCapYen)
-        let monthly = Int64(genesis.thanks.sendLimitPerMonthYen)
-        let perSend = Int64(genesis.thanks.sendLimitPerTransactionYen)
+        transfer(pool, genesis.thanks, units: 1...30, unit: 10, from: [\.thanksLow], sent: \.thanksGiven, to: \.thanksHigh)
+            .map { ($0.from, .thank(Thank(to: $0.to, amount: $0.amount))) }
+    }
+
+    /// A transfer between two residents of `pool` of `units` × `unit` (at most the policy's
+    /// per-transaction limit), valid at both bounds: within each of the sender's `lows` and its
+    /// monthly limit (`sent`), and within the recipient's holder cap (`to`, its upper bound).
+    private func transfer(
+        _ pool: Range<Int>, _ policy: AssetPolicy, units: ClosedRange<Int64>, unit: Int64,
+        from lows: [WritableKeyPath<ResidentBounds, Int64>], sent: WritableKeyPath<ResidentBounds, Int64>, to high: WritableKeyPath<ResidentBounds, Int64>
+    ) -> (from: Int, to: PublicKey, amount: UInt64)? {
+        let cap = Int64(policy.holderCapYen)
+        let monthly = Int64(policy.sendLimitPerMonthYen)
+        let perSend = Int64(policy.sendLimitPerTransactionYen)
         for _ in 0..<8 {
             let from = pickResident(pool)
             let to = pickResident(pool)
-            let amount = min(perSend, Int64.random(in: 1...30, using: &random) * 10)
+            let amount = min(perSend, Int64.random(in: units, using: &random) * unit)
             guard from != to, !signers[from].poisoned else { continue }
-            var giver = bounds[resident(from)]
+            var sender = bounds[resident(from)]
             var recipient = bounds[resident(to)]
-            guard giver.thanksLow >= amount, giver.thanksGiven + amount <= monthly, recipient.thanksHigh + amount <= cap else { continue }
-            giver.thanksLow -= amount
-            giver.thanksGiven += amount
-            recipient.thanksHigh += amount
-            bounds[resident(from)] = giver
+            guard lows.allSatisfy({ sender[keyPath: $0] >= amount }), sender[keyPath: sent] + amount <= monthly, recipient[keyPath: high] + amount <= cap else { continue }
+            for low in lows { sender[keyPath: low] -= amount }
+            sender[keyPath: sent] += amount
+            recipient[keyPath: high] += amount
+            bounds[resident(from)] = sender
             bounds[resident(to)] = recipient
-            return (from, .thank(Thank(to: signers[to].key.publicKey, amount: UInt64(amount))))
+            return (from, signers[to].key.publicKey, UInt64(amount))
         }
         return nil
     }
@@ -356,23 +349,13 @@ final class BenchWorkload {
             transactions.append((Self.kind(of: body), signer, transaction, signer % nodeCount))
         }
         let keys = signers.map(\.key)
-        let output = UnsafeMutableBufferPointer<BenchJob?>.allocate(capacity: transactions.count)
-        output.initialize(repeating: nil)
-        defer { output.deallocate() }
-        let shared = JobBuffer(buffer: output)
-        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        let chunk = (transactions.count + cores - 1) / max(1, cores)
         let input = transactions
-        DispatchQueue.concurrentPerform(iterations: cores) { part in
-            guard chunk > 0 else { return }
-            for index in (part * chunk)..<min(input.count, (part + 1) * chunk) {
-                let item = input[index]
-                let signed = item.transaction.signed(by: keys[item.signer])
-                shared.buffer[index] = BenchJob(kind: item.kind, signer: item.signer, nonce: item.transaction.nonce, id: signed.id,
-                                                request: BenchHTTPConnection.submitRequest(signed.canonicalBytes), node: item.node)
-            }
+        return parallelMap(input.indices, parts: ProcessInfo.processInfo.activeProcessorCount) { index in
+            let item = input[index]
+            let signed = item.transaction.signed(by: keys[item.signer])
+            return BenchJob(kind: item.kind, signer: item.signer, nonce: item.transaction.nonce, id: signed.id,
+                            request: BenchHTTPConnection.submitRequest(signed.canonicalBytes), node: item.node)
         }
-        return output.map { $0! }
     }
 
     static func kind(of body: TransactionBody) -> BenchKind {
@@ -388,9 +371,4 @@ final class BenchWorkload {
         default: .pay
         }
     }
-}
-
-/// Lets `concurrentPerform` workers write disjoint slots of one buffer.
-private struct JobBuffer: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<BenchJob?>
 }

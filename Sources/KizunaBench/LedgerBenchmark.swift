@@ -91,52 +91,29 @@ public struct LedgerBenchmark: Sendable {
 
     /// Signs on all cores, verifies on all cores.
     func signAndVerify(_ transactions: [Transaction], keys: [PrivateKey], chainId: String) -> [VerifiedTransaction] {
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        let output = UnsafeMutableBufferPointer<VerifiedTransaction?>.allocate(capacity: transactions.count)
-        defer { output.deallocate() }
-        output.initialize(repeating: nil)
-        let box = BenchmarkBuffer(buffer: output)
-        let chunk = (transactions.count + cores - 1) / cores
-        DispatchQueue.concurrentPerform(iterations: cores) { part in
-            for index in (part * chunk)..<min(transactions.count, (part + 1) * chunk) {
-                box.buffer[index] = try? transactions[index].signed(by: keys[index]).verified(chainId: chainId)
-            }
+        parallelMap(transactions.indices, parts: ProcessInfo.processInfo.activeProcessorCount) { index in
+            try! transactions[index].signed(by: keys[index]).verified(chainId: chainId)
         }
-        return output.map { $0! }
     }
 
     /// The set-up transactions of residents `range`, signed and verified, in block order:
     /// all registrations, then each resident's charge and grant. Nonces follow from the
     /// resident index (the registrar and the city each sent one transaction before).
     func setupBlock(_ range: Range<Int>, seeds: ResidentSeeds, authorities: SetupAuthorities, chainId: String) -> (transactions: [VerifiedTransaction], residents: [PublicKey]) {
-        let count = range.count
-        let residents = UnsafeMutableBufferPointer<PublicKey?>.allocate(capacity: count)
-        defer { residents.deallocate() }
-        residents.initialize(repeating: nil)
-        let output = UnsafeMutableBufferPointer<VerifiedTransaction?>.allocate(capacity: 3 * count)
-        defer { output.deallocate() }
-        output.initialize(repeating: nil)
-        let residentBox = KeyBuffer(buffer: residents)
-        let box = BenchmarkBuffer(buffer: output)
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        let parts = cores * 4
-        let chunk = (count + parts - 1) / parts
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            guard part * chunk < count else { return }
-            for offset in (part * chunk)..<min(count, (part + 1) * chunk) {
-                let index = range.lowerBound + offset
-                let resident = seeds.key(index).publicKey
-                residentBox.buffer[offset] = resident
-                let i = UInt64(index)
-                let register = Transaction(chainId: chainId, signer: authorities.registrar.publicKey, nonce: 1 + i, body: .register(Register(account: resident, role: .resident)))
-                let charge = Transaction(chainId: chainId, signer: authorities.issuer.publicKey, nonce: i, body: .charge(Charge(to: resident, amount: 10_000, channel: .app, receiptId: "b\(i)")))
-                let grant = Transaction(chainId: chainId, signer: authorities.city.publicKey, nonce: 1 + i, body: .grant(Grant(program: 1, to: resident, amount: 500)))
-                box.buffer[offset] = try? register.signed(by: authorities.registrar).verified(chainId: chainId)
-                box.buffer[count + 2 * offset] = try? charge.signed(by: authorities.issuer).verified(chainId: chainId)
-                box.buffer[count + 2 * offset + 1] = try? grant.signed(by: authorities.city).verified(chainId: chainId)
-            }
+        let made = parallelMap(range, parts: ProcessInfo.processInfo.activeProcessorCount * 4) { index in
+            let resident = seeds.key(index).publicKey
+            let i = UInt64(index)
+            let register = Transaction(chainId: chainId, signer: authorities.registrar.publicKey, nonce: 1 + i, body: .register(Register(account: resident, role: .resident)))
+            let charge = Transaction(chainId: chainId, signer: authorities.issuer.publicKey, nonce: i, body: .charge(Charge(to: resident, amount: 10_000, channel: .app, receiptId: "b\(i)")))
+            let grant = Transaction(chainId: chainId, signer: authorities.city.publicKey, nonce: 1 + i, body: .grant(Grant(program: 1, to: resident, amount: 500)))
+            return (
+                resident: resident,
+                register: try! register.signed(by: authorities.registrar).verified(chainId: chainId),
+                charge: try! charge.signed(by: authorities.issuer).verified(chainId: chainId),
+                grant: try! grant.signed(by: authorities.city).verified(chainId: chainId)
+            )
         }
-        return (output.map { $0! }, residents.map { $0! })
+        return (made.map(\.register) + made.flatMap { [$0.charge, $0.grant] }, made.map(\.resident))
     }
 
     public func run(progress: (String) -> Void) throws -> Result {
@@ -304,12 +281,4 @@ private final class PendingBlock: @unchecked Sendable {
         done.wait()
         return result!
     }
-}
-
-private struct BenchmarkBuffer: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<VerifiedTransaction?>
-}
-
-private struct KeyBuffer: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<PublicKey?>
 }

@@ -148,19 +148,10 @@ public struct SingleNodeBenchmark: Sendable {
         // execution, state commitment and the synced commit.
         var start = DispatchTime.now()
         let chainId = genesis.chainId
-        let verified = UnsafeMutableBufferPointer<VerifiedTransaction?>.allocate(capacity: signed.count)
-        defer { verified.deallocate() }
-        verified.initialize(repeating: nil)
-        let chunk = (signed.count + cores - 1) / cores
-        let buffer = UncheckedBuffer(buffer: verified)
         let toVerify = signed
-        DispatchQueue.concurrentPerform(iterations: cores) { part in
-            for index in (part * chunk)..<min(toVerify.count, (part + 1) * chunk) {
-                buffer.buffer[index] = try? toVerify[index].verified(chainId: chainId)
-            }
-        }
+        let verified = parallelMap(toVerify.indices, parts: cores) { index in try! toVerify[index].verified(chainId: chainId) }
         for transaction in verified {
-            try await node.submit(transaction!)
+            try await node.submit(transaction)
         }
         while await node.pendingCount > 0 {
             clock += 1000
@@ -183,9 +174,4 @@ public struct SingleNodeBenchmark: Sendable {
             bytesOnDisk: bytes, bytesOnDiskPerTransaction: Double(bytes) / Double(totalTransactions)
         )
     }
-}
-
-/// Lets `concurrentPerform` workers write disjoint slots of one buffer.
-private struct UncheckedBuffer: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<VerifiedTransaction?>
 }

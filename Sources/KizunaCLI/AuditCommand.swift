@@ -122,13 +122,12 @@ struct ExportCommand: ParsableCommand {
         discussion: "Reads the data folder read-only. The format is in docs/audit.md."
     )
 
-    @Option(help: "The node's data folder.") var data: String
-    @Option(help: "The genesis JSON file.") var genesis: String
+    @OptionGroup var chain: StoredChain
     @Option(help: "The export file to write.") var out: String
 
     func run() throws {
-        let blocks = try openChain(data: data, genesisPath: genesis)
-        guard let genesisJSON = FileManager.default.contents(atPath: genesis) else { throw ValidationError("cannot read \(genesis)") }
+        let blocks = try chain.open()
+        guard let genesisJSON = FileManager.default.contents(atPath: chain.genesis) else { throw ValidationError("cannot read \(chain.genesis)") }
         try ExportFile.write(from: blocks, genesisJSON: genesisJSON, to: out) { height, tip in
             FileHandle.standardError.write(Data("\rexport: block \(height)/\(tip)   ".utf8))
         }

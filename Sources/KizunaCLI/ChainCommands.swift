@@ -7,11 +7,16 @@ import KizunaNode
 import KizunaRocksDB
 import KizunaWallet
 
-/// Opens a node's data folder read-only (safe while the node runs).
-func openChain(data: String, genesisPath: String) throws -> BlockStore {
-    let genesis = try Genesis.load(path: genesisPath)
-    let store = try RocksDBStore(path: data + "/chain", readOnly: true)
-    return try BlockStore(store: store, genesis: genesis)
+/// `--data` and `--genesis`: a node's stored chain, for the commands that read it.
+struct StoredChain: ParsableArguments {
+    @Option(help: "The node's data folder (the dataDirectory of its configuration).") var data: String
+    @Option(help: "The genesis JSON file.") var genesis: String
+
+    /// Opens the data folder read-only (safe while the node runs).
+    func open() throws -> BlockStore {
+        let genesis = try Genesis.load(path: genesis)
+        return try BlockStore(store: try RocksDBStore(path: data + "/chain", readOnly: true), genesis: genesis)
+    }
 }
 
 struct VerifyCommand: ParsableCommand {
@@ -21,12 +26,11 @@ struct VerifyCommand: ParsableCommand {
         discussion: "Opens the data folder read-only, so it may run beside the node. Exits 1 and names the first problem found."
     )
 
-    @Option(help: "The node's data folder (the dataDirectory of its configuration).") var data: String
-    @Option(help: "The genesis JSON file.") var genesis: String
+    @OptionGroup var chain: StoredChain
 
     func run() throws {
         do {
-            let blocks = try openChain(data: data, genesisPath: genesis)
+            let blocks = try chain.open()
             let summary = try ChainVerifier(blocks: blocks).verify { height, tip in
                 FileHandle.standardError.write(Data("verified \(height)/\(tip)\n".utf8))
             }
@@ -46,8 +50,7 @@ struct AccountCommand: ParsableCommand {
     )
 
     @Argument(help: "The account address (kz1…).") var address: String
-    @Option(help: "The node's data folder.") var data: String
-    @Option(help: "The genesis JSON file.") var genesis: String
+    @OptionGroup var chain: StoredChain
 
     func run() throws {
         let key: PublicKey
@@ -56,7 +59,7 @@ struct AccountCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let blocks = try openChain(data: data, genesisPath: genesis)
+        let blocks = try chain.open()
         guard let account = try blocks.account(key) else {
             print("\(address) is not registered")
             throw ExitCode(1)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KizunaCore
 import KizunaIndexer
+import KizunaNode
 import Logging
 
 /// `kizuna index`: the indexer into PostgreSQL (docs/indexer.md).
@@ -50,6 +51,7 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(help: "The indexer's configuration file (TOML).") var config: String
     @Option(help: "Stop once this height is indexed (default: follow the node for ever).") var untilHeight: UInt64?
     @Flag(help: "Index up to the node's tip as it is at the start, then stop.") var once = false
+    @Option(help: "Log lines as text (swift-log's) or json (one object per line, for log collectors).") var logFormat: LogFormat = .text
 
     func run() async throws {
         let configuration: IndexerConfiguration
@@ -59,13 +61,7 @@ struct IndexCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
         }
-        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "kizuna.index")
+        let logger = bootstrapLogging(level: configuration.logLevel, format: logFormat, label: "kizuna.index")
         do {
             let indexer = try Indexer(configuration: configuration, logger: logger)
             logger.info("indexing \(indexer.genesis.chainId) from \(configuration.nodeURL) into \(configuration.postgres.database) at \(configuration.postgres.host):\(configuration.postgres.port)")

@@ -34,6 +34,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "File whose first line is the passphrase of a sealed key file (`kizuna keys --passphrase-file`); or set KIZUNA_KEY_PASSPHRASE_FILE.")
     var passphraseFile: String?
 
+    @Option(name: .long, help: "Log lines as text (swift-log's) or json (one object per line, for log collectors).")
+    var logFormat: LogFormat = .text
+
     func run() async throws {
         guard let config else {
             throw ValidationError("--config <file> is required to run a node; `kizuna node init` writes a commented one")
@@ -45,13 +48,7 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
         if let apiPort { configuration.api.port = apiPort }
-        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "kizuna.node")
+        let logger = bootstrapLogging(level: configuration.logLevel, format: logFormat, label: "kizuna.node")
         let key = try loadKey(path: configuration.validatorKeyFile, passphraseFile: passphraseFile)
         do {
             try await NodeRunner.run(configuration: configuration, validatorKey: key, logger: logger)
@@ -65,6 +62,13 @@ struct NodeCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
     }
+}
+
+/// Sends every log to standard error at `level` (a configuration's `logLevel`; `info` when it
+/// names no level) in `format`, and returns the command's logger.
+func bootstrapLogging(level: String, format: LogFormat, label: String) -> Logger {
+    format.bootstrap(level: Logger.Level(rawValue: level) ?? .info)
+    return Logger(label: label)
 }
 
 struct KeygenCommand: ParsableCommand {
@@ -116,3 +120,6 @@ struct DevKeysCommand: ParsableCommand {
         }
     }
 }
+
+/// `--log-format text|json` on the long-running commands (node, index).
+extension LogFormat: ExpressibleByArgument {}

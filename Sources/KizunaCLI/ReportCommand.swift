@@ -16,12 +16,11 @@ struct ReportCommand: ParsableCommand {
     )
 
     struct Source: ParsableArguments {
-        @Option(help: "The node's data folder.") var data: String
-        @Option(help: "The genesis JSON file.") var genesis: String
+        @OptionGroup var chain: StoredChain
         @Option(help: "Report the state after this block (default: the tip).") var height: UInt64?
 
         func blocks() throws -> BlockStore {
-            let blocks = try openChain(data: data, genesisPath: genesis)
+            let blocks = try chain.open()
             guard let height else { return blocks }
             return try ChainReports.state(at: height, of: blocks)
         }

@@ -33,6 +33,14 @@ struct WalletCommand: AsyncParsableCommand {
 
         func privateKey() throws -> PrivateKey { try KeyFile.load(path: key) }
 
+        /// A client whose reads are signed by your key (a wallet sees only its own account), and the key.
+        func signedReader() async throws -> (client: NodeClient, key: PrivateKey) {
+            let client = try self.client()
+            let key = try privateKey()
+            let chainId = try await self.chainId(client)
+            return (client.authenticated(.signed(RequestSigner(chainId: chainId, key: key))), key)
+        }
+
         func chainId(_ client: NodeClient) async throws -> String {
             let reply = try await client.status()
             guard reply.isSuccess, let chainId = reply.json?["chainId"] as? String else { throw NodeClient.ClientError(reply: reply) }
@@ -90,10 +98,8 @@ struct WalletCommand: AsyncParsableCommand {
         @Flag(help: "Print the node's JSON.") var json = false
 
         func run() async throws {
-            let client = try connection.client()
-            let key = try connection.privateKey()
-            let chainId = try await connection.chainId(client)
-            let reply = try await client.authenticated(.signed(RequestSigner(chainId: chainId, key: key))).account(key.publicKey)
+            let (client, key) = try await connection.signedReader()
+            let reply = try await client.account(key.publicKey)
             guard reply.isSuccess, let account = reply.json, !json else {
                 print(reply.text)
                 if !reply.isSuccess { throw ExitCode(1) }
@@ -117,10 +123,8 @@ struct WalletCommand: AsyncParsableCommand {
         @Option(help: "Continue after the previous page: its nextBefore (height:index), or a block height (only blocks below it).") var before: String?
 
         func run() async throws {
-            let client = try connection.client()
-            let key = try connection.privateKey()
-            let chainId = try await connection.chainId(client)
-            let reply = try await client.authenticated(.signed(RequestSigner(chainId: chainId, key: key))).history(key.publicKey, limit: limit, before: before)
+            let (client, key) = try await connection.signedReader()
+            let reply = try await client.history(key.publicKey, limit: limit, before: before)
             print(reply.text)
             if !reply.isSuccess { throw ExitCode(1) }
         }
@@ -220,7 +224,7 @@ struct WalletCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register an account (the registrar's key).")
         @OptionGroup var submission: Submission
         @Option(help: "Address of the new account.") var account: String
-        @Option(help: "resident or merchant.") var role: String = "resident"
+        @Option(help: "resident, merchant or card.") var role: String = "resident"
         @Option(help: "Merchant category (merchants only).") var category: String?
         @Option(help: "District (opt-in).") var district: String?
         @Option(help: "Age band 0–6 (opt-in).") var ageBand: UInt8?
@@ -231,7 +235,8 @@ struct WalletCommand: AsyncParsableCommand {
             let role: Role = switch self.role {
             case "resident": .resident
             case "merchant": .merchant
-            default: throw ValidationError("--role must be resident or merchant")
+            case "card": .card
+            default: throw ValidationError("--role must be resident, merchant or card (a card's key is the custodian's: see kizuna card issue)")
             }
             var residentIdHash: Hash?
             if let residentId {

@@ -113,22 +113,12 @@ public final class BlockStore: Sendable {
     }
 
     public func block(at height: UInt64) throws(ChainError) -> Block? {
-        guard let bytes = try read(encodeUInt64(height), in: .blocks) else { return nil }
-        do {
-            return try Block(storedBytes: bytes)
-        } catch {
-            throw ChainError(.corruptBlock, "block \(height) does not decode: \(error)")
-        }
+        try decoded(Block.self, at: encodeUInt64(height), in: .blocks, .corruptBlock, "block \(height)")
     }
 
     /// The certificate that committed the block at `height`.
     public func certificate(at height: UInt64) throws(ChainError) -> CommitCertificate? {
-        guard let bytes = try read(encodeUInt64(height), in: .certificates) else { return nil }
-        do {
-            return try CommitCertificate(storedBytes: bytes)
-        } catch {
-            throw ChainError(.corruptBlock, "the certificate of block \(height) does not decode: \(error)")
-        }
+        try decoded(CommitCertificate.self, at: encodeUInt64(height), in: .certificates, .corruptBlock, "the certificate of block \(height)")
     }
 
     public func height(ofBlock hash: Hash) throws(ChainError) -> UInt64? {
@@ -138,12 +128,7 @@ public final class BlockStore: Sendable {
 
     /// Where a committed transaction is (height and index), or nil.
     public func receipt(of transactionId: Hash) throws(ChainError) -> Receipt? {
-        guard let bytes = try read(transactionId.bytes, in: .transactions) else { return nil }
-        do {
-            return try Receipt(storedBytes: bytes)
-        } catch {
-            throw ChainError(.corruptIndex, "the index entry of transaction \(transactionId) does not decode")
-        }
+        try decoded(Receipt.self, at: transactionId.bytes, in: .transactions, .corruptIndex, "the index entry of transaction \(transactionId)")
     }
 
     /// The positions of the committed transactions that name `account` (`AccountHistory`),
@@ -177,21 +162,11 @@ public final class BlockStore: Sendable {
     }
 
     public func account(_ key: PublicKey) throws(ChainError) -> AccountState? {
-        guard let bytes = try read(StateKey.account(key), in: .state) else { return nil }
-        do {
-            return try AccountState(storedBytes: bytes)
-        } catch {
-            throw ChainError(.corruptState, "the state of account \(key.address) does not decode")
-        }
+        try decoded(AccountState.self, at: StateKey.account(key), in: .state, .corruptState, "the state of account \(key.address)")
     }
 
     public func supply(_ asset: Asset) throws(ChainError) -> SupplyState {
-        guard let bytes = try read(StateKey.supply(asset), in: .state) else { return SupplyState() }
-        do {
-            return try SupplyState(storedBytes: bytes)
-        } catch {
-            throw ChainError(.corruptState, "the \(asset.name) supply does not decode")
-        }
+        try decoded(SupplyState.self, at: StateKey.supply(asset), in: .state, .corruptState, "the \(asset.name) supply") ?? SupplyState()
     }
 
     // MARK: - Writing
@@ -273,6 +248,17 @@ public final class BlockStore: Sendable {
             return try store.get(key, in: family)
         } catch {
             throw ChainError(.storage, "reading \(family.rawValue): \(error)")
+        }
+    }
+
+    /// The value this node stored at `key`, decoded; nil when there is none. One that does not
+    /// decode is refused with `code`: "<what> does not decode: <why>".
+    func decoded<Value: CanonicalDecodable>(_ type: Value.Type, at key: [UInt8], in family: ColumnFamily, _ code: ChainErrorCode, _ what: @autoclosure () -> String) throws(ChainError) -> Value? {
+        guard let bytes = try read(key, in: family) else { return nil }
+        do {
+            return try Value(storedBytes: bytes)
+        } catch {
+            throw ChainError(code, "\(what()) does not decode: \(error)")
         }
     }
 

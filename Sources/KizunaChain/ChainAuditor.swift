@@ -202,22 +202,8 @@ public struct ChainAuditor {
 
     /// Verifies signatures on all cores; results in input order. (Also the indexer's check.)
     public static func verifyAll(_ transactions: [SignedTransaction], chainId: String) -> [Result<VerifiedTransaction, TransactionError>] {
-        guard !transactions.isEmpty else { return [] }
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        let output = UnsafeMutableBufferPointer<Result<VerifiedTransaction, TransactionError>?>.allocate(capacity: transactions.count)
-        defer { output.deallocate() }
-        output.initialize(repeating: nil)
-        let box = ResultBuffer(buffer: output)
-        let chunk = (transactions.count + cores - 1) / cores
-        DispatchQueue.concurrentPerform(iterations: cores) { part in
-            for index in (part * chunk)..<min(transactions.count, (part + 1) * chunk) {
-                box.buffer[index] = Result { () throws(TransactionError) in try transactions[index].verified(chainId: chainId) }
-            }
+        parallelMap(transactions.indices, parts: ProcessInfo.processInfo.activeProcessorCount) { index in
+            Result { () throws(TransactionError) in try transactions[index].verified(chainId: chainId) }
         }
-        return output.map { $0! }
     }
-}
-
-private struct ResultBuffer: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<Result<VerifiedTransaction, TransactionError>?>
 }

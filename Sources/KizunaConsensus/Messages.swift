@@ -19,16 +19,7 @@ public enum ConsensusLimits {
 public func proposalSigningBytes(chainId: String, height: UInt64, round: UInt32, polRound: UInt32?, blockHash: Hash) -> [UInt8] {
     var encoder = Encoder()
     encoder.encodeFixed(ConsensusDomain.proposal)
-    encoder.encode(chainId)
-    encoder.encode(height)
-    encoder.encode(round)
-    if let polRound {
-        encoder.encode(UInt8(1))
-        encoder.encode(polRound)
-    } else {
-        encoder.encode(UInt8(0))
-    }
-    encoder.encode(blockHash)
+    encoder.encode(chainId, height, round, polRound, blockHash)
     return encoder.bytes
 }
 
@@ -72,12 +63,7 @@ public struct Vote: Sendable, Hashable, CanonicalCodable, CustomStringConvertibl
     public var validator: PublicKey { unsigned.validator }
 
     public func encode(to encoder: inout Encoder) {
-        encoder.encode(unsigned.step)
-        encoder.encode(unsigned.height)
-        encoder.encode(unsigned.round)
-        encoder.encode(unsigned.blockHash)
-        encoder.encode(unsigned.validator)
-        encoder.encode(signature)
+        encoder.encode(unsigned.step, unsigned.height, unsigned.round, unsigned.blockHash, unsigned.validator, signature)
     }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
@@ -140,17 +126,7 @@ public struct Proposal: Sendable, Hashable, CanonicalCodable {
     public var proposer: PublicKey { unsigned.proposer }
 
     public func encode(to encoder: inout Encoder) {
-        encoder.encode(unsigned.height)
-        encoder.encode(unsigned.round)
-        if let polRound = unsigned.polRound {
-            encoder.encode(UInt8(1))
-            encoder.encode(polRound)
-        } else {
-            encoder.encode(UInt8(0))
-        }
-        encoder.encode(unsigned.proposer)
-        encoder.encode(signature)
-        encoder.encode(unsigned.block)
+        encoder.encode(unsigned.height, unsigned.round, unsigned.polRound, unsigned.proposer, signature, unsigned.block)
     }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {

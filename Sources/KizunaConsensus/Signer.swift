@@ -115,12 +115,7 @@ public struct SignerSafetyRecord: Sendable, Hashable, CanonicalCodable {
     }
 
     public func encode(to encoder: inout Encoder) {
-        encoder.encode(height)
-        encoder.encode(round)
-        encoder.encode(step)
-        encoder.encode(signBytesHash)
-        encoder.encode(signature)
-        encoder.encode(vote)
+        encoder.encode(height, round, step, signBytesHash, signature, vote)
     }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {

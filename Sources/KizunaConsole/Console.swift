@@ -144,9 +144,20 @@ public final class Console: Sendable {
         var cookies: [Cookie] = []
     }
 
+    /// A page, with the time the server spent on it in a `Server-Timing` header (what
+    /// `kizuna bench console` reports; browsers show it in their network panel).
+    func page(_ request: Request, _ section: Section, _ build: (PageRequest) async throws -> PageResult) async -> Response {
+        let started = ContinuousClock.now
+        var response = await buildPage(request, section, build)
+        let elapsed = (ContinuousClock.now - started).components
+        let milliseconds = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
+        response.headers[.serverTiming] = String(format: "page;dur=%.3f", milliseconds)
+        return response
+    }
+
     /// Resolves the language and the session, enforces sign-in on member pages, runs the
     /// builder and renders its result in the layout; any refusal becomes an error page.
-    func page(_ request: Request, _ section: Section, _ build: (PageRequest) async throws -> PageResult) async -> Response {
+    func buildPage(_ request: Request, _ section: Section, _ build: (PageRequest) async throws -> PageResult) async -> Response {
         var cookies: [Cookie] = []
         var language = ConsoleLanguage.ja
         if let asked = request.uri.queryParameters.get("lang").flatMap({ ConsoleLanguage(rawValue: String($0)) }) {
@@ -240,4 +251,5 @@ public final class Console: Sendable {
 extension HTTPField.Name {
     static let contentSecurityPolicy = HTTPField.Name("Content-Security-Policy")!
     static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
+    static let serverTiming = HTTPField.Name("Server-Timing")!
 }

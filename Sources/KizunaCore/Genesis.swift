@@ -136,8 +136,10 @@ public struct Genesis: Sendable, Hashable {
     public var coin: AssetPolicy
     public var point: AssetPolicy
     public var thanks: AssetPolicy
+    /// The card accounts' caps (`CardPolicy`); nil: this chain registers no card.
+    public var cardPolicy: CardPolicy?
 
-    public init(chainId: String, genesisTime: UInt64, validators: [Validator], authorities: Authorities, coin: AssetPolicy, point: AssetPolicy, thanks: AssetPolicy) {
+    public init(chainId: String, genesisTime: UInt64, validators: [Validator], authorities: Authorities, coin: AssetPolicy, point: AssetPolicy, thanks: AssetPolicy, cardPolicy: CardPolicy? = nil) {
         self.chainId = chainId
         self.genesisTime = genesisTime
         self.validators = ValidatorSet(validators)
@@ -145,6 +147,7 @@ public struct Genesis: Sendable, Hashable {
         self.coin = coin
         self.point = point
         self.thanks = thanks
+        self.cardPolicy = cardPolicy
     }
 
     public func policy(for asset: Asset) -> AssetPolicy {
@@ -164,6 +167,12 @@ public struct Genesis: Sendable, Hashable {
     public var canonicalBytes: [UInt8] {
         var encoder = Encoder()
         encoder.encode(chainId, genesisTime, validators.validators, authorities, coin, point, thanks)
+        // Optional parts follow, each as its tag and its encoding, only when present: a genesis
+        // without them hashes as before they existed.
+        if let cardPolicy {
+            encoder.encode(CardPolicy.genesisTag)
+            encoder.encode(cardPolicy)
+        }
         return encoder.bytes
     }
 
@@ -248,14 +257,17 @@ public struct GenesisDocument: Codable, Sendable {
     /// The founding organisations' signatures over the genesis hash (`GenesisApproval`).
     /// Outside the hashed bytes; absent (not written) when there are none.
     public var approvals: [GenesisApproval]?
+    /// The card accounts' caps; absent: the chain registers no card.
+    public var cardPolicy: CardPolicy?
 
-    public init(chainId: String, genesisTime: String, validators: [ValidatorEntry], authorities: AuthorityEntries, assets: AssetPolicies, approvals: [GenesisApproval]? = nil) {
+    public init(chainId: String, genesisTime: String, validators: [ValidatorEntry], authorities: AuthorityEntries, assets: AssetPolicies, approvals: [GenesisApproval]? = nil, cardPolicy: CardPolicy? = nil) {
         self.chainId = chainId
         self.genesisTime = genesisTime
         self.validators = validators
         self.authorities = authorities
         self.assets = assets
         self.approvals = approvals
+        self.cardPolicy = cardPolicy
     }
 }
 
@@ -337,7 +349,10 @@ extension Genesis {
                 throw GenesisError(.invalidPolicy, "asset \(name): expiry months must be 1–1200")
             }
         }
-        self.init(chainId: document.chainId, genesisTime: time, validators: validators, authorities: authorities, coin: document.assets.coin, point: document.assets.point, thanks: document.assets.thanks)
+        if let problem = document.cardPolicy?.problem(coin: document.assets.coin) {
+            throw GenesisError(.invalidPolicy, problem)
+        }
+        self.init(chainId: document.chainId, genesisTime: time, validators: validators, authorities: authorities, coin: document.assets.coin, point: document.assets.point, thanks: document.assets.thanks, cardPolicy: document.cardPolicy)
         let developmentKeys = DevelopmentKeys.allPublicKeys
         let usesDevelopmentKey = validators.contains { developmentKeys.contains($0.publicKey) } || authorityKeys.contains { developmentKeys.contains($0) }
         if usesDevelopmentKey && !isLocalChain {
@@ -352,7 +367,8 @@ extension Genesis {
             genesisTime: CivilTime.formatJapan(milliseconds: genesisTime).replacingOccurrences(of: ".000+", with: "+"),
             validators: validators.validators.map { .init(name: $0.name, organisation: $0.organisation, publicKey: $0.publicKey.address.description, votingPower: $0.votingPower) },
             authorities: .init(coinIssuer: authorities.coinIssuer.address.description, registrar: authorities.registrar.address.description, city: authorities.city.address.description, auditor: authorities.auditor.address.description),
-            assets: .init(coin: coin, point: point, thanks: thanks)
+            assets: .init(coin: coin, point: point, thanks: thanks),
+            cardPolicy: cardPolicy
         )
     }
 

@@ -17,6 +17,13 @@ public enum Role: UInt8, Sendable, Hashable, CaseIterable, CanonicalTag {
     /// A key appointed to grant from programs (a participation platform): it holds no value
     /// and may sign only grants from the programs it is appointed to.
     case delegate = 4
+    /// A resident's card account (issue 19, `docs/cards.md`): its key is held by the card
+    /// custodian service, it pays merchants only, within the genesis `CardPolicy`'s caps.
+    case card = 5
+
+    /// Whether the account holds a resident's value: a resident's own account or the
+    /// resident's card (coins that expire, points and thanks in lots).
+    public var holdsResidentValue: Bool { self == .resident || self == .card }
 
     public var name: String {
         switch self {
@@ -24,6 +31,7 @@ public enum Role: UInt8, Sendable, Hashable, CaseIterable, CanonicalTag {
         case .merchant: "merchant"
         case .authority: "authority"
         case .delegate: "delegate"
+        case .card: "card"
         }
     }
 
@@ -415,6 +423,18 @@ public struct TransactionErrorCode: ErrorCode, CustomStringConvertible {
     public static let authorisationBadSignature = Self(rawValue: "ledger.authorisation_bad_signature")
     /// `pay_authorised`: the authorisation was signed for another chain.
     public static let authorisationWrongChain = Self(rawValue: "ledger.authorisation_wrong_chain")
+    /// `register` of a card on a chain whose genesis has no `cardPolicy`.
+    public static let cardNotEnabled = Self(rawValue: "ledger.card_not_enabled")
+    /// `register` of a card without the resident-ID hash that ties it to one resident.
+    public static let cardNeedsResidentId = Self(rawValue: "ledger.card_needs_resident_id")
+    /// A charge or a send would take a card's coins over the card holder cap.
+    public static let cardHolderCapExceeded = Self(rawValue: "ledger.card_holder_cap_exceeded")
+    /// A card's payment is over the per-payment cap of the genesis card policy.
+    public static let cardPaymentCapExceeded = Self(rawValue: "ledger.card_payment_cap_exceeded")
+    /// A card's payment would take its Japan-time day's spending over the per-day cap.
+    public static let cardDailyCapExceeded = Self(rawValue: "ledger.card_daily_cap_exceeded")
+    /// A card signed a send or a thank: a card pays merchants only.
+    public static let cardCannotSend = Self(rawValue: "ledger.card_cannot_send")
     public static let mempoolFull = Self(rawValue: "mempool.full")
     public static let accountQueueFull = Self(rawValue: "mempool.account_queue_full")
     /// Admission control: the network already holds what it can commit within the latency

@@ -15,7 +15,7 @@ extension Ledger {
         guard var account = try overlay.account(body.account) else {
             throw TransactionError(.unknownAccount, "\(body.account.address) is not registered")
         }
-        guard account.role == .resident else { throw TransactionError(.wrongRole, "refunds are for residents' coins; merchants redeem") }
+        guard account.role.holdsResidentValue else { throw TransactionError(.wrongRole, "refunds are for residents' (and cards') coins; merchants redeem") }
         guard account.coin >= body.amount else {
             throw TransactionError(.insufficientBalance, "the account holds ¥\(account.coin), less than ¥\(body.amount)")
         }
@@ -142,6 +142,7 @@ extension Ledger {
             overlay.setAmount(StateKey.rebateMonth(id, body.from, month), 0)
             try overlay.addAmount(StateKey.rebateMonth(id, body.to, month), rebated)
         }
+        if old.role == .card { try moveCardDay(from: body.from, to: body.to, overlay: &overlay) }
         old.successor = body.to
         overlay.setAccount(body.from, old)
         overlay.setAccount(body.to, new)

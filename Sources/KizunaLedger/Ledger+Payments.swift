@@ -7,7 +7,7 @@ extension Ledger {
         guard body.amount > 0 else { throw TransactionError(.invalidAmount, "a payment must be at least ¥1") }
         guard body.merchant != signer else { throw TransactionError(.selfTransfer, "an account cannot pay itself") }
         guard var payer = try overlay.account(signer) else { throw TransactionError(.unknownAccount, "the payer is not registered") }
-        guard payer.role == .resident else { throw TransactionError(.wrongRole, "only residents pay merchants") }
+        guard payer.role.holdsResidentValue else { throw TransactionError(.wrongRole, "only residents and their cards pay merchants") }
         guard var merchant = try overlay.account(body.merchant) else {
             throw TransactionError(.unknownAccount, "\(body.merchant.address) is not registered")
         }
@@ -16,6 +16,7 @@ extension Ledger {
         guard let available = payer.point.adding(payer.coin), available >= body.amount else {
             throw TransactionError(.insufficientBalance, "points \(payer.point) and coins ¥\(payer.coin) are less than ¥\(body.amount)")
         }
+        if payer.role == .card { try spendFromCard(signer, amount: body.amount, context: context, overlay: &overlay) }
         let pointPart = min(payer.point, body.amount)
         let coinPart = body.amount - pointPart
 
@@ -87,9 +88,10 @@ extension Ledger {
         guard body.to != signer else { throw TransactionError(.selfTransfer, "thanks cannot be given to oneself") }
         guard body.amount > 0 else { throw TransactionError(.invalidAmount, "thanks must be at least 1") }
         guard var sender = try overlay.account(signer) else { throw TransactionError(.unknownAccount, "the sender is not registered") }
+        guard sender.role != .card else { throw TransactionError(.cardCannotSend, "a card pays merchants only; it cannot give thanks") }
         guard sender.role == .resident else { throw TransactionError(.wrongRole, "only residents give thanks") }
         guard var recipient = try overlay.account(body.to) else { throw TransactionError(.unknownAccount, "\(body.to.address) is not registered") }
-        guard recipient.role == .resident else { throw TransactionError(.wrongRole, "thanks go to residents only") }
+        guard recipient.role.holdsResidentValue else { throw TransactionError(.wrongRole, "thanks go to residents (or their cards) only") }
         guard !recipient.frozen else { throw TransactionError(.frozen, "the recipient's account is frozen") }
         let policy = genesis.thanks
         guard body.amount <= policy.sendLimitPerTransactionYen else {

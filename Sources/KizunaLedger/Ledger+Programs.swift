@@ -74,7 +74,7 @@ extension Ledger {
         guard let recipient = try overlay.account(body.to) else {
             throw TransactionError(.unknownAccount, "\(body.to.address) is not registered")
         }
-        guard recipient.role == .resident else { throw TransactionError(.wrongRole, "grants go to residents only") }
+        guard recipient.role.holdsResidentValue else { throw TransactionError(.wrongRole, "grants go to residents (or their cards) only") }
         guard !recipient.frozen else { throw TransactionError(.frozen, "the recipient's account is frozen") }
         guard body.amount <= program.remaining else {
             throw TransactionError(.programBudgetExhausted, "program \(body.program) has ¥\(program.remaining) of its budget left, the grant asks for \(body.amount)")

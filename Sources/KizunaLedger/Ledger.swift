@@ -120,10 +120,10 @@ public struct Ledger: Sendable {
         // `fatalError`, not `precondition`: an optimized build drops a precondition's message,
         // and the operator needs to know which invariant broke.
         var checked: [BlockInvariants.Change] = []
-        for change in changes where BlockInvariants.isChecked(change.key) {
+        for change in changes where BlockInvariants.isChecked(change.key) || change.key.first == StateKey.cardDay {
             checked.append(BlockInvariants.Change(key: change.key, before: try store.get(change.key, in: .state), after: change.value))
         }
-        let violations = BlockInvariants.violations(checked)
+        let violations = BlockInvariants.violations(checked) + BlockInvariants.cardViolations(checked, policy: genesis.cardPolicy)
         guard violations.isEmpty else {
             fatalError("block \(height) breaks the ledger's invariants: \(violations.joined(separator: "; "))")
         }
@@ -215,10 +215,11 @@ public struct Ledger: Sendable {
             guard body.residentIdHash == nil, body.ageBand == nil else {
                 throw TransactionError(.invalidAttribute, "resident attributes do not apply to a merchant")
             }
-        case .resident:
+        case .resident, .card:
             guard body.merchantCategory == nil else {
                 throw TransactionError(.invalidAttribute, "a resident has no merchant category")
             }
+            if body.role == .card { try checkCardRegistration(body) }
         case .authority, .delegate:
             break
         }
@@ -256,12 +257,13 @@ public struct Ledger: Sendable {
         guard var account = try overlay.account(body.to) else {
             throw TransactionError(.unknownAccount, "\(body.to.address) is not registered")
         }
-        guard account.role == .resident else { throw TransactionError(.wrongRole, "coins are charged to residents only") }
+        guard account.role.holdsResidentValue else { throw TransactionError(.wrongRole, "coins are charged to residents and their cards only") }
         guard !account.frozen else { throw TransactionError(.frozen, "the recipient's account is frozen") }
         let policy = genesis.coin
         guard let balance = account.coin.adding(body.amount) else { throw TransactionError(.overflow, "balance overflows") }
-        guard balance <= policy.holderCapYen else {
-            throw TransactionError(.holderCapExceeded, "the charge would bring the balance to ¥\(balance), over the cap of ¥\(policy.holderCapYen)")
+        let holderCap = coinHolderCap(account.role)
+        guard balance <= holderCap.cap else {
+            throw TransactionError(holderCap.code, "the charge would bring the \(account.role.name)'s balance to ¥\(balance), over the cap of ¥\(holderCap.cap)")
         }
         var supply = try overlay.supply(.coin)
         guard let minted = supply.minted.adding(body.amount) else { throw TransactionError(.overflow, "coin supply overflows") }
@@ -285,11 +287,12 @@ public struct Ledger: Sendable {
         guard body.to != signer else { throw TransactionError(.selfTransfer, "an account cannot send to itself") }
         guard body.amount > 0 else { throw TransactionError(.invalidAmount, "a send must be at least ¥1") }
         guard var sender = try overlay.account(signer) else { throw TransactionError(.unknownAccount, "the sender is not registered") }
+        guard sender.role != .card else { throw TransactionError(.cardCannotSend, "a card pays merchants only; it cannot send coins") }
         guard sender.role == .resident else { throw TransactionError(.wrongRole, "only residents send coins") }
         guard var recipient = try overlay.account(body.to) else {
             throw TransactionError(.unknownAccount, "\(body.to.address) is not registered")
         }
-        guard recipient.role == .resident else { throw TransactionError(.wrongRole, "coins are sent to residents only; pay a merchant instead") }
+        guard recipient.role.holdsResidentValue else { throw TransactionError(.wrongRole, "coins are sent to residents (or their cards) only; pay a merchant instead") }
         guard !recipient.frozen else { throw TransactionError(.frozen, "the recipient's account is frozen") }
         let policy = genesis.coin
         guard body.amount <= policy.sendLimitPerTransactionYen else {
@@ -304,8 +307,9 @@ public struct Ledger: Sendable {
         guard let senderBalance = sender.coin.subtracting(body.amount) else {
             throw TransactionError(.insufficientBalance, "balance ¥\(sender.coin) is less than ¥\(body.amount)")
         }
-        guard let recipientBalance = recipient.coin.adding(body.amount), recipientBalance <= policy.holderCapYen else {
-            throw TransactionError(.holderCapExceeded, "the recipient's balance would exceed the cap of ¥\(policy.holderCapYen)")
+        let holderCap = coinHolderCap(recipient.role)
+        guard let recipientBalance = recipient.coin.adding(body.amount), recipientBalance <= holderCap.cap else {
+            throw TransactionError(holderCap.code, "the recipient's balance would exceed the \(recipient.role.name) cap of ¥\(holderCap.cap)")
         }
         overlay.setCoin(signer, &sender, to: senderBalance, at: context.timestamp, rule: policy.expiry)
         overlay.setCoin(body.to, &recipient, to: recipientBalance, at: context.timestamp, rule: policy.expiry)

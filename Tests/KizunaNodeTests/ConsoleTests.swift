@@ -171,6 +171,7 @@ import KizunaServer
     }
 
     @Test func everyWordInBothLanguages() {
+        #expect(ConsoleText.words.values.allSatisfy { !$0.ja.isEmpty && !$0.en.isEmpty })
         #expect(Set(ConsoleText.ja.keys) == Set(ConsoleText.en.keys))
     }
 

@@ -39,7 +39,8 @@ final class LocalNetworkProcesses: @unchecked Sendable {
     /// Extra environment for the node processes (e.g. `KIZUNA_DEV_CLOCK_OFFSET_MS`).
     var environment: [String: String] = [:]
 
-    init(name: String) throws {
+    /// `cardPolicy`: the genesis's card policy (issue 19), for the card custodian's tests.
+    init(name: String, cardPolicy: CardPolicy? = nil) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("kizuna-\(name)-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         genesis = Genesis(
@@ -47,7 +48,7 @@ final class LocalNetworkProcesses: @unchecked Sendable {
             genesisTime: CivilTime.parseRFC3339("2026-04-01T00:00:00+09:00")!,
             validators: Self.validatorNames.map { Validator(name: $0, organisation: "Test \($0)", publicKey: Self.key($0).publicKey, votingPower: 1) },
             authorities: Authorities(coinIssuer: Self.coinIssuer.publicKey, registrar: Self.registrar.publicKey, city: DevelopmentKeys.privateKey("city").publicKey, auditor: DevelopmentKeys.privateKey("auditor").publicKey),
-            coin: Genesis.defaultCoinPolicy, point: Genesis.defaultPointPolicy, thanks: Genesis.defaultThanksPolicy
+            coin: Genesis.defaultCoinPolicy, point: Genesis.defaultPointPolicy, thanks: Genesis.defaultThanksPolicy, cardPolicy: cardPolicy
         )
         try genesis.jsonData().write(to: folder.appendingPathComponent("genesis.json"))
         for name in Self.validatorNames + [Self.observerName] {
@@ -205,10 +206,10 @@ final class LocalNetworkProcesses: @unchecked Sendable {
     private var holdsGate = false
 
     /// A network made once no other test's four-validator network runs (`FourValidatorGate`).
-    static func exclusive(name: String) async throws -> LocalNetworkProcesses {
+    static func exclusive(name: String, cardPolicy: CardPolicy? = nil) async throws -> LocalNetworkProcesses {
         await FourValidatorGate.shared.acquire()
         do {
-            let network = try LocalNetworkProcesses(name: name)
+            let network = try LocalNetworkProcesses(name: name, cardPolicy: cardPolicy)
             network.holdsGate = true
             return network
         } catch {

@@ -102,6 +102,33 @@ import Logging
 
     """
 
+    /// A field left out or set to null takes its default, in every section; a partial section
+    /// keeps the defaults of the fields it leaves out; the three paths stay required.
+    @Test func leftOutFieldsTakeTheirDefaults() throws {
+        let configuration = try load("""
+        {"dataDirectory": "data", "genesisFile": "genesis.json", "validatorKeyFile": "key.json", "logLevel": null,
+         "api": {"port": 9000, "pageSizeMax": null}, "console": {"sessionsMax": 7}, "admission": {},
+         "network": {"listen": "127.0.0.1:26601", "frameBytesMax": null}, "metrics": null}
+        """, name: "node.json").get()
+        let defaults = NodeConfiguration.defaults
+        #expect(configuration.logLevel == defaults.logLevel)
+        #expect(configuration.api == NodeConfiguration.API(host: defaults.api.host, port: 9000))
+        #expect(configuration.console == NodeConfiguration.Console(sessionsMax: 7))
+        #expect(configuration.admission == AdmissionControl.Settings())
+        #expect(configuration.consensus == NodeConfiguration.Consensus())
+        #expect(configuration.network == NodeConfiguration.Network(listen: "127.0.0.1:26601", peers: []))
+        #expect(configuration.metrics == nil)
+        #expect(configuration.commitWaitersMax == NodeConfiguration.commitWaitersMaxDefault)
+        for path in ["dataDirectory", "genesisFile", "validatorKeyFile"] {
+            let json = ["dataDirectory", "genesisFile", "validatorKeyFile"].filter { $0 != path }.map { "\"\($0)\": \"x\"" }.joined(separator: ", ")
+            if case .failure(let error) = load("{\(json)}", name: "node.json") {
+                #expect(error.code == .missingField, "\(path): \(error)")
+            } else {
+                Issue.record("a configuration without \(path) loaded")
+            }
+        }
+    }
+
     @Test func theLocalNetworkConfigurationsLoad() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         for name in ["city", "chamber", "operator", "bank", "observer"] {
