@@ -203,8 +203,10 @@ public struct ConsoleBenchmark: Sendable {
     /// The first pages after start, then every page `requests` times.
     private func measurePages(client: ConsoleClient, blocks: BlockStore, progress: (String) -> Void) async throws -> (first: ConsoleClient.Answer, firstMoney: ConsoleClient.Answer, pages: [PageTiming]) {
 
-        let first = try await client.get("/console/network", expect: "<svg")
-        let firstMoney = try await client.get("/console/money", expect: "<svg")
+        // The first pages build the summaries; the first Money page computes 30 closed days of
+        // aggregates from the blocks (a node's console service does it in the background).
+        let first = try await client.get("/console/network", expect: "<svg", timeoutSeconds: 1800)
+        let firstMoney = try await client.get("/console/money", expect: "<svg", timeoutSeconds: 1800)
         progress(String(format: "first page after start: %.1f ms (summaries built); first Money page: %.1f ms (30 closed days of aggregates)", first.serverMilliseconds, firstMoney.serverMilliseconds))
         try await client.signIn(token: Self.memberToken)
 
@@ -275,12 +277,12 @@ final class ConsoleClient {
 
     init(connection: BenchHTTPConnection) { self.connection = connection }
 
-    func request(_ method: String, _ path: String, form: String? = nil) async throws -> (BenchHTTPConnection.Response, Double) {
+    func request(_ method: String, _ path: String, form: String? = nil, timeoutSeconds: Int64 = 30) async throws -> (BenchHTTPConnection.Response, Double) {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         if !cookies.isEmpty { head += "Cookie: " + cookies.keys.sorted().map { "\($0)=\(cookies[$0]!)" }.joined(separator: "; ") + "\r\n" }
         if let form { head += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(form.utf8.count)\r\n" }
         let started = DispatchTime.now()
-        let response = try await connection.request(ByteBuffer(string: head + "\r\n" + (form ?? "")))
+        let response = try await connection.request(ByteBuffer(string: head + "\r\n" + (form ?? "")), timeoutSeconds: timeoutSeconds)
         let clientMilliseconds = SingleNodeBenchmark.seconds(since: started) * 1000
         for line in response.setCookies {
             let pair = line.split(separator: ";", maxSplits: 1)[0].split(separator: "=", maxSplits: 1)
@@ -291,8 +293,8 @@ final class ConsoleClient {
     }
 
     /// A page that must load (200) and contain `marker` — never an error page measured as a page.
-    func get(_ path: String, expect marker: String) async throws -> Answer {
-        let (response, clientMilliseconds) = try await request("GET", path)
+    func get(_ path: String, expect marker: String, timeoutSeconds: Int64 = 30) async throws -> Answer {
+        let (response, clientMilliseconds) = try await request("GET", path, timeoutSeconds: timeoutSeconds)
         let body = String(buffer: response.body)
         guard response.status == 200, body.contains(marker) else {
             throw BenchChainError(message: "GET \(path) answered \(response.status) without '\(marker)': \(body.prefix(300))")

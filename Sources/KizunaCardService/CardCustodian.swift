@@ -404,7 +404,17 @@ actor MerchantCache {
     }
 }
 
-/// Runs CPU-heavy work (scrypt) off the cooperative pool's callers' actors.
+/// Runs CPU-heavy work (scrypt) on Dispatch's global queue, not on Swift concurrency's
+/// cooperative pool: a burst of PIN checks must not hold every pool thread (one per core)
+/// while HTTP handlers, settling and the node client wait behind them.
 func offload<T: Sendable>(_ work: @escaping @Sendable () throws(CardServiceError) -> T) async throws -> T {
-    try await Task.detached(priority: .userInitiated) { () throws(CardServiceError) -> T in try work() }.value
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global(qos: .userInitiated).async {
+            do throws(CardServiceError) {
+                continuation.resume(returning: try work())
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+    }
 }

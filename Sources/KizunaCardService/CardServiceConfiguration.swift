@@ -88,7 +88,6 @@ public struct CardServiceConfiguration: Sendable, Equatable {
         "api": ["host", "port"], "node": ["url", "tokenFile", "commitWaitMilliseconds"], "pin": ["attemptsMax", "scryptLogN"],
         "requests": ["maxAgeMilliseconds"], "metrics": ["listen"],
     ]
-    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     /// Reads and checks a configuration file. Unknown fields are refused (a typo must not
     /// silently fall back to a default).
@@ -101,72 +100,26 @@ public struct CardServiceConfiguration: Sendable, Equatable {
 
     /// Parses the TOML text; `name` labels messages, `folder` resolves relative paths.
     public static func parse(_ text: String, name: String, folder: URL) throws(CardServiceError) -> CardServiceConfiguration {
-        let document: [String: Any]
-        do {
-            document = try TOMLDocument.parse(text)
-        } catch {
-            throw CardServiceError(.badConfig, "\(name): \(error)", cause: error)
-        }
-        func refuseUnknown(_ table: [String: Any], _ known: [String], _ prefix: String) throws(CardServiceError) {
-            if let field = table.keys.sorted().first(where: { !known.contains($0) }) {
-                throw CardServiceError(.badConfig, "\(name): unknown field '\(prefix)\(field)' (known: \(known.map { prefix + $0 }.joined(separator: ", ")))")
-            }
-        }
-        try refuseUnknown(document, topFields, "")
-        var tables: [String: [String: Any]] = [:]
-        for (table, fields) in tableFields.sorted(by: { $0.key < $1.key }) {
-            guard let value = document[table] else { tables[table] = [:]; continue }
-            guard let entries = value as? [String: Any] else { throw CardServiceError(.badConfig, "\(name): '\(table)' must be a table ([\(table)])") }
-            try refuseUnknown(entries, fields, table + ".")
-            tables[table] = entries
-        }
-        func string(_ table: String?, _ key: String) throws(CardServiceError) -> String? {
-            let label = table.map { "\($0).\(key)" } ?? key
-            guard let value = table.map({ tables[$0]?[key] }) ?? document[key] else { return nil }
-            guard let text = value as? String, !text.isEmpty else { throw CardServiceError(.badConfig, "\(name): '\(label)' must be a non-empty string") }
-            return text
-        }
-        func integer(_ table: String, _ key: String, _ range: ClosedRange<Int>) throws(CardServiceError) -> Int? {
-            guard let value = tables[table]?[key] else { return nil }
-            guard let number = (value as? Int64).map(Int.init) ?? (value as? Int), range.contains(number) else {
-                throw CardServiceError(.badConfig, "\(name): '\(table).\(key)' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
-            }
-            return number
-        }
-        func required(_ table: String?, _ key: String, _ meaning: String) throws(CardServiceError) -> String {
-            guard let value = try string(table, key) else {
-                throw CardServiceError(.badConfig, "\(name): the field '\(table.map { "\($0)." } ?? "")\(key)' is required (\(meaning))")
-            }
-            return value
-        }
-        func path(_ value: String) -> String {
-            value.hasPrefix("/") ? value : folder.appendingPathComponent(value).standardizedFileURL.path
-        }
-        let url = try required("node", "url", "the node's API, e.g. http://127.0.0.1:8081")
-        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), scheme == "http" || scheme == "https", parsed.host?.isEmpty == false else {
-            throw CardServiceError(.badConfig, "\(name): 'node.url' must be an http:// or https:// URL, e.g. http://127.0.0.1:8081")
-        }
-        let logLevel = try string(nil, "logLevel") ?? "info"
-        guard logLevels.contains(logLevel) else {
-            throw CardServiceError(.badConfig, "\(name): 'logLevel' must be one of \(logLevels.joined(separator: ", "))")
-        }
-        let metricsListen = try string("metrics", "listen")
+        let toml = try TOMLConfigurationReader(text, name: name, folder: folder, code: CardServiceErrorCode.badConfig, fields: topFields, tables: tableFields)
+        let url = try toml.nodeURL()
+        let logLevel = try toml.logLevel()
+        let metricsListen = try toml.string("metrics", "listen")
         if let metricsListen, NodeConfiguration.hostAndPort(metricsListen) == nil {
-            throw CardServiceError(.badConfig, "\(name): 'metrics.listen' must be host:port, e.g. 127.0.0.1:9190")
+            throw toml.failure("'metrics.listen' must be host:port, e.g. 127.0.0.1:9190")
         }
         return CardServiceConfiguration(
-            genesisFile: path(try required(nil, "genesisFile", "the chain's genesis JSON")),
-            dataDirectory: path(try required(nil, "dataDirectory", "the custodian's own store")),
-            keyPassphraseFile: path(try required(nil, "keyPassphraseFile", "the file whose first line is the passphrase that seals the card keys")),
+            genesisFile: toml.path(try toml.required(nil, "genesisFile", "the chain's genesis JSON")),
+            dataDirectory: toml.path(try toml.required(nil, "dataDirectory", "the custodian's own store")),
+            keyPassphraseFile: toml.path(try toml.required(nil, "keyPassphraseFile", "the file whose first line is the passphrase that seals the card keys")),
             nodeURL: url,
             logLevel: logLevel,
-            host: try string("api", "host") ?? "127.0.0.1",
-            port: try integer("api", "port", 1...65_535) ?? 8090,
-            tokenFile: try string("node", "tokenFile").map(path),
-            pinAttemptsMax: try integer("pin", "attemptsMax", 1...10) ?? 3,
-            pinScryptLogN: try integer("pin", "scryptLogN", CardVault.logNRange) ?? 14,
-            requestMaxAgeMilliseconds: UInt64(try integer("requests", "maxAgeMilliseconds", 5_000...600_000) ?? 60_000),
-            commitWaitMilliseconds: UInt64(try integer("node", "commitWaitMilliseconds", 1_000...600_000) ?? 20_000),
+            host: try toml.string("api", "host") ?? "127.0.0.1",
+            port: try toml.integer("api", "port", 1...65_535) ?? 8090,
+            tokenFile: try toml.string("node", "tokenFile").map(toml.path),
+            pinAttemptsMax: try toml.integer("pin", "attemptsMax", 1...10) ?? 3,
+            pinScryptLogN: try toml.integer("pin", "scryptLogN", CardVault.logNRange) ?? 14,
+            requestMaxAgeMilliseconds: UInt64(try toml.integer("requests", "maxAgeMilliseconds", 5_000...600_000) ?? 60_000),
+            commitWaitMilliseconds: UInt64(try toml.integer("node", "commitWaitMilliseconds", 1_000...600_000) ?? 20_000),
             metricsListen: metricsListen
         )
     }

@@ -84,7 +84,6 @@ public struct IndexerConfiguration: Sendable, Equatable {
     static let nodeFields = ["url", "tokenFile"]
     static let postgresFields = ["host", "port", "user", "passwordFile", "database", "biRole"]
     static let indexerFields = ["batchBlocksMax", "pollMilliseconds", "invariantsEveryBlocks"]
-    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     /// Reads and checks a TOML configuration file. Unknown fields are refused (a typo must
     /// not silently fall back to a default).
@@ -98,87 +97,38 @@ public struct IndexerConfiguration: Sendable, Equatable {
 
     /// Parses the TOML text; `name` labels messages, `folder` resolves relative paths.
     public static func parse(_ text: String, name: String, folder: URL) throws(IndexerError) -> IndexerConfiguration {
-        let document: [String: Any]
-        do {
-            document = try TOMLDocument.parse(text)
-        } catch {
-            throw IndexerError(.badConfig, "\(name): \(error)", cause: error)
-        }
-        func unknown(_ table: [String: Any], _ known: [String], _ prefix: String) throws(IndexerError) {
-            if let field = table.keys.sorted().first(where: { !known.contains($0) }) {
-                throw IndexerError(.badConfig, "\(name): unknown field '\(prefix)\(field)' (known: \(known.map { prefix + $0 }.joined(separator: ", ")))")
-            }
-        }
-        func table(_ key: String) throws(IndexerError) -> [String: Any] {
-            guard let value = document[key] else { return [:] }
-            guard let table = value as? [String: Any] else { throw IndexerError(.badConfig, "\(name): '\(key)' must be a table ([\(key)])") }
-            return table
-        }
-        func string(_ table: [String: Any], _ key: String, _ label: String) throws(IndexerError) -> String? {
-            guard let value = table[key] else { return nil }
-            guard let text = value as? String, !text.isEmpty else { throw IndexerError(.badConfig, "\(name): '\(label)' must be a non-empty string") }
-            return text
-        }
-        func integer(_ table: [String: Any], _ key: String, _ label: String, _ range: ClosedRange<Int>) throws(IndexerError) -> Int? {
-            guard let value = table[key] else { return nil }
-            guard let number = (value as? Int64).map(Int.init) ?? (value as? Int), range.contains(number) else {
-                throw IndexerError(.badConfig, "\(name): '\(label)' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
-            }
-            return number
-        }
-        func path(_ value: String) -> String {
-            value.hasPrefix("/") ? value : folder.appendingPathComponent(value).standardizedFileURL.path
-        }
-        try unknown(document, topFields, "")
-        let node = try table("node")
-        let postgres = try table("postgres")
-        let indexer = try table("indexer")
-        try unknown(node, nodeFields, "node.")
-        try unknown(postgres, postgresFields, "postgres.")
-        try unknown(indexer, indexerFields, "indexer.")
-        guard let genesis = try string(document, "genesisFile", "genesisFile") else {
-            throw IndexerError(.badConfig, "\(name): the field 'genesisFile' is required (the chain's genesis JSON)")
-        }
-        guard let url = try string(node, "url", "node.url") else {
-            throw IndexerError(.badConfig, "\(name): the field 'node.url' is required (the node's API, e.g. http://127.0.0.1:8081)")
-        }
-        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), scheme == "http" || scheme == "https", parsed.host?.isEmpty == false else {
-            throw IndexerError(.badConfig, "\(name): 'node.url' must be an http:// or https:// URL, e.g. http://127.0.0.1:8081")
-        }
-        guard let user = try string(postgres, "user", "postgres.user") else {
-            throw IndexerError(.badConfig, "\(name): the field 'postgres.user' is required (the role that owns the index's schema)")
-        }
-        guard let database = try string(postgres, "database", "postgres.database") else {
-            throw IndexerError(.badConfig, "\(name): the field 'postgres.database' is required")
-        }
-        let biRole = try string(postgres, "biRole", "postgres.biRole")
+        let toml = try TOMLConfigurationReader(
+            text, name: name, folder: folder, code: IndexerErrorCode.badConfig,
+            fields: topFields, tables: ["node": nodeFields, "postgres": postgresFields, "indexer": indexerFields]
+        )
+        let genesis = try toml.required(nil, "genesisFile", "the chain's genesis JSON")
+        let url = try toml.nodeURL()
+        let user = try toml.required("postgres", "user", "the role that owns the index's schema")
+        let database = try toml.required("postgres", "database")
+        let biRole = try toml.string("postgres", "biRole")
         if let biRole {
             guard biRole.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }), biRole.first?.isLetter == true, biRole.count <= 63 else {
-                throw IndexerError(.badConfig, "\(name): 'postgres.biRole' must be a role name of letters, digits and _ (at most 63), starting with a letter")
+                throw toml.failure("'postgres.biRole' must be a role name of letters, digits and _ (at most 63), starting with a letter")
             }
-            guard biRole != user else { throw IndexerError(.badConfig, "\(name): 'postgres.biRole' must not be the indexer's own role '\(user)'") }
-        }
-        let logLevel = try string(document, "logLevel", "logLevel") ?? "info"
-        guard logLevels.contains(logLevel) else {
-            throw IndexerError(.badConfig, "\(name): 'logLevel' must be one of \(logLevels.joined(separator: ", "))")
+            guard biRole != user else { throw toml.failure("'postgres.biRole' must not be the indexer's own role '\(user)'") }
         }
         var configuration = IndexerConfiguration(
-            genesisFile: path(genesis),
+            genesisFile: toml.path(genesis),
             nodeURL: url,
-            tokenFile: try string(node, "tokenFile", "node.tokenFile").map(path),
+            tokenFile: try toml.string("node", "tokenFile").map(toml.path),
             postgres: Postgres(
-                host: try string(postgres, "host", "postgres.host") ?? "127.0.0.1",
-                port: try integer(postgres, "port", "postgres.port", 1...65_535) ?? 5432,
+                host: try toml.string("postgres", "host") ?? "127.0.0.1",
+                port: try toml.integer("postgres", "port", 1...65_535) ?? 5432,
                 user: user,
-                passwordFile: try string(postgres, "passwordFile", "postgres.passwordFile").map(path),
+                passwordFile: try toml.string("postgres", "passwordFile").map(toml.path),
                 database: database,
                 biRole: biRole
             ),
-            logLevel: logLevel
+            logLevel: try toml.logLevel()
         )
-        configuration.batchBlocksMax = try integer(indexer, "batchBlocksMax", "indexer.batchBlocksMax", 1...10_000) ?? 64
-        configuration.pollMilliseconds = try integer(indexer, "pollMilliseconds", "indexer.pollMilliseconds", 10...600_000) ?? 500
-        configuration.invariantsEveryBlocks = UInt64(try integer(indexer, "invariantsEveryBlocks", "indexer.invariantsEveryBlocks", 1...1_000_000) ?? 1)
+        configuration.batchBlocksMax = try toml.integer("indexer", "batchBlocksMax", 1...10_000) ?? 64
+        configuration.pollMilliseconds = try toml.integer("indexer", "pollMilliseconds", 10...600_000) ?? 500
+        configuration.invariantsEveryBlocks = UInt64(try toml.integer("indexer", "invariantsEveryBlocks", 1...1_000_000) ?? 1)
         return configuration
     }
 

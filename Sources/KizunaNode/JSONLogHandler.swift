@@ -50,7 +50,7 @@ public struct JSONLogHandler: LogHandler {
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         let line = Line(
             time: Self.timestamp(Date()), level: event.level.rawValue, label: label, message: event.message.description,
-            metadata: merged.isEmpty ? nil : merged.mapValues(Value.init), source: event.source
+            metadata: merged.isEmpty ? nil : merged.mapValues(JSONValue.init), source: event.source
         )
         guard let data = try? Self.encoder.encode(line) else { return }
         write(String(decoding: data, as: UTF8.self) + "\n")
@@ -61,33 +61,8 @@ public struct JSONLogHandler: LogHandler {
         var level: String
         var label: String
         var message: String
-        var metadata: [String: Value]?
+        var metadata: [String: JSONValue]?
         var source: String
-    }
-
-    /// A metadata value as JSON.
-    enum Value: Encodable {
-        case string(String)
-        case array([Value])
-        case object([String: Value])
-
-        init(_ value: Logger.Metadata.Value) {
-            switch value {
-            case .string(let text): self = .string(text)
-            case .stringConvertible(let convertible): self = .string(convertible.description)
-            case .array(let values): self = .array(values.map(Value.init))
-            case .dictionary(let values): self = .object(values.mapValues(Value.init))
-            }
-        }
-
-        func encode(to encoder: any Swift.Encoder) throws {
-            var container = encoder.singleValueContainer()
-            switch self {
-            case .string(let text): try container.encode(text)
-            case .array(let values): try container.encode(values)
-            case .object(let values): try container.encode(values)
-            }
-        }
     }
 
     static let encoder: JSONEncoder = {
@@ -104,6 +79,19 @@ public struct JSONLogHandler: LogHandler {
         let (year, month, day) = CivilTime.civilFromDays(days)
         return String(format: "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ", year, month, day,
                       inDay / 3_600_000, inDay / 60_000 % 60, inDay / 1000 % 60, inDay % 1000)
+    }
+}
+
+extension JSONValue {
+    /// A log's metadata value: strings (a `stringConvertible` as its description), arrays and
+    /// objects.
+    init(_ value: Logger.Metadata.Value) {
+        switch value {
+        case .string(let text): self = .string(text)
+        case .stringConvertible(let convertible): self = .string(convertible.description)
+        case .array(let values): self = .array(values.map(JSONValue.init))
+        case .dictionary(let values): self = .object(values.mapValues(JSONValue.init))
+        }
     }
 }
 

@@ -110,8 +110,8 @@ struct EncodingTests {
     }
 
     @Test func enumTagsAreFixed() throws {
-        #expect(Role.allCases.map(\.rawValue) == [1, 2, 3, 4])
-        #expect(Role.allCases.map(\.name) == ["resident", "merchant", "authority", "delegate"])
+        #expect(Role.allCases.map(\.rawValue) == [1, 2, 3, 4, 5])
+        #expect(Role.allCases.map(\.name) == ["resident", "merchant", "authority", "delegate", "card"])
         #expect(ChargeChannel.allCases.map(\.rawValue) == [1, 2])
         #expect(ChargeChannel.allCases.map(\.name) == ["app", "charge_machine"])
         #expect(Asset.allCases.map(\.rawValue) == [1, 2, 3])

@@ -147,7 +147,7 @@ struct CardServiceProcessTests {
         #expect(try await custodian.start(), "the custodian did not start: \(custodian.log)")
         let chainId = network.genesis.chainId
         let (shop, drugstore) = (PrivateKey(), PrivateKey())
-        let (cardId, account) = try await Self.setUp(network, custodian, merchants: [shop, drugstore], pin: "4321", charge: 20_000, residentId: "nagai-0001")
+        let (cardId, account) = try await Self.setUp(network, custodian, merchants: [shop, drugstore], pin: "43215678", charge: 20_000, residentId: "nagai-0001")
         let terminal = custodian.client(shop, chainId: chainId)
         let otherTerminal = custodian.client(drugstore, chainId: chainId)
         let registrarClient = custodian.client(Self.registrar, chainId: chainId)
@@ -155,7 +155,7 @@ struct CardServiceProcessTests {
         #expect(start.role == "card" && start.total == 20_300, "¥20,000 charged at a machine and its 1.5% bonus: \(start)")
 
         // Pays with the right PIN: answered once committed.
-        let first = CardServiceMessages.PaymentRequest.new(cardId: cardId, amountYen: 3_000, pin: "4321", time: terminal.clock())
+        let first = CardServiceMessages.PaymentRequest.new(cardId: cardId, amountYen: 3_000, pin: "43215678", time: terminal.clock())
         let paid = try await terminal.pay(first)
         #expect(paid.statusCode == 200, "\(paid.text)")
         let outcome = try paid.decode(CardServiceMessages.PaymentOutcome.self)
@@ -173,7 +173,7 @@ struct CardServiceProcessTests {
         #expect(repeatedOutcome.replayed && repeatedOutcome.transactionId == outcome.transactionId, "\(repeated.text)")
         let fixedTime = terminal.clock()
         let frozenClock = custodian.client(shop, chainId: chainId, clock: { fixedTime })
-        let once = CardServiceMessages.PaymentRequest.new(cardId: cardId, amountYen: 100, pin: "4321", time: fixedTime)
+        let once = CardServiceMessages.PaymentRequest.new(cardId: cardId, amountYen: 100, pin: "43215678", time: fixedTime)
         #expect(try await frozenClock.pay(once).statusCode == 200)
         let replay = try await frozenClock.pay(once)
         #expect(replay.statusCode == 401 && replay.problemCode == "auth.replayed", "\(replay.text)")
@@ -181,20 +181,20 @@ struct CardServiceProcessTests {
         reused.amountYen = 200
         let reusedReply = try await terminal.pay(reused)
         #expect(reusedReply.statusCode == 409 && reusedReply.problemCode == "card.request_nonce_reused", "\(reusedReply.text)")
-        let stale = CardServiceMessages.PaymentRequest.new(cardId: cardId, amountYen: 100, pin: "4321", time: terminal.clock() - 120_000)
+        let stale = CardServiceMessages.PaymentRequest.new(cardId: cardId, amountYen: 100, pin: "43215678", time: terminal.clock() - 120_000)
         #expect(try await terminal.pay(stale).problemCode == "card.request_expired")
         #expect(try await Self.value(network, account).total == 17_200, "3,000 and 100 paid, nothing twice")
 
         // A key that is not a merchant cannot try PINs; the per-payment cap.
         let stranger = custodian.client(PrivateKey(), chainId: chainId)
         #expect(try await stranger.pay(.new(cardId: cardId, amountYen: 100, pin: "0000", time: stranger.clock())).problemCode == "card.not_a_merchant")
-        #expect(try await terminal.pay(.new(cardId: cardId, amountYen: 10_001, pin: "4321", time: terminal.clock())).problemCode == "ledger.card_payment_cap_exceeded")
+        #expect(try await terminal.pay(.new(cardId: cardId, amountYen: 10_001, pin: "43215678", time: terminal.clock())).problemCode == "ledger.card_payment_cap_exceeded")
 
         // The per-day cap across terminals: 3,100 so far; 5,900 at the drugstore; then two
         // terminals at once ask for 4,000 each: one fits under ¥15,000, the other does not.
-        #expect(try await otherTerminal.pay(.new(cardId: cardId, amountYen: 5_900, pin: "4321", time: otherTerminal.clock())).statusCode == 200)
-        async let left = terminal.pay(.new(cardId: cardId, amountYen: 4_000, pin: "4321", time: terminal.clock()))
-        async let right = otherTerminal.pay(.new(cardId: cardId, amountYen: 4_000, pin: "4321", time: otherTerminal.clock()))
+        #expect(try await otherTerminal.pay(.new(cardId: cardId, amountYen: 5_900, pin: "43215678", time: otherTerminal.clock())).statusCode == 200)
+        async let left = terminal.pay(.new(cardId: cardId, amountYen: 4_000, pin: "43215678", time: terminal.clock()))
+        async let right = otherTerminal.pay(.new(cardId: cardId, amountYen: 4_000, pin: "43215678", time: otherTerminal.clock()))
         let both = try await [left, right]
         #expect(both.filter { $0.statusCode == 200 }.count == 1, "\(both.map(\.text))")
         #expect(both.contains { $0.problemCode == "ledger.card_daily_cap_exceeded" }, "\(both.map(\.text))")
@@ -206,14 +206,14 @@ struct CardServiceProcessTests {
         #expect(try await terminal.pay(.new(cardId: cardId, amountYen: 500, pin: "1111", time: terminal.clock())).problemCode == "card.wrong_pin")
         let third = try await otherTerminal.pay(.new(cardId: cardId, amountYen: 500, pin: "2222", time: otherTerminal.clock()))
         #expect(third.statusCode == 423 && third.problemCode == "card.locked", "\(third.text)")
-        #expect(try await terminal.pay(.new(cardId: cardId, amountYen: 500, pin: "4321", time: terminal.clock())).problemCode == "card.locked")
+        #expect(try await terminal.pay(.new(cardId: cardId, amountYen: 500, pin: "43215678", time: terminal.clock())).problemCode == "card.locked")
         // Only the registrar unlocks (a merchant may not), and sets a new PIN.
         #expect(try await terminal.unlock(cardId).problemCode == "card.not_registrar")
         #expect(try await registrarClient.unlock(cardId).statusCode == 200)
-        #expect(try await terminal.pay(.new(cardId: cardId, amountYen: 500, pin: "4321", time: terminal.clock())).statusCode == 200)
-        #expect(try await registrarClient.setPin(cardId, pin: "9876").statusCode == 200)
-        #expect(try await terminal.pay(.new(cardId: cardId, amountYen: 500, pin: "4321", time: terminal.clock())).problemCode == "card.wrong_pin")
-        #expect(try await terminal.pay(.new(cardId: cardId, amountYen: 500, pin: "9876", time: terminal.clock())).statusCode == 200)
+        #expect(try await terminal.pay(.new(cardId: cardId, amountYen: 500, pin: "43215678", time: terminal.clock())).statusCode == 200)
+        #expect(try await registrarClient.setPin(cardId, pin: "98761234").statusCode == 200)
+        #expect(try await terminal.pay(.new(cardId: cardId, amountYen: 500, pin: "43215678", time: terminal.clock())).problemCode == "card.wrong_pin")
+        #expect(try await terminal.pay(.new(cardId: cardId, amountYen: 500, pin: "98761234", time: terminal.clock())).statusCode == 200)
         #expect(try await Self.value(network, account).total == 20_300 - 14_000)
 
         // A replayed customer-presented authorisation (a phone's QR kept by a merchant) is refused.
@@ -228,11 +228,11 @@ struct CardServiceProcessTests {
 
         // A lost card: frozen, it cannot pay (the ledger refuses what the custodian signed).
         #expect(Self.committed(try await Self.submit(network, Self.registrar, .freeze(AccountAction(account: account)))))
-        let frozen = try await terminal.pay(.new(cardId: cardId, amountYen: 100, pin: "9876", time: terminal.clock()))
+        let frozen = try await terminal.pay(.new(cardId: cardId, amountYen: 100, pin: "98761234", time: terminal.clock()))
         #expect(frozen.statusCode == 422 && frozen.problemCode == "ledger.frozen", "\(frozen.text)")
         // Recovered to a new card by the registrar and the city: the balance moves; the new card
         // pays; the day's spending followed it, so the ledger stops it at the day's cap.
-        let issued = try await registrarClient.issue(pin: "2468")
+        let issued = try await registrarClient.issue(pin: "24681357")
         let newCard = try issued.decode(CardServiceMessages.CardView.self)
         let newAccount = try Address(parsing: newCard.account).publicKey
         let recovered = try await Self.submit(network, Self.registrar, .recover(Recover(from: account, to: newAccount)), cosigners: [Self.city])
@@ -240,10 +240,33 @@ struct CardServiceProcessTests {
         let moved = try await Self.value(network, newAccount)
         #expect(moved.role == "card" && moved.total == 20_300 - 14_000, "\(moved)")
         #expect(try await Self.value(network, account).total == 0)
-        #expect(try await terminal.pay(.new(cardId: newCard.cardId, amountYen: 1_000, pin: "2468", time: terminal.clock())).statusCode == 200)
-        let overDay = try await terminal.pay(.new(cardId: newCard.cardId, amountYen: 1_000, pin: "2468", time: terminal.clock()))
+        #expect(try await terminal.pay(.new(cardId: newCard.cardId, amountYen: 1_000, pin: "24681357", time: terminal.clock())).statusCode == 200)
+        let overDay = try await terminal.pay(.new(cardId: newCard.cardId, amountYen: 1_000, pin: "24681357", time: terminal.clock()))
         #expect(overDay.statusCode == 422 && overDay.problemCode == "ledger.card_daily_cap_exceeded", "the ledger, not the custodian's own count, refuses: \(overDay.text)")
-        #expect(!custodian.log.contains("4321") && !custodian.log.contains("9876") && !custodian.log.contains("2468"), "the service never logs a PIN")
+        // The command line: the registrar issues and registers a card (`kizuna card issue`); a
+        // terminal pays with the scanned QR text (`kizuna card pay`), the PIN from a file.
+        let cli = network.folder.appendingPathComponent("cli")
+        try FileManager.default.createDirectory(at: cli, withIntermediateDirectories: true)
+        let (registrarFile, shopFile, pinFile) = (cli.appendingPathComponent("registrar.json").path, cli.appendingPathComponent("shop.json").path, cli.appendingPathComponent("pin").path)
+        try KeyFile(key: Self.registrar).write(path: registrarFile)
+        try KeyFile(key: shop).write(path: shopFile)
+        try Data("13572468\n".utf8).write(to: URL(fileURLWithPath: pinFile))
+        let nodeURL = "http://127.0.0.1:\(network.apiPorts["city"]!)"
+        let issuedByCLI = try NetworkProcessTests.runCLI(["card", "issue", "--service", custodian.url.absoluteString, "--node", nodeURL, "--key", registrarFile,
+                                                          "--pin-file", pinFile, "--resident-id", "nagai-0003", "--salt", "0909"])
+        #expect(issuedByCLI.status == 0, "\(issuedByCLI.output)")
+        let words = issuedByCLI.output.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == ";" }).map(String.init)
+        let qrText = try #require(words.first { $0.hasPrefix(CardId.scheme) }, "\(issuedByCLI.output)")
+        let cliAccount = try Address(parsing: try #require(words.first { $0.hasPrefix("kz1") })).publicKey
+        #expect(try await Self.value(network, cliAccount).role == "card")
+        #expect(Self.committed(try await Self.submit(network, Self.coinIssuer, .charge(Charge(to: cliAccount, amount: 1_000, channel: .app, receiptId: "cli-card")))))
+        let paidByCLI = try NetworkProcessTests.runCLI(["card", "pay", "--service", custodian.url.absoluteString, "--node", nodeURL, "--key", shopFile,
+                                                        "--pin-file", pinFile, "--card", qrText, "--amount", "250"])
+        #expect(paidByCLI.status == 0 && paidByCLI.output.contains("committed"), "\(paidByCLI.output)")
+        let refusedByCLI = try NetworkProcessTests.runCLI(["card", "pay", "--service", custodian.url.absoluteString, "--node", nodeURL, "--key", shopFile,
+                                                           "--pin-file", pinFile, "--card", qrText, "--amount", "10001"])
+        #expect(refusedByCLI.status == 1 && refusedByCLI.output.contains("ledger.card_payment_cap_exceeded"), "\(refusedByCLI.output)")
+        #expect(!custodian.log.contains("43215678") && !custodian.log.contains("98761234") && !custodian.log.contains("24681357") && !custodian.log.contains("13572468"), "the service never logs a PIN")
         print("card lifecycle: card \(cardId) recovered to \(newCard.cardId); the custodian's log has \(custodian.log.split(separator: "\n").count) lines")
     }
 
