@@ -208,7 +208,7 @@ let package = Package(
         .target(
             name: "KizunaBench",
             dependencies: [
-                "KizunaCore", "KizunaWallet", "KizunaStorage", "KizunaLedger", "KizunaChain", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork", "KizunaNode", "KizunaAPI", "KizunaConsole",
+                "KizunaCore", "KizunaWallet", "KizunaStorage", "KizunaStateTree", "KizunaLedger", "KizunaChain", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork", "KizunaNode", "KizunaAPI", "KizunaConsole",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks: a single validator (default) and the ledger state machine.",
-        subcommands: [Node.self, LedgerStateMachine.self, BenchNetworkCommand.self, BenchAuditCommand.self, BenchConsoleCommand.self, BenchCardCommand.self, Link.self],
+        subcommands: [Node.self, LedgerStateMachine.self, Tree.self, BenchNetworkCommand.self, BenchAuditCommand.self, BenchConsoleCommand.self, BenchCardCommand.self, Link.self],
         defaultSubcommand: Node.self
     )
 
@@ -27,6 +27,63 @@ struct BenchCommand: AsyncParsableCommand {
                              size, result.plainFramesPerSecond, result.encryptedFramesPerSecond,
                              result.plainFramesPerSecond / result.encryptedFramesPerSecond, result.microsecondsPerFrameAdded))
             }
+        }
+    }
+
+    struct Tree: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "tree",
+            abstract: "The state tree's cost per block on RocksDB at several sizes, reading every node from the store and with the upper levels in memory (ADR 0013).",
+            discussion: """
+            Builds a tree of random keys per size, compacts, then applies --blocks blocks of \
+            --block-keys keys (80% changes, 10% inserts, 10% deletes) twice on the same store: \
+            reading every node from RocksDB, then with the upper --cache-levels levels kept in \
+            memory. Then checks the root against the direct definition and --proofs proofs of \
+            presence and of absence against it.
+            """
+        )
+        @Option(help: "State sizes in keys (repeat).") var keys: [Int] = [10_000, 1_000_000]
+        @Option(help: "Keys touched per block.") var blockKeys = 2_000
+        @Option(help: "Measured blocks per size and reading.") var blocks = 20
+        @Option(help: "Proofs of presence (and as many of absence) checked per size.") var proofs = 1_000
+        @Option(help: "Levels of the tree kept in memory.") var cacheLevels = TreeBenchmark.cacheLevelsDefault
+        @Option(help: "Scratch folder (deleted and recreated).") var folder = ".kizuna/bench-tree"
+        @Option(help: "Also write the result as JSON to this file.") var json: String?
+
+        func validate() throws {
+            guard (0...TreeBenchmark.cacheLevelsMax).contains(cacheLevels) else {
+                throw ValidationError("--cache-levels must be between 0 and \(TreeBenchmark.cacheLevelsMax)")
+            }
+            guard keys.allSatisfy({ $0 >= 100 }) else { throw ValidationError("every --keys must be at least 100") }
+        }
+
+        func run() throws {
+            let result = try TreeBenchmark(sizes: keys, blockKeys: blockKeys, blocks: blocks, proofs: proofs, folder: folder, cacheLevels: cacheLevels).run {
+                print("bench: \($0)")
+                fflush(nil)
+            }
+            print("\n| keys | reading | update µs per touched key (CPU) | write µs per key | store reads per key | batch ops per key | cache hits / misses |")
+            print("|---|---|---|---|---|---|---|")
+            for row in result.rows {
+                print(String(format: "| %d | %@ | %.1f (%.1f) | %.1f | %.2f | %.2f | %d / %d |", row.keys, row.reading, row.updateMicrosecondsPerKey,
+                             row.updateCPUMicrosecondsPerKey, row.writeMicrosecondsPerKey, row.storeReadsPerKey, row.batchOperationsPerKey, row.cacheHits, row.cacheMisses))
+            }
+            print("\n| keys | build + compaction | stored nodes | root = definition | presence proofs verified | absence proofs verified | siblings per proof | bytes per proof |")
+            print("|---|---|---|---|---|---|---|---|")
+            var failed = false
+            for check in result.checks {
+                print(String(format: "| %d | %.1f s | %d | %@ | %d / %d | %d / %d | %.1f | %.0f |", check.keys, check.buildSeconds, check.storedNodes,
+                             check.rootMatchesDefinition ? "yes" : "NO", check.presenceProofsVerified, check.proofsChecked / 2,
+                             check.absenceProofsVerified, check.proofsChecked / 2, check.averageProofSiblings, check.averageProofBytes))
+                failed = failed || !check.rootMatchesDefinition || check.presenceProofsVerified + check.absenceProofsVerified != check.proofsChecked
+            }
+            fflush(nil)
+            if let json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try encoder.encode(result).write(to: URL(fileURLWithPath: json))
+            }
+            if failed { throw ExitCode.failure }
         }
     }
 

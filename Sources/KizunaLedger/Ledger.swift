@@ -1,6 +1,6 @@
 public import KizunaCore
 public import KizunaStorage
-import KizunaStateTree
+public import KizunaStateTree
 
 /// What the ledger knows about the block it executes: its height and timestamp. The block
 /// timestamp is the only time the ledger knows.
@@ -53,9 +53,13 @@ public struct BlockExecution: Sendable {
 /// through the storage protocol and returns what to write; it never reads a clock.
 public struct Ledger: Sendable {
     public let genesis: Genesis
+    /// The state tree's upper levels kept in memory between blocks (ADR 0013), shared by the
+    /// copies of this ledger. It only saves reads: every root is the same without it.
+    public let treeCache: StateTreeCache
 
-    public init(genesis: Genesis) {
+    public init(genesis: Genesis, treeCache: StateTreeCache = StateTreeCache()) {
         self.genesis = genesis
+        self.treeCache = treeCache
     }
 
     /// How a block's failing transactions are treated.
@@ -134,7 +138,7 @@ public struct Ledger: Sendable {
             }
             updates.append((Ledger.treeKey(change.key), change.value.map(Ledger.treeValue)))
         }
-        let tree = try StateTree(store: store).update(updates)
+        let tree = try StateTree(store: store, cache: treeCache).update(updates)
         batch.append(contentsOf: tree.batch)
         return BlockExecution(accepted: accepted, receipts: receipts, rejected: rejected, changes: changes, stateRoot: tree.root, batch: batch)
     }

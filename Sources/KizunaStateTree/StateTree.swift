@@ -20,9 +20,13 @@ public import KizunaStorage
 /// See `docs/state-commitment.md` for the exact format.
 public struct StateTree: Sendable {
     public let store: any KeyValueStore
+    /// The upper levels kept in memory across updates (ADR 0013); nil reads every node from
+    /// the store. It never changes a result, only what is read.
+    public let cache: StateTreeCache?
 
-    public init(store: any KeyValueStore) {
+    public init(store: any KeyValueStore, cache: StateTreeCache? = nil) {
         self.store = store
+        self.cache = cache
     }
 
     /// Root of the tree as currently stored (`Hash.zero` when empty).
@@ -155,9 +159,12 @@ public struct StateTree: Sendable {
         return node
     }
 
-    /// Reads the node at `position`, which its parent records as `expecting`.
+    /// Reads the node at `position`, which its parent records as `expecting`: from the cache
+    /// when it holds that node there, else from the store (checked, then kept in the cache).
     func readChild(at position: NodePosition, expecting: Hash) throws -> StoredNode {
+        if let node = cache?.node(at: position, hash: expecting) { return node }
         guard let node = try readNode(at: position, expecting: expecting) else { throw corrupt(position, "missing node") }
+        cache?.remember(node, hash: expecting, at: position)
         return node
     }
 }
@@ -282,8 +289,10 @@ struct Updater {
             return .leaf(key: key, valueHash: valueHash)
         default:
             let node = StoredNode.internal(left: place(left, at: position.child(0)), right: place(right, at: position.child(1)))
+            let hash = node.hash
             new[position.storageKey] = node.encoded
-            return .node(node.hash)
+            tree.cache?.remember(node, hash: hash, at: position)
+            return .node(hash)
         }
     }
 
@@ -308,8 +317,10 @@ struct Updater {
             return StateTree.emptyRoot
         case .leaf(let key, let valueHash):
             let node = StoredNode.leaf(key: key, valueHash: valueHash)
+            let hash = node.hash
             new[position.storageKey] = node.encoded
-            return node.hash
+            tree.cache?.remember(node, hash: hash, at: position)
+            return hash
         case .node(let hash), .untouched(let hash):
             return hash
         }
