@@ -436,4 +436,3 @@ public enum ConfigurationErrorCode: String, ErrorCode {
     case unknownField = "config.unknown_field"
     case unreadable = "config.unreadable"
 }
-
