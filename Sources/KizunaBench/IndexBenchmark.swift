@@ -87,6 +87,9 @@ public struct IndexBenchmark: Sendable {
         /// sample before it closed).
         public var processCPUSeconds: Double
         public var postgresBackendCPUSeconds: Double?
+        /// Indexed transactions per CPU second of this process: less dependent on what else
+        /// the machine runs than the wall-clock rate.
+        public var transactionsPerCPUSecond: Double
         public var peakRSSBytes: UInt64
         /// The database's size after the run, and per indexed transaction.
         public var databaseBytes: Int64
@@ -234,7 +237,7 @@ public struct IndexBenchmark: Sendable {
             indexedHeight: report.height, indexedBlocks: report.blocks, indexedTransactions: report.transactions, seconds: seconds,
             blocksPerSecond: Double(report.blocks) / seconds, transactionsPerSecond: transactionsPerSecond,
             readSeconds: report.readSeconds, verifySeconds: report.verifySeconds, reportsSeconds: report.reportsSeconds, writeSeconds: report.writeSeconds,
-            processCPUSeconds: cpu, postgresBackendCPUSeconds: sampler.backendCPU,
+            processCPUSeconds: cpu, postgresBackendCPUSeconds: sampler.backendCPU, transactionsPerCPUSecond: Double(report.transactions) / max(cpu, 1e-9),
             peakRSSBytes: BenchProcessStats.peakRSSBytes(getpid()) ?? 0,
             databaseBytes: check.databaseBytes, databaseBytesPerTransaction: Double(check.databaseBytes) / Double(max(1, report.transactions)),
             rowsMatchChain: check.transactionRows == rowsExpected, tipHashMatchesChain: check.height == target && check.tipHash == tipHash,

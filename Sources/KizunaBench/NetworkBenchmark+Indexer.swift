@@ -11,8 +11,10 @@ extension NetworkBenchmark {
         /// The validator the indexer reads from.
         public var node: String
         public var pollMilliseconds: Int
-        /// How often the indexed height was read from PostgreSQL.
+        /// How often the indexed height was asked to be read from PostgreSQL, and the mean
+        /// interval between the samples taken (longer on a busy machine).
         public var sampleMilliseconds: Int
+        public var meanSampleIntervalMilliseconds: Double
         public var samples: Int
         /// Per sample during the max scenario: the tip (the highest block the benchmark has
         /// seen committed) minus the indexed height.
@@ -145,15 +147,16 @@ extension BenchRunner {
             seconds.append(Double(all[cursor].at - block.seenAt) / 1e9)
         }
         let lag = NetworkBenchmark.IndexerLag(
-            node: Self.names[0], pollMilliseconds: options.indexerPollMilliseconds, sampleMilliseconds: sampleMilliseconds, samples: during.count,
+            node: Self.names[0], pollMilliseconds: options.indexerPollMilliseconds, sampleMilliseconds: sampleMilliseconds,
+            meanSampleIntervalMilliseconds: during.count > 1 ? Double(during.last!.at - during.first!.at) / 1e6 / Double(during.count - 1) : 0, samples: during.count,
             blocksBehind: .of(during.map { Double($0.tip > $0.indexed ? $0.tip - $0.indexed : 0) }), secondsBehind: .of(seconds),
             blocks: blocks.count, transactions: blocks.reduce(0) { $0 + $1.transactions }, caughtUp: caughtUp,
             caughtUpSecondsAfterPhase: Double(caughtUpAt - end) / 1e9, indexerCores: (cpuAfter - cpuBefore) / max(Double(end - start) / 1e9, 1e-9),
             indexerPeakRSSBytes: pid.flatMap(BenchProcessStats.peakRSSBytes) ?? 0, loadAverageStart: loadStart, loadAverageEnd: loadEnd
         )
-        progress(String(format: "indexer at max: %d blocks behind at p50, %.0f at p99, %.0f at most; %.2f s behind at p50, %.2f s at p99, %.2f s at most (%d blocks, %d samples); caught up: %@; %.2f cores; load average %.2f → %.2f",
+        progress(String(format: "indexer at max: %d blocks behind at p50, %.0f at p99, %.0f at most; %.2f s behind at p50, %.2f s at p99, %.2f s at most (%d blocks, %d samples, one per %.0f ms); caught up: %@; %.2f cores; load average %.2f → %.2f",
                         Int(lag.blocksBehind.p50), lag.blocksBehind.p99, lag.blocksBehind.max, lag.secondsBehind.p50, lag.secondsBehind.p99, lag.secondsBehind.max,
-                        lag.blocks, lag.samples, caughtUp ? "yes" : "NO", lag.indexerCores, loadStart, loadEnd))
+                        lag.blocks, lag.samples, lag.meanSampleIntervalMilliseconds, caughtUp ? "yes" : "NO", lag.indexerCores, loadStart, loadEnd))
         return (phase, lag)
     }
 }

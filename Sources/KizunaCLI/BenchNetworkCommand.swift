@@ -102,6 +102,10 @@ struct BenchNetworkCommand: AsyncParsableCommand {
             print("bench: the network committed nothing")
             throw ExitCode(1)
         }
+        if let lag = result.indexer, !lag.caughtUp {
+            print("bench: the indexer did not reach the tip after the max scenario (see its log in the scratch folder)")
+            throw ExitCode(1)
+        }
     }
 
     /// This process's own executable: the nodes run the same build.
@@ -176,7 +180,7 @@ struct BenchNetworkCommand: AsyncParsableCommand {
             text += "| sync of a new observer | \(sync.targetHeight) blocks, \(sync.transactions) tx in \(String(format: "%.2f", sync.seconds)) s: \(number(sync.blocksPerSecond)) blocks/s, \(number(sync.transactionsPerSecond)) tx/s; same block hash: \(sync.sameBlockHash ? "yes" : "NO") |\n"
         }
         if let lag = result.indexer {
-            text += "| indexer at max (kizuna index on \(lag.node), poll \(lag.pollMilliseconds) ms): blocks behind the tip p50 / p99 / max | \(number(lag.blocksBehind.p50)) / \(number(lag.blocksBehind.p99)) / \(number(lag.blocksBehind.max)) (\(lag.samples) samples every \(lag.sampleMilliseconds) ms) |\n"
+            text += "| indexer at max (kizuna index on \(lag.node), poll \(lag.pollMilliseconds) ms): blocks behind the tip p50 / p99 / max | \(number(lag.blocksBehind.p50)) / \(number(lag.blocksBehind.p99)) / \(number(lag.blocksBehind.max)) (\(lag.samples) samples, one per \(number(lag.meanSampleIntervalMilliseconds)) ms) |\n"
             text += "| indexer at max: seconds from commit to indexed p50 / p99 / max | \(String(format: "%.2f / %.2f / %.2f", lag.secondsBehind.p50, lag.secondsBehind.p99, lag.secondsBehind.max)) (\(lag.blocks) blocks, \(lag.transactions) tx) |\n"
             text += "| indexer at max: CPU cores, peak RSS MiB, caught up after the scenario | \(String(format: "%.2f", lag.indexerCores)), \(mebibytes(lag.indexerPeakRSSBytes)), \(lag.caughtUp ? "yes, \(String(format: "%.1f", lag.caughtUpSecondsAfterPhase)) s after it ended" : "NO") |\n"
             text += "| load average at the max scenario's start / end | \(String(format: "%.2f / %.2f", lag.loadAverageStart, lag.loadAverageEnd)) |\n"
