@@ -4,7 +4,6 @@ import KizunaNode
 import KizunaAPI
 import KizunaIndexer
 import KizunaRocksDB
-import Hummingbird
 import Crypto
 import Logging
 import PostgresNIO
@@ -154,22 +153,8 @@ public struct IndexBenchmark: Sendable {
         var logger = Logger(label: "kizuna.bench.index")
         logger.logLevel = .warning
         let node = try Node(configuration: configuration, genesis: genesis, blocks: blocks, key: PrivateKey(), mode: .consensus, logger: logger)
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        var serverLogger = logger
-        serverLogger.logLevel = .critical
-        let application = Application(
-            router: APIServer.router(node: node, logger: logger),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "kizuna-bench-index"),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            },
-            logger: serverLogger
-        )
-        let server = Task { try await application.runService() }
+        let (port, server) = try await serveBenchRouter(APIServer.router(node: node, logger: logger), serverName: "kizuna-bench-index", logger: logger)
         defer { server.cancel() }
-        var ports = portStream.makeAsyncIterator()
-        guard let port = await ports.next(), port > 0 else { throw BenchChainError(message: "the node's API did not start") }
 
         // The database: a new one on the server given.
         let postgres = try BenchPostgres(url: postgresURL)
