@@ -213,8 +213,9 @@ let package = Package(
         .target(
             name: "KizunaBench",
             dependencies: [
-                "KizunaCore", "KizunaWallet", "KizunaStorage", "KizunaStateTree", "KizunaLedger", "KizunaChain", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork", "KizunaNode", "KizunaAPI", "KizunaConsole",
+                "KizunaCore", "KizunaWallet", "KizunaStorage", "KizunaStateTree", "KizunaLedger", "KizunaChain", "KizunaRocksDB", "KizunaConsensus", "KizunaNetwork", "KizunaNode", "KizunaAPI", "KizunaConsole", "KizunaIndexer",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

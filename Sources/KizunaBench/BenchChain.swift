@@ -2,6 +2,8 @@ import KizunaCore
 import KizunaChain
 import KizunaNode
 import KizunaRocksDB
+import KizunaAPI
+import Hummingbird
 import Logging
 import Foundation
 import Dispatch
@@ -176,4 +178,29 @@ struct BenchChainFolder {
 struct BenchChainError: Error, CustomStringConvertible {
     let message: String
     var description: String { "bench: \(message)" }
+}
+
+/// Serves `router` (a node's API router) with Hummingbird on a free port of 127.0.0.1, as a
+/// node's server does; returns the port and the server's task (cancel it to stop: the end of a
+/// benchmark is the server's normal end, so only critical lines are logged).
+func serveBenchRouter(_ router: Router<APIRequestContext>, serverName: String, logger: Logger) async throws -> (port: Int, server: Task<Void, any Error>) {
+    let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+    var serverLogger = logger
+    serverLogger.logLevel = .critical
+    let application = Application(
+        router: router,
+        configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: serverName),
+        onServerRunning: { channel in
+            portContinuation.yield(channel.localAddress?.port ?? 0)
+            portContinuation.finish()
+        },
+        logger: serverLogger
+    )
+    let server = Task { try await application.runService() }
+    var ports = portStream.makeAsyncIterator()
+    guard let port = await ports.next(), port > 0 else {
+        server.cancel()
+        throw BenchChainError(message: "the \(serverName) server did not start on 127.0.0.1")
+    }
+    return (port, server)
 }

@@ -288,6 +288,13 @@ enum BenchProcessStats {
     }
 
     static func rssBytes(_ pid: Int32) -> UInt64? { statusBytes(pid, field: "VmRSS") }
+
+    /// The machine's 1-minute load average (`/proc/loadavg`; every process counts), 0 when
+    /// unreadable: reported beside every figure measured on a shared machine.
+    static func loadAverage() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return 0 }
+        return text.split(separator: " ").first.flatMap { Double($0) } ?? 0
+    }
     static func peakRSSBytes(_ pid: Int32) -> UInt64? { statusBytes(pid, field: "VmHWM") }
 
     /// Running and not a zombie.

@@ -168,23 +168,8 @@ public struct ConsoleBenchmark: Sendable {
         // An observer's node: it serves what is stored and produces nothing.
         let node = try Node(configuration: configuration, genesis: genesis, blocks: blocks, key: PrivateKey(), mode: .consensus, logger: logger)
         let console = try Console(node: node, logger: logger)
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        // Cancelling the server at the end is its normal end here, not an error to log.
-        var serverLogger = logger
-        serverLogger.logLevel = .critical
-        let application = Application(
-            router: APIServer.router(node: node, logger: logger, addRoutes: { console.addRoutes(to: $0) }),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "kizuna-bench-console"),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            },
-            logger: serverLogger
-        )
-        let server = Task { try await application.runService() }
+        let (port, server) = try await serveBenchRouter(APIServer.router(node: node, logger: logger, addRoutes: { console.addRoutes(to: $0) }), serverName: "kizuna-bench-console", logger: logger)
         defer { server.cancel() }
-        var ports = portStream.makeAsyncIterator()
-        guard let port = await ports.next(), port > 0 else { throw BenchChainError(message: "the console's server did not start") }
         progress("serving the chain (\(info.blocks) blocks, \(info.transactions) transactions) at http://127.0.0.1:\(port)/console")
 
         let group = makeBenchClientEventLoopGroup()

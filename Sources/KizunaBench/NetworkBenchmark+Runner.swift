@@ -140,6 +140,8 @@ final class BenchRunner {
         for name in Self.names { _ = try network.start(name) }
         progress("started 4 validators (\(Self.names.map { "\($0) pid \(network.pid($0)!) api :\(network.nodes[$0]!.apiPort)" }.joined(separator: ", "))); logs in \(network.folder)/<name>/node.log")
         try await waitForAPIs(Self.names, seconds: 120)
+        var indexerPostgres: BenchPostgres?
+        if let url = options.indexerPostgresURL { indexerPostgres = try await startIndexer(url: url, network: network) }
 
         let workload = BenchWorkload(genesis: network.genesis, residents: options.residents, merchants: options.merchants, nodeCount: Self.names.count, seed: options.seed)
         self.workload = workload
@@ -189,7 +191,16 @@ final class BenchRunner {
             let count = max(options.maxOutstanding * 2, Int(Double(options.maxJobsPerSecond) * options.maxSeconds))
             let jobs = workload.sign(workload.mix(count: count, residentPool: allResidents))
             progress("max: \(jobs.count) pre-signed transactions, at most \(options.maxOutstanding) outstanding, \(Int(options.maxSeconds)) s")
-            let phase = try await runPhase(Phase.max, name: "max", jobs: jobs, dispatch: .outstanding(options.maxOutstanding), seconds: options.maxSeconds)
+            let phase: NetworkBenchmark.PhaseResult
+            if let indexerPostgres {
+                let measured = try await runMaxWithIndexer(postgres: indexerPostgres) {
+                    try await runPhase(Phase.max, name: "max", jobs: jobs, dispatch: .outstanding(options.maxOutstanding), seconds: options.maxSeconds)
+                }
+                phase = measured.0
+                result.indexer = measured.1
+            } else {
+                phase = try await runPhase(Phase.max, name: "max", jobs: jobs, dispatch: .outstanding(options.maxOutstanding), seconds: options.maxSeconds)
+            }
             result.max = phase
             maxRate = phase.finalizedPerSecond
             result.ratioToSignatureBound = phase.finalizedPerSecond / machine.signatureBoundTransactionsPerSecond

@@ -66,6 +66,12 @@ public struct NetworkBenchmark: Sendable {
         public var mempoolTransactionsMax: Int?
         /// Each node's `admission.queueMilliseconds`; nil: the node's default.
         public var admissionQueueMilliseconds: UInt64?
+        /// A PostgreSQL server (`postgres://USER@HOST:PORT/DATABASE`, a role that may create
+        /// databases): a `kizuna index` process follows the first validator into a new
+        /// database there, and its lag is sampled during the max scenario. nil: no indexer.
+        public var indexerPostgresURL: String?
+        /// The indexer's `pollMilliseconds` (its own default: 500).
+        public var indexerPollMilliseconds = 500
 
         public init(scenarios: [Scenario], residents: Int, merchants: Int, connectionsPerNode: Int, folder: String, executable: String,
                     maxSeconds: Double, steadySeconds: Double, spikeSeconds: Double, recoverySeconds: Double, warmupSeconds: Double,
@@ -258,6 +264,8 @@ public struct NetworkBenchmark: Sendable {
         /// The same store after a full compaction (ADR 0020): per family, and the whole folder.
         public var storageCompacted: [RocksDBStore.FamilyUsage] = []
         public var bytesOnDiskCompacted: UInt64 = 0
+        /// The indexer's lag behind the tip during the max scenario (`indexerPostgresURL`).
+        public var indexer: IndexerLag?
         public var nodesPeakRSSBytes: [String: UInt64]
         public var clientCPUSeconds: Double
         public var seconds: Double

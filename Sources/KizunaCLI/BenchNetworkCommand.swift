@@ -49,6 +49,8 @@ struct BenchNetworkCommand: AsyncParsableCommand {
     @Option(help: "Each node's mempool bound (pending transactions; default: the node's, 20000). Smaller refuses a spike sooner and keeps the admitted payments' wait shorter.") var mempoolTransactionsMax: Int?
     @Option(help: "Each node's admission.queueMilliseconds (default: the node's, 1000): how much backlog, in time at the measured commit rate, admission control lets in.") var admissionQueueMilliseconds: UInt64?
     @Option(help: "Keep the nodes running this many seconds after the scenarios (to inspect or profile them).") var holdSeconds: Double = 0
+    @Option(help: "A PostgreSQL server, postgres://USER@HOST:PORT/DATABASE (a role that may create databases; tools/test-postgres start makes one): a kizuna index process follows the first validator into the new database kizuna_bench_network_index there, and its lag behind the tip is measured in the max scenario.") var indexerPostgres: String?
+    @Option(help: "With --indexer-postgres: the indexer's pollMilliseconds (how long it waits at the tip before asking again).") var indexerPollMilliseconds = 500
 
     func run() async throws {
         let executable = Self.currentExecutable()
@@ -71,6 +73,9 @@ struct BenchNetworkCommand: AsyncParsableCommand {
         if let spikeFactor { options.spikeFactor = spikeFactor }
         if let seed { options.seed = seed }
         options.holdSeconds = holdSeconds
+        options.indexerPostgresURL = indexerPostgres
+        guard (10...600_000).contains(indexerPollMilliseconds) else { throw ValidationError("--indexer-poll-milliseconds must be between 10 and 600000") }
+        options.indexerPollMilliseconds = indexerPollMilliseconds
         options.mempoolTransactionsMax = mempoolTransactionsMax
         options.admissionQueueMilliseconds = admissionQueueMilliseconds
         options.steadyRate = rate
@@ -95,6 +100,10 @@ struct BenchNetworkCommand: AsyncParsableCommand {
         }
         guard result.chainTransactions > 0 else {
             print("bench: the network committed nothing")
+            throw ExitCode(1)
+        }
+        if let lag = result.indexer, !lag.caughtUp {
+            print("bench: the indexer did not reach the tip after the max scenario (see its log in the scratch folder)")
             throw ExitCode(1)
         }
     }
@@ -169,6 +178,12 @@ struct BenchNetworkCommand: AsyncParsableCommand {
         }
         if let sync = result.sync {
             text += "| sync of a new observer | \(sync.targetHeight) blocks, \(sync.transactions) tx in \(String(format: "%.2f", sync.seconds)) s: \(number(sync.blocksPerSecond)) blocks/s, \(number(sync.transactionsPerSecond)) tx/s; same block hash: \(sync.sameBlockHash ? "yes" : "NO") |\n"
+        }
+        if let lag = result.indexer {
+            text += "| indexer at max (kizuna index on \(lag.node), poll \(lag.pollMilliseconds) ms): blocks behind the tip p50 / p99 / max | \(number(lag.blocksBehind.p50)) / \(number(lag.blocksBehind.p99)) / \(number(lag.blocksBehind.max)) (\(lag.samples) samples, one per \(number(lag.meanSampleIntervalMilliseconds)) ms) |\n"
+            text += "| indexer at max: seconds from commit to indexed p50 / p99 / max | \(String(format: "%.2f / %.2f / %.2f", lag.secondsBehind.p50, lag.secondsBehind.p99, lag.secondsBehind.max)) (\(lag.blocks) blocks, \(lag.transactions) tx) |\n"
+            text += "| indexer at max: CPU cores, peak RSS MiB, caught up after the scenario | \(String(format: "%.2f", lag.indexerCores)), \(mebibytes(lag.indexerPeakRSSBytes)), \(lag.caughtUp ? "yes, \(String(format: "%.1f", lag.caughtUpSecondsAfterPhase)) s after it ended" : "NO") |\n"
+            text += "| load average at the max scenario's start / end | \(String(format: "%.2f / %.2f", lag.loadAverageStart, lag.loadAverageEnd)) |\n"
         }
         if let max = result.max {
             text += "| client at max: CPU cores, offered → sent lag p50 / p99 | \(String(format: "%.2f", max.client.cores)), \(number(max.clientLagMilliseconds.p50)) / \(number(max.clientLagMilliseconds.p99)) ms |\n"

@@ -37,6 +37,13 @@ public final class Indexer: @unchecked Sendable {
         public var transactions: Int
         public var blocksPerSecond: Double
         public var transactionsPerSecond: Double
+        /// Where this run's time went, in seconds, summed over its batches: reading blocks and
+        /// certificates from the node, verifying and replaying them (with the rows built),
+        /// computing the reports, and the PostgreSQL transaction.
+        public var readSeconds: Double = 0
+        public var verifySeconds: Double = 0
+        public var reportsSeconds: Double = 0
+        public var writeSeconds: Double = 0
     }
 
     public init(configuration: IndexerConfiguration, logger: Logger) throws(IndexerError) {
@@ -110,6 +117,7 @@ public final class Indexer: @unchecked Sendable {
         let started = DispatchTime.now()
         var indexedBlocks = 0
         var indexedTransactions = 0
+        var phases = (read: 0, verify: 0, reports: 0, write: 0)
         var lastDay: UInt32? = tip.height > 0 ? LedgerCalendar.japanDayAndHour(try chainTip(replica).timestamp).day : nil
         var onceTarget: UInt64?
         while true {
@@ -184,8 +192,14 @@ public final class Indexer: @unchecked Sendable {
             indexedBlocks += rows.count
             indexedTransactions += rows.reduce(0) { $0 + $1.transactions.count }
             let seconds = max(Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9, 0.001)
+            phases.read += fetchMilliseconds
+            phases.verify += verifyMilliseconds
+            phases.reports += reportsMilliseconds
+            phases.write += writeMilliseconds
             let report = Progress(height: tip.height, nodeTip: nodeTip, blocks: indexedBlocks, transactions: indexedTransactions,
-                                  blocksPerSecond: Double(indexedBlocks) / seconds, transactionsPerSecond: Double(indexedTransactions) / seconds)
+                                  blocksPerSecond: Double(indexedBlocks) / seconds, transactionsPerSecond: Double(indexedTransactions) / seconds,
+                                  readSeconds: Double(phases.read) / 1000, verifySeconds: Double(phases.verify) / 1000,
+                                  reportsSeconds: Double(phases.reports) / 1000, writeSeconds: Double(phases.write) / 1000)
             logger.info("indexed blocks \(rows.first!.block.height)…\(tip.height) of \(nodeTip)", metadata: [
                 "tip": "\(tip.tipHash)", "transactions": "\(rows.reduce(0) { $0 + $1.transactions.count })",
                 "blocksPerSecond": "\(Int(report.blocksPerSecond))", "transactionsPerSecond": "\(Int(report.transactionsPerSecond))",
