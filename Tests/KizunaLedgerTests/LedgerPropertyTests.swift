@@ -311,7 +311,7 @@ struct AllKindsPropertyTests {
                                  rebate: RebateRule(rates: [.init(merchantCategory: "drugstore", basisPoints: 500), .init(merchantCategory: "restaurant", basisPoints: 1_000)], monthlyCapPerResidentYen: 300)),
             ledger.createProgram(.point, name: "short", budget: 5_000, expiry: ExpiryRule(kind: .endOfMonthAfterGrant, months: 1), perResidentCap: 1_000, by: Fixture.coinIssuerKey),
             // The subsidy is also a premium sale (issue 18), so premium charges find a sale.
-            ledger.setPremium(1, perUnit: 100),
+            ledger.setPremium(1, perUnit: 1),
         ] + (residents + cards).map { ledger.charge($0.publicKey, 20_000, channel: .chargeMachine) }, at: start + 60_000)
         // The replica and the final fresh replay start from the two set-up blocks.
         let setUp = try copyStore(ledger.store)
@@ -767,8 +767,13 @@ struct AllKindsPropertyTests {
         #expect(outcomes.keys.filter { $0.hasPrefix("ledger.authorisation_") }.count >= 3, "outcomes: \(outcomes)")
         // Cards were refused for their own rules too (payment cap, sending, holder cap, …).
         #expect(outcomes.keys.filter { $0.hasPrefix("ledger.card_") }.count >= 3, "outcomes: \(outcomes)")
-        // Invoices and visitors were refused for several reasons too (issue 21).
-        #expect(outcomes.keys.filter { $0.contains("invoice") }.count >= 4, "outcomes: \(outcomes)")
+        // Invoices and visitors were refused for several reasons too (issue 21). Three distinct
+        // invoice codes per seed: with issue 18's kinds in the mix (premium points reach the
+        // merchants instead of coins) one seed draws three; BusinessRuleTests raises every one.
+        #expect(outcomes.keys.filter { $0.contains("invoice") }.count >= 3, "outcomes: \(outcomes)")
+        // Issue 18's kinds were refused for several of their own reasons too.
+        let townCodes = ["unknown_channel", "premium", "purpose", "standing_order", "instalment", "event_bonus"]
+        #expect(outcomes.keys.filter { code in townCodes.contains { code.contains($0) } }.count >= 6, "outcomes: \(outcomes)")
         #expect(outcomes["ledger.account_expired", default: 0] > 0 && outcomes["ledger.visitor_limit_exceeded", default: 0] > 0, "outcomes: \(outcomes)")
         #expect(outcomes["accepted", default: 0] >= 220, "outcomes: \(outcomes)")
         for asset in Asset.allCases {
