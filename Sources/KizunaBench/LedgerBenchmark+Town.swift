@@ -82,7 +82,7 @@ extension LedgerBenchmark {
 
     /// The measured transactions of the town mix, with their signing keys. `nonces` holds each
     /// resident's next nonce (an instalment payer already authorised its order).
-    func townMeasured(payerIndices: [Int], fixture: TownFixture, merchant: PublicKey, seeds: ResidentSeeds, authorities: SetupAuthorities, accounts: Int, chainId: String) -> (transactions: [Transaction], keys: [PrivateKey]) {
+    func townMeasured(payerIndices: [Int], fixture: TownFixture, merchant: PublicKey, seeds: ResidentSeeds, authorities: SetupAuthorities, accounts: Int, chainId: String, paysOnly: Bool) -> (transactions: [Transaction], keys: [PrivateKey]) {
         var nonces = fixture.nonces
         var issuerNonce = UInt64(accounts)
         var organisationNonce: UInt64 = 0
@@ -90,7 +90,7 @@ extension LedgerBenchmark {
         var keys: [PrivateKey] = []
         for (position, index) in payerIndices.enumerated() {
             let resident = seeds.key(index)
-            switch position % 10 {
+            switch paysOnly ? 0 : position % 10 {
             case 7:
                 transactions.append(Transaction(chainId: chainId, signer: resident.publicKey, nonce: nonces[index, default: 0], body: .payPublic(PayPublic(to: fixture.organisation.publicKey, amount: 300, purpose: .tax, reference: "bench"))))
                 nonces[index, default: 0] += 1

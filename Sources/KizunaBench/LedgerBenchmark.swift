@@ -30,6 +30,9 @@ public struct LedgerBenchmark: Sendable {
     /// Issue 18's mix (LedgerBenchmark+Town.swift): 1,000 live programs, and payments to a
     /// public body, premium charges and standing-order instalments among the payments.
     public var townMix: Bool = false
+    /// With `townMix`: the town state, but only payments measured (the overhead of the new
+    /// rules and programs on today's mix).
+    public var townPaysOnly: Bool = false
 
     public init(accounts: Int, payments: Int, folder: String, setupBlockResidents: Int = 50_000, compactBeforeMeasuring: Bool = true, townMix: Bool = false) {
         self.townMix = townMix
@@ -239,7 +242,7 @@ public struct LedgerBenchmark: Sendable {
         var transactions: [Transaction] = []
         var payers: [PrivateKey] = []
         if let town {
-            (transactions, payers) = townMeasured(payerIndices: payerIndices, fixture: town, merchant: merchant.publicKey, seeds: seeds, authorities: authorities, accounts: accounts, chainId: genesis.chainId)
+            (transactions, payers) = townMeasured(payerIndices: payerIndices, fixture: town, merchant: merchant.publicKey, seeds: seeds, authorities: authorities, accounts: accounts, chainId: genesis.chainId, paysOnly: townPaysOnly)
         }
         for index in payerIndices where town == nil {
             let payer = seeds.key(index)
@@ -264,7 +267,7 @@ public struct LedgerBenchmark: Sendable {
             storeBytesAfterSetup: storeBytesAfterSetup, storeBytesAfterMeasure: store.diskUsageBytes()
         )
         if townMix {
-            result.mix = "town"
+            result.mix = townPaysOnly ? "payments on the town state" : "town"
             result.programs = 1 + LedgerBenchmark.townLivePrograms
         }
         return result

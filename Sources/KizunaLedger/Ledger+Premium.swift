@@ -81,27 +81,31 @@ extension Ledger {
         guard body.amountYen <= program.definition.perResidentCapYen else {
             throw TransactionError(.invalidEventBonus, "the bonus of \(body.amountYen) is over the program's per-resident cap of \(program.definition.perResidentCapYen)")
         }
-        var ids = try overlay.eventPrograms()
-        if body.amountYen == 0 {
-            overlay.set(StateKey.eventBonus(body.program), nil)
-            ids.removeAll { $0 == body.program }
-        } else {
-            overlay.set(StateKey.eventBonus(body.program), body.canonicalBytes)
-            if !ids.contains(body.program) { ids.append(body.program) }
+        // A program has at most one bonus: it leaves every event's list, then joins its event's.
+        for event in BonusEvent.allCases {
+            var bonuses = try overlay.eventBonuses(event)
+            let before = bonuses.count
+            bonuses.removeAll { $0.program == body.program }
+            if event == body.event && body.amountYen > 0 {
+                bonuses.insert(body, at: bonuses.firstIndex { $0.program > body.program } ?? bonuses.endIndex)
+            } else if bonuses.count == before {
+                continue
+            }
+            overlay.set(StateKey.eventBonuses(event), bonuses.isEmpty ? nil : EventBonusList(bonuses: bonuses).canonicalBytes)
         }
-        ids.sort()
-        overlay.set(StateKey.eventProgramsKey, ids.isEmpty ? nil : ProgramIdList(ids: ids).canonicalBytes)
     }
 
     /// The event bonuses `event` earns `key`: for each program with such a bonus, in id
     /// order, that applies now and has granted the resident nothing yet, the bonus trimmed
     /// (never refused) to the budget, the per-resident cap and the holder cap.
     func applyEventBonuses(_ event: BonusEvent, to key: PublicKey, context: BlockContext, overlay: inout StateOverlay) throws {
-        for id in try overlay.eventPrograms() {
-            guard let bonus = try overlay.eventBonus(id), bonus.event == event, let program = try overlay.program(id) else { continue }
+        for bonus in try overlay.eventBonuses(event) {
+            let id = bonus.program
+            // Most payments and charges are not a resident's first: that read decides them.
+            guard try overlay.amount(StateKey.programResident(id, key)) == 0, let program = try overlay.program(id) else { continue }
             if let terms = try overlay.programTerms(id), !terms.applies(at: context.timestamp) { continue }
             guard LedgerCalendar.expiry(program.definition.expiry, from: context.timestamp) > context.timestamp else { continue }
-            guard try overlay.amount(StateKey.programResident(id, key)) == 0, let account = try overlay.account(key) else { continue }
+            guard let account = try overlay.account(key) else { continue }
             let amount = min(bonus.amountYen, program.remaining, program.definition.perResidentCapYen, genesis.point.holderCapYen.subtracting(account.point) ?? 0)
             guard amount > 0 else { continue }
             try mint(program: id, to: key, amount: amount, context: context, overlay: &overlay)

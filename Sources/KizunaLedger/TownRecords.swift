@@ -22,9 +22,21 @@ public struct PremiumState: Sendable, Hashable, CanonicalCodable {
     }
 }
 
-/// A program's automatic bonus, as set by `set_event_bonus` (the same fields, the same
-/// encoding).
-public typealias EventBonusState = SetEventBonus
+/// The automatic bonuses of one event, by program id: each as set by `set_event_bonus` (the
+/// same fields, the same encoding). One list per event, so a payment or a charge reads one
+/// state value to find the bonuses it may earn.
+struct EventBonusList: CanonicalCodable {
+    static let bonusesMax = 65_536
+    var bonuses: [SetEventBonus]
+
+    init(bonuses: [SetEventBonus]) { self.bonuses = bonuses }
+
+    func encode(to encoder: inout Encoder) { encoder.encode(bonuses) }
+
+    init(from decoder: inout Decoder) throws(DecodingError) {
+        bonuses = try decoder.decodeList(SetEventBonus.self, maxCount: EventBonusList.bonusesMax)
+    }
+}
 
 /// A standing order (`authorise_standing_order`) and its instalments so far. Invariants:
 /// paid instalments never exceed the schedule's count (when it has one); no instalment was
@@ -87,10 +99,8 @@ extension StateKey {
     public static let standingOrderPrefix: UInt8 = 0x2A
     /// `0x2B ‖ payer ‖ order id` → 0x01: a resident's standing orders.
     public static let payerStandingOrderPrefix: UInt8 = 0x2B
-    /// `0x2C ‖ program id` → `EventBonusState`.
-    public static let eventBonusPrefix: UInt8 = 0x2C
-    /// `0x2D` → the ids of programs with an event bonus, ascending.
-    static let eventPrograms: UInt8 = 0x2D
+    /// `0x2C ‖ event` → the event's bonuses (`SetEventBonus` list, by program id).
+    public static let eventBonusesPrefix: UInt8 = 0x2C
 
     public static func premium(_ program: UInt64) -> [UInt8] { encode { $0.encode(premiumPrefix); $0.encode(program) } }
     public static func collected(_ organisation: PublicKey, _ yearMonth: UInt32, _ purpose: PaymentPurpose) -> [UInt8] {
@@ -98,13 +108,12 @@ extension StateKey {
     }
     public static func standingOrder(_ id: Hash) -> [UInt8] { [standingOrderPrefix] + id.bytes }
     public static func payerStandingOrder(_ payer: PublicKey, _ id: Hash) -> [UInt8] { [payerStandingOrderPrefix] + payer.bytes + id.bytes }
-    public static func eventBonus(_ program: UInt64) -> [UInt8] { encode { $0.encode(eventBonusPrefix); $0.encode(program) } }
-    public static let eventProgramsKey: [UInt8] = [eventPrograms]
+    public static func eventBonuses(_ event: BonusEvent) -> [UInt8] { [eventBonusesPrefix, event.rawValue] }
 }
 
 extension StateOverlay {
     public func premium(_ program: UInt64) throws -> PremiumState? { try decoded(StateKey.premium(program), as: PremiumState.self) }
     public func standingOrder(_ id: Hash) throws -> StandingOrderState? { try decoded(StateKey.standingOrder(id), as: StandingOrderState.self) }
-    public func eventBonus(_ program: UInt64) throws -> EventBonusState? { try decoded(StateKey.eventBonus(program), as: EventBonusState.self) }
-    func eventPrograms() throws -> [UInt64] { try decoded(StateKey.eventProgramsKey, as: ProgramIdList.self)?.ids ?? [] }
+    /// The bonuses `event` earns, by program id.
+    public func eventBonuses(_ event: BonusEvent) throws -> [SetEventBonus] { try decoded(StateKey.eventBonuses(event), as: EventBonusList.self)?.bonuses ?? [] }
 }

@@ -96,6 +96,10 @@ struct TownPolicyRuleTests {
         try ledger.commitAll([ledger.setEventBonus(firstUse, .firstPayment, 0, by: Fixture.coinIssuerKey)])
         try ledger.commitAll([ledger.pay(from: carol, to: shop.publicKey, 100)], at: Fixture.time("2027-01-02T00:00:00+09:00"))
         #expect(try ledger.points(carol, from: firstUse) == 0)
+        // One list per event; a program's bonus moves when it is set for the other event.
+        #expect(try ledger.overlay.eventBonuses(.firstPayment).isEmpty && ledger.overlay.eventBonuses(.firstCharge).map(\.program) == [welcome])
+        try ledger.commitAll([ledger.setEventBonus(welcome, .firstPayment, 100)])
+        #expect(try ledger.overlay.eventBonuses(.firstCharge).isEmpty && ledger.overlay.eventBonuses(.firstPayment).map(\.amountYen) == [100])
         let thanks = try ledger.createdProgram(.thanks, name: "thanks")
         try ledger.expectRejected(ledger.setEventBonus(thanks, .firstCharge, 10), .invalidEventBonus)
         try ledger.expectRejected(ledger.setEventBonus(welcome, .firstCharge, 501), .invalidEventBonus)
