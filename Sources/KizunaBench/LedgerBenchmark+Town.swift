@@ -56,8 +56,10 @@ extension LedgerBenchmark {
         for index in first..<(first + LedgerBenchmark.townPremiumSales) {
             byCity(.setPremium(SetPremium(program: index, rule: PremiumRule(unitYen: 1_000, basisPoints: 2_000))))
         }
-        byCity(.setEventBonus(SetEventBonus(program: first + LedgerBenchmark.townPremiumSales, event: .firstPayment, amountYen: 100)))
-        byCity(.setEventBonus(SetEventBonus(program: first + LedgerBenchmark.townPremiumSales + 1, event: .firstCharge, amountYen: 100)))
+        if townEventBonuses {
+            byCity(.setEventBonus(SetEventBonus(program: first + LedgerBenchmark.townPremiumSales, event: .firstPayment, amountYen: 100)))
+            byCity(.setEventBonus(SetEventBonus(program: first + LedgerBenchmark.townPremiumSales + 1, event: .firstCharge, amountYen: 100)))
+        }
         try apply(signAndVerify(transactions, keys: keys, chainId: chainId))
 
         // One standing order per instalment of the measured phase: the collection account may

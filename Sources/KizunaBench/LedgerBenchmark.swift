@@ -33,6 +33,9 @@ public struct LedgerBenchmark: Sendable {
     /// With `townMix`: the town state, but only payments measured (the overhead of the new
     /// rules and programs on today's mix).
     public var townPaysOnly: Bool = false
+    /// With `townMix`: two of the programs give event bonuses (first payment, first charge),
+    /// so a resident's first payment and first charge are also grants.
+    public var townEventBonuses: Bool = true
 
     public init(accounts: Int, payments: Int, folder: String, setupBlockResidents: Int = 50_000, compactBeforeMeasuring: Bool = true, townMix: Bool = false) {
         self.townMix = townMix
@@ -267,7 +270,7 @@ public struct LedgerBenchmark: Sendable {
             storeBytesAfterSetup: storeBytesAfterSetup, storeBytesAfterMeasure: store.diskUsageBytes()
         )
         if townMix {
-            result.mix = townPaysOnly ? "payments on the town state" : "town"
+            result.mix = (townPaysOnly ? "payments on the town state" : "town") + (townEventBonuses ? "" : ", no event bonuses")
             result.programs = 1 + LedgerBenchmark.townLivePrograms
         }
         return result

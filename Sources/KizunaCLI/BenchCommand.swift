@@ -107,11 +107,13 @@ struct BenchCommand: AsyncParsableCommand {
         @Flag(inversion: .prefixedNo, help: "Fully compact the store between set-up and measurement.") var compact = true
         @Flag(help: "Issue 18's mix: 1,000 live programs; of every ten transactions seven payments, one pay_public, one charge_extended (half premium), one pay_instalment.") var townMix = false
         @Flag(help: "With --town-mix: measure payments only, on the town state (the new rules' overhead on today's mix).") var townPaysOnly = false
+        @Flag(inversion: .prefixedNo, help: "With --town-mix: a first-payment and a first-charge bonus program among the live programs.") var townEventBonuses = true
         @Option(help: "Also write the result as JSON to this file.") var json: String?
 
         func run() throws {
             var benchmark = LedgerBenchmark(accounts: accounts, payments: payments, folder: folder, setupBlockResidents: setupBlockResidents, compactBeforeMeasuring: compact, townMix: townMix)
             benchmark.townPaysOnly = townPaysOnly
+            benchmark.townEventBonuses = townEventBonuses
             let result = try benchmark.run {
                 print("bench: \($0)")
                 fflush(nil)
