@@ -104,6 +104,7 @@ public enum APIServer {
         addAccountRoutes(to: router, shared)
         addReportRoutes(to: router, shared)
         addBusinessRoutes(to: router, shared)
+        addTownRoutes(to: router, shared)
         addEventRoutes(to: router, shared)
         addAdminRoutes(to: router, shared)
         addRoutes(router)

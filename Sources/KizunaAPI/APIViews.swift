@@ -100,6 +100,25 @@ struct TransactionView: Codable, Sendable {
             return ["invoice": .string(value.invoice.hex), "payer": key(value.payer)]
         case .updateConsent(let value):
             return ["district": optional(value.district), "ageBand": value.ageBand.map { .number(UInt64($0)) } ?? .null, "analytics": .bool(value.analytics)]
+        case .setPremium(let value):
+            return ["program": .number(value.program), "unitYen": .number(value.rule.unitYen), "premiumPerUnitYen": .number(value.rule.premiumPerUnitYen),
+                    "basisPoints": .number(UInt64(value.rule.basisPoints))]
+        case .chargeExtended(let value):
+            return ["to": key(value.to), "amount": .number(value.amount), "channel": .number(UInt64(value.channel)), "receiptId": .string(value.receiptId),
+                    "premiumProgram": value.premiumProgram.map(JSONValue.number) ?? .null]
+        case .payPublic(let value):
+            return ["to": key(value.to), "amount": .number(value.amount), "purpose": .string(value.purpose.name), "reference": .string(value.reference)]
+        case .authoriseStandingOrder(let value):
+            let schedule = value.schedule
+            return ["payee": key(value.payee), "capYen": .number(value.capYen), "purpose": .string(value.purpose.name), "reference": .string(value.reference),
+                    "firstMonth": .number(UInt64(schedule.firstMonth)), "dayOfMonth": .number(UInt64(schedule.dayOfMonth)),
+                    "intervalMonths": .number(UInt64(schedule.intervalMonths)), "instalments": .number(UInt64(schedule.instalments))]
+        case .payInstalment(let value):
+            return ["order": .string(value.order.hex), "payer": key(value.payer), "amount": .number(value.amount)]
+        case .cancelStandingOrder(let value):
+            return ["order": .string(value.order.hex), "payee": key(value.payee)]
+        case .setEventBonus(let value):
+            return ["program": .number(value.program), "event": .string(value.event.name), "amountYen": .number(value.amountYen)]
         }
     }
 }

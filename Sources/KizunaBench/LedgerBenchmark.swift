@@ -27,8 +27,18 @@ public struct LedgerBenchmark: Sendable {
     /// Fully compact the store after the set-up, before measuring (so the measurement does
     /// not run against the bulk load's pending compactions).
     public var compactBeforeMeasuring: Bool
+    /// Issue 18's mix (LedgerBenchmark+Town.swift): 1,000 live programs, and payments to a
+    /// public body, premium charges and standing-order instalments among the payments.
+    public var townMix: Bool = false
+    /// With `townMix`: the town state, but only payments measured (the overhead of the new
+    /// rules and programs on today's mix).
+    public var townPaysOnly: Bool = false
+    /// With `townMix`: two of the programs give event bonuses (first payment, first charge),
+    /// so a resident's first payment and first charge are also grants.
+    public var townEventBonuses: Bool = true
 
-    public init(accounts: Int, payments: Int, folder: String, setupBlockResidents: Int = 50_000, compactBeforeMeasuring: Bool = true) {
+    public init(accounts: Int, payments: Int, folder: String, setupBlockResidents: Int = 50_000, compactBeforeMeasuring: Bool = true, townMix: Bool = false) {
+        self.townMix = townMix
         self.accounts = accounts
         self.payments = payments
         self.folder = folder
@@ -72,6 +82,10 @@ public struct LedgerBenchmark: Sendable {
         public var storeBytesAfterSetup: UInt64
         /// Bytes under the store's folder after the measured payments.
         public var storeBytesAfterMeasure: UInt64
+        /// `payments` (the plain mix) or `town` (issue 18's mix: `payments` counts its transactions).
+        public var mix: String = "payments"
+        /// Programs in the state besides the charge bonus.
+        public var programs: Int = 1
     }
 
     func seconds(since start: DispatchTime) -> Double {
@@ -194,6 +208,13 @@ public struct LedgerBenchmark: Sendable {
             let left = Double(accounts - residents.count) / rate
             progress("set up \(residents.count)/\(accounts) residents, \(Int(elapsed)) s, \(Int(rate)) residents/s (\(Int(3 * rate)) tx/s), ≈\(Int(left)) s left; so far execute \(Int(setupExecute)) s (\(Int(setupExecuteCPU)) s CPU), commit \(Int(setupCommit)) s, waiting for signatures \(Int(setupWait)) s")
         }
+        // The measured payers, chosen now so the town mix can set up their standing orders.
+        let payerIndices = (0..<payments).map { ($0 * 7919) % residents.count }
+        var town: TownFixture?
+        if townMix {
+            progress("town mix: \(LedgerBenchmark.townLivePrograms) live programs and the instalment payers' standing orders")
+            town = try townSetup(accounts: accounts, time: time, seeds: seeds, authorities: authorities, instalments: LedgerBenchmark.townInstalments(payerIndices), chainId: genesis.chainId) { _ = try apply($0) }
+        }
         let setupSeconds = seconds(since: setupClock)
         var compactSeconds = 0.0
         if compactBeforeMeasuring {
@@ -220,11 +241,13 @@ public struct LedgerBenchmark: Sendable {
         progress("\(entries) state entries, \(lots) live lots in \(lotLists) lot lists")
 
         // Measured: payments by distinct residents (points first, then coins).
-        let payerIndices = (0..<payments).map { ($0 * 7919) % residents.count }
         var nonces: [Int: UInt64] = [:]
         var transactions: [Transaction] = []
         var payers: [PrivateKey] = []
-        for index in payerIndices {
+        if let town {
+            (transactions, payers) = townMeasured(payerIndices: payerIndices, fixture: town, merchant: merchant.publicKey, seeds: seeds, authorities: authorities, accounts: accounts, chainId: genesis.chainId, paysOnly: townPaysOnly)
+        }
+        for index in payerIndices where town == nil {
             let payer = seeds.key(index)
             let nonce = nonces[index, default: 0]
             nonces[index] = nonce + 1
@@ -235,7 +258,7 @@ public struct LedgerBenchmark: Sendable {
         progress("pre-signed and verified \(payments) payments; measuring")
         let (executeSeconds, commitSeconds, executeCPUSeconds) = try apply(verified)
         progress("measured: \(Int(Double(payments) / executeSeconds)) payments/s execute (\(Int(Double(payments) / executeCPUSeconds)) per CPU-second), \(Int(Double(payments) / (executeSeconds + commitSeconds))) with commits")
-        return Result(
+        var result = Result(
             accounts: accounts, liveLots: lots, lotLists: lotLists, stateEntries: entries, payments: payments,
             executeSeconds: executeSeconds, commitSeconds: commitSeconds,
             paymentsPerSecondExecute: Double(payments) / executeSeconds,
@@ -246,6 +269,11 @@ public struct LedgerBenchmark: Sendable {
             compactSeconds: compactSeconds,
             storeBytesAfterSetup: storeBytesAfterSetup, storeBytesAfterMeasure: store.diskUsageBytes()
         )
+        if townMix {
+            result.mix = (townPaysOnly ? "payments on the town state" : "town") + (townEventBonuses ? "" : ", no event bonuses")
+            result.programs = 1 + LedgerBenchmark.townLivePrograms
+        }
+        return result
     }
 }
 

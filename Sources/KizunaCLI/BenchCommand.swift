@@ -105,10 +105,15 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Scratch folder (deleted and recreated).") var folder = ".kizuna/bench-ledger"
         @Option(help: "Residents per set-up block (three transactions each).") var setupBlockResidents = 50_000
         @Flag(inversion: .prefixedNo, help: "Fully compact the store between set-up and measurement.") var compact = true
+        @Flag(help: "Issue 18's mix: 1,000 live programs; of every ten transactions seven payments, one pay_public, one charge_extended (half premium), one pay_instalment.") var townMix = false
+        @Flag(help: "With --town-mix: measure payments only, on the town state (the new rules' overhead on today's mix).") var townPaysOnly = false
+        @Flag(inversion: .prefixedNo, help: "With --town-mix: a first-payment and a first-charge bonus program among the live programs.") var townEventBonuses = true
         @Option(help: "Also write the result as JSON to this file.") var json: String?
 
         func run() throws {
-            let benchmark = LedgerBenchmark(accounts: accounts, payments: payments, folder: folder, setupBlockResidents: setupBlockResidents, compactBeforeMeasuring: compact)
+            var benchmark = LedgerBenchmark(accounts: accounts, payments: payments, folder: folder, setupBlockResidents: setupBlockResidents, compactBeforeMeasuring: compact, townMix: townMix)
+            benchmark.townPaysOnly = townPaysOnly
+            benchmark.townEventBonuses = townEventBonuses
             let result = try benchmark.run {
                 print("bench: \($0)")
                 fflush(nil)
@@ -121,7 +126,8 @@ struct BenchCommand: AsyncParsableCommand {
             | residents | \(result.accounts) |
             | live lots (in lot lists) | \(result.liveLots) (\(result.lotLists)) |
             | state entries | \(result.stateEntries) |
-            | payments | \(result.payments) |
+            | mix | \(result.mix) (\(result.programs) programs besides the charge bonus) |
+            | payments (town mix: transactions) | \(result.payments) |
             | payments/s, execute + state root (one core) | \(Int(result.paymentsPerSecondExecute)) |
             | payments/s, including synced commits | \(Int(result.paymentsPerSecondWithCommit)) |
             | payments per CPU-second of the executing thread | \(Int(result.paymentsPerCPUSecondExecute)) (\(String(format: "%.1f", result.executeCPUSeconds)) s CPU in \(String(format: "%.1f", result.executeSeconds)) s) |

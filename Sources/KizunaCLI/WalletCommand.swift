@@ -20,6 +20,7 @@ struct WalletCommand: AsyncParsableCommand {
             Register.self, Charge.self, CreateProgramCommand.self, Grant.self, Redeem.self, Refund.self,
             AppointDelegateCommand.self, RevokeDelegateCommand.self, SetProgramTermsCommand.self, TopUpProgramCommand.self, CloseProgramCommand.self, Freeze.self, Unfreeze.self, Recover.self,
             PayBusinessCommand.self, InvoiceCommand.self, ConsentCommand.self,
+            SetPremiumCommand.self, SetEventBonusCommand.self, PayPublicCommand.self, StandingOrderCommand.self,
         ]
     )
 
@@ -225,8 +226,8 @@ struct WalletCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register an account (the registrar's key).")
         @OptionGroup var submission: Submission
         @Option(help: "Address of the new account.") var account: String
-        @Option(help: "resident, merchant, card or visitor.") var role: String = "resident"
-        @Option(help: "Merchant category (merchants only).") var category: String?
+        @Option(help: "resident, merchant, card, visitor or organisation.") var role: String = "resident"
+        @Option(help: "Merchant category (merchants); public or club (organisations).") var category: String?
         @Option(help: "District (opt-in).") var district: String?
         @Option(help: "Age band 0–6 (opt-in).") var ageBand: UInt8?
         @Option(help: "Resident ID, hashed with --salt before it goes on chain (opt-in).") var residentId: String?
@@ -238,7 +239,8 @@ struct WalletCommand: AsyncParsableCommand {
             case "merchant": .merchant
             case "card": .card
             case "visitor": .visitor
-            default: throw ValidationError("--role must be resident, merchant, card or visitor (a card's key is the custodian's: see kizuna card issue)")
+            case "organisation": .organisation
+            default: throw ValidationError("--role must be resident, merchant, card, visitor or organisation (a card's key is the custodian's: see kizuna card issue)")
             }
             var residentIdHash: Hash?
             if let residentId {
@@ -259,12 +261,18 @@ struct WalletCommand: AsyncParsableCommand {
         @Option(help: "Amount in yen.") var amount: UInt64
         @Option(help: "Receipt id; a receipt is charged once.") var receipt: String
         @Option(help: "app or charge_machine.") var channel: String = "app"
+        @Option(help: "Instead of --channel: a channel id of the genesis chargeChannels (charge_extended).") var channelId: UInt8?
+        @Option(help: "A premium sale (program id) the charge buys into (charge_extended).") var premiumProgram: UInt64?
 
         func run() async throws {
             guard let channel = ChargeChannel.allCases.first(where: { $0.name == self.channel }) else {
-                throw ValidationError("--channel must be app or charge_machine")
+                throw ValidationError("--channel must be app or charge_machine (or give --channel-id)")
             }
             let to = try WalletCommand.account(self.to, "to")
+            if channelId != nil || premiumProgram != nil {
+                let extended = ChargeExtended(to: to, amount: amount, channel: channelId ?? channel.rawValue, receiptId: receipt, premiumProgram: premiumProgram)
+                return try await submission.submit { _ in .chargeExtended(extended) }
+            }
             try await submission.submit { _ in .charge(KizunaCore.Charge(to: to, amount: amount, channel: channel, receiptId: receipt)) }
         }
     }

@@ -64,6 +64,13 @@ extension SignedTransaction {
         case .payInvoice(let payment): accounts.append(payment.issuer)
         case .cancelInvoice(let cancellation): accounts.append(cancellation.payer)
         case .updateConsent: break
+        case .setPremium, .setEventBonus: break
+        case .chargeExtended(let charge): accounts.append(charge.to)
+        case .payPublic(let payment): accounts.append(payment.to)
+        case .authoriseStandingOrder(let order): accounts.append(order.payee)
+        // Anyone may submit an instalment: the payer is named; the payee is in the order.
+        case .payInstalment(let instalment): accounts.append(instalment.payer)
+        case .cancelStandingOrder(let cancellation): accounts.append(cancellation.payee)
         }
         // Sorted and unique: the index entries of a block are then written in a fixed order.
         var unique: [PublicKey] = []

@@ -151,6 +151,17 @@ extension Console {
         case .payInvoice(let value): return "invoice \(value.invoice.hex.prefix(12))… → \(short(value.issuer)) ¥\(number(value.amount))"
         case .cancelInvoice(let value): return "invoice \(value.invoice.hex.prefix(12))… ✕ (\(short(value.payer)))"
         case .updateConsent(let value): return value.analytics ? "consent: \(value.district ?? "-"), age band \(value.ageBand.map { "\($0)" } ?? "-")" : "consent withdrawn"
+        case .setPremium(let value):
+            let rule = value.rule
+            return "program \(value.program) premium " + (rule.premiumPerUnitYen > 0 ? "¥\(number(rule.premiumPerUnitYen)) per ¥\(number(rule.unitYen))" : "\(rule.basisPoints) bp per ¥\(number(rule.unitYen))")
+        case .chargeExtended(let value):
+            return "→ \(short(value.to)) ¥\(number(value.amount)) (channel \(value.channel), \(value.receiptId))\(value.premiumProgram.map { ", premium program \($0)" } ?? "")"
+        case .payPublic(let value): return "→ \(short(value.to)) ¥\(number(value.amount)) \(value.purpose.name) (\(value.reference))"
+        case .authoriseStandingOrder(let value):
+            return "standing order → \(short(value.payee)) up to ¥\(number(value.capYen)) every \(value.schedule.intervalMonths) month(s) from \(value.schedule.firstMonth) day \(value.schedule.dayOfMonth)"
+        case .payInstalment(let value): return "standing order \(value.order.hex.prefix(12))… \(short(value.payer)) ¥\(number(value.amount))"
+        case .cancelStandingOrder(let value): return "standing order \(value.order.hex.prefix(12))… ✕ (\(short(value.payee)))"
+        case .setEventBonus(let value): return "program \(value.program) \(value.event.name) bonus \(number(value.amountYen))"
         }
     }
 }

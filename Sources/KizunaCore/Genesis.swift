@@ -140,6 +140,10 @@ public struct Genesis: Sendable, Hashable {
     public var cardPolicy: CardPolicy?
     /// The caps of visitor accounts; nil: no visitors on this chain (VisitorPolicy.swift).
     public var visitorPolicy: VisitorPolicy? = nil
+    /// Registration rules (TownPolicy.swift); nil: the resident-ID hash stays optional.
+    public var registrationPolicy: RegistrationPolicy? = nil
+    /// The charge channels (TownPolicy.swift); nil: the app and the charge machine.
+    public var chargeChannels: [ChargeChannelDefinition]? = nil
 
     public init(chainId: String, genesisTime: UInt64, validators: [Validator], authorities: Authorities, coin: AssetPolicy, point: AssetPolicy, thanks: AssetPolicy, cardPolicy: CardPolicy? = nil) {
         self.chainId = chainId
@@ -176,6 +180,7 @@ public struct Genesis: Sendable, Hashable {
             encoder.encode(cardPolicy)
         }
         if let visitorPolicy { encoder.encode(UInt8(0x02), visitorPolicy) }
+        encodeTownSections(&encoder)
         return encoder.bytes
     }
 
@@ -264,6 +269,10 @@ public struct GenesisDocument: Codable, Sendable {
     public var cardPolicy: CardPolicy?
     /// Absent: no visitors on this chain.
     public var visitorPolicy: VisitorPolicy?
+    /// Absent: the resident-ID hash is optional.
+    public var registrationPolicy: RegistrationPolicy?
+    /// Absent: the two default channels (app, charge_machine) with the coin policy's rates.
+    public var chargeChannels: [ChargeChannelDefinition]?
 
     public init(chainId: String, genesisTime: String, validators: [ValidatorEntry], authorities: AuthorityEntries, assets: AssetPolicies, approvals: [GenesisApproval]? = nil, cardPolicy: CardPolicy? = nil) {
         self.chainId = chainId
@@ -358,8 +367,11 @@ extension Genesis {
             throw GenesisError(.invalidPolicy, problem)
         }
         if let problem = document.visitorPolicy?.problem(coin: document.assets.coin) { throw GenesisError(.invalidPolicy, problem) }
+        if let problem = document.chargeChannels.flatMap(ChargeChannelDefinition.problem) { throw GenesisError(.invalidPolicy, problem) }
         self.init(chainId: document.chainId, genesisTime: time, validators: validators, authorities: authorities, coin: document.assets.coin, point: document.assets.point, thanks: document.assets.thanks, cardPolicy: document.cardPolicy)
         visitorPolicy = document.visitorPolicy
+        registrationPolicy = document.registrationPolicy
+        chargeChannels = document.chargeChannels
         let developmentKeys = DevelopmentKeys.allPublicKeys
         let usesDevelopmentKey = validators.contains { developmentKeys.contains($0.publicKey) } || authorityKeys.contains { developmentKeys.contains($0) }
         if usesDevelopmentKey && !isLocalChain {
@@ -383,6 +395,8 @@ extension Genesis {
     public func jsonData(approvals: [GenesisApproval] = []) -> Data {
         var written = self.document
         written.visitorPolicy = visitorPolicy
+        written.registrationPolicy = registrationPolicy
+        written.chargeChannels = chargeChannels
         written.approvals = approvals.isEmpty ? nil : sortedApprovals(approvals)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

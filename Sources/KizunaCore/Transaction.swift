@@ -27,6 +27,10 @@ public enum Role: UInt8, Sendable, Hashable, CaseIterable, CanonicalTag {
     /// Someone who does not live in the city (a tourist, a commuter): charged and pays
     /// merchants only, under the genesis `visitorPolicy` caps (issue 21).
     case visitor = 6
+    /// A public body's collection account (the city's tax account) or a registered club or
+    /// NPO (issue 18): residents pay it with `pay_public` and standing orders; it redeems
+    /// coins like a merchant. Its category is `public` or `club`.
+    case organisation = 7
 
     public var name: String {
         switch self {
@@ -36,6 +40,7 @@ public enum Role: UInt8, Sendable, Hashable, CaseIterable, CanonicalTag {
         case .delegate: "delegate"
         case .card: "card"
         case .visitor: "visitor"
+        case .organisation: "organisation"
         }
     }
 
@@ -167,6 +172,13 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
     case payInvoice(PayInvoice)
     case cancelInvoice(CancelInvoice)
     case updateConsent(UpdateConsent)
+    case setPremium(SetPremium)
+    case chargeExtended(ChargeExtended)
+    case payPublic(PayPublic)
+    case authoriseStandingOrder(AuthoriseStandingOrder)
+    case payInstalment(PayInstalment)
+    case cancelStandingOrder(CancelStandingOrder)
+    case setEventBonus(SetEventBonus)
 
     /// Each kind's name, its tag byte and its fields: the one table that `kind`, `tag` and
     /// the encoding read.
@@ -195,6 +207,13 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
         case .payInvoice(let fields): ("pay_invoice", 21, fields)
         case .cancelInvoice(let fields): ("cancel_invoice", 22, fields)
         case .updateConsent(let fields): ("update_consent", 23, fields)
+        case .setPremium(let fields): ("set_premium", 27, fields)
+        case .chargeExtended(let fields): ("charge_extended", 28, fields)
+        case .payPublic(let fields): ("pay_public", 29, fields)
+        case .authoriseStandingOrder(let fields): ("authorise_standing_order", 30, fields)
+        case .payInstalment(let fields): ("pay_instalment", 31, fields)
+        case .cancelStandingOrder(let fields): ("cancel_standing_order", 32, fields)
+        case .setEventBonus(let fields): ("set_event_bonus", 33, fields)
         }
     }
 
@@ -234,6 +253,13 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
         case 21: self = .payInvoice(try decoder.decode(PayInvoice.self))
         case 22: self = .cancelInvoice(try decoder.decode(CancelInvoice.self))
         case 23: self = .updateConsent(try decoder.decode(UpdateConsent.self))
+        case 27: self = .setPremium(try decoder.decode(SetPremium.self))
+        case 28: self = .chargeExtended(try decoder.decode(ChargeExtended.self))
+        case 29: self = .payPublic(try decoder.decode(PayPublic.self))
+        case 30: self = .authoriseStandingOrder(try decoder.decode(AuthoriseStandingOrder.self))
+        case 31: self = .payInstalment(try decoder.decode(PayInstalment.self))
+        case 32: self = .cancelStandingOrder(try decoder.decode(CancelStandingOrder.self))
+        case 33: self = .setEventBonus(try decoder.decode(SetEventBonus.self))
         case let other: throw DecodingError(.invalidTag, "unknown transaction kind \(other)", offset: start)
         }
     }
@@ -279,97 +305,6 @@ public struct Transaction: Sendable, Hashable, CanonicalCodable {
             .sorted { $0.signer < $1.signer }
         return SignedTransaction(transaction: self, signature: key.sign(message), cosignatures: cosignatures)
     }
-}
-
-/// An additional signature, for authority actions that need more than one signer.
-public struct Cosignature: Sendable, Hashable, CanonicalCodable {
-    public var signer: PublicKey
-    public var signature: Signature
-
-    public init(signer: PublicKey, signature: Signature) {
-        self.signer = signer
-        self.signature = signature
-    }
-
-    public func encode(to encoder: inout Encoder) { encoder.encode(signer, signature) }
-
-    public init(from decoder: inout Decoder) throws(DecodingError) {
-        signer = try decoder.decode(PublicKey.self)
-        signature = try decoder.decode(Signature.self)
-    }
-}
-
-/// The transaction envelope: the transaction, its signer's signature and any co-signatures
-/// (sorted by key, no duplicates, none by the signer). Decoding does not check signatures;
-/// `verified(chainId:)` does, and returns a `VerifiedTransaction`.
-public struct SignedTransaction: Sendable, Hashable, CanonicalCodable {
-    public var transaction: Transaction
-    public var signature: Signature
-    public var cosignatures: [Cosignature]
-
-    public init(transaction: Transaction, signature: Signature, cosignatures: [Cosignature] = []) {
-        self.transaction = transaction
-        self.signature = signature
-        self.cosignatures = cosignatures
-    }
-
-    public var id: Hash { transaction.id }
-
-    public func encode(to encoder: inout Encoder) { encoder.encode(transaction, signature, cosignatures) }
-
-    public init(from decoder: inout Decoder) throws(DecodingError) {
-        transaction = try decoder.decode(Transaction.self)
-        signature = try decoder.decode(Signature.self)
-        let listStart = decoder.offset
-        cosignatures = try decoder.decodeList(Cosignature.self, maxCount: TransactionLimits.cosignaturesMax)
-        for (index, cosignature) in cosignatures.enumerated() {
-            if cosignature.signer == transaction.signer {
-                throw decoder.invalid("a co-signature by the transaction's own signer", at: listStart)
-            }
-            if index > 0 && !(cosignatures[index - 1].signer < cosignature.signer) {
-                throw decoder.invalid("co-signatures must be sorted by key without duplicates", at: listStart)
-            }
-        }
-    }
-
-    /// Decodes an envelope from untrusted bytes, refusing anything over the size limit.
-    public init(untrusted bytes: [UInt8]) throws(DecodingError) {
-        guard bytes.count <= TransactionLimits.transactionBytesMax else {
-            throw DecodingError(.lengthTooLarge, "transaction of \(bytes.count) bytes exceeds the maximum of \(TransactionLimits.transactionBytesMax)", offset: 0)
-        }
-        try self.init(canonicalBytes: bytes)
-    }
-
-    /// Checks the chain id and every signature.
-    public func verified(chainId: String) throws(TransactionError) -> VerifiedTransaction {
-        guard transaction.chainId == chainId else {
-            throw TransactionError(.wrongChain, "transaction is for chain '\(transaction.chainId)', this chain is '\(chainId)'")
-        }
-        let message = transaction.signingBytes
-        guard transaction.signer.isValidSignature(signature, for: message) else {
-            throw TransactionError(.badSignature, "the signer's signature does not verify")
-        }
-        for cosignature in cosignatures where !cosignature.signer.isValidSignature(cosignature.signature, for: message) {
-            throw TransactionError(.badSignature, "the co-signature of \(cosignature.signer.address) does not verify")
-        }
-        return VerifiedTransaction(checked: self)
-    }
-}
-
-/// A transaction whose chain id and signatures were checked. Only `SignedTransaction.verified`
-/// makes one, so holding one proves the check happened.
-public struct VerifiedTransaction: Sendable, Hashable {
-    public let signed: SignedTransaction
-    public let id: Hash
-
-    init(checked signed: SignedTransaction) {
-        self.signed = signed
-        self.id = signed.id
-    }
-
-    public var transaction: Transaction { signed.transaction }
-    /// Every key that signed: the signer and the co-signers.
-    public var signers: [PublicKey] { [signed.transaction.signer] + signed.cosignatures.map(\.signer) }
 }
 
 /// A rejection of a transaction before or during execution, with a stable code.

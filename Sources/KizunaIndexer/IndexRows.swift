@@ -120,6 +120,13 @@ public struct BlockRows: Sendable {
             case .payInvoice(let fields): (counterparty, amount) = (fields.issuer, fields.amount)
             case .cancelInvoice(let fields): counterparty = fields.payer
             case .updateConsent: break
+            case .setPremium(let fields): program = fields.program
+            case .chargeExtended(let fields): (counterparty, amount, program) = (fields.to, fields.amount, fields.premiumProgram)
+            case .payPublic(let fields): (counterparty, amount) = (fields.to, fields.amount)
+            case .authoriseStandingOrder(let fields): (counterparty, amount) = (fields.payee, fields.capYen)
+            case .payInstalment(let fields): (counterparty, amount) = (fields.payer, fields.amount)
+            case .cancelStandingOrder(let fields): counterparty = fields.payee
+            case .setEventBonus(let fields): (amount, program) = (fields.amountYen, fields.program)
             }
             transactions.append(TransactionRow(
                 id: transaction.id.hex, height: height, index: Int32(index), kind: transaction.body.kind,

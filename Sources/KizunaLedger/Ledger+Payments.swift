@@ -12,7 +12,7 @@ extension Ledger {
         guard var merchant = try overlay.account(body.merchant) else {
             throw TransactionError(.unknownAccount, "\(body.merchant.address) is not registered")
         }
-        guard merchant.role == .merchant else { throw TransactionError(.wrongRole, "payments go to merchants; send coins to a resident instead") }
+        guard merchant.role == .merchant else { throw TransactionError(.wrongRole, "payments go to merchants; send coins to a resident, or pay an organisation with pay_public") }
         guard !merchant.frozen else { throw TransactionError(.frozen, "the merchant's account is frozen") }
         guard let available = payer.point.adding(payer.coin), available >= body.amount else {
             throw TransactionError(.insufficientBalance, "points \(payer.point) and coins ¥\(payer.coin) are less than ¥\(body.amount)")
@@ -52,6 +52,7 @@ extension Ledger {
         if coinPart > 0, payer.role.holdsResidentValue, let category = merchant.merchantCategory {
             try applyRebates(coinPaid: coinPart, payer: signer, merchant: body.merchant, category: category, context: context, overlay: &overlay)
         }
+        if payer.role.holdsResidentValue { try applyEventBonuses(.firstPayment, to: signer, context: context, overlay: &overlay) }
     }
 
     /// Campaign rebates on the coin-paid part of a payment: for each program whose rule
@@ -126,7 +127,7 @@ extension Ledger {
     /// asset's policy. The settlement record says who owes what.
     func redeem(_ body: Redeem, signer: PublicKey, context: BlockContext, overlay: inout StateOverlay) throws {
         guard var merchant = try overlay.account(signer) else { throw TransactionError(.unknownAccount, "the merchant is not registered") }
-        guard merchant.role == .merchant else { throw TransactionError(.wrongRole, "only merchants redeem") }
+        guard merchant.role == .merchant || merchant.role == .organisation else { throw TransactionError(.wrongRole, "only merchants and organisations redeem") }
         guard merchant.coin > 0 || merchant.point > 0 else {
             throw TransactionError(.nothingToRedeem, "the merchant holds nothing to redeem")
         }

@@ -243,6 +243,13 @@ public struct Ledger: Sendable {
         case .payInvoice(let body): try payInvoice(body, signer: signer, context: context, overlay: &overlay)
         case .cancelInvoice(let body): try cancelInvoice(body, signer: signer, context: context, overlay: &overlay)
         case .updateConsent(let body): try updateConsent(body, signer: signer, context: context, overlay: &overlay)
+        case .setPremium(let body): try setPremium(body, signer: signer, context: context, overlay: &overlay)
+        case .chargeExtended(let body): try chargeExtended(body, signer: signer, id: verified.id, context: context, overlay: &overlay)
+        case .payPublic(let body): try payPublic(body, signer: signer, context: context, overlay: &overlay)
+        case .authoriseStandingOrder(let body): try authoriseStandingOrder(body, signer: signer, id: verified.id, context: context, overlay: &overlay)
+        case .payInstalment(let body): try payInstalment(body, signer: signer, context: context, overlay: &overlay)
+        case .cancelStandingOrder(let body): try cancelStandingOrder(body, signer: signer, context: context, overlay: &overlay)
+        case .setEventBonus(let body): try setEventBonus(body, signer: signer, context: context, overlay: &overlay)
         }
     }
 
@@ -277,8 +284,13 @@ public struct Ledger: Sendable {
             if body.role == .card { try checkCardRegistration(body) }
         case .visitor:
             try checkVisitorRegistration(body)
+        case .organisation:
+            try checkOrganisationRegistration(body)
         case .authority, .delegate:
             break
+        }
+        if body.role == .resident, body.residentIdHash == nil, genesis.residentIdRequired {
+            throw TransactionError(.residentIdRequired, "this chain's genesis requires the salted resident-ID hash on every resident's registration (one resident, one account)")
         }
         if let band = body.ageBand, band > 6 {
             throw TransactionError(.invalidAttribute, "age band \(band) is out of range 0–6")
@@ -305,42 +317,56 @@ public struct Ledger: Sendable {
     }
 
     private func charge(_ body: Charge, signer: PublicKey, id: Hash, context: BlockContext, overlay: inout StateOverlay) throws {
+        // Channels 1 and 2, the only ones a `charge` can name, are defined on every chain.
+        guard let channel = genesis.chargeChannel(body.channel.rawValue) else { throw LedgerInconsistency("charge channel \(body.channel.rawValue) is not defined") }
+        try chargeCoins(to: body.to, amount: body.amount, channel: channel, receiptId: body.receiptId, premiumProgram: nil, signer: signer, id: id, context: context, overlay: &overlay)
+    }
+
+    /// A charge (`charge`, `charge_extended`): coins for yen received, once per receipt id;
+    /// then the premium of a sale it names, the channel's bonus and first-charge bonuses.
+    func chargeCoins(to key: PublicKey, amount: Amount, channel: ChargeChannelDefinition, receiptId: String, premiumProgram: UInt64?, signer: PublicKey, id: Hash, context: BlockContext, overlay: inout StateOverlay) throws {
         guard signer == genesis.authorities.coinIssuer else {
             throw TransactionError(.notAuthorised, "only the coin issuer may charge")
         }
-        guard body.amount > 0 else { throw TransactionError(.invalidAmount, "a charge must be at least ¥1") }
-        guard !body.receiptId.isEmpty else { throw TransactionError(.invalidAttribute, "a charge needs a receipt id") }
-        let receiptKey = StateKey.receipt(body.receiptId)
+        guard amount > 0 else { throw TransactionError(.invalidAmount, "a charge must be at least ¥1") }
+        guard !receiptId.isEmpty else { throw TransactionError(.invalidAttribute, "a charge needs a receipt id") }
+        let receiptKey = StateKey.receipt(receiptId)
         if try overlay.get(receiptKey) != nil {
-            throw TransactionError(.duplicateReceipt, "receipt '\(body.receiptId)' was already charged")
+            throw TransactionError(.duplicateReceipt, "receipt '\(receiptId)' was already charged")
         }
-        guard var account = try overlay.account(body.to) else {
-            throw TransactionError(.unknownAccount, "\(body.to.address) is not registered")
+        guard var account = try overlay.account(key) else {
+            throw TransactionError(.unknownAccount, "\(key.address) is not registered")
         }
         guard account.role.holdsResidentValue || account.role == .visitor else { throw TransactionError(.wrongRole, "coins are charged to residents, their cards and visitors only") }
         guard !account.frozen else { throw TransactionError(.frozen, "the recipient's account is frozen") }
         let policy = genesis.coin
-        guard let balance = account.coin.adding(body.amount) else { throw TransactionError(.overflow, "balance overflows") }
-        let holderCap = try holderCap(of: account, body.to, context: context, overlay: overlay)
+        guard let balance = account.coin.adding(amount) else { throw TransactionError(.overflow, "balance overflows") }
+        let holderCap = try holderCap(of: account, key, context: context, overlay: overlay)
         guard balance <= holderCap.cap else {
             throw TransactionError(holderCap.code, "the charge would bring the \(account.role.name)'s balance to ¥\(balance), over the cap of ¥\(holderCap.cap)")
         }
         var supply = try overlay.supply(.coin)
-        guard let minted = supply.minted.adding(body.amount) else { throw TransactionError(.overflow, "coin supply overflows") }
+        guard let minted = supply.minted.adding(amount) else { throw TransactionError(.overflow, "coin supply overflows") }
         supply.minted = minted
-        overlay.setCoin(body.to, &account, to: balance, at: context.stampTime, rule: policy.expiry)
-        overlay.setAccount(body.to, account)
+        overlay.setCoin(key, &account, to: balance, at: context.stampTime, rule: policy.expiry)
+        overlay.setAccount(key, account)
         overlay.setSupply(.coin, supply)
         overlay.set(receiptKey, id.bytes)
-        try overlay.addAmount(StateKey.periodMinted(LedgerCalendar.basePeriod(context.calendarTime)), body.amount)
+        try overlay.addAmount(StateKey.periodMinted(LedgerCalendar.basePeriod(context.calendarTime)), amount)
+        var points = account.point
+        if let premiumProgram {
+            try mintPremium(premiumProgram, on: amount, to: key, context: context, overlay: &overlay)
+            points = try overlay.account(key)?.point ?? points
+        }
         // The channel's bonus, as a point lot from the charge-bonus program; trimmed (never
         // refused) so the points balance stays within its cap.
-        let rate = UInt64(policy.chargeBonusBasisPoints(for: body.channel))
-        let bonus = body.amount.multipliedFullWidth(by: rate).low / 10_000
-        let room = genesis.point.holderCapYen.subtracting(account.point) ?? 0
-        if account.role.holdsResidentValue, rate > 0, body.amount <= UInt64.max / 10_000, min(bonus, room) > 0 {
-            try mint(program: Ledger.chargeBonusProgram, to: body.to, amount: min(bonus, room), context: context, overlay: &overlay)
+        let rate = UInt64(channel.bonusBasisPoints)
+        let bonus = amount.multipliedFullWidth(by: rate).low / 10_000
+        let room = genesis.point.holderCapYen.subtracting(points) ?? 0
+        if account.role.holdsResidentValue, rate > 0, amount <= UInt64.max / 10_000, min(bonus, room) > 0 {
+            try mint(program: Ledger.chargeBonusProgram, to: key, amount: min(bonus, room), context: context, overlay: &overlay)
         }
+        if account.role.holdsResidentValue { try applyEventBonuses(.firstCharge, to: key, context: context, overlay: &overlay) }
     }
 
     private func send(_ body: Send, signer: PublicKey, context: BlockContext, overlay: inout StateOverlay) throws {

@@ -86,6 +86,8 @@ extension LedgerReports {
         /// aggregate).
         public var consentWithdrawn: Int
         public var asOf: UInt64
+        /// Public bodies' collection accounts and clubs (issue 18).
+        public var organisations: Int = 0
     }
 
     public func roleCounts(at time: UInt64) throws -> RoleCounts {
@@ -98,6 +100,7 @@ extension LedgerReports {
             case .merchant: counts.merchants += 1
             case .delegate: counts.delegates += 1
             case .authority: counts.authorities += 1
+            case .organisation: counts.organisations += 1
             }
             return true
         }

@@ -180,7 +180,7 @@ public struct LedgerReports: Sendable {
 
     /// A merchant's settlement statement, split by funder.
     public func settlements(merchant: PublicKey) throws -> Statement? {
-        guard let account = try overlay.account(merchant), account.role == .merchant else { return nil }
+        guard let account = try overlay.account(merchant), account.role == .merchant || account.role == .organisation else { return nil }
         var settlements: [Statement.Settlement] = []
         var totals: [Statement.Line] = []
         let prefix = [StateKey.settlementPrefix] + merchant.bytes
@@ -276,6 +276,6 @@ public struct LedgerReports: Sendable {
                 return "delegate \(key.address) holds value"
             }
         }
-        return nil
+        return try townInvariantViolation(accounts: accounts)
     }
 }

@@ -5,7 +5,7 @@ public import KizunaCore
 /// their own lane, so they are neither refused nor left out of blocks because of it
 /// (`AdmissionControl`, `Mempool.candidates`).
 public enum AdmissionLane: Int, Sendable, CaseIterable, CustomStringConvertible {
-    /// Residents' transfers: pay, send, thank.
+    /// Residents' transfers: pay, send, thank, payments to organisations and standing-order instalments.
     case payments = 0
     /// Everything else: register, charge, grant, redeem, refund, programs, freeze, recover,
     /// business payments and invoices, consent changes.
@@ -13,11 +13,14 @@ public enum AdmissionLane: Int, Sendable, CaseIterable, CustomStringConvertible 
 
     public init(_ body: TransactionBody) {
         switch body {
-        case .pay, .payAuthorised, .send, .thank: self = .payments
+        case .pay, .payAuthorised, .send, .thank, .payPublic, .payInstalment: self = .payments
         case .register, .charge, .createProgram, .grant, .redeem, .refund, .freeze, .unfreeze, .recover, .appointDelegate, .revokeDelegate,
              .setProgramTerms, .topUpProgram, .closeProgram: self = .operations
         // Businesses' payments and bills, and consent changes: not a campaign's flood.
         case .payBusiness, .issueInvoice, .payInvoice, .cancelInvoice, .updateConsent: self = .operations
+        // Premium sales and event bonuses are the issuers' work; a premium charge is a charge;
+        // standing orders are authorised and cancelled rarely.
+        case .setPremium, .chargeExtended, .setEventBonus, .authoriseStandingOrder, .cancelStandingOrder: self = .operations
         }
     }
 

@@ -110,10 +110,11 @@ struct EncodingTests {
     }
 
     @Test func enumTagsAreFixed() throws {
-        #expect(Role.allCases.map(\.rawValue) == [1, 2, 3, 4, 5, 6])
-        #expect(Role.allCases.map(\.name) == ["resident", "merchant", "authority", "delegate", "card", "visitor"])
+        #expect(Role.allCases.map(\.rawValue) == [1, 2, 3, 4, 5, 6, 7])
+        #expect(Role.allCases.map(\.name) == ["resident", "merchant", "authority", "delegate", "card", "visitor", "organisation"])
         #expect(ChargeChannel.allCases.map(\.rawValue) == [1, 2])
         #expect(ChargeChannel.allCases.map(\.name) == ["app", "charge_machine"])
+        #expect(PaymentPurpose.allCases.map(\.rawValue) == [1, 2, 3] && BonusEvent.allCases.map(\.rawValue) == [1, 2])
         #expect(Asset.allCases.map(\.rawValue) == [1, 2, 3])
         #expect([VoteStep.proposal, .prevote, .precommit].map(\.rawValue) == [1, 2, 3])
         #expect(ExpiryRule(kind: .never, months: 0).canonicalBytes.hexString == "0000000000")

@@ -1,0 +1,40 @@
+import Hummingbird
+import KizunaCore
+import KizunaNode
+import KizunaChain
+import KizunaLedger
+
+/// Premium sales, collections by public bodies and clubs, and a resident's standing orders
+/// (issue 18, docs/api.md §5 "Premium sales, collections and standing orders"). Premiums and
+/// collections are open data (they name programs and organisations, never a resident); a
+/// resident's standing orders are read like its balance (its own key, members, auditors).
+extension APIServer {
+    static func addTownRoutes(to router: Router<APIRequestContext>, _ shared: Shared) {
+        let node = shared.node
+        router.get("/v1/reports/premiums") { request, _ in
+            try atHeight(request, shared) { height, chain in
+                try json(ReportView(height: height, name: "premiums", report: try LedgerReports(store: chain.store, genesis: node.genesis).premiums()))
+            }
+        }
+        router.get("/v1/reports/collections") { request, _ in
+            var month: UInt32?
+            if let text = request.uri.queryParameters.get("month") {
+                let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+                guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let year = UInt32(parts[0]), let number = UInt32(parts[1]), (1...12).contains(number) else {
+                    throw APIProblem(400, "api.bad_date", "month must be YYYY-MM, e.g. 2026-07")
+                }
+                month = year * 100 + number
+            }
+            return try atHeight(request, shared) { height, chain in
+                try json(ReportView(height: height, name: "collections", report: try LedgerReports(store: chain.store, genesis: node.genesis).collections(month: month)))
+            }
+        }
+        router.get("/v1/accounts/:address/standing-orders") { request, context in
+            let key = try addressParameter(context, "address")
+            try requireReader(of: key, request, shared)
+            return try atHeight(request, shared) { height, chain in
+                try json(ReportView(height: height, name: "standingOrders", report: try LedgerReports(store: chain.store, genesis: node.genesis).standingOrders(payer: key)))
+            }
+        }
+    }
+}
