@@ -66,6 +66,9 @@ public struct NetworkBenchmark: Sendable {
         public var mempoolTransactionsMax: Int?
         /// Each node's `admission.queueMilliseconds`; nil: the node's default.
         public var admissionQueueMilliseconds: UInt64?
+        /// Peer links without encryption (`KIZUNA_DEV_PLAIN_PEER_LINKS`, local chains only): the
+        /// baseline of `--compare-links`.
+        public var plainPeerLinks = false
 
         public init(scenarios: [Scenario], residents: Int, merchants: Int, connectionsPerNode: Int, folder: String, executable: String,
                     maxSeconds: Double, steadySeconds: Double, spikeSeconds: Double, recoverySeconds: Double, warmupSeconds: Double,
