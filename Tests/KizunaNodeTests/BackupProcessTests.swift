@@ -53,14 +53,7 @@ struct BackupProcessTests {
         // Load: four residents paying each other through whichever node is up.
         let stop = StopFlag()
         let log = AcknowledgementLog()
-        let load = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for (index, resident) in residents.enumerated() {
-                    let recipient = residents[(index + 1) % residents.count].publicKey
-                    group.addTask { await NetworkProcessTests.stream(network, from: resident, to: recipient, log: log, stop: stop) }
-                }
-            }
-        }
+        let load = NetworkProcessTests.ring(network, residents: residents, log: log, stop: stop)
         #expect(await network.eventually { await log.entries.count >= 6 }, "no load committed")
 
         // The backup, taken by the running node while the load goes on.

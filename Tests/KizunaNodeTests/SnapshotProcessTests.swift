@@ -34,14 +34,7 @@ struct SnapshotProcessTests {
         try await NetworkProcessTests.fund(network, residents: residents, via: "city")
         let stop = StopFlag()
         let log = AcknowledgementLog()
-        let load = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for (index, resident) in residents.enumerated() {
-                    let recipient = residents[(index + 1) % residents.count].publicKey
-                    group.addTask { await NetworkProcessTests.stream(network, from: resident, to: recipient, log: log, stop: stop) }
-                }
-            }
-        }
+        let load = NetworkProcessTests.ring(network, residents: residents, log: log, stop: stop)
         #expect(await network.eventually { await log.entries.count >= 6 }, "no load committed")
 
         // The snapshot, written by a running validator while the load goes on.
