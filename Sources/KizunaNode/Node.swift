@@ -290,4 +290,7 @@ public enum NodeStartErrorCode: String, ErrorCode {
     case developmentClock = "node.development_clock"
     /// `KIZUNA_DEV_PLAIN_PEER_LINKS` on a chain that is not local, or not `1`.
     case developmentPlainLinks = "node.development_plain_links"
+    /// `api.tlsCertificateFile` / `api.tlsKeyFile` cannot be read, are not PEM, or the key
+    /// is not the certificate's.
+    case apiTLS = "node.api_tls"
 }

@@ -16,18 +16,8 @@ public enum NodeSnapshot {
     ///   `snapshot.unsupported_store`, `snapshot.at_genesis`, `snapshot.read_failed`,
     ///   `snapshot.write_failed`.
     public static func create(blocks: BlockStore, to file: String) throws(SnapshotError) -> StateSnapshot.Summary {
-        guard file.hasPrefix("/") else {
-            throw SnapshotError(.badTarget, "the snapshot file must be an absolute path on the node's machine, not '\(file)'")
-        }
+        if let problem = NodeBackup.newTargetProblem(file, what: "snapshot file") { throw SnapshotError(.badTarget, problem) }
         let fileManager = FileManager.default
-        guard !fileManager.fileExists(atPath: file) else {
-            throw SnapshotError(.badTarget, "\(file) exists already; a snapshot goes into a new file (its folder must exist)")
-        }
-        let parent = (file as NSString).deletingLastPathComponent
-        var isDirectory: ObjCBool = false
-        guard fileManager.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw SnapshotError(.badTarget, "the folder \(parent) of the snapshot file does not exist on the node's machine; create it first")
-        }
         guard let store = blocks.store as? RocksDBStore else {
             throw SnapshotError(.unsupportedStore, "this node's store is not a RocksDB store; a snapshot is read from a checkpoint of one")
         }
