@@ -266,7 +266,7 @@ extension StateSnapshot {
         batch.put(snapshot.certificate.canonicalBytes, for: heightKey, in: .certificates)
         for (index, transaction) in block.transactions.enumerated() {
             let receipt = Receipt(transactionId: transaction.id, height: block.height, index: UInt32(index))
-            batch.put(receipt.canonicalBytes, for: receipt.transactionId.bytes, in: .transactions)
+            batch.put(BlockStore.receiptEntry(receipt), for: receipt.transactionId.bytes, in: .transactions)
         }
         AccountHistory.addEntries(of: block, to: &batch)
         batch.put(encodeUInt32(BlockStore.formatVersion), for: BlockStore.MetaKey.formatVersion, in: .meta)
