@@ -1,13 +1,15 @@
 import Hummingbird
 import KizunaCore
 import KizunaNode
+import KizunaChain
 import NIOCore
 import Foundation
 import Logging
 
 /// Operator actions on the node itself (`docs/api.md` §1, `docs/operations.md` "Backup and
-/// restore"): for consortium **members** only. An auditor reads the chain; a backup writes to
-/// the node's disk, which only the organisation running the node (a member) may ask for.
+/// restore", `docs/snapshots.md`): for consortium **members** only. An auditor reads the chain;
+/// a backup or a snapshot writes to the node's disk, which only the organisation running the
+/// node (a member) may ask for.
 extension APIServer {
     struct BackupRequest: Decodable {
         /// An absolute path on the node's machine; must not exist, its parent must.
@@ -24,31 +26,21 @@ extension APIServer {
         var bytes: UInt64
     }
 
+    struct SnapshotResponse: Encodable {
+        var file: String
+        var chainId: String
+        var height: UInt64
+        var blockHash: String
+        var stateRoot: String
+        var records: Int
+        var bytes: Int
+    }
+
     static func addAdminRoutes(to router: Router<APIRequestContext>, _ shared: Shared) {
         let node = shared.node
         router.post("/v1/admin/backup") { request, _ in
-            switch try caller(request, shared) {
-            case .member: break
-            case .anonymous:
-                throw APIProblem(401, "auth.required", "a backup is for consortium members (Authorization: Bearer <member token>)")
-            case .auditor, .account:
-                throw APIProblem(403, "auth.forbidden", "a backup writes to the node's disk: only a consortium member's token may ask for one, not an auditor's or an account's")
-            }
-            var request = request
-            let buffer: ByteBuffer
-            do {
-                buffer = try await request.collectBody(upTo: 4096)
-            } catch {
-                throw APIProblem(413, "api.body_too_large", "the body of a backup request is {\"to\": \"<folder>\"}, at most 4096 bytes")
-            }
-            let body: BackupRequest
-            do {
-                body = try JSONDecoder().decode(BackupRequest.self, from: Data(buffer.readableBytesView))
-            } catch {
-                throw APIProblem(400, "api.bad_body", "send {\"to\": \"<absolute path of a new folder on the node's machine>\"} as application/json")
-            }
+            let target = try await adminTarget(request, shared, what: "backup", path: "folder")
             // RocksDB's checkpoint blocks (a flush and file links); keep it off the server's loops.
-            let target = body.to
             let result = await Task.detached { () -> Result<NodeBackup.Manifest, BackupError> in
                 do throws(BackupError) {
                     return .success(try node.backup(to: target))
@@ -68,9 +60,60 @@ extension APIServer {
                 }
                 throw APIProblem(status, error.code.rawValue, error.message)
             }
-            shared.logger.notice("backup written", metadata: ["folder": "\(body.to)", "height": "\(manifest.height)", "tip": "\(manifest.tipHash)"])
-            return try json(BackupResponse(folder: body.to, chainId: manifest.chainId, height: manifest.height, tipHash: manifest.tipHash,
+            shared.logger.notice("backup written", metadata: ["folder": "\(target)", "height": "\(manifest.height)", "tip": "\(manifest.tipHash)"])
+            return try json(BackupResponse(folder: target, chainId: manifest.chainId, height: manifest.height, tipHash: manifest.tipHash,
                                            stateRoot: manifest.stateRoot, files: manifest.files.count, bytes: manifest.files.reduce(0) { $0 + $1.bytes }))
+        }
+        router.post("/v1/admin/snapshot") { request, _ in
+            let target = try await adminTarget(request, shared, what: "snapshot", path: "file")
+            // A checkpoint, then a scan of the state: blocking work, off the server's loops.
+            let result = await Task.detached { () -> Result<StateSnapshot.Summary, SnapshotError> in
+                do throws(SnapshotError) {
+                    return .success(try node.snapshot(to: target))
+                } catch {
+                    return .failure(error)
+                }
+            }.value
+            let summary: StateSnapshot.Summary
+            switch result {
+            case .success(let written):
+                summary = written
+            case .failure(let error):
+                let status = switch error.code {
+                case .badTarget: 400
+                case .atGenesis: 409
+                case .unsupportedStore: 501
+                default: 500
+                }
+                throw APIProblem(status, error.code.rawValue, error.message)
+            }
+            shared.logger.notice("snapshot written", metadata: ["file": "\(target)", "height": "\(summary.height)", "block": "\(summary.blockHash)"])
+            return try json(SnapshotResponse(file: target, chainId: summary.chainId, height: summary.height, blockHash: summary.blockHash.hex,
+                                             stateRoot: summary.stateRoot.hex, records: summary.records, bytes: summary.bytes))
+        }
+    }
+
+    /// The member check and the `{"to": …}` body of an operator route that writes `what` to
+    /// the node's disk; returns the target path.
+    static func adminTarget(_ request: Request, _ shared: Shared, what: String, path: String) async throws -> String {
+        switch try caller(request, shared) {
+        case .member: break
+        case .anonymous:
+            throw APIProblem(401, "auth.required", "a \(what) is for consortium members (Authorization: Bearer <member token>)")
+        case .auditor, .account:
+            throw APIProblem(403, "auth.forbidden", "a \(what) writes to the node's disk: only a consortium member's token may ask for one, not an auditor's or an account's")
+        }
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: 4096)
+        } catch {
+            throw APIProblem(413, "api.body_too_large", "the body of a \(what) request is {\"to\": \"<\(path)>\"}, at most 4096 bytes")
+        }
+        do {
+            return try JSONDecoder().decode(BackupRequest.self, from: Data(buffer.readableBytesView)).to
+        } catch {
+            throw APIProblem(400, "api.bad_body", "send {\"to\": \"<absolute path of a new \(path) on the node's machine>\"} as application/json")
         }
     }
 }

@@ -289,6 +289,9 @@ public struct ProblemMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let problem as APIProblem {
             return APIServer.problem(.init(code: problem.status), code: problem.code, detail: problem.detail, retryAfterSeconds: problem.retryAfterSeconds)
+        } catch let error as ChainError where error.code == .beforeSnapshot {
+            // A node started from a state snapshot (docs/snapshots.md): gone here, held by an archive node.
+            return APIServer.problem(.gone, code: error.code.rawValue, detail: error.message)
         } catch let error as HTTPError {
             switch error.status {
             case .notFound: return APIServer.problem(.notFound, code: "api.no_such_route", detail: "no route \(request.method) \(request.uri.path); see /v1/openapi.yaml")

@@ -35,10 +35,17 @@ final class BenchNetworkProcesses: Sendable {
         name == observerName ? DevelopmentKeys.privateKey("auditor") : DevelopmentKeys.privateKey("validator-\(name)")
     }
 
+    /// Whether the nodes run with plain (unencrypted) peer links.
+    let plainPeerLinks: Bool
+
     /// Creates the folder (removing an earlier run's), genesis, keys, signer records and configs.
     /// The nodes run a copy of `executable` taken now, so that a rebuild in the meantime
     /// (a shared build folder) changes nothing for this run and profilers find its symbols.
-    init(folder relativeFolder: String, executable: String, mempoolTransactionsMax: Int? = nil, admissionQueueMilliseconds: UInt64? = nil, cardPolicy: CardPolicy? = nil) throws {
+    /// `plainPeerLinks`: the nodes run with `KIZUNA_DEV_PLAIN_PEER_LINKS=1` (peer links without
+    /// encryption, the baseline `kizuna bench network --compare-links` measures against).
+    init(folder relativeFolder: String, executable: String, mempoolTransactionsMax: Int? = nil, admissionQueueMilliseconds: UInt64? = nil, cardPolicy: CardPolicy? = nil,
+         plainPeerLinks: Bool = false) throws {
+        self.plainPeerLinks = plainPeerLinks
         self.mempoolTransactionsMax = mempoolTransactionsMax
         self.admissionQueueMilliseconds = admissionQueueMilliseconds
         let folder = relativeFolder.hasPrefix("/") ? relativeFolder : FileManager.default.currentDirectoryPath + "/" + relativeFolder
@@ -166,8 +173,12 @@ final class BenchNetworkProcesses: Sendable {
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
+        var environment = ProcessInfo.processInfo.environment
+        environment[DevelopmentPlainLinks.environmentVariable] = plainPeerLinks ? "1" : nil
+        var envp: [UnsafeMutablePointer<CChar>?] = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in envp { free(pointer) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, nil, &argv, environ)
+        let result = posix_spawn(&pid, executable, &actions, nil, &argv, &envp)
         guard result == 0 else { throw BenchError("cannot start \(executable): \(String(cString: strerror(result)))") }
         BenchCrashGuard.install()
         BenchCrashGuard.register(pid)

@@ -134,7 +134,8 @@ final class BenchRunner {
 
         // 2. The network.
         let network = try BenchNetworkProcesses(folder: options.folder + "/network", executable: options.executable, mempoolTransactionsMax: options.mempoolTransactionsMax,
-                                                admissionQueueMilliseconds: options.admissionQueueMilliseconds)
+                                                admissionQueueMilliseconds: options.admissionQueueMilliseconds,
+                                                plainPeerLinks: options.plainPeerLinks)
         self.network = network
         installSignalHandlers(network)
         for name in Self.names { _ = try network.start(name) }

@@ -72,6 +72,9 @@ public struct NetworkBenchmark: Sendable {
         public var indexerPostgresURL: String?
         /// The indexer's `pollMilliseconds` (its own default: 500).
         public var indexerPollMilliseconds = 500
+        /// Peer links without encryption (`KIZUNA_DEV_PLAIN_PEER_LINKS`, local chains only): the
+        /// baseline of `--compare-links`.
+        public var plainPeerLinks = false
 
         public init(scenarios: [Scenario], residents: Int, merchants: Int, connectionsPerNode: Int, folder: String, executable: String,
                     maxSeconds: Double, steadySeconds: Double, spikeSeconds: Double, recoverySeconds: Double, warmupSeconds: Double,

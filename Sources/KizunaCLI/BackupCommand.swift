@@ -28,23 +28,9 @@ struct BackupCommand: AsyncParsableCommand {
     @Option(help: "An absolute path of a new folder on the node's machine.") var to: String
 
     func run() async throws {
-        guard let token = token ?? ProcessInfo.processInfo.environment["KIZUNA_TOKEN"], !token.isEmpty else {
-            throw ValidationError("give a member's token with --token or KIZUNA_TOKEN")
-        }
-        guard let base = URL(string: node), base.scheme != nil else { throw ValidationError("--node must be a URL such as http://127.0.0.1:8080") }
-        var request = URLRequest(url: base.appendingPathComponent("v1/admin/backup"))
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        request.httpBody = try JSONSerialization.data(withJSONObject: ["to": to])
-        request.timeoutInterval = 3600
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-        guard status == 200, let height = json["height"] as? Int, let tip = json["tipHash"] as? String else {
-            let code = json["code"] as? String ?? "backup.failed"
-            let detail = json["detail"] as? String ?? String(decoding: data, as: UTF8.self)
-            print("\(code): \(detail) (HTTP \(status))")
+        let json = try await adminRequest(node: node, token: token, path: "v1/admin/backup", to: to, failureCode: "backup.failed")
+        guard let height = json["height"] as? Int, let tip = json["tipHash"] as? String else {
+            print("backup.failed: the node's answer names no height and tip: \(json)")
             throw ExitCode(1)
         }
         print("backed up height \(height) tip \(tip) state root \(json["stateRoot"] as? String ?? "?") into \(to) (\(json["files"] as? Int ?? 0) files, \(json["bytes"] as? Int ?? 0) bytes)")
@@ -94,4 +80,29 @@ struct RestoreCommand: ParsableCommand {
             throw ExitCode(1)
         }
     }
+}
+
+/// POSTs `{"to": to}` to an operator route of a running node with a member's token and returns
+/// the JSON answer; prints the problem's code and detail and exits 1 when it is not 200.
+func adminRequest(node: String, token: String?, path: String, to: String, failureCode: String) async throws -> [String: Any] {
+    guard let token = token ?? ProcessInfo.processInfo.environment["KIZUNA_TOKEN"], !token.isEmpty else {
+        throw ValidationError("give a member's token with --token or KIZUNA_TOKEN")
+    }
+    guard let base = URL(string: node), base.scheme != nil else { throw ValidationError("--node must be a URL such as http://127.0.0.1:8080") }
+    var request = URLRequest(url: base.appendingPathComponent(path))
+    request.httpMethod = "POST"
+    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+    request.httpBody = try JSONSerialization.data(withJSONObject: ["to": to])
+    request.timeoutInterval = 3600
+    let (data, response) = try await URLSession.shared.data(for: request)
+    let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+    let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+    guard status == 200 else {
+        let code = json["code"] as? String ?? failureCode
+        let detail = json["detail"] as? String ?? String(decoding: data, as: UTF8.self)
+        print("\(code): \(detail) (HTTP \(status))")
+        throw ExitCode(1)
+    }
+    return json
 }

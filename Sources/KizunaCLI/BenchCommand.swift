@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks: a single validator (default) and the ledger state machine.",
-        subcommands: [Node.self, LedgerStateMachine.self, Tree.self, BenchNetworkCommand.self, BenchAuditCommand.self, BenchConsoleCommand.self, BenchIndexCommand.self, BenchCardCommand.self, Link.self],
+        subcommands: [Node.self, LedgerStateMachine.self, Tree.self, BenchNetworkCommand.self, BenchAuditCommand.self, BenchConsoleCommand.self, BenchIndexCommand.self, BenchCardCommand.self, BenchJoinCommand.self, Link.self],
         defaultSubcommand: Node.self
     )
 

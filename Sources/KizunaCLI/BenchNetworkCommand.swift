@@ -51,6 +51,7 @@ struct BenchNetworkCommand: AsyncParsableCommand {
     @Option(help: "Keep the nodes running this many seconds after the scenarios (to inspect or profile them).") var holdSeconds: Double = 0
     @Option(help: "A PostgreSQL server, postgres://USER@HOST:PORT/DATABASE (a role that may create databases; tools/test-postgres start makes one): a kizuna index process follows the first validator into the new database kizuna_bench_network_index there, and its lag behind the tip is measured in the max scenario.") var indexerPostgres: String?
     @Option(help: "With --indexer-postgres: the indexer's pollMilliseconds (how long it waits at the tip before asking again).") var indexerPollMilliseconds = 500
+    @Flag(help: "Run the max scenario twice back to back, with encrypted peer links and then with plain ones (KIZUNA_DEV_PLAIN_PEER_LINKS, local chains only), and print the ratio of their finalized tx/s.") var compareLinks = false
 
     func run() async throws {
         let executable = Self.currentExecutable()
@@ -86,6 +87,10 @@ struct BenchNetworkCommand: AsyncParsableCommand {
         if let mempoolTransactionsMax, mempoolTransactionsMax < 100 {
             throw ValidationError("--mempool-transactions-max must be at least 100 (the set-up keeps up to 48 pending per authority)")
         }
+        if compareLinks {
+            try await Self.compareLinks(options)
+            return
+        }
         let result = try await NetworkBenchmark(options: options).run { line in
             print("bench: \(line)")
             fflush(nil)
@@ -106,6 +111,31 @@ struct BenchNetworkCommand: AsyncParsableCommand {
             print("bench: the indexer did not reach the tip after the max scenario (see its log in the scratch folder)")
             throw ExitCode(1)
         }
+    }
+
+    /// The max scenario with encrypted links, then with plain links, on fresh networks of the
+    /// same options; prints both tables and the ratio (issue 20's measure of ADR 0008's cost).
+    static func compareLinks(_ base: NetworkBenchmark.Options) async throws {
+        var rates: [Double] = []
+        for plain in [false, true] {
+            var options = base
+            options.scenarios = [.max]
+            options.plainPeerLinks = plain
+            let label = plain ? "plain links" : "encrypted links"
+            let result = try await NetworkBenchmark(options: options).run { line in
+                print("bench (\(label)): \(line)")
+                fflush(nil)
+            }
+            print("\n### \(label)\n")
+            print(markdown(result))
+            fflush(nil)
+            guard let max = result.max, result.chainTransactions > 0 else {
+                print("bench: the network with \(label) committed nothing")
+                throw ExitCode(1)
+            }
+            rates.append(max.finalizedPerSecond)
+        }
+        print(String(format: "| max finalized tx/s: encrypted / plain links | %.0f / %.0f = %.3f |", rates[0], rates[1], rates[1] > 0 ? rates[0] / rates[1] : 0))
     }
 
     /// This process's own executable: the nodes run the same build.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KizunaCore
+import KizunaChain
 import KizunaNode
 import KizunaServer
 import KizunaWallet
@@ -37,6 +38,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log lines as text (swift-log's) or json (one object per line, for log collectors).")
     var logFormat: LogFormat = .text
 
+    @Option(name: .long, help: "A state snapshot file (`kizuna snapshot create`) to start a NEW data folder from: verified against the genesis validators and the state root, then the node syncs from the height after it (docs/snapshots.md). Ignored when the data folder already holds the chain.")
+    var fromSnapshot: String?
+
     func run() async throws {
         guard let config else {
             throw ValidationError("--config <file> is required to run a node; `kizuna node init` writes a commented one")
@@ -51,10 +55,15 @@ struct NodeCommand: AsyncParsableCommand {
         let logger = bootstrapLogging(level: configuration.logLevel, format: logFormat, label: "kizuna.node")
         let key = try loadKey(path: configuration.validatorKeyFile, passphraseFile: passphraseFile)
         do {
-            try await NodeRunner.run(configuration: configuration, validatorKey: key, logger: logger)
+            try await NodeRunner.run(configuration: configuration, validatorKey: key, fromSnapshot: fromSnapshot, logger: logger)
         } catch let error as GenesisError {
             // A genesis the node refuses is the operator's to fix: say so on stderr plainly.
             logger.critical("node refused its genesis", metadata: ["error": "\(error)"])
+            FileHandle.standardError.write(Data("kizuna node: \(error)\n".utf8))
+            throw ExitCode(1)
+        } catch let error as SnapshotError {
+            // A refused snapshot is the operator's to fix (another file, or from genesis).
+            logger.critical("node refused its snapshot", metadata: ["error": "\(error)"])
             FileHandle.standardError.write(Data("kizuna node: \(error)\n".utf8))
             throw ExitCode(1)
         } catch {

@@ -21,6 +21,11 @@ public final class BlockStore: Sendable {
     public let store: any KeyValueStore
     public let genesis: Genesis
     public let ledger: Ledger
+    /// The height of the state snapshot this store was started from (`install`), or 0 for an
+    /// archive store that holds every block from 1. Blocks, certificates, transaction and
+    /// account-history entries below it are not held: `block(at:)` and `certificate(at:)`
+    /// refuse those heights with `chain.before_snapshot`.
+    public let snapshotHeight: UInt64
 
     enum MetaKey {
         static let formatVersion = Array("format_version".utf8)
@@ -30,6 +35,8 @@ public final class BlockStore: Sendable {
         /// While a version-1 store is migrated: the height up to which the account-history
         /// index is built (written in the same batch as the entries; removed at the end).
         static let historyIndexedHeight = Array("account_history_indexed_height".utf8)
+        /// The height of the state snapshot the store was started from (absent: an archive).
+        static let snapshotHeight = Array("snapshot_height".utf8)
     }
 
     /// The on-disk format this code writes and reads. Version 2 added the `account_history`
@@ -56,6 +63,13 @@ public final class BlockStore: Sendable {
         self.store = store
         self.genesis = genesis
         self.ledger = Ledger(genesis: genesis)
+        let storedSnapshotHeight: [UInt8]?
+        do {
+            storedSnapshotHeight = try store.get(MetaKey.snapshotHeight, in: .meta)
+        } catch {
+            throw ChainError(.storage, "\(error)")
+        }
+        self.snapshotHeight = try storedSnapshotHeight.map { bytes throws(ChainError) in try BlockStore.decodeUInt64(bytes, what: "snapshot height") } ?? 0
         do {
             if let stored = try store.get(MetaKey.genesisHash, in: .meta) {
                 guard stored == genesis.hash.bytes else {
@@ -113,12 +127,14 @@ public final class BlockStore: Sendable {
     }
 
     public func block(at height: UInt64) throws(ChainError) -> Block? {
-        try decoded(Block.self, at: encodeUInt64(height), in: .blocks, .corruptBlock, "block \(height)")
+        try checkHeld(height)
+        return try decoded(Block.self, at: encodeUInt64(height), in: .blocks, .corruptBlock, "block \(height)")
     }
 
     /// The certificate that committed the block at `height`.
     public func certificate(at height: UInt64) throws(ChainError) -> CommitCertificate? {
-        try decoded(CommitCertificate.self, at: encodeUInt64(height), in: .certificates, .corruptBlock, "the certificate of block \(height)")
+        try checkHeld(height)
+        return try decoded(CommitCertificate.self, at: encodeUInt64(height), in: .certificates, .corruptBlock, "the certificate of block \(height)")
     }
 
     public func height(ofBlock hash: Hash) throws(ChainError) -> UInt64? {
@@ -154,6 +170,11 @@ public final class BlockStore: Sendable {
 
     /// Size of an index entry of the `transactions` family: height (8) and index (4).
     static let receiptPositionBytes = 12
+
+    /// The index entry of a committed transaction: its position, `height ‖ index` (ADR 0020).
+    static func receiptEntry(_ receipt: Receipt) -> [UInt8] {
+        encodeUInt64(receipt.height) + encodeUInt32(receipt.index)
+    }
 
     /// The positions of the committed transactions that name `account` (`AccountHistory`),
     /// newest first, strictly before `before` (from the tip when nil), at most `limit`: one
@@ -193,6 +214,12 @@ public final class BlockStore: Sendable {
         try decoded(SupplyState.self, at: StateKey.supply(asset), in: .state, .corruptState, "the \(asset.name) supply") ?? SupplyState()
     }
 
+    /// Refuses a height below the snapshot this store started from (none for an archive).
+    func checkHeld(_ height: UInt64) throws(ChainError) {
+        guard height >= 1, height < snapshotHeight else { return }
+        throw ChainError(.beforeSnapshot, "this node started from a state snapshot at height \(snapshotHeight) and holds no block below it (block \(height) asked for); an archive node (one that synced from genesis, the default) holds every block")
+    }
+
     // MARK: - Writing
 
     /// Writes a block, the certificate that committed it, its transaction and account-history
@@ -215,7 +242,7 @@ public final class BlockStore: Sendable {
         batch.put(heightKey, for: block.hash.bytes, in: .blockHashes)
         batch.put(certificate.canonicalBytes, for: heightKey, in: .certificates)
         for receipt in execution.receipts {
-            batch.put(encodeUInt64(receipt.height) + encodeUInt32(receipt.index), for: receipt.transactionId.bytes, in: .transactions)
+            batch.put(Self.receiptEntry(receipt), for: receipt.transactionId.bytes, in: .transactions)
         }
         AccountHistory.addEntries(of: block, to: &batch)
         batch.put(heightKey, for: MetaKey.tipHeight, in: .meta)

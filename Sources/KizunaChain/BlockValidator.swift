@@ -119,11 +119,16 @@ public struct BlockValidator: Sendable {
     }
 
     func verifyTransactions(_ block: Block) throws(ChainError) -> [VerifiedTransaction] {
+        try Self.verifyTransactions(block, chainId: genesis.chainId)
+    }
+
+    /// Every transaction's signature, and that they are the header's transactions root.
+    static func verifyTransactions(_ block: Block, chainId: String) throws(ChainError) -> [VerifiedTransaction] {
         var verified: [VerifiedTransaction] = []
         verified.reserveCapacity(block.transactions.count)
         for (index, transaction) in block.transactions.enumerated() {
             do {
-                verified.append(try transaction.verified(chainId: genesis.chainId))
+                verified.append(try transaction.verified(chainId: chainId))
             } catch {
                 throw ChainError(.badTransaction, "block \(block.height) (\(block.hash)), transaction \(index) (\(transaction.id)): \(error)")
             }

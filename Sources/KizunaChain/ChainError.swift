@@ -24,4 +24,7 @@ public enum ChainErrorCode: String, ErrorCode {
     case storage = "chain.storage"
     /// The data folder's store format version is one this code cannot read (a newer one).
     case unsupportedFormat = "chain.unsupported_format"
+    /// The node started from a state snapshot at a height above the one asked for: it holds
+    /// no block (nor certificate) below its snapshot (`docs/snapshots.md`); an archive node does.
+    case beforeSnapshot = "chain.before_snapshot"
 }

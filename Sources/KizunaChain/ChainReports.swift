@@ -108,10 +108,16 @@ public enum ChainReports {
         let throughDay = min(toDay, result.closedThroughDay ?? 0)
         guard fromDay <= throughDay else { return result }
         // The first block of `fromDay` or later (block timestamps strictly increase).
-        var low: UInt64 = 1, high = last
+        // A store started from a state snapshot holds blocks from its height only.
+        let first = max(1, blocks.snapshotHeight)
+        var low = first, high = last
         while low < high {
             let middle = low + (high - low) / 2
             if try dayOf(middle) < fromDay { low = middle + 1 } else { high = middle }
+        }
+        // The range starts at or before the first held block: its days may have blocks below it.
+        if first > 1 && low == first {
+            throw ChainError(.beforeSnapshot, "the days asked for begin before block \(first), the state snapshot this node started from; it holds no block below it: ask an archive node")
         }
 
         struct Tally {

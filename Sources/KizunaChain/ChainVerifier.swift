@@ -6,7 +6,9 @@ import KizunaStateTree
 /// Checks a stored chain when a node starts: every block's hash link, transactions root,
 /// carried parent certificate and stored certificate, every transaction signature and index
 /// entry (transactions and account history), and that the stored state (every value) hashes to the tip's state root. Any
-/// changed byte is reported with what and where.
+/// changed byte is reported with what and where. A store started from a state snapshot
+/// (`BlockStore.snapshotHeight`) is checked from the snapshot's block, whose certificate
+/// must commit it with a quorum of the genesis validators.
 public struct ChainVerifier: Sendable {
     public let blocks: BlockStore
 
@@ -20,6 +22,8 @@ public struct ChainVerifier: Sendable {
         public var stateRoot: Hash
         public var transactions: Int
         public var stateEntries: Int
+        /// The snapshot height the store started from (0: an archive, every block held).
+        public var snapshotHeight: UInt64 = 0
     }
 
     /// - Parameter progress: called with (verified height, tip height) now and then.
@@ -33,7 +37,11 @@ public struct ChainVerifier: Sendable {
         let validator = BlockValidator(blocks: blocks)
         var transactionCount = 0
         var historyEntryCount = 0
-        var height: UInt64 = 1
+        // A store started from a snapshot holds blocks from the snapshot's height: that block
+        // is trusted by its certificate (checked below, against the genesis validators), not
+        // by a parent this store does not have.
+        let base = blocks.snapshotHeight
+        var height: UInt64 = max(1, base)
         while height <= tipHeight {
             guard let block = try blocks.block(at: height) else {
                 throw ChainError(.missingBlock, "block \(height) is missing (tip is \(tipHeight))")
@@ -41,8 +49,10 @@ public struct ChainVerifier: Sendable {
             guard block.height == height else {
                 throw ChainError(.corruptBlock, "the block stored at height \(height) says it is block \(block.height)")
             }
-            try validator.checkHeader(block.header, tip: parent)
-            try validator.checkLastCommit(block, parentHash: parent.hash)
+            if height != base {
+                try validator.checkHeader(block.header, tip: parent)
+                try validator.checkLastCommit(block, parentHash: parent.hash)
+            }
             let transactions = try validator.verifyTransactions(block)
             for (index, transaction) in transactions.enumerated() {
                 guard let receipt = try blocks.receipt(of: transaction.id),
@@ -85,13 +95,14 @@ public struct ChainVerifier: Sendable {
             throw ChainError(.corruptIndex, "the account-history index holds \(indexedHistory) entries, the chain's transactions name \(historyEntryCount) accounts")
         }
         let indexedBlocks = try count(.blockHashes)
-        guard indexedBlocks == Int(tipHeight) else {
-            throw ChainError(.corruptIndex, "the block-hash index holds \(indexedBlocks) entries, the chain has \(tipHeight) blocks")
+        let heldBlocks = base == 0 ? Int(tipHeight) : Int(tipHeight - base + 1)
+        guard indexedBlocks == heldBlocks else {
+            throw ChainError(.corruptIndex, "the block-hash index holds \(indexedBlocks) entries, the store holds \(heldBlocks) blocks")
         }
         for family in [ColumnFamily.blocks, .certificates] {
             let stored = try count(family)
-            guard stored == Int(tipHeight) else {
-                throw ChainError(.corruptIndex, "column family \(family.rawValue) holds \(stored) entries, the chain has \(tipHeight) blocks")
+            guard stored == heldBlocks else {
+                throw ChainError(.corruptIndex, "column family \(family.rawValue) holds \(stored) entries, the store holds \(heldBlocks) blocks")
             }
         }
         // The state: every stored value must hash into the tip's state root.
@@ -118,7 +129,7 @@ public struct ChainVerifier: Sendable {
             throw ChainError(.corruptState, "the stored state tree has root \(storedTreeRoot), block \(parent.height) commits to \(parent.stateRoot)")
         }
         progress(tipHeight, tipHeight)
-        return Summary(height: tipHeight, tipHash: parent.hash, stateRoot: parent.stateRoot, transactions: transactionCount, stateEntries: leaves.count)
+        return Summary(height: tipHeight, tipHash: parent.hash, stateRoot: parent.stateRoot, transactions: transactionCount, stateEntries: leaves.count, snapshotHeight: base)
     }
 
     private func count(_ family: ColumnFamily) throws(ChainError) -> Int {

@@ -66,13 +66,20 @@ public final class Console: Sendable {
 
     /// Keeps the maintained summaries current: polls the tip every second until cancelled.
     public func run() async {
+        // The same failure every second is logged once (a node started from a state snapshot
+        // cannot total the days before it: `chain.before_snapshot`, docs/snapshots.md).
+        var lastWarning = ""
         while !Task.isCancelled {
             do {
                 try index.refresh()
                 // Computed here once a day has closed, not by the first visitor of the day.
                 _ = try index.recentAggregates()
+                lastWarning = ""
             } catch {
-                logger.warning("console summaries not refreshed", metadata: ["error": "\(error)"])
+                if "\(error)" != lastWarning {
+                    lastWarning = "\(error)"
+                    logger.warning("console summaries not refreshed", metadata: ["error": "\(error)"])
+                }
             }
             try? await Task.sleep(nanoseconds: Self.pollMilliseconds * 1_000_000)
         }

@@ -72,7 +72,8 @@ final class ConsoleIndex: Sendable {
         guard tip.height > indexed else { return }
         // Blocks older than the kept window are not read, even on the first refresh.
         let windowStart = tip.timestamp > Self.minutesKept * 60_000 ? tip.timestamp - Self.minutesKept * 60_000 : 0
-        var from = indexed + 1
+        // A node started from a state snapshot holds blocks from the snapshot's height only.
+        var from = max(indexed + 1, node.firstHeldHeight)
         if try timestamp(of: from) < windowStart {
             var low = from, high = tip.height
             while low < high {

@@ -189,12 +189,18 @@ extension PeerHandshakeHandler: Sendable {}
 extension ChannelPipeline.SynchronousOperations {
     /// Adds the encrypted link, the frame decoder, the frame encoder and the handshake
     /// handler: after them the pipeline carries `AuthenticatedFrame` inbound and `Frame`
-    /// outbound, and every byte on the socket is encrypted.
+    /// outbound, and every byte on the socket is encrypted — unless `plainLinkForDevelopment`
+    /// (`PlainLinkHandler`: a benchmark's baseline on a local chain, never in production).
     public func addPeerHandlers(configuration: HandshakeConfiguration, challenge: [UInt8], expectedPeerKey: PublicKey? = nil,
                                 isAlreadyConnected: @escaping @Sendable (PublicKey) -> Bool,
                                 frameBytesMax: Int = FrameLimits.frameBytesMaxDefault,
-                                handshakeTimeout: TimeAmount = .milliseconds(PeerConnectionLimits.handshakeTimeoutMillisecondsDefault)) throws {
-        try addHandler(SecureLinkHandler())
+                                handshakeTimeout: TimeAmount = .milliseconds(PeerConnectionLimits.handshakeTimeoutMillisecondsDefault),
+                                plainLinkForDevelopment: Bool = false) throws {
+        if plainLinkForDevelopment {
+            try addHandler(PlainLinkHandler())
+        } else {
+            try addHandler(SecureLinkHandler())
+        }
         try addHandler(ByteToMessageHandler(FrameByteToMessageDecoder(frameBytesMax: frameBytesMax)))
         try addHandler(MessageToByteHandler(FrameMessageToByteEncoder(frameBytesMax: frameBytesMax)))
         try addHandler(PeerHandshakeHandler(configuration: configuration, challenge: challenge, expectedPeerKey: expectedPeerKey,

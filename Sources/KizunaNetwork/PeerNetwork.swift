@@ -57,6 +57,9 @@ public struct PeerNetworkConfiguration: Sendable {
     public var reconnectDelayMillisecondsMin: UInt64
     public var reconnectDelayMillisecondsMax: UInt64
     public var handshakeTimeoutMilliseconds: Int64
+    /// Peer links without encryption (`PlainLinkHandler`): a development benchmark's baseline,
+    /// allowed by the node on `local-` chains only.
+    public var plainLinksForDevelopment = false
 
     public init(handshake: HandshakeConfiguration, listenHost: String?, listenPort: Int, peers: [PeerAddress], dialsEveryPeer: Bool,
                 frameBytesMax: Int = FrameLimits.frameBytesMaxDefault, outboundBytesMaxPerPeer: Int = 64 * 1024 * 1024,
@@ -186,7 +189,8 @@ public final class PeerNetwork: Sendable {
             configuration: configuration.handshake, challenge: PeerHandshakeHandler.randomChallenge(), expectedPeerKey: peerKey,
             isAlreadyConnected: { key in registry.withLockedValue { $0[key] != nil } },
             frameBytesMax: configuration.frameBytesMax,
-            handshakeTimeout: .milliseconds(configuration.handshakeTimeoutMilliseconds))
+            handshakeTimeout: .milliseconds(configuration.handshakeTimeoutMilliseconds),
+            plainLinkForDevelopment: configuration.plainLinksForDevelopment)
         try channel.pipeline.syncOperations.addHandler(PeerSessionHandler(network: self, outbound: peerKey != nil, authenticated: authenticated))
     }
 

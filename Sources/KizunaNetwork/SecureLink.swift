@@ -264,3 +264,42 @@ public final class SecureLinkHandler: ChannelDuplexHandler {
 
 @available(*, unavailable)
 extension SecureLinkHandler: Sendable {}
+
+/// A peer link WITHOUT encryption, for measuring what the encrypted link costs (`kizuna bench
+/// network` runs both, `docs/benchmarks.md`): bytes pass as they are, and the handshake's proofs
+/// sign a fixed channel binding — so a proof can be relayed and everything is readable on the
+/// wire. The node allows it on `local-` chains only (`KIZUNA_DEV_PLAIN_PEER_LINKS`,
+/// `node.development_plain_links`); both ends of a link must use it.
+public final class PlainLinkHandler: ChannelInboundHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = ByteBuffer
+
+    /// The binding both ends' proofs sign on a plain link: SHA-256 of a fixed phrase.
+    public static let channelBinding: [UInt8] = Hash.sha256(Array("kizuna plain peer link, development only".utf8)).bytes
+
+    private var started = false
+
+    public init() {}
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        // Already connected: the handlers after this one are added in the same pass, so the
+        // link is announced once the pass is over.
+        guard context.channel.isActive else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.execute { loopBound.value.0.start(context: loopBound.value.1) }
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        start(context: context)
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        guard !started else { return }
+        started = true
+        context.fireUserInboundEventTriggered(SecureLinkEstablishedEvent(channelBinding: Self.channelBinding))
+    }
+}
+
+@available(*, unavailable)
+extension PlainLinkHandler: Sendable {}

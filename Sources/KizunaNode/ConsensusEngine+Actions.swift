@@ -15,8 +15,14 @@ extension ConsensusEngine {
         guard let ourHeight = try? blocks.tipHeight() else { return }
         if let request = syncRequest, now < request.at + Self.syncRequestRetryMilliseconds, request.fromHeight > ourHeight { return }
         // The peer furthest ahead, ties broken by key so the choice is stable.
-        guard let (peer, height) = peerHeights.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }).first,
-              height > ourHeight else { return }
+        let ahead = peerHeights.filter { $0.value > ourHeight }.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key })
+        guard let height = ahead.first?.value else { return }
+        var peer = ahead[0].key
+        // The peer asked last did not answer in time (it may hold no block this low: a node
+        // started from a state snapshot, docs/snapshots.md): ask the next one ahead.
+        if let request = syncRequest, request.fromHeight == ourHeight + 1, let index = ahead.firstIndex(where: { $0.key == request.peer }) {
+            peer = ahead[(index + 1) % ahead.count].key
+        }
         // One height behind is normal while the height is being decided: consensus catches
         // up by itself (requestDecision). Further behind, fetch blocks.
         guard height > ourHeight + 1 || syncRequest != nil else { return }

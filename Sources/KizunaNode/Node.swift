@@ -264,6 +264,12 @@ public func wallClockMilliseconds() -> UInt64 {
 /// A shift of this process's clock, for tests of date-dependent behaviour (closed days, base
 /// dates) on a LOCAL chain: `NodeRunner` sets it from `KIZUNA_DEV_CLOCK_OFFSET_MS` and refuses
 /// it on any chain whose id does not start with `local-` (`node.development_clock`).
+public enum DevelopmentPlainLinks {
+    /// `KIZUNA_DEV_PLAIN_PEER_LINKS=1`: peer links without encryption, to measure what the
+    /// encrypted link costs (`kizuna bench network`); refused on any chain not `local-`.
+    public static let environmentVariable = "KIZUNA_DEV_PLAIN_PEER_LINKS"
+}
+
 public enum DevelopmentClock {
     public static let environmentVariable = "KIZUNA_DEV_CLOCK_OFFSET_MS"
     public static let offsetMilliseconds = Atomic<Int64>(0)
@@ -285,6 +291,8 @@ public enum NodeStartErrorCode: String, ErrorCode {
     case signer = "node.signer"
     /// `KIZUNA_DEV_CLOCK_OFFSET_MS` on a chain that is not local, or not an integer.
     case developmentClock = "node.development_clock"
+    /// `KIZUNA_DEV_PLAIN_PEER_LINKS` on a chain that is not local, or not `1`.
+    case developmentPlainLinks = "node.development_plain_links"
     /// `api.tlsCertificateFile` / `api.tlsKeyFile` cannot be read, are not PEM, or the key
     /// is not the certificate's.
     case apiTLS = "node.api_tls"

@@ -53,18 +53,8 @@ public enum NodeBackup {
     /// - Throws: `backup.bad_target` (relative path, exists, or no parent folder),
     ///   `backup.unsupported_store` (not a RocksDB store), `backup.checkpoint_failed`.
     public static func create(blocks: BlockStore, to folder: String) throws(BackupError) -> Manifest {
-        guard folder.hasPrefix("/") else {
-            throw BackupError(.badTarget, "the backup folder must be an absolute path on the node's machine, not '\(folder)'")
-        }
+        if let problem = newTargetProblem(folder, what: "backup folder") { throw BackupError(.badTarget, problem) }
         let fileManager = FileManager.default
-        if fileManager.fileExists(atPath: folder) {
-            throw BackupError(.badTarget, "\(folder) exists already; a backup goes into a new folder (its parent must exist)")
-        }
-        let parent = (folder as NSString).deletingLastPathComponent
-        var isDirectory: ObjCBool = false
-        guard fileManager.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw BackupError(.badTarget, "the parent folder \(parent) of the backup folder does not exist on the node's machine; create it first")
-        }
         guard let store = blocks.store as? RocksDBStore else {
             throw BackupError(.unsupportedStore, "this node's store is not a RocksDB store; only a RocksDB data folder can be backed up")
         }
@@ -99,6 +89,20 @@ public enum NodeBackup {
             try? fileManager.removeItem(atPath: folder)
             throw BackupError(.checkpointFailed, "the checkpoint in \(chainFolder) could not be read back: \(error)", cause: error)
         }
+    }
+
+    /// Why `path` cannot be the new file or folder an operator route writes on the node's
+    /// machine (a backup, a snapshot), or nil: it must be absolute, new, and in a folder that exists.
+    static func newTargetProblem(_ path: String, what: String) -> String? {
+        guard path.hasPrefix("/") else { return "the \(what) must be an absolute path on the node's machine, not '\(path)'" }
+        let fileManager = FileManager.default
+        if fileManager.fileExists(atPath: path) { return "\(path) exists already; a \(what) is written to a new path (its parent folder must exist)" }
+        let parent = (path as NSString).deletingLastPathComponent
+        var isDirectory: ObjCBool = false
+        guard fileManager.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return "the parent folder \(parent) of the \(what) does not exist on the node's machine; create it first"
+        }
+        return nil
     }
 
     /// Every regular file under `folder` (relative paths, sorted), with size and SHA-256.

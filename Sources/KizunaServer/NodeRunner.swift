@@ -19,7 +19,10 @@ import Prometheus
 /// Starts a node from its configuration: opens the store, checks the stored chain, then
 /// runs the block producer and the API under one service group until SIGTERM or SIGINT.
 public enum NodeRunner {
-    public static func run(configuration: NodeConfiguration, validatorKey: PrivateKey, logger: Logger) async throws {
+    /// - Parameter fromSnapshot: a state snapshot file (`docs/snapshots.md`) to start a new
+    ///   data folder from: verified (certificate, block, state root) and installed before the
+    ///   chain is opened; ignored, with a notice, when the data folder already holds a chain.
+    public static func run(configuration: NodeConfiguration, validatorKey: PrivateKey, fromSnapshot: String? = nil, logger: Logger) async throws {
         // The API's certificate and key are checked before anything else is opened.
         let apiServer = try APITransport.serverBuilder(for: configuration.api)
         let genesis = try Genesis.load(path: configuration.genesisFile)
@@ -33,6 +36,17 @@ public enum NodeRunner {
         }
         let store = try RocksDBStore(path: configuration.dataDirectory + "/chain")
         defer { store.close() }
+        if let fromSnapshot {
+            switch try NodeSnapshot.prepare(store: store, snapshotPath: fromSnapshot, genesis: genesis) {
+            case .installed(let summary):
+                logger.notice("started the data folder from a state snapshot; blocks below it are not held", metadata: [
+                    "snapshot": "\(fromSnapshot)", "height": "\(summary.height)", "block": "\(summary.blockHash)",
+                    "stateRoot": "\(summary.stateRoot)", "records": "\(summary.records)",
+                ])
+            case .alreadyHeld(let tipHeight):
+                logger.notice("the data folder already holds the chain; the snapshot is not used", metadata: ["snapshot": "\(fromSnapshot)", "height": "\(tipHeight)"])
+            }
+        }
         let blocks = try BlockStore(store: store, genesis: genesis) { indexedHeight, tipHeight in
             // Only a data folder of store format version 1 gets here (ADR 0006).
             logger.notice("migrating the store to format version \(BlockStore.formatVersion): building the account-history index", metadata: [
@@ -44,7 +58,7 @@ public enum NodeRunner {
         }
         logger.info("stored chain verified", metadata: [
             "height": "\(summary.height)", "tip": "\(summary.tipHash)", "stateRoot": "\(summary.stateRoot)",
-            "transactions": "\(summary.transactions)", "stateEntries": "\(summary.stateEntries)",
+            "transactions": "\(summary.transactions)", "stateEntries": "\(summary.stateEntries)", "snapshotHeight": "\(summary.snapshotHeight)",
         ])
         let mode: Node.Mode = configuration.network == nil ? .single : .consensus
         let node = try Node(configuration: configuration, genesis: genesis, blocks: blocks, key: validatorKey, mode: mode, logger: logger)
@@ -103,6 +117,19 @@ public enum NodeRunner {
 
     private static let metricsBootstrapped = NIOLockedValueBox(false)
 
+    /// Whether `KIZUNA_DEV_PLAIN_PEER_LINKS` asks for peer links without encryption.
+    /// - Throws: `node.development_plain_links` on a chain that is not local, or a value not `1`.
+    public static func developmentPlainLinks(environment: [String: String], genesis: Genesis) throws(Node.StartError) -> Bool {
+        guard let text = environment[DevelopmentPlainLinks.environmentVariable] else { return false }
+        guard genesis.isLocalChain else {
+            throw Node.StartError(.developmentPlainLinks, "\(DevelopmentPlainLinks.environmentVariable) turns off the encryption of peer links on a LOCAL development chain only (a benchmark's baseline); chain '\(genesis.chainId)' is not one")
+        }
+        guard text == "1" else {
+            throw Node.StartError(.developmentPlainLinks, "\(DevelopmentPlainLinks.environmentVariable)='\(text)': set it to 1, or leave it unset for encrypted links")
+        }
+        return true
+    }
+
     /// Points swift-metrics (process-wide, once) at the node's registry, so the API's
     /// per-route request histograms are rendered with the node's metrics.
     static func bootstrapMetrics(_ metrics: NodeMetrics) {
@@ -143,10 +170,14 @@ public enum NodeRunner {
             if let address = try? Address(parsing: text) { allowed.insert(address.publicKey) }
         }
         let listen = settings.listen.flatMap(NodeConfiguration.hostAndPort)
-        let peerConfiguration = PeerNetworkConfiguration(
+        var peerConfiguration = PeerNetworkConfiguration(
             handshake: HandshakeConfiguration(chainId: genesis.chainId, privateKey: key, allowedKeys: allowed),
             listenHost: listen?.host, listenPort: listen?.port ?? 0, peers: peers, dialsEveryPeer: !isValidator,
             frameBytesMax: settings.frameBytesMax, outboundBytesMaxPerPeer: settings.outboundQueueBytesMaxPerPeer)
+        peerConfiguration.plainLinksForDevelopment = try developmentPlainLinks(environment: ProcessInfo.processInfo.environment, genesis: genesis)
+        if peerConfiguration.plainLinksForDevelopment {
+            logger.warning("peer links of this LOCAL chain's node are NOT encrypted (\(DevelopmentPlainLinks.environmentVariable)): a benchmark's baseline only")
+        }
         let network = PeerNetwork(configuration: peerConfiguration) { event in engine.deliver(event) }
         await engine.attach(network)
         await node.setAdmissionObserver { transaction in engine.gossip(transaction) }

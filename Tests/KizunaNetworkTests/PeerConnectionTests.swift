@@ -10,23 +10,23 @@ import Testing
     let fixture = HandshakeFixture()
     typealias PeerChannel = NIOAsyncChannel<AuthenticatedFrame, Frame>
 
-    func initializer(_ key: PrivateKey, allowing allowed: [PrivateKey]) -> @Sendable (any Channel) -> EventLoopFuture<PeerChannel> {
+    func initializer(_ key: PrivateKey, allowing allowed: [PrivateKey], plain: Bool = false) -> @Sendable (any Channel) -> EventLoopFuture<PeerChannel> {
         let configuration = fixture.configuration(key, allowing: allowed)
         return { channel in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addPeerHandlers(
                     configuration: configuration, challenge: PeerHandshakeHandler.randomChallenge(),
-                    isAlreadyConnected: { _ in false }, handshakeTimeout: .seconds(10))
+                    isAlreadyConnected: { _ in false }, handshakeTimeout: .seconds(10), plainLinkForDevelopment: plain)
                 return try PeerChannel(wrappingChannelSynchronously: channel)
             }
         }
     }
 
     /// Listens on 127.0.0.1 port 0; returns the listener and its port.
-    func listen(_ key: PrivateKey, allowing allowed: [PrivateKey]) async throws -> (NIOAsyncChannel<PeerChannel, Never>, Int) {
+    func listen(_ key: PrivateKey, allowing allowed: [PrivateKey], plain: Bool = false) async throws -> (NIOAsyncChannel<PeerChannel, Never>, Int) {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: "127.0.0.1", port: 0, childChannelInitializer: initializer(key, allowing: allowed))
+            .bind(host: "127.0.0.1", port: 0, childChannelInitializer: initializer(key, allowing: allowed, plain: plain))
         return (server, try #require(server.channel.localAddress?.port))
     }
 
@@ -56,13 +56,23 @@ import Testing
     }
 
     @Test func twoAllowedPeersConnectAndExchangeFrames() async throws {
-        let (server, port) = try await listen(fixture.bob, allowing: [fixture.alice])
+        try await exchange(plain: false)
+    }
+
+    /// The development baseline of `kizuna bench network --compare-links`: the same handshake
+    /// and frames over a link without encryption, both ends plain.
+    @Test func twoPlainPeersConnectAndExchangeFrames() async throws {
+        try await exchange(plain: true)
+    }
+
+    func exchange(plain: Bool) async throws {
+        let (server, port) = try await listen(fixture.bob, allowing: [fixture.alice], plain: plain)
         let request = Frame(kind: FrameKind(rawValue: 16), payload: [1, 2, 3])
         let reply = Frame(kind: FrameKind(rawValue: 17), payload: [4, 5])
         async let served = Self.serveOne(server, reply: reply)
 
         let client = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port, channelInitializer: initializer(fixture.alice, allowing: [fixture.bob]))
+            .connect(host: "127.0.0.1", port: port, channelInitializer: initializer(fixture.alice, allowing: [fixture.bob], plain: plain))
         // Written before the handshake finishes: the handler holds it until bob is authenticated.
         let answer = try await client.executeThenClose { inbound, outbound -> AuthenticatedFrame? in
             try await outbound.write(request)

@@ -53,14 +53,7 @@ struct BackupProcessTests {
         // Load: four residents paying each other through whichever node is up.
         let stop = StopFlag()
         let log = AcknowledgementLog()
-        let load = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for (index, resident) in residents.enumerated() {
-                    let recipient = residents[(index + 1) % residents.count].publicKey
-                    group.addTask { await NetworkProcessTests.stream(network, from: resident, to: recipient, log: log, stop: stop) }
-                }
-            }
-        }
+        let load = NetworkProcessTests.ring(network, residents: residents, log: log, stop: stop)
         #expect(await network.eventually { await log.entries.count >= 6 }, "no load committed")
 
         // The backup, taken by the running node while the load goes on.
@@ -200,5 +193,26 @@ struct BackupRouteTests {
             }
         }
         #expect(!FileManager.default.fileExists(atPath: "/tmp/kizuna-backup-route-test-never-written"))
+    }
+
+    /// The snapshot route (docs/snapshots.md §4) has the same access rule and target checks.
+    @Test func onlyAMemberMayAskForASnapshot() async throws {
+        let fixture = try APIFixture()
+        try await fixture.application().test(.router) { client in
+            let body = ByteBuffer(string: #"{"to": "/tmp/kizuna-snapshot-route-test-never-written"}"#)
+            try await client.execute(uri: "/v1/admin/snapshot", method: .post, headers: [.contentType: "application/json"], body: body) { response in
+                #expect(response.status == .unauthorized && response.code == "auth.required")
+            }
+            try await client.execute(uri: "/v1/admin/snapshot", method: .post, headers: F.bearer(F.auditorToken), body: body) { response in
+                #expect(response.status == .forbidden && response.code == "auth.forbidden")
+            }
+            try await client.execute(uri: "/v1/admin/snapshot", method: .post, headers: F.bearer(F.memberToken), body: ByteBuffer(string: #"{"to": "relative.snap"}"#)) { response in
+                #expect(response.status == .badRequest && response.code == "snapshot.bad_target")
+            }
+            try await client.execute(uri: "/v1/admin/snapshot", method: .post, headers: F.bearer(F.memberToken), body: body) { response in
+                #expect(response.status == .notImplemented && response.code == "snapshot.unsupported_store")
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/kizuna-snapshot-route-test-never-written"))
     }
 }

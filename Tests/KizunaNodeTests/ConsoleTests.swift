@@ -195,6 +195,18 @@ import KizunaServer
         #expect(throws: Node.StartError(.developmentClock, "")) { try NodeRunner.developmentClockOffset(environment: [variable: "1000"], genesis: production) }
     }
 
+    /// The plain peer links of `kizuna bench network --compare-links` are refused on a chain that is not local.
+    @Test func developmentPlainLinksOnlyOnLocalChains() throws {
+        let variable = DevelopmentPlainLinks.environmentVariable
+        let local = APIFixture.makeGenesis()
+        #expect(try NodeRunner.developmentPlainLinks(environment: [:], genesis: local) == false)
+        #expect(try NodeRunner.developmentPlainLinks(environment: [variable: "1"], genesis: local))
+        #expect(throws: Node.StartError(.developmentPlainLinks, "")) { try NodeRunner.developmentPlainLinks(environment: [variable: "yes"], genesis: local) }
+        var production = local
+        production.chainId = "kizuna-city-1"
+        #expect(throws: Node.StartError(.developmentPlainLinks, "")) { try NodeRunner.developmentPlainLinks(environment: [variable: "1"], genesis: production) }
+    }
+
     @Test func nextIsAlwaysAConsolePath() {
         #expect(Console.safeNext("/console/explorer/block/2") == "/console/explorer/block/2")
         #expect(Console.safeNext("https://evil.example/") == "/console/explorer")

@@ -128,13 +128,14 @@ final class LocalNetworkProcesses: @unchecked Sendable {
     func logPath(_ name: String) -> String { folder.appendingPathComponent(name).appendingPathComponent("node-\(runCounts[name, default: 0]).log").path }
     func isRunning(_ name: String) -> Bool { processes[name]?.isRunning == true }
 
-    /// Starts a node and waits (bounded polls) until its API answers; false if it exited.
+    /// Starts a node (with `arguments` after its configuration) and waits (bounded polls) until
+    /// its API answers; false if it exited.
     @discardableResult
-    func start(_ name: String) async throws -> Bool {
+    func start(_ name: String, arguments: [String] = []) async throws -> Bool {
         runCounts[name, default: 0] += 1
         let process = Process()
         process.executableURL = NodeProcess.executable()
-        process.arguments = ["node", "--config", folder.appendingPathComponent(name).appendingPathComponent("node.toml").path]
+        process.arguments = ["node", "--config", folder.appendingPathComponent(name).appendingPathComponent("node.toml").path] + arguments
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         FileManager.default.createFile(atPath: logPath(name), contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath(name)))

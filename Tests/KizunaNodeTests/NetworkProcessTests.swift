@@ -42,6 +42,19 @@ struct NetworkProcessTests {
         }
     }
 
+    /// Every resident sending to the next (`stream`) until `stop` is set: the task ends when
+    /// all have stopped.
+    static func ring(_ network: LocalNetworkProcesses, residents: [PrivateKey], log: AcknowledgementLog, stop: StopFlag) -> Task<Void, Never> {
+        Task {
+            await withTaskGroup(of: Void.self) { group in
+                for (index, resident) in residents.enumerated() {
+                    let recipient = residents[(index + 1) % residents.count].publicKey
+                    group.addTask { await stream(network, from: resident, to: recipient, log: log, stop: stop) }
+                }
+            }
+        }
+    }
+
     /// One resident sending to the next, over whichever node is up; each signed transaction is
     /// retried on other nodes until it is seen committed (same id: it can commit only once).
     static func stream(_ network: LocalNetworkProcesses, from resident: PrivateKey, to recipient: PublicKey, log: AcknowledgementLog, stop: StopFlag) async {
@@ -101,14 +114,7 @@ struct NetworkProcessTests {
         try await Self.fund(network, residents: residents, via: "chamber")
         let log = AcknowledgementLog()
         let stop = StopFlag()
-        let workload = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for (index, resident) in residents.enumerated() {
-                    let recipient = residents[(index + 1) % residents.count].publicKey
-                    group.addTask { await Self.stream(network, from: resident, to: recipient, log: log, stop: stop) }
-                }
-            }
-        }
+        let workload = Self.ring(network, residents: residents, log: log, stop: stop)
         #expect(await network.eventually { await log.count >= 10 }, "the stream committed nothing")
 
         // SIGKILL one validator: the other three (3 of 4 > 2/3) keep committing.
