@@ -100,6 +100,19 @@ struct TransactionView: Codable, Sendable {
             return ["invoice": .string(value.invoice.hex), "payer": key(value.payer)]
         case .updateConsent(let value):
             return ["district": optional(value.district), "ageBand": value.ageBand.map { .number(UInt64($0)) } ?? .null, "analytics": .bool(value.analytics)]
+        case .govern(let value):
+            var fields: [String: JSONValue] = ["effectiveHeight": .number(value.change.effectiveHeight), "proposal": .string(value.change.proposal.kind),
+                                               "approvals": .array(value.approvals.map { key($0.signer) })]
+            switch value.change.proposal {
+            case .validatorSet(let validators):
+                fields["validators"] = .array(validators.map { .object(["name": .string($0.name), "organisation": .string($0.organisation), "publicKey": key($0.publicKey), "votingPower": .number($0.votingPower)]) })
+            case .assetPolicy(let asset, let policy):
+                fields["asset"] = .string(asset.name)
+                fields["policy"] = .object(["holderCapYen": .number(policy.holderCapYen), "sendLimitPerTransactionYen": .number(policy.sendLimitPerTransactionYen),
+                                            "sendLimitPerMonthYen": .number(policy.sendLimitPerMonthYen), "chargeBonusAppBasisPoints": .number(UInt64(policy.chargeBonusAppBasisPoints)),
+                                            "chargeBonusMachineBasisPoints": .number(UInt64(policy.chargeBonusMachineBasisPoints)), "redemptionFeeBasisPoints": .number(UInt64(policy.redemptionFeeBasisPoints))])
+            }
+            return fields
         }
     }
 }

@@ -63,7 +63,7 @@ extension SignedTransaction {
         case .issueInvoice(let invoice): accounts.append(invoice.payer)
         case .payInvoice(let payment): accounts.append(payment.issuer)
         case .cancelInvoice(let cancellation): accounts.append(cancellation.payer)
-        case .updateConsent: break
+        case .updateConsent, .govern: break
         }
         // Sorted and unique: the index entries of a block are then written in a fixed order.
         var unique: [PublicKey] = []

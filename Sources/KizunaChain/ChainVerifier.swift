@@ -34,6 +34,9 @@ public struct ChainVerifier: Sendable {
         var transactionCount = 0
         var historyEntryCount = 0
         var height: UInt64 = 1
+        // The validator sets followed from the blocks themselves (their `govern` transactions),
+        // not from the state read at the tip: the state is checked only at the end.
+        var schedule = ValidatorSchedule(genesis: genesis.validators)
         while height <= tipHeight {
             guard let block = try blocks.block(at: height) else {
                 throw ChainError(.missingBlock, "block \(height) is missing (tip is \(tipHeight))")
@@ -41,8 +44,8 @@ public struct ChainVerifier: Sendable {
             guard block.height == height else {
                 throw ChainError(.corruptBlock, "the block stored at height \(height) says it is block \(block.height)")
             }
-            try validator.checkHeader(block.header, tip: parent)
-            try validator.checkLastCommit(block, parentHash: parent.hash)
+            try validator.checkHeader(block.header, tip: parent, schedule: schedule)
+            try validator.checkLastCommit(block, parentHash: parent.hash, schedule: schedule)
             let transactions = try validator.verifyTransactions(block)
             for (index, transaction) in transactions.enumerated() {
                 guard let receipt = try blocks.receipt(of: transaction.id),
@@ -63,13 +66,14 @@ public struct ChainVerifier: Sendable {
                 throw ChainError(.badCertificate, "block \(height) (\(block.hash)) has no stored certificate")
             }
             do {
-                try certificate.verify(chainId: genesis.chainId, height: height, blockHash: block.hash, validators: genesis.validators)
+                try certificate.verify(chainId: genesis.chainId, height: height, blockHash: block.hash, validators: schedule.set(at: height))
             } catch {
                 throw ChainError(.badCertificate, "block \(height) (\(block.hash)): the stored certificate is invalid: \(error)")
             }
             guard try blocks.height(ofBlock: block.hash) == height else {
                 throw ChainError(.corruptIndex, "block \(height): the hash index does not map \(block.hash) to it")
             }
+            schedule = schedule.noting(block)
             parent = ChainTip(height: height, hash: block.hash, stateRoot: block.header.stateRoot, timestamp: block.header.timestamp)
             if height % 1000 == 0 { progress(height, tipHeight) }
             height += 1
@@ -116,6 +120,9 @@ public struct ChainVerifier: Sendable {
         }
         guard storedTreeRoot == parent.stateRoot else {
             throw ChainError(.corruptState, "the stored state tree has root \(storedTreeRoot), block \(parent.height) commits to \(parent.stateRoot)")
+        }
+        guard try blocks.validatorSchedule() == schedule else {
+            throw ChainError(.corruptState, "the validator-set changes in the state differ from those the blocks' governance transactions made")
         }
         progress(tipHeight, tipHeight)
         return Summary(height: tipHeight, tipHash: parent.hash, stateRoot: parent.stateRoot, transactions: transactionCount, stateEntries: leaves.count)

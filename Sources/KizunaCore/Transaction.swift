@@ -167,6 +167,7 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
     case payInvoice(PayInvoice)
     case cancelInvoice(CancelInvoice)
     case updateConsent(UpdateConsent)
+    case govern(Govern)
 
     /// Each kind's name, its tag byte and its fields: the one table that `kind`, `tag` and
     /// the encoding read.
@@ -195,6 +196,7 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
         case .payInvoice(let fields): ("pay_invoice", 21, fields)
         case .cancelInvoice(let fields): ("cancel_invoice", 22, fields)
         case .updateConsent(let fields): ("update_consent", 23, fields)
+        case .govern(let fields): ("govern", 24, fields)
         }
     }
 
@@ -234,6 +236,7 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
         case 21: self = .payInvoice(try decoder.decode(PayInvoice.self))
         case 22: self = .cancelInvoice(try decoder.decode(CancelInvoice.self))
         case 23: self = .updateConsent(try decoder.decode(UpdateConsent.self))
+        case 24: self = .govern(try decoder.decode(Govern.self))
         case let other: throw DecodingError(.invalidTag, "unknown transaction kind \(other)", offset: start)
         }
     }
@@ -478,6 +481,20 @@ public struct TransactionErrorCode: ErrorCode, CustomStringConvertible {
     public static let visitorLimitExceeded = Self(rawValue: "ledger.visitor_limit_exceeded")
     /// `update_consent` that changes nothing.
     public static let consentUnchanged = Self(rawValue: "ledger.consent_unchanged")
+    /// `govern`: the effective height is not far enough ahead (ADR 0018).
+    public static let governanceTooSoon = Self(rawValue: "ledger.governance_too_soon")
+    /// `govern`: the approvals hold no more than two thirds of the voting power in force.
+    public static let governanceNoQuorum = Self(rawValue: "ledger.governance_no_quorum")
+    /// `govern`: an approval by a key that is not a validator of the set in force.
+    public static let governanceUnknownValidator = Self(rawValue: "ledger.governance_unknown_validator")
+    /// `govern`: two approvals by one validator.
+    public static let governanceDuplicateApproval = Self(rawValue: "ledger.governance_duplicate_approval")
+    /// `govern`: an approval whose signature does not verify for this change on this chain.
+    public static let governanceBadApproval = Self(rawValue: "ledger.governance_bad_approval")
+    /// `govern`: a change of the same thing is already scheduled and not yet in force.
+    public static let governanceChangePending = Self(rawValue: "ledger.governance_change_pending")
+    /// `govern`: the proposal itself breaks a rule (an empty or malformed set, an expiry change…).
+    public static let governanceInvalidProposal = Self(rawValue: "ledger.governance_invalid_proposal")
     public static let mempoolFull = Self(rawValue: "mempool.full")
     public static let accountQueueFull = Self(rawValue: "mempool.account_queue_full")
     /// Admission control: the network already holds what it can commit within the latency

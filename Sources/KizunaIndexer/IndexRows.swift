@@ -119,7 +119,7 @@ public struct BlockRows: Sendable {
             case .issueInvoice(let fields): (counterparty, amount) = (fields.payer, fields.amount)
             case .payInvoice(let fields): (counterparty, amount) = (fields.issuer, fields.amount)
             case .cancelInvoice(let fields): counterparty = fields.payer
-            case .updateConsent: break
+            case .updateConsent, .govern: break
             }
             transactions.append(TransactionRow(
                 id: transaction.id.hex, height: height, index: Int32(index), kind: transaction.body.kind,

@@ -14,6 +14,8 @@ public struct AdmissionState: Sendable {
     /// rules (expiries, base-date snapshots) at `context`.
     public let context: BlockContext
     private let blockStart: StateOverlay
+    /// The ledger with the rules in force at the next block (governance, ADR 0018).
+    private let rules: Ledger
 
     /// Begins the next block on `store` at `context` (its height is the tip's plus one, its
     /// timestamp the time the caller expects the block at).
@@ -23,6 +25,7 @@ public struct AdmissionState: Sendable {
         overlay.commitTransaction()
         self.context = context
         self.blockStart = overlay
+        self.rules = try ledger.inForce(at: context.height, state: overlay)
     }
 
     /// The verdict for one account's chain of transactions applied in order on the start of
@@ -37,7 +40,8 @@ public struct AdmissionState: Sendable {
         public var overlay: StateOverlay
     }
 
-    /// Applies `chain` in order until one fails. A `TransactionError` is a verdict; any other
+    /// Applies `chain` in order until one fails. `ledger` is the one the state was begun with;
+    /// the rules applied are those in force at the next block. A `TransactionError` is a verdict; any other
     /// error (a failed read, a corrupt value) is the node's and is thrown.
     public func check(_ chain: [VerifiedTransaction], ledger: Ledger) throws -> Verdict {
         try extending(Verdict(applying: 0, failure: nil, overlay: blockStart), with: chain, ledger: ledger)
@@ -50,7 +54,7 @@ public struct AdmissionState: Sendable {
         var result = verdict
         for transaction in more {
             do {
-                try ledger.apply(transaction, context: context, overlay: &result.overlay)
+                try rules.apply(transaction, context: context, overlay: &result.overlay)
                 result.overlay.commitTransaction()
                 result.applying += 1
             } catch let error as TransactionError {

@@ -188,7 +188,7 @@ public actor Node {
             height: block.height, round: 0, blockHash: block.hash,
             signatures: [CommitCertificate.precommit(chainId: genesis.chainId, height: block.height, round: 0, blockHash: block.hash, key: key)]
         )
-        let committed = try validated.committed(by: certificate, chainId: genesis.chainId, validators: genesis.validators)
+        let committed = try blocks.certify(validated, by: certificate)
         try blocks.commit(committed)
         lastBlockMilliseconds = nowMilliseconds
         afterCommit(block, certificate: certificate, execution: validated.execution)
@@ -203,7 +203,8 @@ public actor Node {
         metrics.add("kizuna_committed_blocks_total")
         metrics.add("kizuna_committed_transactions_total", Double(execution.accepted.count))
         let signers = Set(certificate.signatures.map(\.validator))
-        for validator in genesis.validators.validators where !signers.contains(validator.publicKey) {
+        let validators = (try? blocks.validatorSet(at: block.height)) ?? genesis.validators
+        for validator in validators.validators where !signers.contains(validator.publicKey) {
             metrics.add("kizuna_missed_precommits_total", label: validator.name)
         }
         metrics.observeBlock(timestamp: block.header.timestamp)
