@@ -125,6 +125,7 @@ public actor ConsensusEngine {
         inbox = BoundedInbox(peerInputsMax: Self.inboxPeerInputsMax)
         validatorSchedule = NIOLockedValueBox(schedule)
         governedKeys.replace(with: schedule.keys(from: tip.nextHeight))
+        node.metrics.set("kizuna_validators", Double(schedule.set(at: tip.nextHeight).validators.count))
     }
 
     /// Whether this node votes at the height being decided (its key is in the set in force).

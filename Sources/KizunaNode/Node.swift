@@ -75,11 +75,18 @@ public actor Node {
 
     public init(configuration: NodeConfiguration, genesis: Genesis, blocks: BlockStore, key: PrivateKey, mode: Mode = .single, logger: Logger) throws(StartError) {
         if mode == .single {
-            guard let me = genesis.validators.validator(for: key.publicKey) else {
+            // The set in force for the next block: genesis's, or one governance put in force.
+            let validators: ValidatorSet
+            do {
+                validators = try blocks.validatorSet(at: blocks.tipHeight() + 1)
+            } catch {
+                throw StartError(.store, "\(error)", cause: error)
+            }
+            guard let me = validators.validator(for: key.publicKey) else {
                 throw StartError(.notAValidator, "the key \(key.publicKey.address) is not a validator of chain '\(genesis.chainId)'")
             }
-            guard genesis.validators.isQuorum(me.votingPower) else {
-                throw StartError(.needsConsensus, "validator '\(me.name)' holds \(me.votingPower) of \(genesis.validators.totalVotingPower) voting power; a single node can only commit alone on a genesis where it holds more than 2/3 (configure the peer network to run consensus)")
+            guard validators.isQuorum(me.votingPower) else {
+                throw StartError(.needsConsensus, "validator '\(me.name)' holds \(me.votingPower) of \(validators.totalVotingPower) voting power; a single node can only commit alone where it holds more than 2/3 (configure the peer network to run consensus)")
             }
         }
         self.mode = mode
