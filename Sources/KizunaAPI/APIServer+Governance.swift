@@ -1,4 +1,5 @@
 import Hummingbird
+import KizunaChain
 import KizunaCore
 import KizunaLedger
 import KizunaNode

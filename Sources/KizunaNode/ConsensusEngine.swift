@@ -62,7 +62,7 @@ public actor ConsensusEngine {
     /// after every commit; read by `deliver` on the network's threads.
     nonisolated let validatorSchedule: NIOLockedValueBox<ValidatorSchedule>
     /// The keys of the sets in force and scheduled, for the peer handshakes (`attach`).
-    nonisolated let governedKeys = GovernedKeys()
+    public nonisolated let governedKeys = GovernedKeys()
     /// A scheduled set that holds this node's key although it cannot sign was reported.
     var reportedUnsignableJoin = false
 

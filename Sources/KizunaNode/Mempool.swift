@@ -18,6 +18,8 @@ public enum AdmissionLane: Int, Sendable, CaseIterable, CustomStringConvertible 
              .setProgramTerms, .topUpProgram, .closeProgram: self = .operations
         // Businesses' payments and bills, and consent changes: not a campaign's flood.
         case .payBusiness, .issueInvoice, .payInvoice, .cancelInvoice, .updateConsent: self = .operations
+        // The consortium's governance changes (ADR 0018).
+        case .govern: self = .operations
         }
     }
 

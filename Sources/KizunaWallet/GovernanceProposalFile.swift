@@ -5,7 +5,7 @@ public import Foundation
 /// "Governance"): written once (`kizuna governance propose`), signed offline by each
 /// organisation's validator key (`sign`), merged (`combine`) and submitted by an authority
 /// (`submit`). The JSON carries the proposal hash so that each signer sees what it approves.
-public struct GovernanceProposalFile: Codable, Sendable, Hashable {
+public struct GovernanceProposalFile: Codable, Sendable {
     public struct Approval: Codable, Sendable, Hashable {
         /// The validator key's address (kz1…).
         public var publicKey: String

@@ -86,7 +86,8 @@ struct GovernanceVectorTests {
         #expect(Set(govern.approvals.map(\.signer)) == [Fixtures.key("validator-city").publicKey, Fixtures.key("validator-chamber").publicKey])
         // JSON round trip.
         let decoded = try JSONDecoder().decode(GovernanceProposalFile.self, from: JSONEncoder().encode(combined))
-        #expect(decoded == combined)
+        #expect(decoded.proposalHash == combined.proposalHash && decoded.approvals == combined.approvals)
+        #expect(try decoded.change() == Self.setChange)
         // A file whose proposal was changed after it was written.
         var changed = combined
         changed.effectiveHeight += 1
