@@ -481,20 +481,6 @@ public struct TransactionErrorCode: ErrorCode, CustomStringConvertible {
     public static let visitorLimitExceeded = Self(rawValue: "ledger.visitor_limit_exceeded")
     /// `update_consent` that changes nothing.
     public static let consentUnchanged = Self(rawValue: "ledger.consent_unchanged")
-    /// `govern`: the effective height is not far enough ahead (ADR 0018).
-    public static let governanceTooSoon = Self(rawValue: "ledger.governance_too_soon")
-    /// `govern`: the approvals hold no more than two thirds of the voting power in force.
-    public static let governanceNoQuorum = Self(rawValue: "ledger.governance_no_quorum")
-    /// `govern`: an approval by a key that is not a validator of the set in force.
-    public static let governanceUnknownValidator = Self(rawValue: "ledger.governance_unknown_validator")
-    /// `govern`: two approvals by one validator.
-    public static let governanceDuplicateApproval = Self(rawValue: "ledger.governance_duplicate_approval")
-    /// `govern`: an approval whose signature does not verify for this change on this chain.
-    public static let governanceBadApproval = Self(rawValue: "ledger.governance_bad_approval")
-    /// `govern`: a change of the same thing is already scheduled and not yet in force.
-    public static let governanceChangePending = Self(rawValue: "ledger.governance_change_pending")
-    /// `govern`: the proposal itself breaks a rule (an empty or malformed set, an expiry change…).
-    public static let governanceInvalidProposal = Self(rawValue: "ledger.governance_invalid_proposal")
     public static let mempoolFull = Self(rawValue: "mempool.full")
     public static let accountQueueFull = Self(rawValue: "mempool.account_queue_full")
     /// Admission control: the network already holds what it can commit within the latency
