@@ -65,6 +65,8 @@ struct NodeInitCommand: ParsableCommand {
         # Where the HTTP API (and the console at /console) listens.
         host = "\(defaults.api.host)"
         port = \(defaults.api.port)
+        # HTTPS on this port: set tlsCertificateFile (PEM chain, the server's certificate
+        # first) and tlsKeyFile (its unencrypted PEM key) together; without them, plain HTTP.
 
         # The operator's metrics port: with it, /metrics and /health are served there and not
         # on the API port.

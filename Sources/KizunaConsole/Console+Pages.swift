@@ -58,12 +58,15 @@ extension Console {
             },
             xLabel: { Self.shortTime(UInt64($0) * 1000) }, yLabel: { Self.number(UInt64(max($0, 0))) }, emptyText: "—"
         )
+        // nil: computed for the first time since the node started, by another request or the
+        // console service; the page says so instead of waiting for it.
         let aggregates = try index.recentAggregates()
-        let days = aggregates.days.reversed().map { day -> [String: Any] in
+        let closedDays = aggregates?.days ?? []
+        let days = closedDays.reversed().map { day -> [String: Any] in
             ["day": Self.day(day.day), "suppressed": day.total.suppressed,
              "payments": Self.number(UInt64(day.total.payments ?? 0)), "yen": Self.yen(day.total.yen ?? 0), "residents": Self.number(UInt64(day.total.residents ?? 0))]
         }
-        let visibleDays = aggregates.days.filter { !$0.total.suppressed }
+        let visibleDays = closedDays.filter { !$0.total.suppressed }
         let dayChart = SVGChart.bars(
             title: text["paymentsPerDay"]!, names: [text["payments"]!],
             groups: visibleDays.map { (label: String(Self.day($0.day).dropFirst(5)), values: [Int64(clamping: $0.total.payments ?? 0)]) },
@@ -71,7 +74,7 @@ extension Console {
         )
         // Sums of published cells only: a sum of publishable figures is publishable.
         var categories: [String: (payments: Int, yen: UInt64)] = [:]
-        for day in aggregates.days {
+        for day in closedDays {
             for group in day.byMerchantCategory where !group.suppressed {
                 categories[group.key, default: (0, 0)].payments += group.payments ?? 0
                 categories[group.key, default: (0, 0)].yen += group.yen ?? 0
@@ -91,7 +94,7 @@ extension Console {
             },
             "supplyChart": supplyChart, "dayChart": dayChart, "days": days, "categoryChart": categoryChart,
             "categories": categoryKeys.map { ["key": $0, "payments": Self.number(UInt64(categories[$0]!.payments)), "yen": Self.yen(categories[$0]!.yen)] },
-            "threshold": "\(aggregates.minimumResidents)",
+            "threshold": "\(aggregates?.minimumResidents ?? ChainReports.minimumResidentsPerGroup)", "computing": aggregates == nil,
         ])
     }
 

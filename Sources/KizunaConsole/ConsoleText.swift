@@ -60,6 +60,7 @@ enum ConsoleText {
         "residents": ("利用者数", "Residents"),
         "day": ("日付", "Day"),
         "suppressed": ("秘匿", "suppressed"),
+        "aggregatesComputing": ("日別の集計を計算中です(ノードの起動後に一度だけ、大きな台帳では数十秒かかります)。しばらくしてから再読み込みしてください。", "The daily aggregates are being computed (once after the node starts; tens of seconds on a large ledger). Reload in a moment."),
         "aggregatesNote": ("集計は締めた日(ブロック時刻で日本時間の前日まで)だけを公開し、利用者が基準人数未満の区分は秘匿します。", "Aggregates are published for closed days only (up to the day before the tip's Japan-time day), and a group of fewer residents than the threshold is suppressed."),
         "program": ("施策", "Program"),
         "name": ("名称", "Name"),

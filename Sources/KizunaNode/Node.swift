@@ -290,4 +290,7 @@ public enum NodeStartErrorCode: String, ErrorCode {
     case signer = "node.signer"
     /// `KIZUNA_DEV_CLOCK_OFFSET_MS` on a chain that is not local, or not an integer.
     case developmentClock = "node.development_clock"
+    /// `api.tlsCertificateFile` / `api.tlsKeyFile` cannot be read, are not PEM, or the key
+    /// is not the certificate's.
+    case apiTLS = "node.api_tls"
 }

@@ -31,6 +31,14 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         /// in the next day's file (docs/settlement-file.md). Not consensus state: every node
         /// and `kizuna report settlement-file --cutoff` must be given the same.
         public var settlementCutoff: String = "15:00"
+        /// HTTPS: the PEM certificate chain (the server's certificate first) and its PEM private
+        /// key. Both or neither; without them the API speaks plain HTTP (behind a TLS proxy, or
+        /// on 127.0.0.1). Relative paths are relative to the configuration file's folder.
+        public var tlsCertificateFile: String?
+        public var tlsKeyFile: String?
+
+        /// Whether the API is served over HTTPS.
+        public var usesTLS: Bool { tlsCertificateFile != nil }
 
         public init(host: String, port: Int, requestsPerSecondPerClient: Int = 200, requestBurstPerClient: Int = 400, rateLimitedClientsMax: Int = 10_000, rateLimitLoopback: Bool = false, pageSizeMax: Int = 100, eventSubscribersMax: Int = 256, historicalQueriesMax: Int = 1, historyBlocksScannedMax: Int = 10_000) {
             self.host = host
@@ -48,6 +56,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey, CaseIterable {
             case host, port, requestsPerSecondPerClient, requestBurstPerClient, rateLimitedClientsMax, rateLimitLoopback
             case pageSizeMax, eventSubscribersMax, historicalQueriesMax, historyBlocksScannedMax, settlementCutoff
+            case tlsCertificateFile, tlsKeyFile
         }
     }
 
@@ -319,6 +328,8 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         configuration.genesisFile = resolve(configuration.genesisFile)
         configuration.validatorKeyFile = resolve(configuration.validatorKeyFile)
         configuration.signerStateFile = configuration.signerStateFile.map(resolve)
+        configuration.api.tlsCertificateFile = configuration.api.tlsCertificateFile.map(resolve)
+        configuration.api.tlsKeyFile = configuration.api.tlsKeyFile.map(resolve)
         return configuration
     }
 
@@ -369,6 +380,9 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         try check((1...10_000_000).contains(api.rateLimitedClientsMax), "api.rateLimitedClientsMax", "must be 1–10000000")
         try check((1...1000).contains(api.pageSizeMax), "api.pageSizeMax", "must be 1–1000")
         try check(SettlementCutoff(text: api.settlementCutoff) != nil, "api.settlementCutoff", "must be HH:MM, 00:00–23:59 (Japan time)")
+        try check((api.tlsCertificateFile == nil) == (api.tlsKeyFile == nil), "api.tlsCertificateFile and api.tlsKeyFile",
+                  "must be given together (HTTPS needs both the certificate chain and its private key) or both left out (plain HTTP)")
+        try check(api.tlsCertificateFile?.isEmpty != true && api.tlsKeyFile?.isEmpty != true, "api.tlsCertificateFile and api.tlsKeyFile", "must not be empty")
         try check((0...100_000).contains(api.eventSubscribersMax), "api.eventSubscribersMax", "must be 0–100000")
         try check((0...64).contains(api.historicalQueriesMax), "api.historicalQueriesMax", "must be 0–64")
         try check((1...10_000_000).contains(api.historyBlocksScannedMax), "api.historyBlocksScannedMax", "must be 1–10000000")

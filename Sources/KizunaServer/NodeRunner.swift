@@ -20,6 +20,8 @@ import Prometheus
 /// runs the block producer and the API under one service group until SIGTERM or SIGINT.
 public enum NodeRunner {
     public static func run(configuration: NodeConfiguration, validatorKey: PrivateKey, logger: Logger) async throws {
+        // The API's certificate and key are checked before anything else is opened.
+        let apiServer = try APITransport.serverBuilder(for: configuration.api)
         let genesis = try Genesis.load(path: configuration.genesisFile)
         logger.info("starting node", metadata: ["chain": "\(genesis.chainId)", "genesis": "\(genesis.hash)", "data": "\(configuration.dataDirectory)"])
         if genesis.isLocalChain {
@@ -69,13 +71,15 @@ public enum NodeRunner {
         }
         let host = configuration.api.host
         let port = configuration.api.port
+        let scheme = configuration.api.usesTLS ? "https" : "http"
         let application = Application(
             router: APIServer.router(node: node, addRoutes: { router in console?.addRoutes(to: router) }),
+            server: apiServer,
             configuration: .init(address: .hostname(host, port: port), serverName: "kizuna"),
             services: allServices,
             onServerRunning: { _ in
-                logger.notice("API listening", metadata: ["url": "http://\(host):\(port)/v1/status"])
-                if console != nil { logger.notice("console listening", metadata: ["url": "http://\(host):\(port)/console"]) }
+                logger.notice("API listening", metadata: ["url": "\(scheme)://\(host):\(port)/v1/status"])
+                if console != nil { logger.notice("console listening", metadata: ["url": "\(scheme)://\(host):\(port)/console"]) }
             },
             logger: logger
         )

@@ -57,10 +57,10 @@ final class NodeProcess: @unchecked Sendable {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates.last!
     }
 
-    /// Starts the node and waits (a bounded number of polls) until its API answers.
-    /// Returns false if the process exited instead.
+    /// Starts the node and waits (a bounded number of polls) until its API answers (or, with
+    /// `isReady`, until that says so). Returns false if the process exited instead.
     @discardableResult
-    func start() async throws -> Bool {
+    func start(isReady: (@Sendable () async -> Bool)? = nil) async throws -> Bool {
         runCount += 1
         let process = Process()
         process.executableURL = NodeProcess.executable()
@@ -73,7 +73,11 @@ final class NodeProcess: @unchecked Sendable {
         self.process = process
         for _ in 0..<1200 {
             if !process.isRunning { return false }
-            if let reply = try? await client.get("v1/status"), reply.statusCode == 200 { return true }
+            if let isReady {
+                if await isReady() { return true }
+            } else if let reply = try? await client.get("v1/status"), reply.statusCode == 200 {
+                return true
+            }
             try await Task.sleep(nanoseconds: 50_000_000)
         }
         return false
