@@ -3,6 +3,9 @@ import Testing
 import Hummingbird
 import HummingbirdTesting
 import KizunaCore
+import KizunaLedger
+import KizunaNode
+import KizunaChain
 import KizunaWallet
 
 /// `GET /v1/governance` (ADR 0018, docs/api.md §11): the amendments on chain and the policies in
