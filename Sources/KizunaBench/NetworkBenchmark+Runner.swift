@@ -251,6 +251,14 @@ final class BenchRunner {
             result.storageByFamily = (try? store.familyUsage()) ?? []
             result.storageNode = name
             store.close()
+            // And what a long-lived node converges to: the same store fully compacted
+            // (overwritten tree nodes and deleted entries dropped, every level compressed).
+            if let writable = try? RocksDBStore(path: network.dataPath(name) + "/chain") {
+                writable.compact()
+                result.storageCompacted = (try? writable.familyUsage()) ?? []
+                writable.close()
+                result.bytesOnDiskCompacted = writable.diskUsageBytes()
+            }
         }
         result.clientCPUSeconds = BenchProcessStats.cpuSeconds(getpid()) ?? 0
         result.seconds = Double(benchNow() - started) / 1e9

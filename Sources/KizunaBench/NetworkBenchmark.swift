@@ -255,6 +255,9 @@ public struct NetworkBenchmark: Sendable {
         /// What one validator's store (`storageNode`) holds per column family, after the run.
         public var storageByFamily: [RocksDBStore.FamilyUsage] = []
         public var storageNode = ""
+        /// The same store after a full compaction (ADR 0020): per family, and the whole folder.
+        public var storageCompacted: [RocksDBStore.FamilyUsage] = []
+        public var bytesOnDiskCompacted: UInt64 = 0
         public var nodesPeakRSSBytes: [String: UInt64]
         public var clientCPUSeconds: Double
         public var seconds: Double

@@ -183,13 +183,26 @@ struct BenchNetworkCommand: AsyncParsableCommand {
             // Where a validator's bytes are (issue 16): logical bytes from a scan, table files
             // from RocksDB; the rest of the folder is the write-ahead log, manifest and info log.
             let perTransaction = { (bytes: UInt64) in number(Double(bytes) / Double(result.chainTransactions)) }
-            text += "\n| column family (\(result.storageNode), after the run) | entries | key + value bytes per transaction | table-file bytes per transaction |\n|---|---|---|---|\n"
+            let compacted = Dictionary(result.storageCompacted.map { ($0.family, $0.tableFileBytes) }) { first, _ in first }
+            text += "\n| column family (\(result.storageNode), after the run) | entries | key + value bytes per transaction | table-file bytes per transaction | after a full compaction |\n|---|---|---|---|---|\n"
             for usage in result.storageByFamily {
-                text += "| \(usage.family) | \(usage.entries) | \(perTransaction(usage.keyBytes + usage.valueBytes)) | \(perTransaction(usage.tableFileBytes)) |\n"
+                text += "| \(usage.family) | \(usage.entries) | \(perTransaction(usage.keyBytes + usage.valueBytes)) | \(perTransaction(usage.tableFileBytes)) | \(compacted[usage.family].map(perTransaction) ?? "—") |\n"
             }
             let tables = result.storageByFamily.reduce(UInt64(0)) { $0 + $1.tableFileBytes }
+            let compactedTables = result.storageCompacted.reduce(UInt64(0)) { $0 + $1.tableFileBytes }
             if let folder = result.bytesOnDiskPerNode[result.storageNode], folder >= tables {
-                text += "| write-ahead log, manifest, info log (the rest of the folder) | — | — | \(perTransaction(folder - tables)) |\n"
+                let rest = result.bytesOnDiskCompacted >= compactedTables ? perTransaction(result.bytesOnDiskCompacted - compactedTables) : "—"
+                text += "| write-ahead log, manifest, info log (the rest of the folder) | — | — | \(perTransaction(folder - tables)) | \(rest) |\n"
+            }
+            if !result.storageCompacted.isEmpty {
+                // The state's families grow with the accounts, the others with the chain: a
+                // longer run divides the first by more transactions, never the second.
+                let stateFamilies: Set<String> = ["state", "state_tree"]
+                let chainBytes = result.storageCompacted.filter { !stateFamilies.contains($0.family) }.reduce(UInt64(0)) { $0 + $1.tableFileBytes }
+                let stateBytes = result.storageCompacted.filter { stateFamilies.contains($0.family) }.reduce(UInt64(0)) { $0 + $1.tableFileBytes }
+                text += "| **compacted: growing with the chain** (all but state, state_tree) | — | — | — | \(perTransaction(chainBytes)) |\n"
+                text += "| **compacted: the state and its tree** (\(mebibytes(stateBytes)) MiB, grows with the accounts) | — | — | — | \(perTransaction(stateBytes)) |\n"
+                text += "| **compacted: the whole data folder** | — | — | — | \(perTransaction(result.bytesOnDiskCompacted)) |\n"
             }
         }
         return text

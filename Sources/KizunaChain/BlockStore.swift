@@ -127,9 +127,33 @@ public final class BlockStore: Sendable {
     }
 
     /// Where a committed transaction is (height and index), or nil.
+    ///
+    /// The entry is the position alone, `height ‖ index` (12 bytes, ADR 0020): the id is its
+    /// key. Folders written before hold the whole receipt (id ‖ height ‖ index, 44 bytes);
+    /// both read the same.
     public func receipt(of transactionId: Hash) throws(ChainError) -> Receipt? {
-        try decoded(Receipt.self, at: transactionId.bytes, in: .transactions, .corruptIndex, "the index entry of transaction \(transactionId)")
+        guard let bytes = try read(transactionId.bytes, in: .transactions) else { return nil }
+        if bytes.count == Self.receiptPositionBytes {
+            var decoder = Decoder(bytes)
+            guard let height = try? decoder.decodeUInt64(), let index = try? decoder.decodeUInt32(), (try? decoder.finish()) != nil else {
+                throw ChainError(.corruptIndex, "the index entry of transaction \(transactionId) does not decode as height and index")
+            }
+            return Receipt(transactionId: transactionId, height: height, index: index)
+        }
+        let receipt: Receipt
+        do {
+            receipt = try Receipt(storedBytes: bytes)
+        } catch {
+            throw ChainError(.corruptIndex, "the index entry of transaction \(transactionId) does not decode: \(error)")
+        }
+        guard receipt.transactionId == transactionId else {
+            throw ChainError(.corruptIndex, "the index entry of transaction \(transactionId) names transaction \(receipt.transactionId)")
+        }
+        return receipt
     }
+
+    /// Size of an index entry of the `transactions` family: height (8) and index (4).
+    static let receiptPositionBytes = 12
 
     /// The positions of the committed transactions that name `account` (`AccountHistory`),
     /// newest first, strictly before `before` (from the tip when nil), at most `limit`: one
@@ -214,7 +238,7 @@ public final class BlockStore: Sendable {
         batch.put(heightKey, for: block.hash.bytes, in: .blockHashes)
         batch.put(certificate.canonicalBytes, for: heightKey, in: .certificates)
         for receipt in execution.receipts {
-            batch.put(receipt.canonicalBytes, for: receipt.transactionId.bytes, in: .transactions)
+            batch.put(encodeUInt64(receipt.height) + encodeUInt32(receipt.index), for: receipt.transactionId.bytes, in: .transactions)
         }
         AccountHistory.addEntries(of: block, to: &batch)
         batch.put(heightKey, for: MetaKey.tipHeight, in: .meta)

@@ -16,6 +16,12 @@ public struct AdmissionState: Sendable {
     private let blockStart: StateOverlay
     /// The ledger with the rules in force at the next block (governance, ADR 0018).
     private let rules: Ledger
+    /// The validator set and asset policies in force at the next block: a verdict kept from one
+    /// block to the next (ADR 0020) holds only if these did not change (ADR 0018).
+    public var rulesInForce: Genesis { rules.genesis }
+    /// The keys the time rules at the start of the next block wrote: where this start may
+    /// differ from the committed state (ADR 0020).
+    public let startKeys: [[UInt8]]
 
     /// Begins the next block on `store` at `context` (its height is the tip's plus one, its
     /// timestamp the time the caller expects the block at).
@@ -26,6 +32,7 @@ public struct AdmissionState: Sendable {
         self.context = context
         self.blockStart = overlay
         self.rules = try ledger.inForce(at: context.height, state: overlay)
+        self.startKeys = overlay.changes.map(\.key)
     }
 
     /// The verdict for one account's chain of transactions applied in order on the start of
@@ -38,13 +45,18 @@ public struct AdmissionState: Sendable {
         /// The overlay after the applying prefix, to check a further transaction on
         /// (`extending`) without applying the prefix again.
         public var overlay: StateOverlay
+        /// What the chain's checks read (keys, prefixes, how much of the block time).
+        public var reads: StateReadLog
     }
 
     /// Applies `chain` in order until one fails. `ledger` is the one the state was begun with;
     /// the rules applied are those in force at the next block. A `TransactionError` is a verdict; any other
     /// error (a failed read, a corrupt value) is the node's and is thrown.
     public func check(_ chain: [VerifiedTransaction], ledger: Ledger) throws -> Verdict {
-        try extending(Verdict(applying: 0, failure: nil, overlay: blockStart), with: chain, ledger: ledger)
+        let reads = StateReadLog()
+        var overlay = blockStart
+        overlay.reads = reads
+        return try extending(Verdict(applying: 0, failure: nil, overlay: overlay, reads: reads), with: chain, ledger: ledger)
     }
 
     /// Applies `more` after the applying prefix of `verdict` (whose chain must have applied
@@ -52,6 +64,8 @@ public struct AdmissionState: Sendable {
     public func extending(_ verdict: Verdict, with more: [VerifiedTransaction], ledger: Ledger) throws -> Verdict {
         precondition(verdict.failure == nil, "a chain that failed cannot be extended")
         var result = verdict
+        var context = self.context
+        context.reads = verdict.reads
         for transaction in more {
             do {
                 try rules.apply(transaction, context: context, overlay: &result.overlay)

@@ -15,18 +15,23 @@ extension StateKey {
     public static let policyAmendmentsKey: [UInt8] = [policyAmendments]
 }
 
-/// The stored list of validator-set changes (`0x23`), oldest first.
-public struct ValidatorChangeList: Sendable, Hashable, CanonicalCodable {
-    public var changes: [ValidatorSetChange]
+/// A list as the governance records store it: `u32` count ‖ each element. `0x23` holds
+/// every validator-set change, oldest first; `0x24` every policy amendment, by effective height
+/// then asset.
+public struct StoredList<Element: CanonicalCodable & Sendable & Hashable>: Sendable, Hashable, CanonicalCodable {
+    public var elements: [Element]
 
-    public init(_ changes: [ValidatorSetChange]) { self.changes = changes }
+    public init(_ elements: [Element]) { self.elements = elements }
 
-    public func encode(to encoder: inout Encoder) { encoder.encode(changes) }
+    public func encode(to encoder: inout Encoder) { encoder.encode(elements) }
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
-        changes = try decoder.decodeList(ValidatorSetChange.self, maxCount: Int(UInt32.max))
+        elements = try decoder.decodeList(Element.self, maxCount: Int(UInt32.max))
     }
 }
+
+public typealias ValidatorChangeList = StoredList<ValidatorSetChange>
+public typealias PolicyAmendmentList = StoredList<PolicyAmendment>
 
 /// An asset policy in force from a height on (`0x24`).
 public struct PolicyAmendment: Sendable, Hashable, CanonicalCodable {
@@ -49,19 +54,6 @@ public struct PolicyAmendment: Sendable, Hashable, CanonicalCodable {
     }
 }
 
-/// The stored list of policy amendments (`0x24`), by effective height then asset.
-public struct PolicyAmendmentList: Sendable, Hashable, CanonicalCodable {
-    public var amendments: [PolicyAmendment]
-
-    public init(_ amendments: [PolicyAmendment]) { self.amendments = amendments }
-
-    public func encode(to encoder: inout Encoder) { encoder.encode(amendments) }
-
-    public init(from decoder: inout Decoder) throws(DecodingError) {
-        amendments = try decoder.decodeList(PolicyAmendment.self, maxCount: Int(UInt32.max))
-    }
-}
-
 extension Ledger {
     /// The fewest blocks between the block that carries a `govern` and the change: the
     /// effective height must be above the block's height plus this. It gives every node (and
@@ -76,20 +68,20 @@ extension Ledger {
 
     func validatorSchedule(state: StateOverlay) throws -> ValidatorSchedule {
         let stored = try state.decoded(StateKey.validatorChangesKey, as: ValidatorChangeList.self)
-        return ValidatorSchedule(genesis: genesisValidators, changes: stored?.changes ?? [])
+        return ValidatorSchedule(genesis: genesisValidators, changes: stored?.elements ?? [])
     }
 
     /// Every policy amendment the state in `store` records, by effective height then asset.
     public func policyAmendments(store: any KeyValueStore) throws -> [PolicyAmendment] {
-        try StateOverlay(base: store).decoded(StateKey.policyAmendmentsKey, as: PolicyAmendmentList.self)?.amendments ?? []
+        try StateOverlay(base: store).decoded(StateKey.policyAmendmentsKey, as: PolicyAmendmentList.self)?.elements ?? []
     }
 
     /// The ledger with the rules in force at block `height`: genesis's validator set and asset
     /// policies replaced by the governance changes in force then. The same ledger when nothing
     /// was ever changed (the common case reads two absent keys).
     public func inForce(at height: UInt64, state: StateOverlay) throws -> Ledger {
-        let changes = try state.decoded(StateKey.validatorChangesKey, as: ValidatorChangeList.self)?.changes ?? []
-        let amendments = try state.decoded(StateKey.policyAmendmentsKey, as: PolicyAmendmentList.self)?.amendments ?? []
+        let changes = try state.decoded(StateKey.validatorChangesKey, as: ValidatorChangeList.self)?.elements ?? []
+        let amendments = try state.decoded(StateKey.policyAmendmentsKey, as: PolicyAmendmentList.self)?.elements ?? []
         guard !changes.isEmpty || !amendments.isEmpty else { return self }
         var rules = genesis
         rules.validators = ValidatorSchedule(genesis: genesisValidators, changes: changes).set(at: height)
@@ -180,7 +172,7 @@ extension Ledger {
                 throw TransactionError(.governanceInvalidProposal, problem)
             }
         }
-        var amendments = try overlay.decoded(StateKey.policyAmendmentsKey, as: PolicyAmendmentList.self)?.amendments ?? []
+        var amendments = try overlay.decoded(StateKey.policyAmendmentsKey, as: PolicyAmendmentList.self)?.elements ?? []
         if let pending = amendments.first(where: { $0.asset == asset && $0.effectiveHeight > context.height }) {
             throw TransactionError(.governanceChangePending, "an amendment of the \(asset.name) policy is already scheduled for height \(pending.effectiveHeight); one at a time")
         }

@@ -44,7 +44,7 @@ extension Ledger {
             merchant.point += pointPart
         }
         if coinPart > 0 {
-            overlay.setCoin(signer, &payer, to: payer.coin - coinPart, at: context.timestamp, rule: genesis.coin.expiry)
+            overlay.setCoin(signer, &payer, to: payer.coin - coinPart, at: context.stampTime, rule: genesis.coin.expiry)
             merchant.coin += coinPart
         }
         overlay.setAccount(signer, payer)
@@ -60,12 +60,12 @@ extension Ledger {
     /// A program with terms rebates only within its period, until closed, and (when it names
     /// merchants) only at those merchants.
     private func applyRebates(coinPaid: Amount, payer: PublicKey, merchant: PublicKey, category: String, context: BlockContext, overlay: inout StateOverlay) throws {
-        let month = CivilTime.japanYearMonth(milliseconds: context.timestamp)
+        let month = CivilTime.japanYearMonth(milliseconds: context.calendarTime)
         for id in try overlay.rebatePrograms() {
             guard let program = try overlay.program(id), let rule = program.definition.rebate, let rate = rule.rate(for: category) else { continue }
             if let terms = try overlay.programTerms(id), !(terms.applies(at: context.timestamp) && terms.covers(merchant)) { continue }
             // A rebate from a program past its use-by date would be a lot that is already expired.
-            guard LedgerCalendar.expiry(program.definition.expiry, from: context.timestamp) > context.timestamp else { continue }
+            guard LedgerCalendar.expiry(program.definition.expiry, from: context.calendarTime) > context.calendarTime else { continue }
             let full = coinPaid.multipliedFullWidth(by: UInt64(rate))
             guard full.high == 0 else { continue }
             var rebate = full.low / 10_000
@@ -98,7 +98,7 @@ extension Ledger {
         guard body.amount <= policy.sendLimitPerTransactionYen else {
             throw TransactionError(.sendLimitExceeded, "\(body.amount) is over the per-thank limit of \(policy.sendLimitPerTransactionYen)")
         }
-        let monthKey = StateKey.monthlySent(signer, asset: .thanks, yearMonth: CivilTime.japanYearMonth(milliseconds: context.timestamp))
+        let monthKey = StateKey.monthlySent(signer, asset: .thanks, yearMonth: CivilTime.japanYearMonth(milliseconds: context.calendarTime))
         let sentThisMonth = try overlay.amount(monthKey)
         guard let monthTotal = sentThisMonth.adding(body.amount), monthTotal <= policy.sendLimitPerMonthYen else {
             throw TransactionError(.monthlySendLimitExceeded, "\(sentThisMonth) thanks already given this month; \(body.amount) more is over the monthly limit of \(policy.sendLimitPerMonthYen)")

@@ -65,7 +65,7 @@ extension Ledger {
             throw TransactionError(.notAuthorised, "only the program's issuer or its delegates may grant from program \(body.program)")
         }
         try checkProgramApplies(body.program, context: context, overlay: overlay)
-        guard LedgerCalendar.expiry(program.definition.expiry, from: context.timestamp) > context.timestamp else {
+        guard LedgerCalendar.expiry(program.definition.expiry, from: context.calendarTime) > context.calendarTime else {
             throw TransactionError(.programNotActive, "program \(body.program)'s use-by date \(program.definition.expiry.months) is past: its lots would already be expired")
         }
         // A delegate's record, updated for this grant; written only once every check passed.
@@ -103,7 +103,7 @@ extension Ledger {
         }
         let asset = program.definition.asset
         var lots = try overlay.lots(key, asset)
-        try lots.add(Lot(program: id, funder: program.definition.funder, amount: amount, grantedAt: context.timestamp, expiresAt: LedgerCalendar.expiry(program.definition.expiry, from: context.timestamp)))
+        try lots.add(Lot(program: id, funder: program.definition.funder, amount: amount, grantedAt: context.stampTime, expiresAt: LedgerCalendar.expiry(program.definition.expiry, from: context.calendarTime)))
         try overlay.setLots(key, asset, lots)
         account.setBalance(asset, account.balance(asset) + amount)
         overlay.setAccount(key, account)

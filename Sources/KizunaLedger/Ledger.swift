@@ -4,14 +4,52 @@ public import KizunaStateTree
 
 /// What the ledger knows about the block it executes: its height and timestamp. The block
 /// timestamp is the only time the ledger knows.
+///
+/// Reading `height` or `timestamp` tells the context's `reads` log, when it has one, that
+/// the verdict depends on the exact block (admission's selective re-check, ADR 0020);
+/// `calendarTime` says it depends only on the Japan-time day, `stampTime` that the time is
+/// only recorded. With no log (every block execution) all three are the plain values.
 public struct BlockContext: Sendable, Hashable {
-    public var height: UInt64
-    /// Milliseconds since 1970-01-01 UTC.
-    public var timestamp: UInt64
+    private var exactHeight: UInt64
+    private var exactTimestamp: UInt64
+    /// Where an admission check records which of the block's properties it depended on.
+    public var reads: StateReadLog?
+
+    public var height: UInt64 {
+        get { reads?.noteTime(.exact); return exactHeight }
+        set { exactHeight = newValue }
+    }
+
+    /// Milliseconds since 1970-01-01 UTC, for a rule that compares it with an instant.
+    public var timestamp: UInt64 {
+        get { reads?.noteTime(.exact); return exactTimestamp }
+        set { exactTimestamp = newValue }
+    }
+
+    /// The block time for a rule that uses only its Japan-time date (a month's key, a base
+    /// period, an expiry instant at a Japan midnight compared with the time): the outcome is
+    /// the same at every instant of one Japan day.
+    public var calendarTime: UInt64 {
+        reads?.noteTime(.day)
+        return exactTimestamp
+    }
+
+    /// The block time written into state as a record (when a balance last changed), which no
+    /// rule of the same block compares: reading it makes no verdict depend on the time.
+    public var stampTime: UInt64 { exactTimestamp }
 
     public init(height: UInt64, timestamp: UInt64) {
-        self.height = height
-        self.timestamp = timestamp
+        self.exactHeight = height
+        self.exactTimestamp = timestamp
+    }
+
+    public static func == (lhs: BlockContext, rhs: BlockContext) -> Bool {
+        lhs.exactHeight == rhs.exactHeight && lhs.exactTimestamp == rhs.exactTimestamp
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(exactHeight)
+        hasher.combine(exactTimestamp)
     }
 }
 
@@ -47,6 +85,11 @@ public struct BlockExecution: Sendable {
     public var changes: [(key: [UInt8], value: [UInt8]?)]
     public var stateRoot: Hash
     public var batch: WriteBatch
+    /// The keys the block's time rules wrote, then the keys each accepted transaction wrote
+    /// (parallel to `accepted`): what a pending transaction's admission check must not have
+    /// read for its verdict to stand after the block (ADR 0020).
+    public var startWrites: [[UInt8]] = []
+    public var acceptedWrites: [[[UInt8]]] = []
 }
 
 /// The ledger state machine (design §2). No I/O of its own: it reads committed state
@@ -105,14 +148,17 @@ public struct Ledger: Sendable {
         // Time-based rules run first, against the block timestamp: a lot due at or before
         // the block time is gone before any transaction of the block can spend it.
         try beginBlock(context: context, store: store, overlay: &overlay)
+        let startWrites = overlay.openTransactionKeys
         overlay.commitTransaction()
         let rules = try inForce(at: context.height, state: overlay)
         var accepted: [VerifiedTransaction] = []
+        var acceptedWrites: [[[UInt8]]] = []
         var receipts: [Receipt] = []
         var rejected: [(transaction: VerifiedTransaction, error: TransactionError)] = []
         for transaction in transactions {
             do {
                 try rules.apply(transaction, context: context, overlay: &overlay)
+                acceptedWrites.append(overlay.openTransactionKeys)
                 overlay.commitTransaction()
                 receipts.append(Receipt(transactionId: transaction.id, height: context.height, index: UInt32(accepted.count)))
                 accepted.append(transaction)
@@ -122,7 +168,10 @@ public struct Ledger: Sendable {
                 rejected.append((transaction, error))
             }
         }
-        return try finish(overlay: overlay, store: store, height: context.height, accepted: accepted, receipts: receipts, rejected: rejected)
+        var execution = try finish(overlay: overlay, store: store, height: context.height, accepted: accepted, receipts: receipts, rejected: rejected)
+        execution.startWrites = startWrites
+        execution.acceptedWrites = acceptedWrites
+        return execution
     }
 
     private func finish(overlay: StateOverlay, store: any KeyValueStore, height: UInt64, accepted: [VerifiedTransaction], receipts: [Receipt], rejected: [(transaction: VerifiedTransaction, error: TransactionError)]) throws -> BlockExecution {
@@ -257,7 +306,7 @@ public struct Ledger: Sendable {
             }
             overlay.set(key, body.account.bytes)
         }
-        var account = AccountState(role: body.role, registeredAt: context.timestamp)
+        var account = AccountState(role: body.role, registeredAt: context.stampTime)
         account.merchantCategory = body.merchantCategory
         account.residentIdHash = body.residentIdHash
         account.district = body.district
@@ -292,11 +341,11 @@ public struct Ledger: Sendable {
         var supply = try overlay.supply(.coin)
         guard let minted = supply.minted.adding(body.amount) else { throw TransactionError(.overflow, "coin supply overflows") }
         supply.minted = minted
-        overlay.setCoin(body.to, &account, to: balance, at: context.timestamp, rule: policy.expiry)
+        overlay.setCoin(body.to, &account, to: balance, at: context.stampTime, rule: policy.expiry)
         overlay.setAccount(body.to, account)
         overlay.setSupply(.coin, supply)
         overlay.set(receiptKey, id.bytes)
-        try overlay.addAmount(StateKey.periodMinted(LedgerCalendar.basePeriod(context.timestamp)), body.amount)
+        try overlay.addAmount(StateKey.periodMinted(LedgerCalendar.basePeriod(context.calendarTime)), body.amount)
         // The channel's bonus, as a point lot from the charge-bonus program; trimmed (never
         // refused) so the points balance stays within its cap.
         let rate = UInt64(policy.chargeBonusBasisPoints(for: body.channel))
@@ -322,7 +371,7 @@ public struct Ledger: Sendable {
         guard body.amount <= policy.sendLimitPerTransactionYen else {
             throw TransactionError(.sendLimitExceeded, "¥\(body.amount) is over the per-send limit of ¥\(policy.sendLimitPerTransactionYen)")
         }
-        let month = CivilTime.japanYearMonth(milliseconds: context.timestamp)
+        let month = CivilTime.japanYearMonth(milliseconds: context.calendarTime)
         let monthKey = StateKey.monthlySent(signer, asset: .coin, yearMonth: month)
         let sentThisMonth = try overlay.amount(monthKey)
         guard let monthTotal = sentThisMonth.adding(body.amount), monthTotal <= policy.sendLimitPerMonthYen else {
@@ -335,8 +384,8 @@ public struct Ledger: Sendable {
         guard let recipientBalance = recipient.coin.adding(body.amount), recipientBalance <= holderCap.cap else {
             throw TransactionError(holderCap.code, "the recipient's balance would exceed the \(recipient.role.name) cap of ¥\(holderCap.cap)")
         }
-        overlay.setCoin(signer, &sender, to: senderBalance, at: context.timestamp, rule: policy.expiry)
-        overlay.setCoin(body.to, &recipient, to: recipientBalance, at: context.timestamp, rule: policy.expiry)
+        overlay.setCoin(signer, &sender, to: senderBalance, at: context.stampTime, rule: policy.expiry)
+        overlay.setCoin(body.to, &recipient, to: recipientBalance, at: context.stampTime, rule: policy.expiry)
         overlay.setAccount(signer, sender)
         overlay.setAccount(body.to, recipient)
         var encoder = Encoder()

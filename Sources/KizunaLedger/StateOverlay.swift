@@ -12,12 +12,15 @@ public struct StateOverlay: Sendable {
     private let base: any KeyValueStore
     private var blockWrites: [[UInt8]: [UInt8]?] = [:]
     private var transactionWrites: [[UInt8]: [UInt8]?] = [:]
+    /// Where an admission check records the keys and prefixes it read (nil: not recorded).
+    public var reads: StateReadLog?
 
     public init(base: any KeyValueStore) {
         self.base = base
     }
 
     public func get(_ key: [UInt8]) throws -> [UInt8]? {
+        reads?.noteKey(key)
         if let value = transactionWrites[key] { return value }
         if let value = blockWrites[key] { return value }
         return try base.get(key, in: .state)
@@ -33,6 +36,9 @@ public struct StateOverlay: Sendable {
         transactionWrites.removeAll(keepingCapacity: true)
     }
 
+    /// The keys the current transaction has written so far (unordered).
+    public var openTransactionKeys: [[UInt8]] { Array(transactionWrites.keys) }
+
     /// Drops the current transaction's writes.
     public mutating func rollbackTransaction() {
         transactionWrites.removeAll(keepingCapacity: true)
@@ -42,6 +48,7 @@ public struct StateOverlay: Sendable {
     /// Costs a scan of the committed range plus a pass over this block's writes: for rare
     /// operations (redemption, recovery), never per payment.
     public func keys(withPrefix prefix: [UInt8]) throws -> [[UInt8]] {
+        reads?.notePrefix(prefix)
         var found: [[UInt8]: Bool] = [:]
         try base.scan(.state, from: prefix, prefix: prefix) { key, _ in
             found[key] = true

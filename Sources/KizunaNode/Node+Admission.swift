@@ -180,6 +180,7 @@ extension Node {
             recheck(signer)
         } else {
             chainCache[signer] = verdict
+            keepRecord(of: signer, ids: (prefix + [transaction]).map(\.id), reads: verdict.reads, day: AdmissionRecord.day(of: try admissionState().context))
         }
         syncAdmission()
         if !fromGossip { admissionObserver?(transaction) }
@@ -216,24 +217,14 @@ extension Node {
         BlockContext(height: tip.height + 1, timestamp: tip.timestamp + 1)
     }
 
-    /// After a commit: every account's pending chain is checked again on the new tip. What
-    /// can no longer apply is rejected for good with its code, and the account's later
-    /// nonces with it (`tx.nonce_gap`), so the account is free at once, not at the TTL.
-    func recheckPending() {
-        admissionCache = nil
-        chainCache = [:]
-        for signer in mempool.signers {
-            recheck(signer)
-        }
-        syncAdmission()
-    }
-
     /// Checks one account's pending chain on the tip; what fails leaves with a final
     /// rejection, and the account's later nonces with it.
     func recheck(_ signer: PublicKey) {
+        admissionRecords[signer] = nil
         let queue = mempool.queue(of: signer)
         guard !queue.isEmpty else { return }
         var ended: [(VerifiedTransaction, TransactionError)] = []
+        var checked: (reads: StateReadLog, day: UInt32)?
         do {
             let nextNonce = try blocks.account(signer)?.nonce ?? 0
             var chain: [VerifiedTransaction] = []
@@ -246,7 +237,9 @@ extension Node {
                     break   // a gap (gossip out of order): the rest waits, not proposable
                 }
             }
-            let verdict = try admissionState().check(chain, ledger: blocks.ledger)
+            let state = try admissionState()
+            let verdict = try state.check(chain, ledger: blocks.ledger)
+            checked = (verdict.reads, AdmissionRecord.day(of: state.context))
             if let failure = verdict.failure {
                 let failed = chain[verdict.applying]
                 ended.append((failed, failure))
@@ -260,6 +253,13 @@ extension Node {
         } catch {
             logger.error("store read failed while re-checking pending transactions", metadata: ["error": "\(error)"])
             return
+        }
+        // What stays pending (a gap's waiting tail included: filling the gap changes the queue
+        // and so calls for a new check) was checked on what these reads saw.
+        let endedIDs = Set(ended.map(\.0.id))
+        let staying = queue.filter { !endedIDs.contains($0.id) }
+        if let checked, !staying.isEmpty {
+            keepRecord(of: signer, ids: staying.map(\.id), reads: checked.reads, day: checked.day)
         }
         guard !ended.isEmpty else { return }
         mempool.remove(ended.map(\.0.id))

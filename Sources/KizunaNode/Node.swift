@@ -70,6 +70,9 @@ public actor Node {
     var admissionCache: (height: UInt64, state: AdmissionState)?
     /// Per account, the admission verdict of its whole pending chain at the cached tip.
     var chainCache: [PublicKey: AdmissionState.Verdict] = [:]
+    /// Per account, what its pending chain's last check read, kept across commits: a commit
+    /// checks the chain again only when it could have changed the verdict (ADR 0020).
+    var admissionRecords: [PublicKey: AdmissionRecord] = [:]
     /// The API client that submitted each pending transaction.
     var clientOf: [Hash: String] = [:]
 
@@ -242,7 +245,7 @@ public actor Node {
             resolve(receipt.transactionId, .committed(receipt, blockHash: block.hash))
         }
         // What is still pending is checked on the new tip: nothing that cannot apply stays.
-        recheckPending()
+        recheckPending(after: execution)
         let now = wallClockMilliseconds()
         admission.withLockedValue { $0.observeCommit(accepted: execution.accepted.count, demand: demand, nowMilliseconds: now) }
         metrics.set("kizuna_admission_rate_transactions_per_second", Double(admission.withLockedValue { $0.ratePerSecond }))

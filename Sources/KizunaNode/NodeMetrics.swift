@@ -62,6 +62,8 @@ public final class NodeMetrics: Sendable {
         declare("kizuna_gossiped_transactions_total", .counter, "Transactions received from peers and admitted to the mempool.")
         declare("kizuna_admission_refusals_total", .counter, "Submissions refused at admission (they cannot apply, or admission control refused them), by code.", label: "code")
         declare("kizuna_admission_overloaded_total", .counter, "Submissions refused by admission control inside the node, by lane.", label: "lane")
+        declare("kizuna_admission_rechecked_accounts_total", .counter, "Accounts whose pending chain was checked again after a commit (the block could have changed its verdict).")
+        declare("kizuna_admission_recheck_skipped_accounts_total", .counter, "Accounts whose pending chain was not checked again after a commit: the block wrote nothing it read and its time rules did not change.")
         declare("kizuna_admission_rate_transactions_per_second", .gauge, "The commit rate admission control measures (transactions per second).")
         declare("kizuna_consensus_journal_votes_dropped_total", .counter, "Peers' votes not journaled because the height's journal reached its bound.")
         declare("kizuna_consensus_inbox_dropped_total", .counter, "Peer inputs dropped because the consensus engine's inbox held its bound (peers re-send what matters).")

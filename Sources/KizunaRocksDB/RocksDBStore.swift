@@ -39,18 +39,18 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         self.configuration = configuration
         try Self.checkFolder(path: path, readOnly: readOnly)
 
-        var compression = configuration.compressWithLZ4 ? rocksdb_lz4_compression : rocksdb_no_compression
+        var compression = configuration.compression
         while true {
             do {
                 let handles = try Self.open(
                     path: path, readOnly: readOnly, configuration: configuration,
-                    compression: Int32(compression))
+                    compression: compression.rawValue)
                 state = State(handles: handles)
                 return
             } catch let failure {
-                // LZ4 "if available": the library may have been built without it.
-                if compression != rocksdb_no_compression && RocksDBErrors.isCompressionUnsupported(failure.raw) {
-                    compression = rocksdb_no_compression
+                // A codec "if available": the library may have been built without it.
+                if let fallback = compression.fallback, RocksDBErrors.isCompressionUnsupported(failure.raw) {
+                    compression = fallback
                     continue
                 }
                 throw failure.error
@@ -155,75 +155,6 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         }
     }
 
-    // MARK: - Maintenance
-
-    /// Compacts every family fully (memtables flushed, every level rewritten, deleted and
-    /// overwritten entries dropped), e.g. before measuring `diskUsageBytes()`. Blocks until
-    /// done. Does nothing on a closed or read-only store.
-    public func compact() {
-        guard !isReadOnly, let handles = try? acquire() else { return }
-        defer { release() }
-        guard let options = rocksdb_compactoptions_create() else { return }
-        defer { rocksdb_compactoptions_destroy(options) }
-        // BottommostLevelCompaction::kForce: rewrite the last level too.
-        rocksdb_compactoptions_set_bottommost_level_compaction(options, 2)
-        for family in handles.allFamilies {
-            rocksdb_compact_range_cf_opt(handles.db, family, options, nil, 0, nil, 0)
-        }
-    }
-
-    /// The sum of the sizes of the regular files under the data folder (tables, write-ahead
-    /// logs, manifest, info logs), in bytes. Works on a closed store too.
-    public func diskUsageBytes() -> UInt64 {
-        let root = URL(fileURLWithPath: path, isDirectory: true)
-        let keys: [URLResourceKey] = [.isRegularFileKey, .fileSizeKey]
-        guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: keys) else {
-            return 0
-        }
-        var total: UInt64 = 0
-        for case let url as URL in enumerator {
-            guard let values = try? url.resourceValues(forKeys: Set(keys)), values.isRegularFile == true else {
-                continue
-            }
-            total += UInt64(values.fileSize ?? 0)
-        }
-        return total
-    }
-
-    /// What one column family holds: its entries and their key and value bytes (read by a full
-    /// scan: exact, before compression), and the size of its table files on disk (RocksDB's
-    /// `rocksdb.total-sst-files-size`, compressed; 0 while everything is still in the memtable
-    /// and the write-ahead log).
-    public struct FamilyUsage: Sendable, Codable {
-        public var family: String
-        public var entries: Int
-        public var keyBytes: UInt64
-        public var valueBytes: UInt64
-        public var tableFileBytes: UInt64
-    }
-
-    /// Usage of every column family (a scan of the whole store: for tools, not for a node).
-    public func familyUsage() throws -> [FamilyUsage] {
-        let handles = try acquire()
-        defer { release() }
-        var usage: [FamilyUsage] = []
-        for family in ColumnFamily.allCases {
-            var entry = FamilyUsage(family: family.rawValue, entries: 0, keyBytes: 0, valueBytes: 0, tableFileBytes: 0)
-            try scan(family, from: [], prefix: []) { key, value in
-                entry.entries += 1
-                entry.keyBytes += UInt64(key.count)
-                entry.valueBytes += UInt64(value.count)
-                return true
-            }
-            if let text = rocksdb_property_value_cf(handles.db, handles.family(family), "rocksdb.total-sst-files-size") {
-                entry.tableFileBytes = UInt64(String(cString: text)) ?? 0
-                rocksdb_free(text)
-            }
-            usage.append(entry)
-        }
-        return usage
-    }
-
     /// Writes a consistent point-in-time copy of the whole store (every column family, as of
     /// one moment between write batches) into the folder at `path`, which must not exist; its
     /// parent must. RocksDB's checkpoint: memtables are flushed first, table files are
@@ -260,6 +191,7 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
     /// `close()` is called from inside a `scan` body), the handles are released when the
     /// last of them returns; none of them ever sees a destroyed handle.
     public func close() {
+        flushMemtables()
         let handles: Handles? = lock.withLock {
             if state.closeRequested { return nil }
             state.closeRequested = true
@@ -270,7 +202,7 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
 
     // MARK: - Handle lifetime
 
-    private func acquire() throws(StorageError) -> Handles {
+    func acquire() throws(StorageError) -> Handles {
         lock.lock()
         defer { lock.unlock() }
         guard !state.closeRequested, let handles = state.handles else {
@@ -280,7 +212,7 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         return handles
     }
 
-    private func release() {
+    func release() {
         let handles: Handles? = lock.withLock {
             state.inFlight -= 1
             return state.closeRequested && state.inFlight == 0 ? state.takeHandles() : nil

@@ -204,7 +204,12 @@ struct AdmissionPropertyTests {
             }
         }
         #expect(interventions >= 3, "no decided block got in the way of a pending transaction")
-        print("admission property seed \(seed): \(outcomes.sorted { $0.key < $1.key }), \(replacements) replacements, \(interventions) rejected after a commit, kinds admitted \(kindsAdmitted.sorted())")
+        // The commits above kept some accounts' verdicts without checking them again (ADR 0020)
+        // and the property still held.
+        let skipped = node.metrics.value("kizuna_admission_recheck_skipped_accounts_total") ?? 0
+        let rechecked = node.metrics.value("kizuna_admission_rechecked_accounts_total") ?? 0
+        #expect(skipped > 0 && rechecked > 0, "re-checked \(rechecked), kept \(skipped)")
+        print("admission property seed \(seed): \(outcomes.sorted { $0.key < $1.key }), \(replacements) replacements, \(interventions) rejected after a commit, kinds admitted \(kindsAdmitted.sorted()); after commits \(Int(rechecked)) accounts re-checked, \(Int(skipped)) kept")
         #expect(outcomes["admitted", default: 0] >= 100, "outcomes: \(outcomes)")
         #expect(outcomes.count >= 12, "too few distinct verdicts: \(outcomes)")
         #expect(replacements >= 3)

@@ -238,7 +238,7 @@ struct RocksDBStoreTests {
             var configuration = RocksDBConfiguration()
             configuration.blockCacheBytes = 1 << 20
             configuration.writeBufferBytes = 1 << 20
-            configuration.compressWithLZ4 = false
+            configuration.compression = .none
             let store = try RocksDBStore(path: path, configuration: configuration)
             defer { store.close() }
             #expect(store.configuration == configuration)

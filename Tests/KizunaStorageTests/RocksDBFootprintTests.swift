@@ -1,0 +1,57 @@
+import Foundation
+import KizunaCore
+import KizunaRocksDB
+import KizunaStorage
+import Testing
+
+/// What a store keeps on disk (ADR 0020): a clean close leaves no write-ahead log to replay,
+/// and table files are compressed with the configured codec.
+@Suite("RocksDB footprint")
+struct RocksDBFootprintTests {
+    /// Bytes in the folder's files whose name ends with `suffix`.
+    static func bytes(in path: String, endingWith suffix: String) throws -> Int {
+        try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(suffix) }.reduce(0) { total, name in
+            total + ((try FileManager.default.attributesOfItem(atPath: path + "/" + name)[.size] as? Int) ?? 0)
+        }
+    }
+
+    @Test("a clean close flushes the memtables: the log is emptied and the data is in table files")
+    func closeFlushes() throws {
+        try withTemporaryFolder { path in
+            let store = try RocksDBStore(path: path)
+            var batch = WriteBatch()
+            for index in 0..<2_000 {
+                batch.put(Array(repeating: UInt8(index % 251), count: 500), for: Array("key-\(index)".utf8), in: .blocks)
+            }
+            try store.write(batch, sync: true)
+            #expect(try Self.bytes(in: path, endingWith: ".log") >= 1_000_000, "the write went through the log")
+            store.close()
+            #expect(try Self.bytes(in: path, endingWith: ".log") < 10_000, "the log still holds the data after a clean close")
+            #expect(try Self.bytes(in: path, endingWith: ".sst") > 0)
+            let reopened = try RocksDBStore(path: path)
+            defer { reopened.close() }
+            #expect(try reopened.get(Array("key-1999".utf8), in: .blocks) == Array(repeating: UInt8(1999 % 251), count: 500))
+        }
+    }
+
+    @Test("table files are compressed with Zstandard by default, the state tree's not at all")
+    func zstdByDefault() throws {
+        try withTemporaryFolder { path in
+            #expect(RocksDBConfiguration.default.compression == .zstd)
+            let store = try RocksDBStore(path: path)
+            store.close()
+            let optionsFile = try #require(try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("OPTIONS-") }.max())
+            let text = try String(contentsOfFile: path + "/" + optionsFile, encoding: .utf8)
+            // Each family's section names its codec (`compression=k…`) before the next section.
+            func codec(of family: String) -> String? {
+                guard let start = text.range(of: "[CFOptions \"\(family)\"]") else { return nil }
+                let section = text[start.upperBound...].prefix { $0 != "[" }
+                return section.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("compression=") }
+                    .map { $0.trimmingCharacters(in: .whitespaces) }
+            }
+            #expect(codec(of: ColumnFamily.blocks.rawValue) == "compression=kZSTD")
+            #expect(codec(of: ColumnFamily.accountHistory.rawValue) == "compression=kZSTD")
+            #expect(codec(of: ColumnFamily.stateTree.rawValue) == "compression=kNoCompression")
+        }
+    }
+}
