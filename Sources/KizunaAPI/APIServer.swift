@@ -107,6 +107,7 @@ public enum APIServer {
         addTownRoutes(to: router, shared)
         addEventRoutes(to: router, shared)
         addAdminRoutes(to: router, shared)
+        addGovernanceRoutes(to: router, shared)
         addRoutes(router)
         // Last: every route is known by now. It sits in front of Hummingbird's not-found
         // responder only, and turns a known path asked with another method into 405.
@@ -129,7 +130,7 @@ public enum APIServer {
                 stateRoot: tip.stateRoot.hex,
                 timestamp: CivilTime.formatJapan(milliseconds: tip.timestamp),
                 pendingTransactions: await node.pendingCount,
-                validators: node.genesis.validators.validators.map {
+                validators: try node.validatorSet(at: tip.height + 1).validators.map {
                     .init(name: $0.name, organisation: $0.organisation, publicKey: $0.publicKey.address.description, votingPower: $0.votingPower, voting: tip.height == 0 ? nil : signers.contains($0.publicKey))
                 },
                 node: node.validatorPublicKey.address.description

@@ -119,6 +119,19 @@ struct TransactionView: Codable, Sendable {
             return ["order": .string(value.order.hex), "payee": key(value.payee)]
         case .setEventBonus(let value):
             return ["program": .number(value.program), "event": .string(value.event.name), "amountYen": .number(value.amountYen)]
+        case .govern(let value):
+            var fields: [String: JSONValue] = ["effectiveHeight": .number(value.change.effectiveHeight), "proposal": .string(value.change.proposal.kind),
+                                               "approvals": .array(value.approvals.map { key($0.signer) })]
+            switch value.change.proposal {
+            case .validatorSet(let validators):
+                fields["validators"] = .array(validators.map { .object(["name": .string($0.name), "organisation": .string($0.organisation), "publicKey": key($0.publicKey), "votingPower": .number($0.votingPower)]) })
+            case .assetPolicy(let asset, let policy):
+                fields["asset"] = .string(asset.name)
+                fields["policy"] = .object(["holderCapYen": .number(policy.holderCapYen), "sendLimitPerTransactionYen": .number(policy.sendLimitPerTransactionYen),
+                                            "sendLimitPerMonthYen": .number(policy.sendLimitPerMonthYen), "chargeBonusAppBasisPoints": .number(UInt64(policy.chargeBonusAppBasisPoints)),
+                                            "chargeBonusMachineBasisPoints": .number(UInt64(policy.chargeBonusMachineBasisPoints)), "redemptionFeeBasisPoints": .number(UInt64(policy.redemptionFeeBasisPoints))])
+            }
+            return fields
         }
     }
 }

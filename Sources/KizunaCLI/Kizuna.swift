@@ -11,6 +11,6 @@ struct Kizuna: AsyncParsableCommand {
         submit signed transactions. Start a local development chain with tools/local-chain.
         """,
         version: "0.1.0",
-        subcommands: [NodeCommand.self, KeysCommand.self, KeygenCommand.self, GenesisCommand.self, DevKeysCommand.self, VerifyCommand.self, AccountCommand.self, ReportCommand.self, AuditCommand.self, IndexCommand.self, ExportCommand.self, SimulateCommand.self, SignerCommand.self, BackupCommand.self, RestoreCommand.self, SnapshotCommand.self, WalletCommand.self, CardCommand.self, CardServiceCommand.self, BenchCommand.self]
+        subcommands: [NodeCommand.self, KeysCommand.self, KeygenCommand.self, GenesisCommand.self, DevKeysCommand.self, VerifyCommand.self, AccountCommand.self, ReportCommand.self, AuditCommand.self, IndexCommand.self, ExportCommand.self, SimulateCommand.self, SignerCommand.self, BackupCommand.self, RestoreCommand.self, SnapshotCommand.self, WalletCommand.self, GovernanceCommand.self, CardCommand.self, CardServiceCommand.self, BenchCommand.self]
     )
 }

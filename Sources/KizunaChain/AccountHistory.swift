@@ -71,6 +71,7 @@ extension SignedTransaction {
         // Anyone may submit an instalment: the payer is named; the payee is in the order.
         case .payInstalment(let instalment): accounts.append(instalment.payer)
         case .cancelStandingOrder(let cancellation): accounts.append(cancellation.payee)
+        case .updateConsent, .govern: break
         }
         // Sorted and unique: the index entries of a block are then written in a fixed order.
         var unique: [PublicKey] = []

@@ -220,6 +220,29 @@ public final class BlockStore: Sendable {
         throw ChainError(.beforeSnapshot, "this node started from a state snapshot at height \(snapshotHeight) and holds no block below it (block \(height) asked for); an archive node (one that synced from genesis, the default) holds every block")
     }
 
+    /// The validator sets of this chain as its committed state records them (ADR 0018): the set
+    /// in force at every height up to the tip's next, and any change scheduled after it.
+    public func validatorSchedule() throws(ChainError) -> ValidatorSchedule {
+        do {
+            return try ledger.validatorSchedule(store: store)
+        } catch {
+            throw ChainError(.corruptState, "the validator-set changes in the state do not decode: \(error)")
+        }
+    }
+
+    /// The validator set that decides and certifies block `height` (at most the tip's next
+    /// height plus the governance lead, which is as far as the state can know).
+    public func validatorSet(at height: UInt64) throws(ChainError) -> ValidatorSet {
+        try validatorSchedule().set(at: height)
+    }
+
+    /// `validated` as committed by `certificate`, which must verify against the validator set
+    /// in force at the block's height: the one way every replayer (node, audit, reports,
+    /// indexer) turns a checked block into a committed one.
+    public func certify(_ validated: ValidatedBlock, by certificate: CommitCertificate) throws -> CommittedBlock {
+        try validated.committed(by: certificate, chainId: genesis.chainId, validators: validatorSet(at: validated.height))
+    }
+
     // MARK: - Writing
 
     /// Writes a block, the certificate that committed it, its transaction and account-history

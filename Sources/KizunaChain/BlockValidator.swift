@@ -18,6 +18,7 @@ public struct BlockValidator: Sendable {
     /// parent's if the proposer's clock is behind, so timestamps always increase.
     public func propose(candidates: [VerifiedTransaction], timestamp proposedTimestamp: UInt64, proposer: PublicKey, lastCommit: CommitCertificate?) throws -> ValidatedBlock {
         let tip = try blocks.tip()
+        let schedule = try blocks.validatorSchedule()
         let timestamp = max(proposedTimestamp, tip.timestamp + 1)
         let context = BlockContext(height: tip.height + 1, timestamp: timestamp)
         let fresh = try candidates.filter { try blocks.receipt(of: $0.id) == nil }
@@ -30,7 +31,7 @@ public struct BlockValidator: Sendable {
             transactionsRoot: Block.transactionsRoot(execution.accepted.map(\.id)),
             stateRoot: execution.stateRoot,
             proposer: proposer,
-            validatorSetHash: genesis.validators.hash,
+            validatorSetHash: schedule.set(at: context.height).hash,
             lastCommitHash: lastCommit?.hash ?? .zero
         )
         // Built by executing on the tip: valid by construction.
@@ -47,8 +48,9 @@ public struct BlockValidator: Sendable {
     public func validate(_ block: Block, verified preverified: [VerifiedTransaction]? = nil) throws(ChainError) -> ValidatedBlock {
         let tip = try blocks.tip()
         let header = block.header
-        try checkHeader(header, tip: tip)
-        try checkLastCommit(block, parentHash: tip.hash)
+        let schedule = try blocks.validatorSchedule()
+        try checkHeader(header, tip: tip, schedule: schedule)
+        try checkLastCommit(block, parentHash: tip.hash, schedule: schedule)
         let verified: [VerifiedTransaction]
         if let preverified {
             guard preverified.map(\.signed) == block.transactions else {
@@ -76,7 +78,8 @@ public struct BlockValidator: Sendable {
         }
     }
 
-    func checkHeader(_ header: BlockHeader, tip: ChainTip) throws(ChainError) {
+    /// `schedule`: the chain's validator sets (ADR 0018), from the state or from the blocks.
+    func checkHeader(_ header: BlockHeader, tip: ChainTip, schedule: ValidatorSchedule) throws(ChainError) {
         guard header.chainId == genesis.chainId else {
             throw ChainError(.wrongChain, "block \(header.height) is for chain '\(header.chainId)', not '\(genesis.chainId)'")
         }
@@ -89,15 +92,16 @@ public struct BlockValidator: Sendable {
         guard header.timestamp > tip.timestamp else {
             throw ChainError(.badTimestamp, "block \(header.height) timestamp \(header.timestamp) is not after its parent's \(tip.timestamp)")
         }
-        guard genesis.validators.validator(for: header.proposer) != nil else {
-            throw ChainError(.badProposer, "block \(header.height) proposer \(header.proposer.address) is not a validator")
+        let validators = schedule.set(at: header.height)
+        guard validators.validator(for: header.proposer) != nil else {
+            throw ChainError(.badProposer, "block \(header.height) proposer \(header.proposer.address) is not a validator of the set in force")
         }
-        guard header.validatorSetHash == genesis.validators.hash else {
-            throw ChainError(.badValidatorSet, "block \(header.height) names validator set \(header.validatorSetHash), genesis has \(genesis.validators.hash)")
+        guard header.validatorSetHash == validators.hash else {
+            throw ChainError(.badValidatorSet, "block \(header.height) names validator set \(header.validatorSetHash), the set in force at that height is \(validators.hash)")
         }
     }
 
-    func checkLastCommit(_ block: Block, parentHash: Hash) throws(ChainError) {
+    func checkLastCommit(_ block: Block, parentHash: Hash, schedule: ValidatorSchedule) throws(ChainError) {
         let header = block.header
         if header.height == 1 {
             guard block.lastCommit == nil, header.lastCommitHash == .zero else {
@@ -112,7 +116,7 @@ public struct BlockValidator: Sendable {
             throw ChainError(.badCertificate, "block \(header.height): the carried certificate hashes to \(lastCommit.hash), the header says \(header.lastCommitHash)")
         }
         do {
-            try lastCommit.verify(chainId: genesis.chainId, height: header.height - 1, blockHash: parentHash, validators: genesis.validators)
+            try lastCommit.verify(chainId: genesis.chainId, height: header.height - 1, blockHash: parentHash, validators: schedule.set(at: header.height - 1))
         } catch {
             throw ChainError(.badCertificate, "block \(header.height): the parent's certificate is invalid: \(error)")
         }

@@ -130,7 +130,7 @@ public struct ChainAuditor {
                 do {
                     let validated = try validator.validate(block, verified: verified)
                     execution = validated.execution
-                    try replica.commit(try validated.committed(by: certificate, chainId: chainId, validators: genesis.validators))
+                    try replica.commit(try replica.certify(validated, by: certificate))
                 } catch let error as ChainError {
                     throw Failure(height: h, blockHash: block.hash.hex, check: error.code.rawValue, detail: error.message)
                 } catch let error as CertificateError {

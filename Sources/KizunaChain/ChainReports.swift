@@ -21,7 +21,7 @@ public enum ChainReports {
                 throw ChainError(.missingBlock, "block \(next) is missing")
             }
             let validated = try validator.validate(block)
-            try replica.commit(try validated.committed(by: certificate, chainId: blocks.genesis.chainId, validators: blocks.genesis.validators))
+            try replica.commit(try replica.certify(validated, by: certificate))
             next += 1
         }
         return replica

@@ -42,6 +42,11 @@ public struct ChainVerifier: Sendable {
         // by a parent this store does not have.
         let base = blocks.snapshotHeight
         var height: UInt64 = max(1, base)
+        // The validator sets followed from the blocks themselves (their `govern` transactions),
+        // not from the state read at the tip: the state is checked only at the end. A store
+        // started from a snapshot (format v1, ADR 0017) follows them from the genesis set too:
+        // a change made before its snapshot's height fails the check at the end.
+        var schedule = ValidatorSchedule(genesis: genesis.validators)
         while height <= tipHeight {
             guard let block = try blocks.block(at: height) else {
                 throw ChainError(.missingBlock, "block \(height) is missing (tip is \(tipHeight))")
@@ -50,8 +55,8 @@ public struct ChainVerifier: Sendable {
                 throw ChainError(.corruptBlock, "the block stored at height \(height) says it is block \(block.height)")
             }
             if height != base {
-                try validator.checkHeader(block.header, tip: parent)
-                try validator.checkLastCommit(block, parentHash: parent.hash)
+                try validator.checkHeader(block.header, tip: parent, schedule: schedule)
+                try validator.checkLastCommit(block, parentHash: parent.hash, schedule: schedule)
             }
             let transactions = try validator.verifyTransactions(block)
             for (index, transaction) in transactions.enumerated() {
@@ -73,13 +78,14 @@ public struct ChainVerifier: Sendable {
                 throw ChainError(.badCertificate, "block \(height) (\(block.hash)) has no stored certificate")
             }
             do {
-                try certificate.verify(chainId: genesis.chainId, height: height, blockHash: block.hash, validators: genesis.validators)
+                try certificate.verify(chainId: genesis.chainId, height: height, blockHash: block.hash, validators: schedule.set(at: height))
             } catch {
                 throw ChainError(.badCertificate, "block \(height) (\(block.hash)): the stored certificate is invalid: \(error)")
             }
             guard try blocks.height(ofBlock: block.hash) == height else {
                 throw ChainError(.corruptIndex, "block \(height): the hash index does not map \(block.hash) to it")
             }
+            schedule = schedule.noting(block)
             parent = ChainTip(height: height, hash: block.hash, stateRoot: block.header.stateRoot, timestamp: block.header.timestamp)
             if height % 1000 == 0 { progress(height, tipHeight) }
             height += 1
@@ -127,6 +133,12 @@ public struct ChainVerifier: Sendable {
         }
         guard storedTreeRoot == parent.stateRoot else {
             throw ChainError(.corruptState, "the stored state tree has root \(storedTreeRoot), block \(parent.height) commits to \(parent.stateRoot)")
+        }
+        guard try blocks.validatorSchedule() == schedule else {
+            if base > 0 {
+                throw ChainError(.corruptState, "this store started from a state snapshot at height \(base), and the validator set changed by governance before that height: snapshot format v1 follows only the genesis validators from its height (ADR 0017); start this node from genesis (block sync) instead")
+            }
+            throw ChainError(.corruptState, "the validator-set changes in the state differ from those the blocks' governance transactions made")
         }
         progress(tipHeight, tipHeight)
         return Summary(height: tipHeight, tipHash: parent.hash, stateRoot: parent.stateRoot, transactions: transactionCount, stateEntries: leaves.count, snapshotHeight: base)

@@ -65,18 +65,24 @@ public struct ConsensusReplica<Journal: ConsensusJournal>: Sendable {
     ///   - key: the validator's key; nil for an observer.
     ///   - allowMissingSignerRecord: the operator override for a journal without a record: start
     ///     from an empty one (dangerous if the key may have signed at this height elsewhere).
-    public init(configuration: ConsensusConfiguration, validators: ValidatorSet, key: (any ConsensusKey)?, verifier: any ConsensusSignatureVerifier,
+    ///   - validatorSchedule: the chain's validator sets when governance changed them (ADR
+    ///     0018); nil: `validators` at every height. A key in a set scheduled later (a joining
+    ///     validator) needs its signer record as a current validator does, and so does any key
+    ///     whose journal holds one, so that it signs from the height it joins.
+    public init(configuration: ConsensusConfiguration, validators: ValidatorSet, validatorSchedule: ValidatorSchedule? = nil, key: (any ConsensusKey)?, verifier: any ConsensusSignatureVerifier,
                 tip: ChainTip, journal: Journal, allowMissingSignerRecord: Bool = false) throws(SignerError) {
         var journal = journal
         let height = tip.nextHeight
-        let isValidator = key.map { validators.validator(for: $0.publicKey) != nil } ?? false
+        let scheduled = validatorSchedule ?? ValidatorSchedule(genesis: validators)
+        let isValidator = key.map { scheduled.set(at: height).validator(for: $0.publicKey) != nil } ?? false
         let recovered = try journal.restore(height: height)
+        let mayValidate = key.map { scheduled.keys(from: height).contains($0.publicKey) || recovered.record != nil } ?? false
         var signer: SafeSigner?
         var round: UInt32 = 0
         var resend: [ConsensusMessage] = []
         var resentFromRecord = false
         var skipped = false
-        if isValidator, let key {
+        if mayValidate, let key {
             guard let record = recovered.record ?? (allowMissingSignerRecord ? .initial : nil) else {
                 throw SignerError(.recordMissing, "the consensus journal holds no signer record; refusing to sign (a new validator: `kizuna signer init`)")
             }
@@ -99,7 +105,8 @@ public struct ConsensusReplica<Journal: ConsensusJournal>: Sendable {
         let lock = isValidator ? recovered.lock.flatMap { $0.height == height ? (round: $0.round, block: $0.block) : nil } : nil
         let ownKey = isValidator ? key?.publicKey : nil
         let votes = recovered.receivedVotes.filter { $0.height == height && $0.validator != ownKey }
-        self.machine = ConsensusStateMachine(configuration: configuration, validators: validators, ownKey: ownKey, verifier: verifier,
+        self.machine = ConsensusStateMachine(configuration: configuration, validators: validators, validatorSchedule: scheduled,
+                                             ownKey: signer == nil ? nil : key?.publicKey, verifier: verifier,
                                              tip: tip, startRound: round, restoredLock: lock)
         self.journal = journal
         self.signer = signer
@@ -154,6 +161,14 @@ public struct ConsensusReplica<Journal: ConsensusJournal>: Sendable {
             }
         }
     }
+
+    /// The chain's validator sets as the committed state now records them (after a commit).
+    public mutating func updateValidatorSchedule(_ schedule: ValidatorSchedule) {
+        machine.updateValidatorSchedule(schedule)
+    }
+
+    /// Whether this replica can sign (it holds a signer): a validator, or a key set to join.
+    public var canSign: Bool { signer != nil }
 
     /// The shell committed the block of `height` durably: the journal of that height goes.
     public mutating func blockCommitted(height: UInt64) {

@@ -206,6 +206,7 @@ extension ConsensusStateMachine {
         actions.append(.commit(block, certificate))
         tip = ChainTip(nextHeight: height + 1, parentHash: certificate.blockHash, parentTimestampMilliseconds: block.header.timestamp, lastCommit: certificate)
         height += 1
+        enterValidatorSetOfHeight()
         lockedValue = nil
         lockedRound = nil
         validValue = nil

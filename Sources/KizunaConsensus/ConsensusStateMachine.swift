@@ -114,12 +114,18 @@ public struct ConsensusStateMachine: Sendable {
     }
 
     public let configuration: ConsensusConfiguration
-    public let validators: ValidatorSet
-    public let schedule: ProposerSchedule
-    /// This node's validator key; nil for an observer, which never signs.
-    public let ownKey: PublicKey?
+    /// The validator set of the height being decided (ADR 0018: it changes at the heights
+    /// `validatorSchedule` names, when the machine moves on to them).
+    public private(set) var validators: ValidatorSet
+    public private(set) var schedule: ProposerSchedule
+    /// The validator sets of the chain, as far as the committed state knows them.
+    public private(set) var validatorSchedule: ValidatorSchedule
+    /// This node's key when it may sign; nil for an observer, which never signs.
+    let nodeKey: PublicKey?
+    /// This node's validator key at the height being decided; nil while it is not in the set.
+    public private(set) var ownKey: PublicKey?
     let verifier: any ConsensusSignatureVerifier
-    let powerByKey: [PublicKey: UInt64]
+    var powerByKey: [PublicKey: UInt64]
 
     public internal(set) var height: UInt64
     public internal(set) var round: UInt32
@@ -158,16 +164,21 @@ public struct ConsensusStateMachine: Sendable {
     ///     it crashed (the block it precommitted and the round), which the node persisted before
     ///     signing that precommit. Without it a restarted validator could prevote for another
     ///     value in a later round, which line 22 forbids (`docs/consensus.md` §7).
-    public init(configuration: ConsensusConfiguration, validators: ValidatorSet, ownKey: PublicKey?, verifier: any ConsensusSignatureVerifier, tip: ChainTip, startRound: UInt32 = 0, restoredLock: (round: UInt32, block: Block)? = nil) {
+    ///   - validatorSchedule: the chain's validator sets when governance changed them (nil: the
+    ///     set `validators` at every height).
+    ///   - ownKey: the node's signing key; the machine votes with it at heights whose set holds it.
+    public init(configuration: ConsensusConfiguration, validators: ValidatorSet, validatorSchedule: ValidatorSchedule? = nil, ownKey: PublicKey?, verifier: any ConsensusSignatureVerifier, tip: ChainTip, startRound: UInt32 = 0, restoredLock: (round: UInt32, block: Block)? = nil) {
+        let scheduled = validatorSchedule ?? ValidatorSchedule(genesis: validators)
+        let validators = scheduled.set(at: tip.nextHeight)
         precondition(!validators.validators.isEmpty, "a validator set is never empty")
         self.configuration = configuration
         self.validators = validators
+        self.validatorSchedule = scheduled
         self.schedule = ProposerSchedule(validators)
-        self.ownKey = ownKey
+        self.nodeKey = ownKey
+        self.ownKey = ownKey.flatMap { validators.validator(for: $0) != nil ? $0 : nil }
         self.verifier = verifier
-        var powers: [PublicKey: UInt64] = [:]
-        for validator in validators.validators { powers[validator.publicKey] = validator.votingPower }
-        self.powerByKey = powers
+        self.powerByKey = Self.powers(of: validators)
         self.tip = tip
         self.height = tip.nextHeight
         self.round = startRound
@@ -182,6 +193,29 @@ public struct ConsensusStateMachine: Sendable {
             blocks[hash] = restoredLock.block
             validity[hash] = true
         }
+    }
+
+    static func powers(of validators: ValidatorSet) -> [PublicKey: UInt64] {
+        var powers: [PublicKey: UInt64] = [:]
+        for validator in validators.validators { powers[validator.publicKey] = validator.votingPower }
+        return powers
+    }
+
+    /// Takes the chain's validator sets as the committed state now records them (the engine
+    /// calls it after every commit). A change is known at least `governanceLeadBlocksMin`
+    /// blocks before it holds, so the set of the height being decided never changes here.
+    public mutating func updateValidatorSchedule(_ schedule: ValidatorSchedule) {
+        validatorSchedule = schedule
+    }
+
+    /// Moves to the set in force at the (new) current height, if it differs.
+    mutating func enterValidatorSetOfHeight() {
+        let next = validatorSchedule.set(at: height)
+        guard next != validators else { return }
+        validators = next
+        schedule = ProposerSchedule(next)
+        powerByKey = Self.powers(of: next)
+        ownKey = nodeKey.flatMap { next.validator(for: $0) != nil ? $0 : nil }
     }
 
     // MARK: - Queries

@@ -65,10 +65,11 @@ extension Console {
         if height < tip { data["next"] = "\(height + 1)" }
         if let certificate = try node.certificate(at: height) {
             let message = voteSigningBytes(chainId: node.genesis.chainId, height: certificate.height, round: certificate.round, step: .precommit, blockHash: certificate.blockHash)
+            let validators = try node.validatorSet(at: height)
             data["certificate"] = [
                 "round": "\(certificate.round)", "certificateHash": certificate.hash.hex,
                 "signatures": certificate.signatures.map { entry -> [String: Any] in
-                    let validator = node.genesis.validators.validator(for: entry.validator)
+                    let validator = validators.validator(for: entry.validator)
                     return ["name": validator?.name ?? entry.validator.address.description, "organisation": validator?.organisation ?? "—",
                             "signature": entry.signature.bytes.hexString,
                             "valid": validator != nil && certificate.blockHash == block.hash && entry.validator.isValidSignature(entry.signature, for: message)]
@@ -118,7 +119,8 @@ extension Console {
     }
 
     func validatorName(_ key: PublicKey) -> String {
-        node.genesis.validators.validator(for: key)?.name ?? String(key.address.description.prefix(14)) + "…"
+        let sets = (try? node.validatorSchedule().entries.map(\.set)) ?? [node.genesis.validators]
+        return sets.lazy.compactMap { $0.validator(for: key)?.name }.first ?? String(key.address.description.prefix(14)) + "…"
     }
 
     /// A transaction body in one line, for members' eyes (it names accounts).
@@ -162,6 +164,11 @@ extension Console {
         case .payInstalment(let value): return "standing order \(value.order.hex.prefix(12))… \(short(value.payer)) ¥\(number(value.amount))"
         case .cancelStandingOrder(let value): return "standing order \(value.order.hex.prefix(12))… ✕ (\(short(value.payee)))"
         case .setEventBonus(let value): return "program \(value.program) \(value.event.name) bonus \(number(value.amountYen))"
+        case .govern(let value):
+            switch value.change.proposal {
+            case .validatorSet(let validators): return "validator set of \(validators.count) from height \(value.change.effectiveHeight) (\(value.approvals.count) approvals)"
+            case .assetPolicy(let asset, _): return "\(asset.name) policy from height \(value.change.effectiveHeight) (\(value.approvals.count) approvals)"
+            }
         }
     }
 }

@@ -24,7 +24,7 @@ extension Console {
             let milliseconds = (tip.timestamp - older.timestamp) / span
             interval = "\(milliseconds / 1000).\(milliseconds % 1000 / 100) s"
         }
-        let validators: [[String: Any]] = node.genesis.validators.validators.map { validator in
+        let validators: [[String: Any]] = try node.validatorSet(at: tip.height + 1).validators.map { validator in
             ["name": validator.name, "organisation": validator.organisation, "power": Self.number(validator.votingPower),
              "online": tip.height > 0 && signers.contains(validator.publicKey),
              "missed": Self.number(UInt64(max(0, node.metrics.value("kizuna_missed_precommits_total", label: validator.name) ?? 0)))]

@@ -88,6 +88,18 @@ public struct AssetPolicy: Sendable, Hashable, Codable, CanonicalCodable {
         expiry = try decoder.decode(ExpiryRule.self)
     }
 
+    /// What is wrong with the policy's rates and limits (nil: nothing): the rule genesis and
+    /// governance amendments share.
+    public func limitsProblem(assetName name: String) -> String? {
+        guard redemptionFeeBasisPoints <= 10_000, chargeBonusAppBasisPoints <= 10_000, chargeBonusMachineBasisPoints <= 10_000 else {
+            return "asset \(name): rates are basis points and may not exceed 10000 (100%)"
+        }
+        guard sendLimitPerTransactionYen <= sendLimitPerMonthYen else {
+            return "asset \(name): the per-transaction send limit exceeds the monthly one"
+        }
+        return nil
+    }
+
     /// The bonus rate of a charge channel.
     public func chargeBonusBasisPoints(for channel: ChargeChannel) -> UInt32 {
         switch channel {
@@ -350,12 +362,7 @@ extension Genesis {
             throw GenesisError(.invalidAuthorities, "validator keys must be separate from authority keys")
         }
         for (name, policy) in [("coin", document.assets.coin), ("point", document.assets.point), ("thanks", document.assets.thanks)] {
-            guard policy.redemptionFeeBasisPoints <= 10_000, policy.chargeBonusAppBasisPoints <= 10_000, policy.chargeBonusMachineBasisPoints <= 10_000 else {
-                throw GenesisError(.invalidPolicy, "asset \(name): rates are basis points and may not exceed 10000 (100%)")
-            }
-            guard policy.sendLimitPerTransactionYen <= policy.sendLimitPerMonthYen else {
-                throw GenesisError(.invalidPolicy, "asset \(name): the per-transaction send limit exceeds the monthly one")
-            }
+            if let problem = policy.limitsProblem(assetName: name) { throw GenesisError(.invalidPolicy, problem) }
             guard policy.expiry.kind != .useByDate else {
                 throw GenesisError(.invalidPolicy, "asset \(name): a fixed use-by date is a program's rule, not an asset's")
             }

@@ -75,6 +75,8 @@ public enum HashDomain: String, Sendable, CaseIterable {
     case genesisApproval = "KIZUNA/GENESIS-APPROVAL/V1"
     case peerLink = "KIZUNA/LINK/V1"
     case paymentAuthorisation = "KIZUNA/PAY-AUTH/V1"
+    /// A governance change the validators approve (ADR 0018).
+    case governance = "KIZUNA/GOVERNANCE/V1"
 
     public var prefix: [UInt8] { Array(rawValue.utf8) + [0] }
 }

@@ -22,7 +22,8 @@ public struct Validator: Sendable, Hashable, CanonicalCodable {
     }
 }
 
-/// The fixed validator set, sorted by public key.
+/// A validator set, sorted by public key: genesis's, or one a governance change put in force
+/// (`ValidatorSchedule`).
 public struct ValidatorSet: Sendable, Hashable {
     public let validators: [Validator]
     public let totalVotingPower: UInt64
@@ -36,6 +37,29 @@ public struct ValidatorSet: Sendable, Hashable {
             total = total.adding(validator.votingPower) ?? UInt64.max
         }
         totalVotingPower = total
+    }
+
+    /// What keeps `validators` from being a set (nil: nothing): 1 to `BlockLimits.validatorsMax`
+    /// validators, names of 1–64 bytes and organisations of at most 128, unique names and keys,
+    /// positive powers whose total stays at most a third of 2⁶⁴ (a governance proposal's check;
+    /// genesis checks the same while it reads its JSON).
+    public static func problem(_ validators: [Validator]) -> String? {
+        guard !validators.isEmpty, validators.count <= BlockLimits.validatorsMax else {
+            return "a validator set needs 1 to \(BlockLimits.validatorsMax) validators, found \(validators.count)"
+        }
+        var total: UInt64 = 0
+        for (index, validator) in validators.enumerated() {
+            guard !validator.name.isEmpty, validator.name.utf8.count <= 64, validator.organisation.utf8.count <= 128 else {
+                return "validator '\(validator.name)': name must be 1–64 bytes and organisation at most 128"
+            }
+            guard validator.votingPower > 0 else { return "validator '\(validator.name)' has voting power 0" }
+            guard let sum = total.adding(validator.votingPower), sum <= UInt64.max / 3 else { return "total voting power overflows" }
+            total = sum
+            guard !validators[..<index].contains(where: { $0.publicKey == validator.publicKey || $0.name == validator.name }) else {
+                return "validator '\(validator.name)' repeats a name or key"
+            }
+        }
+        return nil
     }
 
     public func validator(for key: PublicKey) -> Validator? {

@@ -238,7 +238,7 @@ public final class Indexer: @unchecked Sendable {
         do {
             let validated = try BlockValidator(blocks: replica).validate(block, verified: verified)
             execution = validated.execution
-            try replica.commit(try validated.committed(by: certificate, chainId: genesis.chainId, validators: genesis.validators))
+            try replica.commit(try replica.certify(validated, by: certificate))
         } catch {
             throw IndexerError(.verifyFailed, "block \(height) (\(block.hash.hex)) from \(configuration.nodeURL) does not verify: \(error); nothing of it is written", cause: error)
         }

@@ -14,6 +14,11 @@ public struct AdmissionState: Sendable {
     /// rules (expiries, base-date snapshots) at `context`.
     public let context: BlockContext
     private let blockStart: StateOverlay
+    /// The ledger with the rules in force at the next block (governance, ADR 0018).
+    private let rules: Ledger
+    /// The validator set and asset policies in force at the next block: a verdict kept from one
+    /// block to the next (ADR 0020) holds only if these did not change (ADR 0018).
+    public var rulesInForce: Genesis { rules.genesis }
     /// The keys the time rules at the start of the next block wrote: where this start may
     /// differ from the committed state (ADR 0020).
     public let startKeys: [[UInt8]]
@@ -26,6 +31,7 @@ public struct AdmissionState: Sendable {
         overlay.commitTransaction()
         self.context = context
         self.blockStart = overlay
+        self.rules = try ledger.inForce(at: context.height, state: overlay)
         self.startKeys = overlay.changes.map(\.key)
     }
 
@@ -43,7 +49,8 @@ public struct AdmissionState: Sendable {
         public var reads: StateReadLog
     }
 
-    /// Applies `chain` in order until one fails. A `TransactionError` is a verdict; any other
+    /// Applies `chain` in order until one fails. `ledger` is the one the state was begun with;
+    /// the rules applied are those in force at the next block. A `TransactionError` is a verdict; any other
     /// error (a failed read, a corrupt value) is the node's and is thrown.
     public func check(_ chain: [VerifiedTransaction], ledger: Ledger) throws -> Verdict {
         let reads = StateReadLog()
@@ -61,7 +68,7 @@ public struct AdmissionState: Sendable {
         context.reads = verdict.reads
         for transaction in more {
             do {
-                try ledger.apply(transaction, context: context, overlay: &result.overlay)
+                try rules.apply(transaction, context: context, overlay: &result.overlay)
                 result.overlay.commitTransaction()
                 result.applying += 1
             } catch let error as TransactionError {

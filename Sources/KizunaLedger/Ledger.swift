@@ -99,10 +99,21 @@ public struct Ledger: Sendable {
     /// The state tree's upper levels kept in memory between blocks (ADR 0013), shared by the
     /// copies of this ledger. It only saves reads: every root is the same without it.
     public let treeCache: StateTreeCache
+    /// The validator set genesis names, from which every governance change counts (`genesis`
+    /// of a ledger `inForce` at a height holds the set in force there).
+    let genesisValidators: ValidatorSet
 
     public init(genesis: Genesis, treeCache: StateTreeCache = StateTreeCache()) {
         self.genesis = genesis
         self.treeCache = treeCache
+        self.genesisValidators = genesis.validators
+    }
+
+    /// A copy with the rules in force at a height (`inForce(at:state:)`).
+    init(rules: Genesis, of ledger: Ledger) {
+        self.genesis = rules
+        self.treeCache = ledger.treeCache
+        self.genesisValidators = ledger.genesisValidators
     }
 
     /// How a block's failing transactions are treated.
@@ -139,13 +150,14 @@ public struct Ledger: Sendable {
         try beginBlock(context: context, store: store, overlay: &overlay)
         let startWrites = overlay.openTransactionKeys
         overlay.commitTransaction()
+        let rules = try inForce(at: context.height, state: overlay)
         var accepted: [VerifiedTransaction] = []
         var acceptedWrites: [[[UInt8]]] = []
         var receipts: [Receipt] = []
         var rejected: [(transaction: VerifiedTransaction, error: TransactionError)] = []
         for transaction in transactions {
             do {
-                try apply(transaction, context: context, overlay: &overlay)
+                try rules.apply(transaction, context: context, overlay: &overlay)
                 acceptedWrites.append(overlay.openTransactionKeys)
                 overlay.commitTransaction()
                 receipts.append(Receipt(transactionId: transaction.id, height: context.height, index: UInt32(accepted.count)))
@@ -250,6 +262,7 @@ public struct Ledger: Sendable {
         case .payInstalment(let body): try payInstalment(body, signer: signer, context: context, overlay: &overlay)
         case .cancelStandingOrder(let body): try cancelStandingOrder(body, signer: signer, context: context, overlay: &overlay)
         case .setEventBonus(let body): try setEventBonus(body, signer: signer, context: context, overlay: &overlay)
+        case .govern(let body): try govern(body, signer: signer, context: context, overlay: &overlay)
         }
     }
 

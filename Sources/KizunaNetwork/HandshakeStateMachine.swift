@@ -1,4 +1,5 @@
 public import KizunaCore
+import NIOConcurrencyHelpers
 
 /// What a node needs to authenticate its peers: its chain, its key and whom it accepts.
 public struct HandshakeConfiguration: Sendable {
@@ -7,12 +8,33 @@ public struct HandshakeConfiguration: Sendable {
     public var privateKey: PrivateKey
     /// The keys this node accepts: the validators and observers named in its configuration.
     public var allowedKeys: Set<PublicKey>
+    /// Keys accepted besides, changed while the node runs: the validators governance puts in
+    /// the set (ADR 0018), which no configuration file named.
+    public var governedKeys: GovernedKeys?
 
-    public init(chainId: String, privateKey: PrivateKey, allowedKeys: Set<PublicKey>) {
+    public init(chainId: String, privateKey: PrivateKey, allowedKeys: Set<PublicKey>, governedKeys: GovernedKeys? = nil) {
         self.chainId = chainId
         self.privateKey = privateKey
         self.allowedKeys = allowedKeys
+        self.governedKeys = governedKeys
     }
+
+    /// Whether a peer presenting `key` is accepted.
+    public func accepts(_ key: PublicKey) -> Bool {
+        allowedKeys.contains(key) || governedKeys?.contains(key) == true
+    }
+}
+
+/// A set of keys shared between the consensus engine, which replaces it after every commit,
+/// and the handshakes of the peer network, which read it.
+public final class GovernedKeys: Sendable {
+    private let keys = NIOLockedValueBox<Set<PublicKey>>([])
+
+    public init(_ keys: Set<PublicKey> = []) { self.keys.withLockedValue { $0 = keys } }
+
+    public func replace(with keys: Set<PublicKey>) { self.keys.withLockedValue { $0 = keys } }
+
+    public func contains(_ key: PublicKey) -> Bool { keys.withLockedValue { $0.contains(key) } }
 }
 
 /// The peer handshake as a pure state machine (SwiftNIO style): each event returns the
@@ -145,7 +167,7 @@ public struct HandshakeStateMachine: Sendable {
         guard hello.chainId == configuration.chainId else {
             return refuse(PeerError(.wrongChain, "peer is on chain \(hello.chainId), this node on \(configuration.chainId)"))
         }
-        guard configuration.allowedKeys.contains(hello.publicKey) else {
+        guard configuration.accepts(hello.publicKey) else {
             return refuse(PeerError(.unknownKey, "key \(hello.publicKey.address) is not in the allowed set"))
         }
         if let expectedPeerKey, hello.publicKey != expectedPeerKey {

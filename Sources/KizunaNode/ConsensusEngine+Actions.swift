@@ -234,7 +234,7 @@ extension ConsensusEngine {
         do {
             // The machine decided on precommits it verified; the certificate is checked once
             // more here because only a verified certificate makes a block committed.
-            committed = try checked.committed(by: certificate, chainId: genesis.chainId, validators: genesis.validators)
+            committed = try blocks.certify(checked, by: certificate)
         } catch {
             logger.critical("the certificate of a decided block does not verify; stopping", metadata: ["height": "\(block.height)", "error": "\(error)"])
             fatalError("the certificate of decided block \(block.height) does not verify: \(error)")
@@ -249,6 +249,7 @@ extension ConsensusEngine {
         pendingBuild = nil
         // The decided height's journal (own messages, peers' votes) is no longer needed.
         replica.blockCommitted(height: block.height)
+        followValidatorSchedule()
         let now = wallClockMilliseconds()
         node.metrics.set("kizuna_commit_latency_seconds_last", Double(now - min(now, heightStartedAt)) / 1000)
         node.metrics.observeCommitLatency(milliseconds: now - min(now, heightStartedAt))
@@ -256,6 +257,6 @@ extension ConsensusEngine {
     }
 
     func name(of peer: PublicKey) -> String {
-        genesis.validators.validator(for: peer)?.name ?? peer.address.description
+        machine.validatorSchedule.entries.lazy.compactMap { $0.set.validator(for: peer)?.name }.first ?? peer.address.description
     }
 }

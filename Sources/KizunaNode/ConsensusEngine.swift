@@ -58,6 +58,14 @@ public actor ConsensusEngine {
     /// Gossiped batches being verified now (`handleMessage`).
     nonisolated let gossipBatchesInFlight = NIOLockedValueBox<Int>(0)
 
+    /// The chain's validator sets (ADR 0018) as the committed state records them, replaced
+    /// after every commit; read by `deliver` on the network's threads.
+    nonisolated let validatorSchedule: NIOLockedValueBox<ValidatorSchedule>
+    /// The keys of the sets in force and scheduled, for the peer handshakes (`attach`).
+    public nonisolated let governedKeys = GovernedKeys()
+    /// A scheduled set that holds this node's key although it cannot sign was reported.
+    var reportedUnsignableJoin = false
+
     /// Blocks of the current height this node validated (executed), by block hash.
     var validated: [Hash: ValidatedBlock] = [:]
     /// The proposal this node must build, once there is a transaction or the wait is over.
@@ -90,7 +98,9 @@ public actor ConsensusEngine {
         self.settings = settings
         self.logger = logger
         let tip: KizunaConsensus.ChainTip
+        let schedule: ValidatorSchedule
         do {
+            schedule = try blocks.validatorSchedule()
             let stored = try blocks.tip()
             tip = KizunaConsensus.ChainTip(nextHeight: stored.height + 1, parentHash: stored.hash, parentTimestampMilliseconds: stored.timestamp,
                                            lastCommit: stored.height == 0 ? nil : try blocks.certificate(at: stored.height))
@@ -105,7 +115,7 @@ public actor ConsensusEngine {
         configuration.timeoutPrevoteMillisecondsDelta = settings.timeoutDeltaMilliseconds
         configuration.timeoutPrecommitMillisecondsDelta = settings.timeoutDeltaMilliseconds
         do {
-            replica = try ConsensusReplica(configuration: configuration, validators: genesis.validators, key: Ed25519ConsensusKey(key), verifier: Ed25519Verifier(),
+            replica = try ConsensusReplica(configuration: configuration, validators: genesis.validators, validatorSchedule: schedule, key: Ed25519ConsensusKey(key), verifier: Ed25519Verifier(),
                                            tip: tip, journal: StoreConsensusJournal(store: blocks.store))
         } catch {
             throw StartError(error.code == .recordMissing ? .signerMissing : .signer,
@@ -113,10 +123,41 @@ public actor ConsensusEngine {
         }
         heightStartedAt = wallClockMilliseconds()
         inbox = BoundedInbox(peerInputsMax: Self.inboxPeerInputsMax)
+        validatorSchedule = NIOLockedValueBox(schedule)
+        governedKeys.replace(with: schedule.keys(from: tip.nextHeight))
+        node.metrics.set("kizuna_validators", Double(schedule.set(at: tip.nextHeight).validators.count))
     }
 
-    /// Whether this node votes (its key is a validator's).
-    public nonisolated var isValidator: Bool { genesis.validators.validator(for: key.publicKey) != nil }
+    /// Whether this node votes at the height being decided (its key is in the set in force).
+    var isValidator: Bool { machine.ownKey != nil }
+
+    /// After a commit: the validator sets as the state now records them go to the replica, to
+    /// `deliver`'s checks and to the peer handshakes.
+    func followValidatorSchedule() {
+        let schedule: ValidatorSchedule
+        do {
+            schedule = try blocks.validatorSchedule()
+        } catch {
+            logger.critical("the validator-set changes in the state cannot be read; stopping", metadata: ["error": "\(error)"])
+            fatalError("the validator-set changes in the state cannot be read: \(error)")
+        }
+        let next = machine.height
+        if let pending = schedule.pending(at: next), pending != machine.validatorSchedule.pending(at: next) {
+            logger.notice("a validator-set change is scheduled", metadata: [
+                "effectiveHeight": "\(pending.from)", "validators": "\(pending.set.validators.map(\.name).joined(separator: ","))",
+                "thisNode": "\(pending.set.validator(for: key.publicKey) != nil ? "in the set" : "not in the set")",
+            ])
+        }
+        if !reportedUnsignableJoin, !replica.canSign, schedule.keys(from: next).contains(key.publicKey) {
+            reportedUnsignableJoin = true
+            logger.error("governance puts this node's key in the validator set, but it has no signer record and cannot sign: run `kizuna signer init` on its data folder and restart it")
+        }
+        let before = machine.validators
+        replica.updateValidatorSchedule(schedule)
+        validatorSchedule.withLockedValue { $0 = schedule }
+        governedKeys.replace(with: schedule.keys(from: next))
+        if machine.validators != before { node.metrics.set("kizuna_validators", Double(machine.validators.validators.count)) }
+    }
 
     /// Connects the engine to its peer network (which must deliver events to `deliver`).
     public func attach(_ network: PeerNetwork) { self.network = network }
@@ -133,10 +174,18 @@ public actor ConsensusEngine {
             let message = try PeerMessage(frame: frame)
             // A correct peer only sends or relays validly signed consensus messages: anything
             // else is a faulty or hostile peer, which is disconnected.
-            if case .consensus(let consensusMessage) = message,
-               !Self.isValidlySigned(consensusMessage, chainId: genesis.chainId, validators: genesis.validators) {
-                offerPeer(.refuse(peer, code: "peer.bad_signature", "a consensus message at height \(consensusMessage.height) round \(consensusMessage.round) is not validly signed by a validator"))
-                return
+            if case .consensus(let consensusMessage) = message {
+                let validators = validatorSchedule.withLockedValue { $0 }.set(at: consensusMessage.height)
+                // Not a member of the set of that height: a removed validator behind the chain,
+                // or a height whose set this node does not know yet. Dropped, not refused.
+                guard validators.validator(for: consensusMessage.sender) != nil else {
+                    node.metrics.add("kizuna_consensus_nonmember_messages_total")
+                    return
+                }
+                guard Self.isValidlySigned(consensusMessage, chainId: genesis.chainId, validators: validators) else {
+                    offerPeer(.refuse(peer, code: "peer.bad_signature", "a consensus message at height \(consensusMessage.height) round \(consensusMessage.round) is not validly signed by a validator"))
+                    return
+                }
             }
             offerPeer(.message(peer, message))
         } catch {

@@ -21,6 +21,8 @@ public enum AdmissionLane: Int, Sendable, CaseIterable, CustomStringConvertible 
         // Premium sales and event bonuses are the issuers' work; a premium charge is a charge;
         // standing orders are authorised and cancelled rarely.
         case .setPremium, .chargeExtended, .setEventBonus, .authoriseStandingOrder, .cancelStandingOrder: self = .operations
+        // The consortium's governance changes (ADR 0018).
+        case .govern: self = .operations
         }
     }
 

@@ -46,7 +46,10 @@ extension Node {
         chainCache = [:]
         let signers = mempool.signers
         var kept = 0
-        if let execution, let previous, let tip = try? blocks.tipHeight(), previous.height + 1 == tip, let next = try? admissionState() {
+        // A governance change that holds from the next block (ADR 0018) changes no state key
+        // there, but may change any verdict: then every chain is checked.
+        if let execution, let previous, let tip = try? blocks.tipHeight(), previous.height + 1 == tip, let next = try? admissionState(),
+           next.rulesInForce == previous.state.rulesInForce {
             let changes = BlockChanges(execution: execution, previousStart: previous.state.startKeys, nextStart: next.startKeys)
             let nextDay = AdmissionRecord.day(of: next.context)
             let blockDay = LedgerCalendar.japanDayAndHour(next.context.stampTime - 1).day

@@ -15,6 +15,21 @@ extension Node {
 
     public nonisolated func account(_ key: PublicKey) throws -> AccountState? { try blocks.account(key) }
 
+    /// The chain's validator sets (ADR 0018): genesis's, then each governance change.
+    public nonisolated func validatorSchedule() throws -> ValidatorSchedule { try blocks.validatorSchedule() }
+
+    /// The validator set that decides block `height` (the next block's: the tip's height + 1).
+    public nonisolated func validatorSet(at height: UInt64) throws -> ValidatorSet { try blocks.validatorSet(at: height) }
+
+    /// Every asset-policy amendment, by effective height (ADR 0018).
+    public nonisolated func policyAmendments() throws -> [PolicyAmendment] { try blocks.ledger.policyAmendments(store: blocks.store) }
+
+    /// The asset policies in force at block `height` (at most the tip's + 1 + the governance lead).
+    public nonisolated func policies(at height: UInt64) throws -> (coin: AssetPolicy, point: AssetPolicy, thanks: AssetPolicy) {
+        let rules = try blocks.ledger.inForce(at: height, store: blocks.store).genesis
+        return (rules.coin, rules.point, rules.thanks)
+    }
+
     /// The lots `key` holds of a lot-based asset (points, thanks), soonest-expiring first.
     public nonisolated func lots(_ key: PublicKey, _ asset: Asset) throws -> LotList {
         try StateOverlay(base: blocks.store).lots(key, asset)

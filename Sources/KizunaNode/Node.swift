@@ -78,11 +78,18 @@ public actor Node {
 
     public init(configuration: NodeConfiguration, genesis: Genesis, blocks: BlockStore, key: PrivateKey, mode: Mode = .single, logger: Logger) throws(StartError) {
         if mode == .single {
-            guard let me = genesis.validators.validator(for: key.publicKey) else {
+            // The set in force for the next block: genesis's, or one governance put in force.
+            let validators: ValidatorSet
+            do {
+                validators = try blocks.validatorSet(at: blocks.tipHeight() + 1)
+            } catch {
+                throw StartError(.store, "\(error)", cause: error)
+            }
+            guard let me = validators.validator(for: key.publicKey) else {
                 throw StartError(.notAValidator, "the key \(key.publicKey.address) is not a validator of chain '\(genesis.chainId)'")
             }
-            guard genesis.validators.isQuorum(me.votingPower) else {
-                throw StartError(.needsConsensus, "validator '\(me.name)' holds \(me.votingPower) of \(genesis.validators.totalVotingPower) voting power; a single node can only commit alone on a genesis where it holds more than 2/3 (configure the peer network to run consensus)")
+            guard validators.isQuorum(me.votingPower) else {
+                throw StartError(.needsConsensus, "validator '\(me.name)' holds \(me.votingPower) of \(validators.totalVotingPower) voting power; a single node can only commit alone where it holds more than 2/3 (configure the peer network to run consensus)")
             }
         }
         self.mode = mode
@@ -191,7 +198,7 @@ public actor Node {
             height: block.height, round: 0, blockHash: block.hash,
             signatures: [CommitCertificate.precommit(chainId: genesis.chainId, height: block.height, round: 0, blockHash: block.hash, key: key)]
         )
-        let committed = try validated.committed(by: certificate, chainId: genesis.chainId, validators: genesis.validators)
+        let committed = try blocks.certify(validated, by: certificate)
         try blocks.commit(committed)
         lastBlockMilliseconds = nowMilliseconds
         afterCommit(block, certificate: certificate, execution: validated.execution)
@@ -206,7 +213,8 @@ public actor Node {
         metrics.add("kizuna_committed_blocks_total")
         metrics.add("kizuna_committed_transactions_total", Double(execution.accepted.count))
         let signers = Set(certificate.signatures.map(\.validator))
-        for validator in genesis.validators.validators where !signers.contains(validator.publicKey) {
+        let validators = (try? blocks.validatorSet(at: block.height)) ?? genesis.validators
+        for validator in validators.validators where !signers.contains(validator.publicKey) {
             metrics.add("kizuna_missed_precommits_total", label: validator.name)
         }
         metrics.observeBlock(timestamp: block.header.timestamp)

@@ -70,6 +70,8 @@ public final class NodeMetrics: Sendable {
         declare("kizuna_consensus_timers", .gauge, "Consensus timeouts scheduled and not yet fired or passed.")
         declare("kizuna_commit_waiters_refused_total", .counter, "Submissions with wait=commit answered pending at once because commitWaitersMax requests were already waiting.")
         declare("kizuna_deferred_dropped_total", .counter, "Transactions a proposal left out and rejected for good (mempool.full) because deferredTransactionsMax already waited for the next commit.")
+        declare("kizuna_validators", .gauge, "Validators in the set deciding the next block (governance may change it, ADR 0018).")
+        declare("kizuna_consensus_nonmember_messages_total", .counter, "Consensus messages dropped because their signer is not in the validator set of their height.")
         declare("kizuna_gossip_transactions_dropped_total", .counter, "Transactions gossiped by peers and dropped unverified because the node was still verifying earlier batches (saturated).")
     }
 

@@ -146,6 +146,9 @@ public enum NodeRunner {
     /// Wires the consensus engine, the peer network and the node's gossip hook.
     static func consensusService(node: Node, blocks: BlockStore, genesis: Genesis, key: PrivateKey, configuration: NodeConfiguration,
                                  network settings: NodeConfiguration.Network, logger: Logger) async throws -> ConsensusService {
+        // A genesis validator dials the validators with greater keys (each pair once); any
+        // other node — an observer, or a validator governance added (ADR 0018), whose address
+        // the others' configurations do not hold — dials every peer it is given.
         let isValidator = genesis.validators.validator(for: key.publicKey) != nil
         if DevelopmentKeys.allPublicKeys.contains(key.publicKey) && !genesis.isLocalChain {
             throw Node.StartError(.developmentKey, "refusing to run with a published DEVELOPMENT key on chain '\(genesis.chainId)'")
@@ -171,7 +174,7 @@ public enum NodeRunner {
         }
         let listen = settings.listen.flatMap(NodeConfiguration.hostAndPort)
         var peerConfiguration = PeerNetworkConfiguration(
-            handshake: HandshakeConfiguration(chainId: genesis.chainId, privateKey: key, allowedKeys: allowed),
+            handshake: HandshakeConfiguration(chainId: genesis.chainId, privateKey: key, allowedKeys: allowed, governedKeys: engine.governedKeys),
             listenHost: listen?.host, listenPort: listen?.port ?? 0, peers: peers, dialsEveryPeer: !isValidator,
             frameBytesMax: settings.frameBytesMax, outboundBytesMaxPerPeer: settings.outboundQueueBytesMaxPerPeer)
         peerConfiguration.plainLinksForDevelopment = try developmentPlainLinks(environment: ProcessInfo.processInfo.environment, genesis: genesis)

@@ -145,6 +145,12 @@ public struct TransactionBuilder: Sendable {
         sign(.updateConsent(UpdateConsent(district: district, ageBand: ageBand, analytics: analytics)))
     }
 
+    /// Authority: submit a governance change with the validators' approvals (ADR 0018;
+    /// `GovernanceProposalFile.govern()` makes the body from a signed proposal file).
+    public mutating func govern(_ body: Govern) -> SignedTransaction {
+        sign(.govern(body))
+    }
+
     /// The salted hash of a resident ID that the registrar puts on chain instead of the ID.
     public static func residentIdHash(residentId: String, salt: [UInt8]) -> Hash {
         Hash.sha256(salt + Array(residentId.utf8))

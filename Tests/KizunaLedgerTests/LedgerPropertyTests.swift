@@ -263,6 +263,8 @@ struct AllKindsPropertyTests {
         // The kinds of issue 18's second slice (premium sales, channels, event bonuses, public
         // payments, standing orders) draw from a third generator, appended after those.
         var town = SplitMix64(seed: seed ^ 0x1818_1818)
+        // Governance (ADR 0018) draws from a third generator, appended last in a block.
+        var governance = SplitMix64(seed: seed ^ 0x2424_2424)
         // With visitors (issue 21): a 400-day account lifetime, so visitors expire late in the run.
         var visitorGenesis = Self.genesis
         visitorGenesis.visitorPolicy = VisitorPolicy(holderCapYen: 20_000, paymentLimitPerTransactionYen: 5_000, accountLifetimeDays: 400)
@@ -714,6 +716,31 @@ struct AllKindsPropertyTests {
                 }
             }
 
+            // Now and then a policy amendment (limits only raised, so the other kinds' draws
+            // stay meaningful), sometimes too soon, unapproved or approved by a stranger.
+            if governance.chance(30) {
+                let asset: Asset = governance.chance(50) ? .coin : .thanks
+                var policy = genesis.policy(for: asset)
+                policy.holderCapYen += governance.amount(in: 0...50_000)
+                policy.sendLimitPerMonthYen += governance.amount(in: 0...20_000)
+                let lead = governance.chance(15) ? governance.amount(in: 0...10) : governance.amount(in: 11...20)
+                let change = GovernanceChange(effectiveHeight: ledger.height + 1 + lead, proposal: .assetPolicy(asset: asset, policy: policy))
+                let approver = governance.chance(10) ? Fixture.account(50) : Fixture.validatorKey
+                let approvals = governance.chance(5) ? [] : [change.approve(chainId: chainId, with: approver)]
+                let signed = Transaction(chainId: chainId, signer: Fixture.cityKey.publicKey, nonce: nonce(Fixture.cityKey), body: .govern(Govern(change: change, approvals: approvals))).signed(by: Fixture.cityKey)
+                let verified = try signed.verified(chainId: chainId)
+                let probe = try ledger.ledger.execute(accepted + [verified], context: context, store: ledger.store, mode: .propose)
+                all.append(signed)
+                if let rejection = probe.rejected.first {
+                    outcomes[rejection.error.code.rawValue, default: 0] += 1
+                } else {
+                    accepted.append(verified)
+                    inBlock[Fixture.cityKey.publicKey, default: 0] += 1
+                    outcomes["accepted", default: 0] += 1
+                    acceptedKinds["govern", default: 0] += 1
+                }
+            }
+
             let execution = try ledger.block(all, at: time, mode: .propose)
             #expect(execution.accepted.map(\.id) == accepted.map(\.id), "block \(ledger.height): the block accepts other transactions than its prefixes did")
             #expect(execution.rejected.count == all.count - accepted.count)
@@ -759,7 +786,7 @@ struct AllKindsPropertyTests {
         // The run exercised every kind, many refusals, and every kind of time-based work.
         let kinds = ["register", "charge", "send", "create_program", "grant", "pay", "thank", "redeem", "refund", "freeze", "unfreeze", "recover", "appoint_delegate", "revoke_delegate", "set_program_terms", "top_up_program", "close_program", "pay_authorised",
                      "pay_business", "issue_invoice", "pay_invoice", "cancel_invoice", "update_consent",
-                     "set_premium", "charge_extended", "pay_public", "authorise_standing_order", "pay_instalment", "cancel_standing_order", "set_event_bonus"]
+                     "set_premium", "charge_extended", "pay_public", "authorise_standing_order", "pay_instalment", "cancel_standing_order", "set_event_bonus", "govern"]
         #expect((kinds + ["grant by a delegate", "pay by a card", "register visitor", "withdraw consent", "late invoice payment", "premium charge"]).allSatisfy { acceptedKinds[$0, default: 0] > 0 }, "accepted per kind: \(acceptedKinds)")
         #expect(outcomes.count >= 20, "too few distinct outcomes: \(outcomes)")
         // Customer-presented payments were refused for several reasons, not only accepted.

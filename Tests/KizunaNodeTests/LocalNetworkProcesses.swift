@@ -14,6 +14,10 @@ final class LocalNetworkProcesses: @unchecked Sendable {
     static let validatorNames = ["city", "chamber", "operator", "bank"]
     static let observerName = "observer"
     static let observerKey = DevelopmentKeys.privateKey("auditor")
+    /// A fifth node with a validator key of its own that no genesis or configuration names:
+    /// it joins the set by governance (ADR 0018). Made only when asked (`newcomer: true`).
+    static let newcomerName = "newcomer"
+    static let newcomerKey = DevelopmentKeys.privateKey("validator-newcomer")
     static let registrar = DevelopmentKeys.privateKey("registrar")
     static let coinIssuer = DevelopmentKeys.privateKey("coin-issuer")
     static let auditorToken = "local-auditor-token"
@@ -33,14 +37,18 @@ final class LocalNetworkProcesses: @unchecked Sendable {
     private var runCounts: [String: Int] = [:]
 
     static func key(_ name: String) -> PrivateKey {
-        name == observerName ? observerKey : DevelopmentKeys.privateKey("validator-\(name)")
+        name == observerName ? observerKey : name == newcomerName ? newcomerKey : DevelopmentKeys.privateKey("validator-\(name)")
     }
+
+    /// Every node this network made: the validators, the observer and any newcomer.
+    let names: [String]
 
     /// Extra environment for the node processes (e.g. `KIZUNA_DEV_CLOCK_OFFSET_MS`).
     var environment: [String: String] = [:]
 
     /// `cardPolicy`: the genesis's card policy (issue 19), for the card custodian's tests.
-    init(name: String, cardPolicy: CardPolicy? = nil) throws {
+    init(name: String, cardPolicy: CardPolicy? = nil, newcomer: Bool = false) throws {
+        names = Self.validatorNames + [Self.observerName] + (newcomer ? [Self.newcomerName] : [])
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("kizuna-\(name)-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         genesis = Genesis(
@@ -51,11 +59,11 @@ final class LocalNetworkProcesses: @unchecked Sendable {
             coin: Genesis.defaultCoinPolicy, point: Genesis.defaultPointPolicy, thanks: Genesis.defaultThanksPolicy, cardPolicy: cardPolicy
         )
         try genesis.jsonData().write(to: folder.appendingPathComponent("genesis.json"))
-        for name in Self.validatorNames + [Self.observerName] {
+        for name in names {
             apiPorts[name] = try NodeProcess.freePort()
             peerPorts[name] = try NodeProcess.freePort()
         }
-        for name in Self.validatorNames + [Self.observerName] {
+        for name in names {
             let nodeFolder = folder.appendingPathComponent(name)
             try FileManager.default.createDirectory(at: nodeFolder, withIntermediateDirectories: true)
             try KeyFile(key: Self.key(name)).write(path: nodeFolder.appendingPathComponent("node.key.json").path)
@@ -89,7 +97,7 @@ final class LocalNetworkProcesses: @unchecked Sendable {
         [network]
 
         """
-        if name != Self.observerName {
+        if Self.validatorNames.contains(name) {
             text += "listen = \"127.0.0.1:\(peerPorts[name]!)\"\n"
             text += "observerKeys = [\"\(Self.observerKey.publicKey.address)\"]\n"
         }
@@ -118,7 +126,7 @@ final class LocalNetworkProcesses: @unchecked Sendable {
 
     /// Rewrites every node's configuration (after `peerDialPorts` changed).
     func writeConfigurations() throws {
-        for name in Self.validatorNames + [Self.observerName] {
+        for name in names {
             try Data(configuration(name).utf8).write(to: folder.appendingPathComponent(name).appendingPathComponent("node.toml"))
         }
     }
@@ -207,10 +215,10 @@ final class LocalNetworkProcesses: @unchecked Sendable {
     private var holdsGate = false
 
     /// A network made once no other test's four-validator network runs (`FourValidatorGate`).
-    static func exclusive(name: String, cardPolicy: CardPolicy? = nil) async throws -> LocalNetworkProcesses {
+    static func exclusive(name: String, cardPolicy: CardPolicy? = nil, newcomer: Bool = false) async throws -> LocalNetworkProcesses {
         await FourValidatorGate.shared.acquire()
         do {
-            let network = try LocalNetworkProcesses(name: name, cardPolicy: cardPolicy)
+            let network = try LocalNetworkProcesses(name: name, cardPolicy: cardPolicy, newcomer: newcomer)
             network.holdsGate = true
             return network
         } catch {

@@ -1,0 +1,177 @@
+import ArgumentParser
+import Foundation
+import KizunaCore
+import KizunaLedger
+import KizunaWallet
+
+/// `kizuna governance propose | sign | combine | submit`: a validator-set change or a policy
+/// amendment on a live chain (ADR 0018, docs/operations.md "Governance").
+struct GovernanceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "governance",
+        abstract: "Change the validator set or an asset's policy on a running chain, with the validators' signatures.",
+        discussion: """
+        One organisation writes the proposal (`propose`); each organisation checks it and signs \
+        its hash offline with its validator key (`sign`); the copies are merged (`combine`); an \
+        authority submits it (`submit`). The chain accepts it when the approvals hold more than \
+        two thirds of the voting power in force, and applies it from the effective height, which \
+        must be more than \(Ledger.governanceLeadBlocksMin) blocks ahead of the block that carries it.
+        """,
+        subcommands: [Propose.self, Sign.self, Combine.self, Submit.self]
+    )
+
+    static func read(_ path: String) throws -> GovernanceProposalFile {
+        do {
+            return try GovernanceProposalFile.read(path: path)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    static func describe(_ file: GovernanceProposalFile) throws -> String {
+        let change: GovernanceChange
+        do {
+            change = try file.change()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        var text = "proposal \(file.proposalHash) on chain \(file.chainId), effective from height \(file.effectiveHeight):\n"
+        switch change.proposal {
+        case .validatorSet(let validators):
+            text += "  the validator set becomes:\n"
+            for validator in ValidatorSet(validators).validators {
+                text += "    \(validator.name) (\(validator.organisation)) \(validator.publicKey.address) power \(validator.votingPower)\n"
+            }
+        case .assetPolicy(let asset, let policy):
+            text += "  the \(asset.name) policy becomes: cap ¥\(policy.holderCapYen), send ¥\(policy.sendLimitPerTransactionYen)/tx ¥\(policy.sendLimitPerMonthYen)/month, "
+            text += "bonus app \(policy.chargeBonusAppBasisPoints)bp machine \(policy.chargeBonusMachineBasisPoints)bp, redemption fee \(policy.redemptionFeeBasisPoints)bp\n"
+        }
+        text += "  approvals: \(file.approvals.count)" + (file.approvals.isEmpty ? "" : " (\(file.approvals.map(\.publicKey).joined(separator: ", ")))")
+        return text
+    }
+
+    struct Propose: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a proposal file: a new validator set (--validators) or an asset's new policy (--asset with --policy).",
+            discussion: """
+            --validators names a JSON array of {"name", "organisation", "publicKey", "votingPower"} \
+            — the whole new set, as in genesis. --policy names a JSON asset policy as in genesis \
+            (every field; the expiry rule must stay as it is).
+            """
+        )
+
+        @Option(help: "The chain id.") var chainId: String
+        @Option(help: "The first height at which the change holds.") var effectiveHeight: UInt64
+        @Option(help: "JSON file: the new validator set.") var validators: String?
+        @Option(help: "coin, point or thanks (with --policy).") var asset: String?
+        @Option(help: "JSON file: the asset's new policy.") var policy: String?
+        @Option(help: "Where to write the proposal.") var out: String
+
+        func run() throws {
+            let proposal: GovernanceProposal
+            switch (validators, asset, policy) {
+            case (let path?, nil, nil):
+                let entries: [GenesisDocument.ValidatorEntry] = try Self.decode(path)
+                var list: [Validator] = []
+                for entry in entries {
+                    guard let address = try? Address(parsing: entry.publicKey) else { throw ValidationError("validator '\(entry.name)': '\(entry.publicKey)' is not a kz1… address") }
+                    list.append(Validator(name: entry.name, organisation: entry.organisation, publicKey: address.publicKey, votingPower: entry.votingPower))
+                }
+                if let problem = ValidatorSet.problem(list) { throw ValidationError(problem) }
+                proposal = .validatorSet(list)
+            case (nil, let name?, let path?):
+                guard let asset = Asset(name: name) else { throw ValidationError("--asset must be coin, point or thanks") }
+                let policy: AssetPolicy = try Self.decode(path)
+                if let problem = policy.limitsProblem(assetName: name) { throw ValidationError(problem) }
+                proposal = .assetPolicy(asset: asset, policy: policy)
+            default:
+                throw ValidationError("give either --validators, or --asset with --policy")
+            }
+            let file = GovernanceProposalFile(chainId: chainId, change: GovernanceChange(effectiveHeight: effectiveHeight, proposal: proposal))
+            try file.write(path: out)
+            print("wrote \(out)")
+            print(try GovernanceCommand.describe(file))
+        }
+
+        static func decode<T: Decodable>(_ path: String) throws -> T {
+            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+            do {
+                return try JSONDecoder().decode(T.self, from: data)
+            } catch {
+                throw ValidationError("\(path): \(error)")
+            }
+        }
+    }
+
+    struct Sign: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Approve a proposal: sign its hash with your validator key (offline).",
+            discussion: "Prints what the proposal changes first; the signature approves exactly that hash on that chain."
+        )
+
+        @Argument(help: "The proposal file.") var file: String
+        @Option(help: "Your validator key file (plain or sealed).") var key: String
+        @Option(help: "File whose first line is the key's passphrase (sealed keys).") var passphraseFile: String?
+        @Option(help: "Write the signed copy here instead of in place.") var out: String?
+
+        func run() throws {
+            var proposal = try GovernanceCommand.read(file)
+            let privateKey = try loadKey(path: key, passphraseFile: passphraseFile)
+            do {
+                try proposal.sign(with: privateKey)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            try proposal.write(path: out ?? file)
+            print("approved by \(privateKey.publicKey.address)")
+            print(try GovernanceCommand.describe(proposal))
+        }
+    }
+
+    struct Combine: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Merge the approvals of several signed copies of one proposal.",
+            discussion: "Refuses copies of different proposals, and any approval that does not verify."
+        )
+
+        @Argument(help: "The signed copies.") var files: [String]
+        @Option(help: "Where to write the combined proposal.") var out: String
+
+        func run() throws {
+            guard let first = files.first else { throw ValidationError("name at least one proposal file") }
+            var combined = try GovernanceCommand.read(first)
+            do {
+                for path in files.dropFirst() { try combined.merge(try GovernanceCommand.read(path)) }
+                _ = try combined.govern()
+            } catch let error as ValidationError {
+                throw error
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            try combined.write(path: out)
+            print("wrote \(out)")
+            print(try GovernanceCommand.describe(combined))
+        }
+    }
+
+    struct Submit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Submit a signed proposal, signed as a transaction by an authority's key.",
+            discussion: "The chain refuses it with a `ledger.governance_*` code when the approvals or the height do not qualify (docs/ledger-rules.md)."
+        )
+
+        @Argument(help: "The combined proposal file.") var file: String
+        @OptionGroup var submission: WalletCommand.Submission
+
+        func run() async throws {
+            let proposal = try GovernanceCommand.read(file)
+            let body: Govern
+            do {
+                body = try proposal.govern()
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            try await submission.submit { _ in .govern(body) }
+        }
+    }
+}

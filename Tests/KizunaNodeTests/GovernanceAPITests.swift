@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+import Hummingbird
+import HummingbirdTesting
+import KizunaCore
+import KizunaLedger
+import KizunaNode
+import KizunaChain
+import KizunaWallet
+
+/// `GET /v1/governance` (ADR 0018, docs/api.md §11): the amendments on chain and the policies in
+/// force at a height, before and after the effective height; heights the chain cannot know yet
+/// are refused.
+@Suite("Governance API")
+struct GovernanceAPITests {
+    typealias F = APIFixture
+
+    @Test func amendmentsAndThePoliciesInForceAtAHeight() async throws {
+        let fixture = try APIFixture()
+        try await fixture.populate()
+        let tip = try fixture.node.tip().height
+        var policy = Genesis.defaultCoinPolicy
+        policy.holderCapYen = 250_000
+        let effective = tip + 12
+        let change = GovernanceChange(effectiveHeight: effective, proposal: .assetPolicy(asset: .coin, policy: policy))
+        let nonce = try fixture.node.account(F.city.publicKey)?.nonce ?? 0
+        var city = TransactionBuilder(chainId: F.chainId, key: F.city, nextNonce: nonce)
+        let block = try await fixture.commit([city.govern(Govern(change: change, approvals: [change.approve(chainId: F.chainId, with: F.validatorKey)]))])
+        #expect(block.transactions.count == 1)
+        try await fixture.application().test(.router) { client in
+            try await client.execute(uri: "/v1/governance", method: .get) { response in
+                #expect(response.status == .ok)
+                let json = try #require(response.json)
+                #expect(json["leadBlocksMin"] as? Int == 10)
+                #expect((json["validatorSets"] as? [[String: Any]])?.count == 1)
+                let amendments = try #require(json["policyAmendments"] as? [[String: Any]])
+                #expect(amendments.count == 1 && amendments.first?["asset"] as? String == "coin" && amendments.first?["effectiveHeight"] as? Int == Int(effective))
+                #expect(((json["policies"] as? [String: Any])?["coin"] as? [String: Any])?["holderCapYen"] as? Int == 100_000)
+            }
+            try await client.execute(uri: "/v1/governance?height=\(effective)", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(((response.json?["policies"] as? [String: Any])?["coin"] as? [String: Any])?["holderCapYen"] as? Int == 250_000)
+            }
+            try await client.execute(uri: "/v1/governance?height=\(effective + 100)", method: .get) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.code == "api.bad_height")
+            }
+        }
+    }
+}
