@@ -5,8 +5,8 @@ import Testing
 
 /// Issue 18, must-be-true 2: a town's year on one chain — a store campaign on set dates, a
 /// premium sale with a cap, a participation platform granting through its delegate until its
-/// budget is exhausted and then revoked, taxes paid to the city, a standing order with one
-/// instalment refused over its cap — with the supply, programs, settlements and unused-balance
+/// budget is exhausted and then revoked, a limit raised by amendment at a future height, taxes
+/// paid to the city, a standing order with one instalment refused over its cap — with the supply, programs, settlements and unused-balance
 /// reports computed by hand below (docs/ledger-rules.md; default policies: 1% app, 1.5% charge
 /// machine, 3% bank transfer bonus; 1.5% redemption fee; point lots expire at the end of the
 /// sixth month after the grant).
@@ -23,7 +23,7 @@ struct TownYearScenarioTests {
 
     func at(_ text: String) -> UInt64 { Fixture.time("2026-\(text):00+09:00") }
 
-    @Test("a town's year: campaign, premium sale, platform, taxes, standing order — every report by hand")
+    @Test("a town's year: campaign, premium sale, platform, amendment, taxes, standing order — every report by hand")
     func townsYear() throws {
         let ledger = try LedgerHarness(genesis: Fixture.townGenesis(residentIdRequired: true, channels: Fixture.bankTransferChannels))
         let issuer = Fixture.coinIssuerKey.publicKey
@@ -74,10 +74,23 @@ struct TownYearScenarioTests {
         try ledger.commitAll([ledger.revokeDelegate(participation, platform.publicKey)], at: at("07-03T11:00"))
         try ledger.expectRejected(ledger.grant(participation, to: carol.publicKey, 100, by: platform), .delegateInactive, at: at("07-04T10:00"))
 
-        // [Amendment — issue 18's "a limit raised by amendment at a future height" belongs here:
-        // the governance change's policy amendment (not in main when this test was written),
-        // e.g. the coin holder cap raised from a stated height and a charge over the old cap
-        // refused before that height and accepted from it.]
+        // 利用額上限増加: the consortium raises the coin holder cap from ¥100,000 to ¥150,000 from
+        // a stated future height, by a governance change its validators approve (ADR 0018).
+        // Bob holds ¥26,600: a ¥80,000 charge is over the old cap in the block before that
+        // height and within the new one from it (tried there, not committed, so that the
+        // figures below stay as computed).
+        var raised = ledger.genesis.coin
+        raised.holderCapYen = 150_000
+        let amendment = GovernanceChange(effectiveHeight: ledger.height + 12, proposal: .assetPolicy(asset: .coin, policy: raised))
+        let approvals = [amendment.approve(chainId: ledger.genesis.chainId, with: Fixture.validatorKey)]
+        try ledger.commitAll([ledger.sign(Fixture.cityKey, .govern(Govern(change: amendment, approvals: approvals)))], at: at("07-05T10:00"))
+        while ledger.height < amendment.effectiveHeight - 2 { try ledger.commitAll([]) }
+        try ledger.expectRejected(ledger.charge(bob.publicKey, 80_000), .holderCapExceeded)
+        try ledger.commitAll([])
+        let atEffectiveHeight = try ledger.dryRun([ledger.charge(bob.publicKey, 80_000)])
+        #expect(atEffectiveHeight.accepted.count == 1 && atEffectiveHeight.rejected.isEmpty, "\(atEffectiveHeight.rejected.map { "\($0.error)" })")
+        #expect(try ledger.ledger.inForce(at: amendment.effectiveHeight - 1, store: ledger.store).genesis.coin.holderCapYen == 100_000)
+        #expect(try ledger.ledger.inForce(at: amendment.effectiveHeight, store: ledger.store).genesis.coin.holderCapYen == 150_000)
 
         // July: taxes and fees to the city, a donation to the club.
         try ledger.commitAll([
