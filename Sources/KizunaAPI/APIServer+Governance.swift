@@ -22,6 +22,15 @@ extension APIServer {
             var policy: AssetPolicy
         }
 
+        struct TownAmendmentEntry: Encodable {
+            var effectiveHeight: UInt64
+            /// `charge_channels` or `category_fees`.
+            var kind: String
+            var chargeChannels: [ChargeChannelDefinition]?
+            var asset: String?
+            var categoryFees: [CategoryFee]?
+        }
+
         var height: UInt64
         /// The minimum lead: a change takes effect more than this many blocks after its block.
         var leadBlocksMin: UInt64
@@ -29,6 +38,23 @@ extension APIServer {
         var policyAmendments: [AmendmentEntry]
         /// The policies in force at `height`.
         var policies: [String: AssetPolicy]
+        /// Charge-channel and category-fee amendments (ADR 0021), by effective height.
+        var townAmendments: [TownAmendmentEntry]
+        /// The charge channels in force at `height`.
+        var chargeChannels: [ChargeChannelDefinition]
+        /// The redemption fees by merchant category in force at `height`, by asset (an asset
+        /// absent: its policy's fee for every category).
+        var categoryFees: [String: [CategoryFee]]
+    }
+
+    static func townAmendmentEntry(_ change: GovernanceChange) -> GovernanceResponse.TownAmendmentEntry {
+        var entry = GovernanceResponse.TownAmendmentEntry(effectiveHeight: change.effectiveHeight, kind: change.proposal.kind)
+        switch change.proposal {
+        case .chargeChannels(let channels): entry.chargeChannels = channels
+        case .categoryFees(let asset, let fees): (entry.asset, entry.categoryFees) = (asset.name, fees)
+        case .validatorSet, .assetPolicy: break
+        }
+        return entry
     }
 
     static func addGovernanceRoutes(to router: Router<APIRequestContext>, _ shared: Shared) {
@@ -47,6 +73,7 @@ extension APIServer {
             }
             let schedule = try node.validatorSchedule()
             let policies = try node.policies(at: height)
+            let town = try node.channelsAndFees(at: height)
             return try json(GovernanceResponse(
                 height: height,
                 leadBlocksMin: Ledger.governanceLeadBlocksMin,
@@ -55,7 +82,10 @@ extension APIServer {
                           validators: entry.set.validators.map { .init(name: $0.name, organisation: $0.organisation, publicKey: $0.publicKey.address.description, votingPower: $0.votingPower, voting: nil) })
                 },
                 policyAmendments: try node.policyAmendments().map { .init(effectiveHeight: $0.effectiveHeight, asset: $0.asset.name, policy: $0.policy) },
-                policies: ["coin": policies.coin, "point": policies.point, "thanks": policies.thanks]
+                policies: ["coin": policies.coin, "point": policies.point, "thanks": policies.thanks],
+                townAmendments: try node.townAmendments().map(Self.townAmendmentEntry),
+                chargeChannels: town.channels,
+                categoryFees: Dictionary(uniqueKeysWithValues: town.categoryFees.map { ($0.key.name, $0.value) })
             ))
         }
     }

@@ -119,6 +119,9 @@ struct TransactionView: Codable, Sendable {
             return ["order": .string(value.order.hex), "payee": key(value.payee)]
         case .setEventBonus(let value):
             return ["program": .number(value.program), "event": .string(value.event.name), "amountYen": .number(value.amountYen)]
+        case .setRebateTiers(let value):
+            return ["program": .number(value.program),
+                    "tiers": .array(value.tiers.map { .object(["minimumMonthlySpendYen": .number($0.minimumMonthlySpendYen), "basisPoints": .number(UInt64($0.basisPoints))]) })]
         case .govern(let value):
             var fields: [String: JSONValue] = ["effectiveHeight": .number(value.change.effectiveHeight), "proposal": .string(value.change.proposal.kind),
                                                "approvals": .array(value.approvals.map { key($0.signer) })]
@@ -130,6 +133,11 @@ struct TransactionView: Codable, Sendable {
                 fields["policy"] = .object(["holderCapYen": .number(policy.holderCapYen), "sendLimitPerTransactionYen": .number(policy.sendLimitPerTransactionYen),
                                             "sendLimitPerMonthYen": .number(policy.sendLimitPerMonthYen), "chargeBonusAppBasisPoints": .number(UInt64(policy.chargeBonusAppBasisPoints)),
                                             "chargeBonusMachineBasisPoints": .number(UInt64(policy.chargeBonusMachineBasisPoints)), "redemptionFeeBasisPoints": .number(UInt64(policy.redemptionFeeBasisPoints))])
+            case .chargeChannels(let channels):
+                fields["chargeChannels"] = .array(channels.map { .object(["id": .number(UInt64($0.id)), "name": .string($0.name), "bonusBasisPoints": .number(UInt64($0.bonusBasisPoints))]) })
+            case .categoryFees(let asset, let fees):
+                fields["asset"] = .string(asset.name)
+                fields["categoryFees"] = .array(fees.map { .object(["merchantCategory": .string($0.merchantCategory), "basisPoints": .number(UInt64($0.basisPoints))]) })
             }
             return fields
         }

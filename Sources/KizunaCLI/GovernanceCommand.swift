@@ -45,6 +45,11 @@ struct GovernanceCommand: AsyncParsableCommand {
         case .assetPolicy(let asset, let policy):
             text += "  the \(asset.name) policy becomes: cap ¥\(policy.holderCapYen), send ¥\(policy.sendLimitPerTransactionYen)/tx ¥\(policy.sendLimitPerMonthYen)/month, "
             text += "bonus app \(policy.chargeBonusAppBasisPoints)bp machine \(policy.chargeBonusMachineBasisPoints)bp, redemption fee \(policy.redemptionFeeBasisPoints)bp\n"
+        case .chargeChannels(let channels):
+            text += "  the charge channels become: " + channels.map { "\($0.id) \($0.name) bonus \($0.bonusBasisPoints)bp" }.joined(separator: ", ") + "\n"
+        case .categoryFees(let asset, let fees):
+            text += "  the \(asset.name) redemption fees by merchant category become: "
+            text += (fees.isEmpty ? "none (the asset's fee for every category)" : fees.map { "\($0.merchantCategory) \($0.basisPoints)bp" }.joined(separator: ", ")) + "\n"
         }
         text += "  approvals: \(file.approvals.count)" + (file.approvals.isEmpty ? "" : " (\(file.approvals.map(\.publicKey).joined(separator: ", ")))")
         return text
@@ -52,11 +57,14 @@ struct GovernanceCommand: AsyncParsableCommand {
 
     struct Propose: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a proposal file: a new validator set (--validators) or an asset's new policy (--asset with --policy).",
+            abstract: "Write a proposal file: a new validator set (--validators), an asset's new policy (--asset with --policy), the charge channels (--charge-channels) or an asset's fees by merchant category (--asset with --category-fees).",
             discussion: """
             --validators names a JSON array of {"name", "organisation", "publicKey", "votingPower"} \
             — the whole new set, as in genesis. --policy names a JSON asset policy as in genesis \
-            (every field; the expiry rule must stay as it is).
+            (every field; the expiry rule must stay as it is). --charge-channels names a JSON array \
+            of {"id", "name", "bonusBasisPoints"} as genesis `chargeChannels` (the whole new list). \
+            --category-fees names a JSON array of {"merchantCategory", "basisPoints"} (the asset's \
+            whole list; [] removes every category fee).
             """
         )
 
@@ -65,12 +73,14 @@ struct GovernanceCommand: AsyncParsableCommand {
         @Option(help: "JSON file: the new validator set.") var validators: String?
         @Option(help: "coin, point or thanks (with --policy).") var asset: String?
         @Option(help: "JSON file: the asset's new policy.") var policy: String?
+        @Option(help: "JSON file: the new charge channels.") var chargeChannels: String?
+        @Option(help: "JSON file: the asset's redemption fees by merchant category.") var categoryFees: String?
         @Option(help: "Where to write the proposal.") var out: String
 
         func run() throws {
             let proposal: GovernanceProposal
-            switch (validators, asset, policy) {
-            case (let path?, nil, nil):
+            switch (validators, asset, policy, chargeChannels, categoryFees) {
+            case (let path?, nil, nil, nil, nil):
                 let entries: [GenesisDocument.ValidatorEntry] = try Self.decode(path)
                 var list: [Validator] = []
                 for entry in entries {
@@ -79,13 +89,23 @@ struct GovernanceCommand: AsyncParsableCommand {
                 }
                 if let problem = ValidatorSet.problem(list) { throw ValidationError(problem) }
                 proposal = .validatorSet(list)
-            case (nil, let name?, let path?):
+            case (nil, let name?, let path?, nil, nil):
                 guard let asset = Asset(name: name) else { throw ValidationError("--asset must be coin, point or thanks") }
                 let policy: AssetPolicy = try Self.decode(path)
                 if let problem = policy.limitsProblem(assetName: name) { throw ValidationError(problem) }
                 proposal = .assetPolicy(asset: asset, policy: policy)
+            case (nil, nil, nil, let path?, nil):
+                let channels: [ChargeChannelDefinition] = try Self.decode(path)
+                if let problem = ChargeChannelDefinition.problem(channels) { throw ValidationError(problem) }
+                proposal = .chargeChannels(channels)
+            case (nil, let name?, nil, nil, let path?):
+                guard let asset = Asset(name: name), asset != .thanks else { throw ValidationError("--asset must be coin or point with --category-fees") }
+                let fees: [CategoryFee] = try Self.decode(path)
+                let sorted = fees.sorted { $0.merchantCategory < $1.merchantCategory }
+                if let problem = CategoryFee.problem(sorted) { throw ValidationError(problem) }
+                proposal = .categoryFees(asset: asset, fees: sorted)
             default:
-                throw ValidationError("give either --validators, or --asset with --policy")
+                throw ValidationError("give one of --validators, --asset with --policy, --charge-channels, or --asset with --category-fees")
             }
             let file = GovernanceProposalFile(chainId: chainId, change: GovernanceChange(effectiveHeight: effectiveHeight, proposal: proposal))
             try file.write(path: out)

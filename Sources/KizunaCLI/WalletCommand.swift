@@ -21,6 +21,7 @@ struct WalletCommand: AsyncParsableCommand {
             AppointDelegateCommand.self, RevokeDelegateCommand.self, SetProgramTermsCommand.self, TopUpProgramCommand.self, CloseProgramCommand.self, Freeze.self, Unfreeze.self, Recover.self,
             PayBusinessCommand.self, InvoiceCommand.self, ConsentCommand.self,
             SetPremiumCommand.self, SetEventBonusCommand.self, PayPublicCommand.self, StandingOrderCommand.self,
+            SetRebateTiersCommand.self,
         ]
     )
 

@@ -64,7 +64,7 @@ extension SignedTransaction {
         case .payInvoice(let payment): accounts.append(payment.issuer)
         case .cancelInvoice(let cancellation): accounts.append(cancellation.payer)
         case .updateConsent: break
-        case .setPremium, .setEventBonus: break
+        case .setPremium, .setEventBonus, .setRebateTiers: break
         case .chargeExtended(let charge): accounts.append(charge.to)
         case .payPublic(let payment): accounts.append(payment.to)
         case .authoriseStandingOrder(let order): accounts.append(order.payee)

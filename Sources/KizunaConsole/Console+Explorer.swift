@@ -164,10 +164,14 @@ extension Console {
         case .payInstalment(let value): return "standing order \(value.order.hex.prefix(12))… \(short(value.payer)) ¥\(number(value.amount))"
         case .cancelStandingOrder(let value): return "standing order \(value.order.hex.prefix(12))… ✕ (\(short(value.payee)))"
         case .setEventBonus(let value): return "program \(value.program) \(value.event.name) bonus \(number(value.amountYen))"
+        case .setRebateTiers(let value):
+            return "program \(value.program) tiers " + (value.tiers.isEmpty ? "removed" : value.tiers.map { "≥¥\(number($0.minimumMonthlySpendYen)) \($0.basisPoints)bp" }.joined(separator: ", "))
         case .govern(let value):
             switch value.change.proposal {
             case .validatorSet(let validators): return "validator set of \(validators.count) from height \(value.change.effectiveHeight) (\(value.approvals.count) approvals)"
             case .assetPolicy(let asset, _): return "\(asset.name) policy from height \(value.change.effectiveHeight) (\(value.approvals.count) approvals)"
+            case .chargeChannels(let channels): return "\(channels.count) charge channels from height \(value.change.effectiveHeight) (\(value.approvals.count) approvals)"
+            case .categoryFees(let asset, let fees): return "\(asset.name) fees of \(fees.count) categories from height \(value.change.effectiveHeight) (\(value.approvals.count) approvals)"
             }
         }
     }

@@ -156,6 +156,10 @@ public struct Genesis: Sendable, Hashable {
     public var registrationPolicy: RegistrationPolicy? = nil
     /// The charge channels (TownPolicy.swift); nil: the app and the charge machine.
     public var chargeChannels: [ChargeChannelDefinition]? = nil
+    /// Redemption fees per merchant category, by asset (PolicyKinds.swift). Not a genesis
+    /// section and never encoded: only a governance `categoryFees` amendment in force sets it,
+    /// in the rules of `Ledger.inForce(at:state:)` (ADR 0021).
+    public var categoryFees: [Asset: [CategoryFee]] = [:]
 
     public init(chainId: String, genesisTime: UInt64, validators: [Validator], authorities: Authorities, coin: AssetPolicy, point: AssetPolicy, thanks: AssetPolicy, cardPolicy: CardPolicy? = nil) {
         self.chainId = chainId

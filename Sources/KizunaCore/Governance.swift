@@ -12,18 +12,39 @@ public enum GovernanceProposal: Sendable, Hashable, CanonicalCodable {
     /// An asset's policy from the effective height on (limits, caps, bonus rates, fee).
     /// The expiry rule cannot change on a live chain (lots already carry their expiry).
     case assetPolicy(asset: Asset, policy: AssetPolicy)
+    /// The charge channels from the effective height on: the whole list (name, bonus rate),
+    /// replacing the list in force (ADR 0021).
+    case chargeChannels([ChargeChannelDefinition])
+    /// The redemption fees of `asset` per merchant category from the effective height on: the
+    /// whole list, replacing the one in force (empty: the asset's fee for every category).
+    case categoryFees(asset: Asset, fees: [CategoryFee])
 
     public var kind: String {
         switch self {
         case .validatorSet: "validator_set"
         case .assetPolicy: "asset_policy"
+        case .chargeChannels: "charge_channels"
+        case .categoryFees: "category_fees"
+        }
+    }
+
+    /// The proposal's wire kind byte.
+    public var kindNumber: UInt8 {
+        switch self {
+        case .validatorSet: 1
+        case .assetPolicy: 2
+        case .chargeChannels: 3
+        case .categoryFees: 4
         }
     }
 
     public func encode(to encoder: inout Encoder) {
+        encoder.encode(kindNumber)
         switch self {
-        case .validatorSet(let validators): encoder.encode(UInt8(1), validators)
-        case .assetPolicy(let asset, let policy): encoder.encode(UInt8(2), asset, policy)
+        case .validatorSet(let validators): encoder.encode(validators)
+        case .assetPolicy(let asset, let policy): encoder.encode(asset, policy)
+        case .chargeChannels(let channels): encoder.encode(channels)
+        case .categoryFees(let asset, let fees): encoder.encode(asset, fees)
         }
     }
 
@@ -32,6 +53,8 @@ public enum GovernanceProposal: Sendable, Hashable, CanonicalCodable {
         switch try decoder.decodeUInt8() {
         case 1: self = .validatorSet(try decoder.decodeList(Validator.self, maxCount: BlockLimits.validatorsMax))
         case 2: self = .assetPolicy(asset: try decoder.decode(Asset.self), policy: try decoder.decode(AssetPolicy.self))
+        case 3: self = .chargeChannels(try decoder.decodeList(ChargeChannelDefinition.self, maxCount: ChargeChannelDefinition.channelsMax))
+        case 4: self = .categoryFees(asset: try decoder.decode(Asset.self), fees: try decoder.decodeList(CategoryFee.self, maxCount: CategoryFee.feesMax))
         case let other: throw DecodingError(.invalidTag, "unknown governance proposal kind \(other)", offset: start)
         }
     }

@@ -179,6 +179,7 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
     case payInstalment(PayInstalment)
     case cancelStandingOrder(CancelStandingOrder)
     case setEventBonus(SetEventBonus)
+    case setRebateTiers(SetRebateTiers)
     case govern(Govern)
 
     /// Each kind's name, its tag byte and its fields: the one table that `kind`, `tag` and
@@ -215,6 +216,7 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
         case .payInstalment(let fields): ("pay_instalment", 31, fields)
         case .cancelStandingOrder(let fields): ("cancel_standing_order", 32, fields)
         case .setEventBonus(let fields): ("set_event_bonus", 33, fields)
+        case .setRebateTiers(let fields): ("set_rebate_tiers", 34, fields)
         case .govern(let fields): ("govern", 24, fields)
         }
     }
@@ -262,6 +264,7 @@ public enum TransactionBody: Sendable, Hashable, CanonicalCodable {
         case 31: self = .payInstalment(try decoder.decode(PayInstalment.self))
         case 32: self = .cancelStandingOrder(try decoder.decode(CancelStandingOrder.self))
         case 33: self = .setEventBonus(try decoder.decode(SetEventBonus.self))
+        case 34: self = .setRebateTiers(try decoder.decode(SetRebateTiers.self))
         case 24: self = .govern(try decoder.decode(Govern.self))
         case let other: throw DecodingError(.invalidTag, "unknown transaction kind \(other)", offset: start)
         }

@@ -127,6 +127,7 @@ public struct BlockRows: Sendable {
             case .payInstalment(let fields): (counterparty, amount) = (fields.payer, fields.amount)
             case .cancelStandingOrder(let fields): counterparty = fields.payee
             case .setEventBonus(let fields): (amount, program) = (fields.amountYen, fields.program)
+            case .setRebateTiers(let fields): program = fields.program
             case .updateConsent, .govern: break
             }
             transactions.append(TransactionRow(

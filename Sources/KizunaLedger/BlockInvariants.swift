@@ -23,10 +23,12 @@ public enum BlockInvariants {
         }
     }
 
-    /// The writes the checks read: accounts, asset supplies, programs.
+    /// The writes the checks read: accounts, asset supplies, programs, delegates, invoices,
+    /// standing orders (BlockInvariants+StandingOrders.swift).
     public static func isChecked(_ key: [UInt8]) -> Bool {
         guard let prefix = key.first else { return false }
         return prefix == StateKey.account || prefix == StateKey.supply || prefix == StateKey.programPrefix || prefix == StateKey.delegatePrefix || prefix == StateKey.invoicePrefix
+            || isStandingOrderKey(prefix)
     }
 
     /// What the block broke, one line each (empty: every invariant holds). Pure: the same
@@ -75,6 +77,8 @@ public enum BlockInvariants {
                 guard let supply = decode(SupplyState.self) else { continue }
                 supplyBefore[index] = supply.before ?? SupplyState()
                 supplyAfter[index] = supply.after ?? SupplyState()
+            case StateKey.standingOrderPrefix, StateKey.payerStandingOrderPrefix:
+                continue
             case StateKey.invoicePrefix:
                 guard let invoice = decode(InvoiceState.self) else { continue }
                 problems.append(contentsOf: invoiceViolations(key: change.key, before: invoice.before, after: invoice.after))
@@ -113,6 +117,7 @@ public enum BlockInvariants {
                 programExpired[index] += UInt128(after.expired - expiredBefore)
             }
         }
+        problems.append(contentsOf: standingOrderViolations(changes))
         for (index, asset) in Asset.allCases.enumerated() {
             let (before, after) = (supplyBefore[index], supplyAfter[index])
             guard after.minted >= before.minted, after.redeemed >= before.redeemed, after.refunded >= before.refunded, after.expired >= before.expired else {

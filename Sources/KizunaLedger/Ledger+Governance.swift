@@ -2,7 +2,8 @@ public import KizunaCore
 public import KizunaStorage
 
 /// Governance on a live chain (ADR 0018, docs/ledger-rules.md "Governance"): `govern`
-/// schedules a new validator set or an amended asset policy at a future height, approved by
+/// schedules a new validator set, an amended asset policy, charge channels or category fees
+/// (ADR 0021, Ledger+PolicyAmendments.swift) at a future height, approved by
 /// validators holding more than two thirds of the voting power in force. The ledger keeps
 /// every change in its state, so the rules in force at any height are a function of the state
 /// (`inForce(at:state:)`), and the state root commits to them.
@@ -82,7 +83,8 @@ extension Ledger {
     public func inForce(at height: UInt64, state: StateOverlay) throws -> Ledger {
         let changes = try state.decoded(StateKey.validatorChangesKey, as: ValidatorChangeList.self)?.elements ?? []
         let amendments = try state.decoded(StateKey.policyAmendmentsKey, as: PolicyAmendmentList.self)?.elements ?? []
-        guard !changes.isEmpty || !amendments.isEmpty else { return self }
+        let townAmendments = try state.decoded(StateKey.townAmendmentsKey, as: TownAmendmentList.self)?.elements ?? []
+        guard !changes.isEmpty || !amendments.isEmpty || !townAmendments.isEmpty else { return self }
         var rules = genesis
         rules.validators = ValidatorSchedule(genesis: genesisValidators, changes: changes).set(at: height)
         for amendment in amendments where amendment.effectiveHeight <= height {
@@ -92,6 +94,7 @@ extension Ledger {
             case .thanks: rules.thanks = amendment.policy
             }
         }
+        for amendment in townAmendments where amendment.effectiveHeight <= height { amendment.apply(to: &rules) }
         return Ledger(rules: rules, of: self)
     }
 
@@ -136,6 +139,8 @@ extension Ledger {
             try scheduleValidators(validators, change: change, schedule: schedule, context: context, overlay: &overlay)
         case .assetPolicy(let asset, let policy):
             try amendPolicy(asset, to: policy, change: change, context: context, overlay: &overlay)
+        case .chargeChannels, .categoryFees:
+            try amendTownRules(change, context: context, overlay: &overlay)
         }
     }
 

@@ -60,10 +60,19 @@ extension Ledger {
     /// cap per resident, the per-resident cap, the remaining budget and the holder cap.
     /// A program with terms rebates only within its period, until closed, and (when it names
     /// merchants) only at those merchants.
+    /// A program with tiers (`set_rebate_tiers`) rebates at the rate of the highest tier the
+    /// resident's coin spend at merchants this month reaches, this payment included.
     private func applyRebates(coinPaid: Amount, payer: PublicKey, merchant: PublicKey, category: String, context: BlockContext, overlay: inout StateOverlay) throws {
+        let programs = try overlay.rebatePrograms()
+        guard !programs.isEmpty else { return }
         let month = CivilTime.japanYearMonth(milliseconds: context.calendarTime)
-        for id in try overlay.rebatePrograms() {
-            guard let program = try overlay.program(id), let rule = program.definition.rebate, let rate = rule.rate(for: category) else { continue }
+        let tiered = try noteMonthlySpend(coinPaid: coinPaid, payer: payer, yearMonth: month, overlay: &overlay)
+        for id in programs {
+            guard let program = try overlay.program(id), let rule = program.definition.rebate, var rate = rule.rate(for: category) else { continue }
+            if let tiered, let tiers = tiered.tiers.first(where: { $0.program == id }) {
+                guard let tierRate = tiers.rate(forMonthlySpend: tiered.spend) else { continue }
+                rate = tierRate
+            }
             if let terms = try overlay.programTerms(id), !(terms.applies(at: context.timestamp) && terms.covers(merchant)) { continue }
             // A rebate from a program past its use-by date would be a lot that is already expired.
             guard LedgerCalendar.expiry(program.definition.expiry, from: context.calendarTime) > context.calendarTime else { continue }
@@ -124,7 +133,8 @@ extension Ledger {
 
     /// `redeem`: a merchant cashes out everything received. Coins are owed by the coin
     /// issuer (who holds the yen), points by each lot's funder; the fee is withheld per the
-    /// asset's policy. The settlement record says who owes what.
+    /// asset's policy, or at its merchant category's fee when an amendment in force sets one
+    /// (ADR 0021). The settlement record says who owes what.
     func redeem(_ body: Redeem, signer: PublicKey, context: BlockContext, overlay: inout StateOverlay) throws {
         guard var merchant = try overlay.account(signer) else { throw TransactionError(.unknownAccount, "the merchant is not registered") }
         guard merchant.role == .merchant || merchant.role == .organisation else { throw TransactionError(.wrongRole, "only merchants and organisations redeem") }
@@ -136,7 +146,7 @@ extension Ledger {
         }
         var lines: [SettlementRecord.Line] = []
         if merchant.coin > 0 {
-            lines.append(.init(asset: .coin, funder: genesis.authorities.coinIssuer, gross: merchant.coin, fee: fee(merchant.coin, genesis.coin.redemptionFeeBasisPoints)))
+            lines.append(.init(asset: .coin, funder: genesis.authorities.coinIssuer, gross: merchant.coin, fee: fee(merchant.coin, genesis.redemptionFeeBasisPoints(.coin, category: merchant.merchantCategory))))
         }
         if merchant.point > 0 {
             let prefix = [StateKey.receivablePrefix] + signer.bytes
@@ -147,7 +157,7 @@ extension Ledger {
                 let key = StateKey.receivable(signer, funder)
                 let gross = try overlay.amount(key)
                 guard gross > 0 else { continue }
-                lines.append(.init(asset: .point, funder: funder, gross: gross, fee: fee(gross, genesis.point.redemptionFeeBasisPoints)))
+                lines.append(.init(asset: .point, funder: funder, gross: gross, fee: fee(gross, genesis.redemptionFeeBasisPoints(.point, category: merchant.merchantCategory))))
                 overlay.setAmount(key, 0)
             }
             let total = lines.filter { $0.asset == .point }.reduce(0) { $0 + $1.gross }

@@ -262,6 +262,7 @@ public struct Ledger: Sendable {
         case .payInstalment(let body): try payInstalment(body, signer: signer, context: context, overlay: &overlay)
         case .cancelStandingOrder(let body): try cancelStandingOrder(body, signer: signer, context: context, overlay: &overlay)
         case .setEventBonus(let body): try setEventBonus(body, signer: signer, context: context, overlay: &overlay)
+        case .setRebateTiers(let body): try setRebateTiers(body, signer: signer, context: context, overlay: &overlay)
         case .govern(let body): try govern(body, signer: signer, context: context, overlay: &overlay)
         }
     }

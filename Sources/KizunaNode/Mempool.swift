@@ -20,7 +20,7 @@ public enum AdmissionLane: Int, Sendable, CaseIterable, CustomStringConvertible 
         case .payBusiness, .issueInvoice, .payInvoice, .cancelInvoice, .updateConsent: self = .operations
         // Premium sales and event bonuses are the issuers' work; a premium charge is a charge;
         // standing orders are authorised and cancelled rarely.
-        case .setPremium, .chargeExtended, .setEventBonus, .authoriseStandingOrder, .cancelStandingOrder: self = .operations
+        case .setPremium, .chargeExtended, .setEventBonus, .setRebateTiers, .authoriseStandingOrder, .cancelStandingOrder: self = .operations
         // The consortium's governance changes (ADR 0018).
         case .govern: self = .operations
         }

@@ -24,6 +24,16 @@ extension Node {
     /// Every asset-policy amendment, by effective height (ADR 0018).
     public nonisolated func policyAmendments() throws -> [PolicyAmendment] { try blocks.ledger.policyAmendments(store: blocks.store) }
 
+    /// Every charge-channel and category-fee amendment, by effective height (ADR 0021).
+    public nonisolated func townAmendments() throws -> [GovernanceChange] { try blocks.ledger.townAmendments(store: blocks.store) }
+
+    /// The charge channels and the redemption fees by merchant category in force at block
+    /// `height` (at most the tip's + 1 + the governance lead).
+    public nonisolated func channelsAndFees(at height: UInt64) throws -> (channels: [ChargeChannelDefinition], categoryFees: [Asset: [CategoryFee]]) {
+        let rules = try blocks.ledger.inForce(at: height, store: blocks.store).genesis
+        return (rules.effectiveChargeChannels, rules.categoryFees)
+    }
+
     /// The asset policies in force at block `height` (at most the tip's + 1 + the governance lead).
     public nonisolated func policies(at height: UInt64) throws -> (coin: AssetPolicy, point: AssetPolicy, thanks: AssetPolicy) {
         let rules = try blocks.ledger.inForce(at: height, store: blocks.store).genesis

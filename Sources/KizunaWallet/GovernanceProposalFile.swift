@@ -20,6 +20,10 @@ public struct GovernanceProposalFile: Codable, Sendable {
     /// A policy amendment: the asset's name and its whole new policy.
     public var asset: String?
     public var policy: AssetPolicy?
+    /// Charge channels by amendment (kind 3): the whole new list.
+    public var chargeChannels: [ChargeChannelDefinition]?
+    /// Category fees by amendment (kind 4), with `asset`: the asset's whole new list.
+    public var categoryFees: [CategoryFee]?
     /// Hex of `GovernanceChange.proposalHash(chainId:)`; checked on every read.
     public var proposalHash: String
     public var approvals: [Approval]
@@ -35,6 +39,11 @@ public struct GovernanceProposalFile: Codable, Sendable {
         case .assetPolicy(let asset, let policy):
             self.asset = asset.name
             self.policy = policy
+        case .chargeChannels(let channels):
+            self.chargeChannels = channels
+        case .categoryFees(let asset, let fees):
+            self.asset = asset.name
+            self.categoryFees = fees
         }
         self.proposalHash = change.proposalHash(chainId: chainId).hex
         self.approvals = []
@@ -43,8 +52,8 @@ public struct GovernanceProposalFile: Codable, Sendable {
     /// The change the file describes; its hash must be the one the file states.
     public func change() throws(FileError) -> GovernanceChange {
         let proposal: GovernanceProposal
-        switch (validators, asset, policy) {
-        case (let validators?, nil, nil):
+        switch (validators, asset, policy, chargeChannels, categoryFees) {
+        case (let validators?, nil, nil, nil, nil):
             var parsed: [Validator] = []
             for entry in validators {
                 guard let address = try? Address(parsing: entry.publicKey) else {
@@ -53,11 +62,16 @@ public struct GovernanceProposalFile: Codable, Sendable {
                 parsed.append(Validator(name: entry.name, organisation: entry.organisation, publicKey: address.publicKey, votingPower: entry.votingPower))
             }
             proposal = .validatorSet(parsed)
-        case (nil, let name?, let policy?):
+        case (nil, let name?, let policy?, nil, nil):
             guard let asset = Asset(name: name) else { throw FileError(.invalidFile, "asset '\(name)' is not coin, point or thanks") }
             proposal = .assetPolicy(asset: asset, policy: policy)
+        case (nil, nil, nil, let channels?, nil):
+            proposal = .chargeChannels(channels)
+        case (nil, let name?, nil, nil, let fees?):
+            guard let asset = Asset(name: name) else { throw FileError(.invalidFile, "asset '\(name)' is not coin, point or thanks") }
+            proposal = .categoryFees(asset: asset, fees: fees.sorted { $0.merchantCategory < $1.merchantCategory })
         default:
-            throw FileError(.invalidFile, "a proposal names either `validators`, or `asset` with `policy`")
+            throw FileError(.invalidFile, "a proposal names either `validators`, `asset` with `policy`, `chargeChannels`, or `asset` with `categoryFees`")
         }
         let change = GovernanceChange(effectiveHeight: effectiveHeight, proposal: proposal)
         guard change.proposalHash(chainId: chainId).hex == proposalHash else {

@@ -19,6 +19,12 @@ extension TransactionBuilder {
         sign(.setEventBonus(SetEventBonus(program: program, event: event, amountYen: amount)))
     }
 
+    /// Program issuer: rebate by the resident's monthly coin spend at merchants, at the rate
+    /// of the highest tier reached (no tiers: the program's category rates again).
+    public mutating func setRebateTiers(program: UInt64, tiers: [RebateTier]) -> SignedTransaction {
+        sign(.setRebateTiers(SetRebateTiers(program: program, tiers: tiers)))
+    }
+
     /// Resident: pay a public body or club (a tax, a fee, a donation) in coins.
     public mutating func payPublic(to organisation: PublicKey, amount: Amount, purpose: PaymentPurpose, reference: String) -> SignedTransaction {
         sign(.payPublic(PayPublic(to: organisation, amount: amount, purpose: purpose, reference: reference)))

@@ -58,7 +58,7 @@ struct GovernanceVectorTests {
         #expect(govern.change == Self.setChange && govern.approvals.count == 1)
         // An unknown proposal kind is refused.
         var bytes = Self.amendment.canonicalBytes
-        bytes[8] = 3
+        bytes[8] = 5
         #expect(throws: DecodingError.self) { try GovernanceChange(canonicalBytes: bytes) }
     }
 

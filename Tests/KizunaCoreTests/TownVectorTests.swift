@@ -64,6 +64,6 @@ struct TownVectorTests {
         // A purpose or bonus event outside its set, or a role above 7, does not decode.
         #expect(throws: DecodingError.self) { try TransactionBody(canonicalBytes: [0x21] + [UInt8](repeating: 0, count: 8) + [3] + [UInt8](repeating: 0, count: 8)) }
         #expect(throws: DecodingError.self) { try Role(canonicalBytes: [8]) }
-        #expect(throws: DecodingError.self) { try TransactionBody(canonicalBytes: [34]) }
+        #expect(throws: DecodingError.self) { try TransactionBody(canonicalBytes: [35]) }
     }
 }

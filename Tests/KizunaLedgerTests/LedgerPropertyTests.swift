@@ -398,7 +398,7 @@ struct AllKindsPropertyTests {
                 var signer: PrivateKey
                 var cosigners: [PrivateKey] = []
                 let body: TransactionBody
-                let roll = isTown ? 200 + random.below(10) : isExtra ? 100 + random.below(20) : random.below(100)
+                let roll = isTown ? 200 + random.below(11) : isExtra ? 100 + random.below(20) : random.below(100)
                 switch roll {
                 case 0..<5:
                     signer = random.chance(90) ? Fixture.registrarKey : someone()
@@ -675,6 +675,21 @@ struct AllKindsPropertyTests {
                         signer = someone()
                         body = .payInstalment(PayInstalment(order: Hash.sha256([9]), payer: someone().publicKey, amount: 1))
                     }
+                case 210:
+                    // Tiers on a rebate program (mostly one with a rule, by its issuer), now and
+                    // then removed or malformed.
+                    var rebating: [UInt64] = []
+                    for id in 0..<programCount where try ledger.program(id)?.definition.rebate != nil { rebating.append(id) }
+                    let program = !rebating.isEmpty && random.chance(85) ? rebating[random.below(rebating.count)] : UInt64(random.below(Int(programCount) + 1))
+                    let issuer = try ledger.program(program)?.issuer
+                    signer = random.chance(90) ? (issuer.flatMap { keys[$0] } ?? Fixture.cityKey) : someone()
+                    var tiers: [RebateTier] = []
+                    var threshold: UInt64 = random.chance(30) ? 0 : random.amount(in: 1...5_000)
+                    for _ in 0..<(random.chance(10) ? 0 : 1 + random.below(3)) {
+                        tiers.append(RebateTier(minimumMonthlySpendYen: threshold, basisPoints: UInt32(random.chance(5) ? 0 : 1 + random.below(1_500))))
+                        threshold += random.chance(5) ? 0 : random.amount(in: 1...20_000)
+                    }
+                    body = .setRebateTiers(SetRebateTiers(program: program, tiers: tiers))
                 case 209..<210:
                     let order = standingOrders.isEmpty ? nil : standingOrders[random.below(standingOrders.count)]
                     signer = random.chance(85) ? (order?.payer ?? someone()) : someone()
@@ -724,7 +739,23 @@ struct AllKindsPropertyTests {
                 policy.holderCapYen += governance.amount(in: 0...50_000)
                 policy.sendLimitPerMonthYen += governance.amount(in: 0...20_000)
                 let lead = governance.chance(15) ? governance.amount(in: 0...10) : governance.amount(in: 11...20)
-                let change = GovernanceChange(effectiveHeight: ledger.height + 1 + lead, proposal: .assetPolicy(asset: asset, policy: policy))
+                // Now and then the charge channels (a bank transfer added, rates changed) or the
+                // fees of a merchant category (a subsidy), sometimes malformed.
+                let proposal: GovernanceProposal
+                switch governance.below(4) {
+                case 0:
+                    let bank = ChargeChannelDefinition(id: 3, name: "bank_transfer", bonusBasisPoints: UInt32(governance.below(governance.chance(5) ? 20_000 : 500)))
+                    let defaults = ChargeChannelDefinition.defaults(coin: genesis.coin)
+                    proposal = .chargeChannels(governance.chance(10) ? [bank] : defaults + [bank])
+                case 1:
+                    let categories = ["drugstore", "restaurant", "supermarket"]
+                    var fees = categories.filter { _ in governance.chance(50) }.map { CategoryFee(merchantCategory: $0, basisPoints: UInt32(governance.below(200))) }
+                    if governance.chance(5) { fees.reverse() }
+                    proposal = .categoryFees(asset: governance.chance(10) ? .thanks : governance.chance(50) ? .coin : .point, fees: fees)
+                default:
+                    proposal = .assetPolicy(asset: asset, policy: policy)
+                }
+                let change = GovernanceChange(effectiveHeight: ledger.height + 1 + lead, proposal: proposal)
                 let approver = governance.chance(10) ? Fixture.account(50) : Fixture.validatorKey
                 let approvals = governance.chance(5) ? [] : [change.approve(chainId: chainId, with: approver)]
                 let signed = Transaction(chainId: chainId, signer: Fixture.cityKey.publicKey, nonce: nonce(Fixture.cityKey), body: .govern(Govern(change: change, approvals: approvals))).signed(by: Fixture.cityKey)
@@ -738,6 +769,7 @@ struct AllKindsPropertyTests {
                     inBlock[Fixture.cityKey.publicKey, default: 0] += 1
                     outcomes["accepted", default: 0] += 1
                     acceptedKinds["govern", default: 0] += 1
+                    acceptedKinds["govern \(change.proposal.kind)", default: 0] += 1
                 }
             }
 
@@ -786,8 +818,11 @@ struct AllKindsPropertyTests {
         // The run exercised every kind, many refusals, and every kind of time-based work.
         let kinds = ["register", "charge", "send", "create_program", "grant", "pay", "thank", "redeem", "refund", "freeze", "unfreeze", "recover", "appoint_delegate", "revoke_delegate", "set_program_terms", "top_up_program", "close_program", "pay_authorised",
                      "pay_business", "issue_invoice", "pay_invoice", "cancel_invoice", "update_consent",
-                     "set_premium", "charge_extended", "pay_public", "authorise_standing_order", "pay_instalment", "cancel_standing_order", "set_event_bonus", "govern"]
+                     "set_premium", "charge_extended", "pay_public", "authorise_standing_order", "pay_instalment", "cancel_standing_order", "set_event_bonus", "govern",
+                     "set_rebate_tiers", "govern charge_channels", "govern category_fees"]
         #expect((kinds + ["grant by a delegate", "pay by a card", "register visitor", "withdraw consent", "late invoice payment", "premium charge"]).allSatisfy { acceptedKinds[$0, default: 0] > 0 }, "accepted per kind: \(acceptedKinds)")
+        // Tiers were in force while residents paid: a monthly spend was kept.
+        #expect(ledger.store.allEntries(in: .state).contains { $0.key.first == StateKey.monthlySpendPrefix }, "no monthly spend was kept")
         #expect(outcomes.count >= 20, "too few distinct outcomes: \(outcomes)")
         // Customer-presented payments were refused for several reasons, not only accepted.
         // (At least three distinct codes per seed: with cards in the mix one seed draws three.)
