@@ -165,4 +165,67 @@ struct TownYearScenarioTests {
         #expect(describe(report) == describe(baseDate: "2026-09-30", closed: true, outstanding: 52_900, deposit: 0, refundLimit: 2_645))
         try ledger.expectInvariants()
     }
+
+    /// The town's autumn (ADR 0021): a frequent-payer campaign with tiers by monthly spend, and
+    /// a bank-transfer channel and a restaurant fee subsidy added by the consortium at a future
+    /// height — with the figures by hand (1% app bonus, 1.5% fee, no genesis channel list).
+    @Test("a tiered rebate month, a channel and a restaurant fee subsidy added by amendment — every figure by hand")
+    func tieredMonthAndAmendments() throws {
+        let ledger = try LedgerHarness()
+        let cafe = competitor
+        try ledger.commitAll([ledger.register(alice.publicKey), ledger.register(bob.publicKey), ledger.register(store.publicKey, role: .merchant, merchantCategory: "supermarket"),
+                              ledger.register(cafe.publicKey, role: .merchant, merchantCategory: "restaurant")], at: at("10-01T09:00"))
+        // Alice charges ¥50,000 (+500 points), Bob ¥20,000 (+200) in the app.
+        try ledger.commitAll([ledger.charge(alice.publicKey, 50_000), ledger.charge(bob.publicKey, 20_000)], at: at("10-01T10:00"))
+        // The city's frequent-payer campaign: supermarkets and restaurants, 3% from ¥10,000 of
+        // coins paid in the month, 5% from ¥30,000, nothing below; at most ¥3,000 a month.
+        let frequent = try ledger.createdProgram(name: "frequent payer", budget: 10_000, perResidentCap: 5_000,
+                                                 rebate: RebateRule(rates: [.init(merchantCategory: "restaurant", basisPoints: 100), .init(merchantCategory: "supermarket", basisPoints: 100)],
+                                                                    monthlyCapPerResidentYen: 3_000), at: at("10-01T11:00"))
+        try ledger.commitAll([ledger.sign(Fixture.cityKey, .setRebateTiers(SetRebateTiers(program: frequent, tiers: [
+            RebateTier(minimumMonthlySpendYen: 10_000, basisPoints: 300), RebateTier(minimumMonthlySpendYen: 30_000, basisPoints: 500),
+        ])))], at: at("10-01T12:00"))
+        // October. Alice: ¥8,500 at the store = 500 points + ¥8,000 (spend 8,000: nothing);
+        // ¥4,000 at the café (spend 12,000: 3% = 120); ¥20,000 at the store = 120 points +
+        // ¥19,880 (spend 31,880: 5% = 994). Bob: ¥5,000 at the store = 200 points + ¥4,800.
+        try ledger.commitAll([ledger.pay(from: alice, to: store.publicKey, 8_500)], at: at("10-05T10:00"))
+        try ledger.commitAll([ledger.pay(from: alice, to: cafe.publicKey, 4_000)], at: at("10-12T10:00"))
+        #expect(try ledger.point(alice) == 120)
+        try ledger.commitAll([ledger.pay(from: alice, to: store.publicKey, 20_000), ledger.pay(from: bob, to: store.publicKey, 5_000)], at: at("10-20T10:00"))
+        #expect(try ledger.point(alice) == 994 && ledger.point(bob) == 0)
+
+        // The consortium adds a 3% bank-transfer channel and waives restaurants' coin fee, both
+        // from a stated future height.
+        let effective = ledger.height + 12
+        let channels = Fixture.bankTransferChannels
+        let subsidy = GovernanceProposal.categoryFees(asset: .coin, fees: [CategoryFee(merchantCategory: "restaurant", basisPoints: 0)])
+        try ledger.commitAll([.chargeChannels(channels), subsidy].map { proposal in
+            let change = GovernanceChange(effectiveHeight: effective, proposal: proposal)
+            return ledger.sign(Fixture.cityKey, .govern(Govern(change: change, approvals: [change.approve(chainId: ledger.genesis.chainId, with: Fixture.validatorKey)])))
+        }, at: at("10-25T10:00"))
+        while ledger.height < effective - 2 { try ledger.commitAll([]) }
+        try ledger.expectRejected(ledger.chargeExtended(bob.publicKey, 10_000, channel: 3), .unknownChannel)
+        try ledger.commitAll([])
+        #expect(ledger.height == effective - 1)
+        // From the effective height: Bob's ¥10,000 by bank transfer earns 300; the café's coins
+        // redeem free; the store pays 1.5%.
+        try ledger.commitAll([ledger.chargeExtended(bob.publicKey, 10_000, channel: 3), ledger.redeem(cafe, reference: "C-1031"), ledger.redeem(store, reference: "S-1031")])
+
+        // Balances: Alice 50,000 − 8,000 − 4,000 − 19,880 = 18,120 coins, 994 points; Bob
+        // 20,000 − 4,800 + 10,000 = 25,200 coins, 300 points.
+        #expect(try [alice, bob].map { try ledger.coin($0) } == [18_120, 25_200])
+        #expect(try [alice, bob].map { try ledger.point($0) } == [994, 300])
+        // Supply: coins minted 80,000, redeemed 32,680 (store) + 4,000 (café); points minted
+        // 500 + 200 + 300 (bonuses) + 120 + 994 (campaign) = 2,114, redeemed 820 (the store's).
+        let figures = try ledger.reports.supply().map { "\($0.asset) \($0.minted) \($0.redeemed) \($0.outstanding)" }
+        #expect(figures == ["coin 80000 36680 43320", "point 2114 820 1294", "thanks 0 0 0"])
+        let campaignReport = try #require(try ledger.reports.program(frequent))
+        #expect(campaignReport.granted == 1_114 && campaignReport.used == 120 && campaignReport.remaining == 8_886)
+        // Settlements: the café ¥4,000 − 0; the store coins 32,680 − 490, points owed by the coin
+        // issuer 700 − 10 and by the city (the campaign) 120 − 1.
+        #expect(try ledger.reports.settlements(merchant: cafe.publicKey)?.totalsByFunder.map { [$0.gross, $0.fee] } == [[4_000, 0]])
+        let storeTotals = try #require(try ledger.reports.settlements(merchant: store.publicKey)).totalsByFunder
+        #expect(storeTotals.map { [$0.gross, $0.fee] }.sorted { $0[0] > $1[0] } == [[32_680, 490], [700, 10], [120, 1]])
+        try ledger.expectInvariants()
+    }
 }
