@@ -47,4 +47,39 @@ struct GovernanceAPITests {
             }
         }
     }
+
+    /// Charge channels and category fees by amendment (ADR 0021): listed with their effective
+    /// height, and in force from it.
+    @Test func channelsAndCategoryFeesInForceAtAHeight() async throws {
+        let fixture = try APIFixture()
+        try await fixture.populate()
+        let effective = try fixture.node.tip().height + 12
+        let channels = [ChargeChannelDefinition(id: 1, name: "app", bonusBasisPoints: 100), ChargeChannelDefinition(id: 2, name: "charge_machine", bonusBasisPoints: 150),
+                        ChargeChannelDefinition(id: 3, name: "bank_transfer", bonusBasisPoints: 300)]
+        let proposals: [GovernanceProposal] = [.chargeChannels(channels), .categoryFees(asset: .coin, fees: [CategoryFee(merchantCategory: "restaurant", basisPoints: 0)])]
+        let nonce = try fixture.node.account(F.city.publicKey)?.nonce ?? 0
+        var city = TransactionBuilder(chainId: F.chainId, key: F.city, nextNonce: nonce)
+        let transactions = proposals.map { proposal in
+            let change = GovernanceChange(effectiveHeight: effective, proposal: proposal)
+            return city.govern(Govern(change: change, approvals: [change.approve(chainId: F.chainId, with: F.validatorKey)]))
+        }
+        let block = try await fixture.commit(transactions)
+        #expect(block.transactions.count == 2)
+        try await fixture.application().test(.router) { client in
+            try await client.execute(uri: "/v1/governance", method: .get) { response in
+                let json = try #require(response.json)
+                let amendments = try #require(json["townAmendments"] as? [[String: Any]])
+                #expect(amendments.map { $0["kind"] as? String } == ["charge_channels", "category_fees"])
+                #expect(amendments.allSatisfy { $0["effectiveHeight"] as? Int == Int(effective) })
+                #expect((json["chargeChannels"] as? [[String: Any]])?.map { $0["name"] as? String } == ["app", "charge_machine"])
+                #expect((json["categoryFees"] as? [String: Any])?.isEmpty == true)
+            }
+            try await client.execute(uri: "/v1/governance?height=\(effective)", method: .get) { response in
+                let json = try #require(response.json)
+                #expect((json["chargeChannels"] as? [[String: Any]])?.map { $0["bonusBasisPoints"] as? Int } == [100, 150, 300])
+                let fees = try #require((json["categoryFees"] as? [String: Any])?["coin"] as? [[String: Any]])
+                #expect(fees.count == 1 && fees.first?["merchantCategory"] as? String == "restaurant" && fees.first?["basisPoints"] as? Int == 0)
+            }
+        }
+    }
 }
