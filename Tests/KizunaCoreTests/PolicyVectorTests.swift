@@ -55,6 +55,14 @@ struct PolicyVectorTests {
         #expect(throws: DecodingError.self) { try GovernanceChange(canonicalBytes: tooMany.bytes) }
     }
 
+    @Test("the wallet builds set_rebate_tiers: the issuer's key, its next nonce, the body of the vector")
+    func builder() throws {
+        var city = TransactionBuilder(chainId: Fixtures.chainId, key: Fixtures.key("city"), nextNonce: 3)
+        let signed = city.setRebateTiers(program: 5, tiers: Self.tiers.tiers)
+        #expect(signed.transaction.body == .setRebateTiers(Self.tiers) && signed.transaction.nonce == 3 && signed.transaction.signer == Fixtures.key("city").publicKey)
+        #expect(try signed.verified(chainId: Fixtures.chainId).id == signed.id)
+    }
+
     @Test("proposal files of kinds 3 and 4 round-trip through JSON; a file naming two proposals is refused")
     func proposalFiles() throws {
         for change in [Self.channels, Self.fees] {
