@@ -80,6 +80,14 @@ struct GovernanceAPITests {
                 let fees = try #require((json["categoryFees"] as? [String: Any])?["coin"] as? [[String: Any]])
                 #expect(fees.count == 1 && fees.first?["merchantCategory"] as? String == "restaurant" && fees.first?["basisPoints"] as? Int == 0)
             }
+            // The block shows each proposal with its fields.
+            try await client.execute(uri: "/v1/blocks/\(block.height)", method: .get, headers: F.bearer(F.auditorToken)) { response in
+                let transactions = try #require(response.json?["transactions"] as? [[String: Any]])
+                let bodies = transactions.compactMap { $0["body"] as? [String: Any] }
+                #expect(bodies.map { $0["proposal"] as? String } == ["charge_channels", "category_fees"])
+                #expect((bodies.first?["chargeChannels"] as? [[String: Any]])?.count == 3)
+                #expect(bodies.last?["asset"] as? String == "coin" && (bodies.last?["categoryFees"] as? [[String: Any]])?.first?["merchantCategory"] as? String == "restaurant")
+            }
         }
     }
 }
