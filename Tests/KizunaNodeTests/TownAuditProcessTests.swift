@@ -170,8 +170,13 @@ struct TownAuditProcessTests {
     static func compare(_ audit: [String: Any], _ town: Town, height: UInt64, genesis: Genesis,
                         addresses: (alice: String, bob: String, store: String, rival: String, hall: String, club: String, platform: String)) async throws {
         let at = "height=\(height)"
+        // Field by field: both sides as parsed JSON, written back with sorted keys.
+        func canonical(_ value: Any?) -> Data? {
+            guard let value else { return nil }
+            return try? JSONSerialization.data(withJSONObject: [value], options: [.sortedKeys])
+        }
         func same(_ name: String, _ fromAudit: Any?, _ fromNode: Any) {
-            let equal = (fromAudit as? NSObject)?.isEqual(fromNode) ?? false
+            let equal = canonical(fromAudit) != nil && canonical(fromAudit) == canonical(fromNode)
             #expect(equal, "\(name): the audit says \(fromAudit ?? "nothing"), the node says \(fromNode)")
         }
         same("supply", audit["supply"], try await town.report("v1/supply?\(at)", "assets"))
