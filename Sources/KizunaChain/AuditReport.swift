@@ -161,7 +161,8 @@ public struct AuditReport: Codable, Sendable {
         let counts = accounts
         lines += ["", "## Accounts by role", "",
                   "Residents \(counts.residents), cards \(counts.cards), visitors \(counts.visitors) (\(counts.expiredVisitors) expired), merchants \(counts.merchants), organisations \(counts.organisations), delegates \(counts.delegates), authorities \(counts.authorities); \(counts.consentWithdrawn) residents withdrew analytics consent."]
-        lines += ["", "## Payments by closed day (cells of fewer than \(aggregates.minimumResidents) residents suppressed)", "", "| day | payments | yen | residents |", "|---|---:|---:|---:|"]
+        lines += ["", "## Payments by closed day (cells of fewer than \(aggregates.minimumResidents) residents suppressed)", ""]
+        lines += aggregates.days.isEmpty ? ["No closed Japan-time day with payments yet."] : ["| day | payments | yen | residents |", "|---|---:|---:|---:|"]
         for day in aggregates.days {
             let total = day.total
             lines.append(total.suppressed ? "| \(day.day) | — | — | — |" : "| \(day.day) | \(total.payments ?? 0) | \(total.yen ?? 0) | \(total.residents ?? 0) |")
