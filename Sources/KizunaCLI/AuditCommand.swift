@@ -35,6 +35,7 @@ struct AuditCommand: ParsableCommand {
     @Option(help: "Write the reports as a Markdown document to this file.") var markdown: String?
     @Option(help: "Check the invariants every N blocks (always at the tip).") var invariantsEvery: UInt64 = 1
     @Option(help: "An export file of a chain already trusted: the audit fails at the first height where the chains differ.") var reference: String?
+    @Option(help: "Audit up to this height only (default: the source's tip), e.g. to set the reports beside a running node's `?height=` answers; below the tip the stored state is not compared.") var height: UInt64?
 
     func run() throws {
         guard [data, export, remote].compactMap({ $0 }).count == 1 else { throw ValidationError("give exactly one source: --data, --export or --remote") }
@@ -59,6 +60,7 @@ struct AuditCommand: ParsableCommand {
         var auditor = ChainAuditor(genesis: genesisValue, source: source)
         auditor.invariantsEveryBlocks = max(1, invariantsEvery)
         if let reference { auditor.reference = try ExportFile(path: reference) }
+        auditor.throughHeight = height
         let result: (summary: ChainAuditor.Summary, replica: BlockStore)
         do {
             result = try auditor.run(storedState: storedState) { progress in

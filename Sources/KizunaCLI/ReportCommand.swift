@@ -12,7 +12,7 @@ struct ReportCommand: ParsableCommand {
         Reads a node's data folder read-only (safe beside a running node). With --height, the \
         state at that height is rebuilt by replaying and re-validating the chain up to it.
         """,
-        subcommands: [Supply.self, UnusedBalance.self, Programs.self, Settlements.self, SettlementFile.self, Accounts.self, Aggregates.self, Invariants.self]
+        subcommands: [Supply.self, UnusedBalance.self, Programs.self, Premiums.self, Collections.self, Settlements.self, SettlementFile.self, Accounts.self, Aggregates.self, Invariants.self]
     )
 
     struct Source: ParsableArguments {
@@ -61,6 +61,19 @@ struct ReportCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Program utilization: budget, granted, used, expired, outstanding, remaining.")
         @OptionGroup var source: Source
         func run() throws { try ReportCommand.printJSON(try source.reports().programs()) }
+    }
+
+    struct Premiums: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Premium sales: rule, charges, paid yen and premium minted per sale.")
+        @OptionGroup var source: Source
+        func run() throws { try ReportCommand.printJSON(try source.reports().premiums()) }
+    }
+
+    struct Collections: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Taxes, fees and donations collected, by organisation, Japan-time month and purpose.")
+        @OptionGroup var source: Source
+        @Option(help: "Only this month, yyyymm (e.g. 202607).") var month: UInt32?
+        func run() throws { try ReportCommand.printJSON(try source.reports().collections(month: month)) }
     }
 
     struct Settlements: ParsableCommand {

@@ -288,9 +288,12 @@ struct WalletCommand: AsyncParsableCommand {
         @Option(help: "Lots expire at the end of the month this many months after the grant (0: never).") var expiryMonths: UInt32 = 6
         @Option(help: "Instead: a fixed use-by date (Japan time, YYYY-MM-DD) for every lot; lots expire at 00:00 the next day.") var useBy: String?
         @Option(help: "The most one resident may receive, in yen.") var perResidentCap: UInt64
+        @Option(help: "A rebate rate of a point campaign, CATEGORY:BASIS_POINTS (repeat; 1000 = 10%); with --rebate-monthly-cap.") var rebate: [String] = []
+        @Option(help: "The most rebate one resident earns in a Japan-time month, in yen.") var rebateMonthlyCap: UInt64?
 
         func run() async throws {
             guard let asset = Asset(name: self.asset), asset != .coin else { throw ValidationError("--asset must be point or thanks") }
+            let rebate = try WalletCommand.rebateRule(rates: self.rebate, monthlyCap: rebateMonthlyCap)
             let funder = try self.funder.map { try WalletCommand.account($0, "funder") }
             var expiry = expiryMonths == 0 ? ExpiryRule(kind: .never, months: 0) : ExpiryRule(kind: .endOfMonthAfterGrant, months: expiryMonths)
             if let useBy {
@@ -301,7 +304,7 @@ struct WalletCommand: AsyncParsableCommand {
                 expiry = rule
             }
             try await submission.submit { key in
-                .createProgram(CreateProgram(asset: asset, name: name, funder: funder ?? key.publicKey, budgetYen: budget, expiry: expiry, perResidentCapYen: perResidentCap))
+                .createProgram(CreateProgram(asset: asset, name: name, funder: funder ?? key.publicKey, budgetYen: budget, expiry: expiry, perResidentCapYen: perResidentCap, rebate: rebate))
             }
         }
     }

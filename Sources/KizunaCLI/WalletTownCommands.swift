@@ -3,7 +3,8 @@ import KizunaCore
 import KizunaWallet
 
 /// `kizuna wallet set-premium`, `set-event-bonus`, `pay-public` and `standing-order …`
-/// (issue 18). A premium charge is `kizuna wallet charge --premium-program`.
+/// (issue 18). A premium charge is `kizuna wallet charge --premium-program`; a campaign's
+/// rebate rule is `create-program --rebate` (parsed here).
 extension WalletCommand {
     struct SetPremiumCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "set-premium", abstract: "Make a point program a premium sale (the program issuer's key).")
@@ -32,6 +33,24 @@ extension WalletCommand {
             }
             try await submission.submit { _ in .setEventBonus(SetEventBonus(program: program, event: event, amountYen: amount)) }
         }
+    }
+
+    /// `--rebate CATEGORY:BP` (repeated) and `--rebate-monthly-cap` of `create-program`; nil without rates.
+    static func rebateRule(rates: [String], monthlyCap: UInt64?) throws -> RebateRule? {
+        guard !rates.isEmpty else {
+            guard monthlyCap == nil else { throw ValidationError("--rebate-monthly-cap goes with --rebate") }
+            return nil
+        }
+        guard let monthlyCap else { throw ValidationError("--rebate needs --rebate-monthly-cap") }
+        let parsed = try rates.map { text in
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, let basisPoints = UInt32(parts[1]) else {
+                throw ValidationError("--rebate '\(text)' is not CATEGORY:BASIS_POINTS, e.g. supermarket:500")
+            }
+            return RebateRule.Rate(merchantCategory: String(parts[0]), basisPoints: basisPoints)
+        }
+        guard Set(parsed.map(\.merchantCategory)).count == parsed.count else { throw ValidationError("--rebate names a category twice") }
+        return RebateRule(rates: parsed, monthlyCapPerResidentYen: monthlyCap)
     }
 
     static func purpose(_ text: String) throws -> PaymentPurpose {

@@ -4,13 +4,45 @@ import KizunaStorage
 
 /// The statutory reports as the auditor reproduces them from the verified chain, with the
 /// tip hash and the certificate they were computed from. JSON via Codable; Markdown to file.
+/// Each report is computed by the code the node's API serves it with (docs/audit.md,
+/// "The reports", names the endpoint of each), so the two cannot drift.
 public struct AuditReport: Codable, Sendable {
     public var summary: ChainAuditor.Summary
     public var tipCertificate: String
+    /// `GET /v1/supply`.
     public var supply: [LedgerReports.Supply]
+    /// `GET /v1/reports/unused-balance?date=` for every base date the chain has passed.
     public var unusedBalances: [LedgerReports.UnusedBalance]
+    /// `GET /v1/programs` (with each program's delegates, terms and top-ups).
     public var programs: [LedgerReports.Program]
+    /// `GET /v1/reports/settlements/{merchant}` for every merchant.
     public var settlements: [LedgerReports.Statement]
+    /// `GET /v1/reports/premiums`.
+    public var premiums: [LedgerReports.Premium]
+    /// `GET /v1/reports/collections` (every month).
+    public var collections: [LedgerReports.Collection]
+    /// `GET /v1/reports/accounts`: accounts by role at the tip's time.
+    public var accounts: LedgerReports.RoleCounts
+    /// `GET /v1/reports/aggregates` from the genesis day to the tip's day (closed days only).
+    public var aggregates: ChainReports.Aggregates
+    /// `GET /v1/accounts/{payer}/standing-orders` for every payer, by payer then id.
+    public var standingOrders: [LedgerReports.StandingOrder]
+    /// `GET /v1/governance`'s amendments and the asset policies in force at the next block.
+    public var governance: Governance
+
+    public struct Governance: Codable, Sendable, Equatable {
+        public struct Amendment: Codable, Sendable, Equatable {
+            public var effectiveHeight: UInt64
+            public var asset: String
+            public var policy: AssetPolicy
+        }
+
+        /// The height the policies are in force at: the tip's + 1, as the node answers by default.
+        public var height: UInt64
+        public var policyAmendments: [Amendment]
+        /// By asset name: coin, point, thanks.
+        public var policies: [String: AssetPolicy]
+    }
 
     /// Computes every report from the replayed chain.
     public init(summary: ChainAuditor.Summary, replica: BlockStore) throws {
@@ -40,6 +72,28 @@ public struct AuditReport: Codable, Sendable {
             return true
         }
         settlements = statements
+        premiums = try reports.premiums()
+        collections = try reports.collections()
+        let tipBlock = try replica.tip()
+        accounts = try reports.roleCounts(at: tipBlock.timestamp)
+        aggregates = try ChainReports.paymentAggregates(blocks: replica, height: tip, fromDay: LedgerCalendar.japanDayAndHour(replica.genesis.genesisTime).day,
+                                                        toDay: LedgerCalendar.japanDayAndHour(tipBlock.timestamp).day)
+        var orders: [LedgerReports.StandingOrder] = []
+        var lastPayer: PublicKey?
+        let payerPrefix = [StateKey.payerStandingOrderPrefix]
+        try replica.store.scan(.state, from: payerPrefix, prefix: payerPrefix) { key, _ in
+            guard let payer = PublicKey(key.dropFirst().prefix(PublicKey.byteCount)) else { throw LedgerInconsistency("standing-order index key \(key.hexString)") }
+            if payer != lastPayer { orders += try reports.standingOrders(payer: payer) }
+            lastPayer = payer
+            return true
+        }
+        standingOrders = orders
+        let policies = try replica.ledger.inForce(at: tip + 1, store: replica.store).genesis
+        governance = Governance(
+            height: tip + 1,
+            policyAmendments: try replica.ledger.policyAmendments(store: replica.store).map { .init(effectiveHeight: $0.effectiveHeight, asset: $0.asset.name, policy: $0.policy) },
+            policies: ["coin": policies.coin, "point": policies.point, "thanks": policies.thanks]
+        )
     }
 
     /// A document an auditor can file.
@@ -87,6 +141,37 @@ public struct AuditReport: Codable, Sendable {
             }
         }
         lines.append("")
+        lines.append(contentsOf: townMarkdown)
         return lines.joined(separator: "\n")
+    }
+
+    /// Premium sales, collections, standing orders, accounts by role, payment aggregates and
+    /// the policies in force.
+    var townMarkdown: [String] {
+        var lines = ["## Premium sales", "", "| program | name | funder | unit (¥) | premium per unit (¥) | rate (bp) | charges | paid (¥) | premium (¥) |", "|---:|---|---|---:|---:|---:|---:|---:|---:|"]
+        for row in premiums {
+            lines.append("| \(row.program) | \(row.name) | \(row.funder) | \(row.unitYen) | \(row.premiumPerUnitYen) | \(row.basisPoints) | \(row.charges) | \(row.paidYen) | \(row.premiumYen) |")
+        }
+        lines += ["", "## Collections (taxes, fees and donations by month, Japan time)", "", "| organisation | kind | month | purpose | amount (¥) |", "|---|---|---|---|---:|"]
+        for row in collections { lines.append("| \(row.organisation) | \(row.kind) | \(row.month) | \(row.purpose) | \(row.amountYen) |") }
+        lines += ["", "## Standing orders", "", "| id | payer | payee | cap (¥) | purpose | instalments paid | paid (¥) | status |", "|---|---|---|---:|---|---:|---:|---|"]
+        for row in standingOrders {
+            lines.append("| \(row.id.prefix(16))… | \(row.payer) | \(row.payee) | \(row.capYen) | \(row.purpose) | \(row.paid) | \(row.paidYen) | \(row.status) |")
+        }
+        let counts = accounts
+        lines += ["", "## Accounts by role", "",
+                  "Residents \(counts.residents), cards \(counts.cards), visitors \(counts.visitors) (\(counts.expiredVisitors) expired), merchants \(counts.merchants), organisations \(counts.organisations), delegates \(counts.delegates), authorities \(counts.authorities); \(counts.consentWithdrawn) residents withdrew analytics consent."]
+        lines += ["", "## Payments by closed day (cells of fewer than \(aggregates.minimumResidents) residents suppressed)", ""]
+        lines += aggregates.days.isEmpty ? ["No closed Japan-time day with payments yet."] : ["| day | payments | yen | residents |", "|---|---:|---:|---:|"]
+        for day in aggregates.days {
+            let total = day.total
+            lines.append(total.suppressed ? "| \(day.day) | — | — | — |" : "| \(day.day) | \(total.payments ?? 0) | \(total.yen ?? 0) | \(total.residents ?? 0) |")
+        }
+        lines += ["", "## Asset policies in force at block \(governance.height)", "", "| asset | holder cap (¥) | send per tx (¥) | send per month (¥) | redemption fee (bp) |", "|---|---:|---:|---:|---:|"]
+        for (name, policy) in governance.policies.sorted(by: { $0.key < $1.key }) {
+            lines.append("| \(name) | \(policy.holderCapYen) | \(policy.sendLimitPerTransactionYen) | \(policy.sendLimitPerMonthYen) | \(policy.redemptionFeeBasisPoints) |")
+        }
+        lines += ["", "Amendments by governance: " + (governance.policyAmendments.isEmpty ? "none." : governance.policyAmendments.map { "\($0.asset) from block \($0.effectiveHeight)" }.joined(separator: "; ") + "."), ""]
+        return lines
     }
 }

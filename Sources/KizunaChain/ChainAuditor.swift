@@ -21,6 +21,10 @@ public struct ChainAuditor {
     /// node): every block both have must be the same, or the audit stops at the first height
     /// where they fork — even when both branches are validly signed.
     public var reference: (any ChainSource)?
+    /// Audit only up to this height (nil: the source's tip), so the reports can be set
+    /// beside a running node's at the same height. Below the source's tip its stored state
+    /// (which is the tip's) is not compared.
+    public var throughHeight: UInt64?
 
     public init(genesis: Genesis, source: any ChainSource) {
         self.genesis = genesis
@@ -72,12 +76,18 @@ public struct ChainAuditor {
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9 }
         let replica: BlockStore
         let tip: UInt64
+        let sourceTip: UInt64
         do {
             replica = try BlockStore(store: MemoryStore(), genesis: genesis)
-            tip = try source.tipHeight()
+            sourceTip = try source.tipHeight()
         } catch {
             throw Failure(height: 0, check: "source", detail: "\(error)")
         }
+        if let throughHeight, throughHeight > sourceTip {
+            throw Failure(height: throughHeight, check: "source", detail: "the source's tip is block \(sourceTip), below the height asked for")
+        }
+        tip = throughHeight ?? sourceTip
+        let storedState = tip == sourceTip ? storedState : nil
         let validator = BlockValidator(blocks: replica)
         let chainId = genesis.chainId
         var transactions = 0

@@ -115,6 +115,23 @@ struct AuditTests {
         #expect(report.unusedBalances.first?.outstandingYen == (try LedgerReports(store: fixture.store, genesis: AuditFixture.genesis).unusedBalance(year: 2026, month: 3, day: 31))?.outstandingYen)
     }
 
+    /// `--height`: the audit stops at the height asked for (its reports are that height's),
+    /// compares no stored state below the tip, and refuses a height above the source's tip.
+    @Test func anAuditStopsAtTheHeightAskedFor() throws {
+        let fixture = try AuditFixture(blocks: 120)
+        var auditor = ChainAuditor(genesis: AuditFixture.genesis, source: fixture.blocks)
+        auditor.throughHeight = 80
+        let (summary, replica) = try auditor.run(storedState: fixture.store)
+        #expect(summary.blocks == 80 && !summary.storedStateCompared)
+        let block80: Block = try fixture.blocks.block(at: 80)
+        #expect(summary.tipHash == block80.hash.hex)
+        let report = try AuditReport(summary: summary, replica: replica)
+        #expect(report.supply == (try LedgerReports(store: ChainReports.state(at: 80, of: fixture.blocks).store, genesis: AuditFixture.genesis).supply()))
+        #expect(report.governance.height == 81 && report.governance.policies["coin"] == AuditFixture.genesis.coin)
+        auditor.throughHeight = 121
+        #expect(throws: ChainAuditor.Failure.self) { try auditor.run() }
+    }
+
     /// Issue 7, must-be-true 1: a changed byte anywhere in a stored block (header,
     /// transaction, carried certificate) or a stored certificate is found, at its height.
     @Test func everyChangedByteIsFoundAtItsHeight() throws {
