@@ -117,6 +117,14 @@ struct CardCommand: AsyncParsableCommand {
         }
     }
 
+    /// A registrar's request about one card (`--card`): `run` connects, reads the card id,
+    /// sends `request` and prints the answer (`finish`).
+    protocol CardRequestCommand: AsyncParsableCommand {
+        var service: Service { get }
+        var card: String { get }
+        func request(_ cards: CardServiceClient, _ id: CardId) async throws -> NodeClient.Reply
+    }
+
     struct Issue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Issue a card at the custodian and register its account with role card (the registrar's key).")
         @OptionGroup var service: Service
@@ -139,37 +147,30 @@ struct CardCommand: AsyncParsableCommand {
         }
     }
 
-    struct Pin: AsyncParsableCommand {
+    struct Pin: CardRequestCommand {
         static let configuration = CommandConfiguration(abstract: "Set a card's PIN (also unlocks it; the registrar's key).")
         @OptionGroup var service: Service
         @Option(help: "The card id.") var card: String
 
-        func run() async throws {
-            let (cards, _, _) = try await service.client()
-            try CardCommand.finish(try await cards.setPin(try CardCommand.cardId(card), pin: try service.pin()))
+        func request(_ cards: CardServiceClient, _ id: CardId) async throws -> NodeClient.Reply {
+            try await cards.setPin(id, pin: try service.pin())
         }
     }
 
-    struct Unlock: AsyncParsableCommand {
+    struct Unlock: CardRequestCommand {
         static let configuration = CommandConfiguration(abstract: "Unlock a card locked by wrong PINs, keeping its PIN (the registrar's key).")
         @OptionGroup var service: Service
         @Option(help: "The card id.") var card: String
 
-        func run() async throws {
-            let (cards, _, _) = try await service.client()
-            try CardCommand.finish(try await cards.unlock(try CardCommand.cardId(card)))
-        }
+        func request(_ cards: CardServiceClient, _ id: CardId) async throws -> NodeClient.Reply { try await cards.unlock(id) }
     }
 
-    struct Show: AsyncParsableCommand {
+    struct Show: CardRequestCommand {
         static let configuration = CommandConfiguration(abstract: "Show a card's account and lock state (the registrar's key).")
         @OptionGroup var service: Service
         @Option(help: "The card id.") var card: String
 
-        func run() async throws {
-            let (cards, _, _) = try await service.client()
-            try CardCommand.finish(try await cards.card(try CardCommand.cardId(card)))
-        }
+        func request(_ cards: CardServiceClient, _ id: CardId) async throws -> NodeClient.Reply { try await cards.card(id) }
     }
 
     struct Pay: AsyncParsableCommand {
@@ -213,5 +214,12 @@ struct CardCommand: AsyncParsableCommand {
             }
             if draw { print(symbol.terminalText()) }
         }
+    }
+}
+
+extension CardCommand.CardRequestCommand {
+    func run() async throws {
+        let (cards, _, _) = try await service.client()
+        try CardCommand.finish(try await request(cards, try CardCommand.cardId(card)))
     }
 }
