@@ -34,6 +34,8 @@ final class BenchLoad: Sendable {
         var job: BenchJob
         var phase: Int
         var maxAttempts: Int
+        /// Set-up phases: a `tx.nonce_gap` refusal is retried (see `answer`).
+        var retriesNonceGaps = false
         var outcome: BenchOutcome = .waiting
         var scheduledAt: UInt64 = 0
         var firstSentAt: UInt64 = 0
@@ -125,12 +127,12 @@ final class BenchLoad: Sendable {
     // MARK: - Jobs
 
     /// Adds a phase's jobs (not offered yet); returns their indices.
-    func add(_ jobs: [BenchJob], phase: Int, maxAttempts: Int) -> Range<Int> {
+    func add(_ jobs: [BenchJob], phase: Int, maxAttempts: Int, retriesNonceGaps: Bool = false) -> Range<Int> {
         state.withLock { state in
             let start = state.records.count
             for job in jobs {
                 state.index[job.id] = state.records.count
-                state.records.append(Record(job: job, phase: phase, maxAttempts: maxAttempts))
+                state.records.append(Record(job: job, phase: phase, maxAttempts: maxAttempts, retriesNonceGaps: retriesNonceGaps))
             }
             if state.phases[phase] == nil { state.phases[phase] = PhaseCounters() }
             return start..<state.records.count
@@ -242,6 +244,13 @@ final class BenchLoad: Sendable {
                 // earlier nonces are in that node's mempool, maybe not yet in the others').
                 let delay = UInt64(max(0, retryAfterSeconds ?? 1)) * 1_000_000_000
                 return .retry(afterNanoseconds: max(delay, 50_000_000), node: node)
+            case 422 where code == "tx.nonce_gap" && state.records[index].retriesNonceGaps && state.records[index].outcome == .sending && now < state.phases[phase]!.giveUpAt:
+                // A set-up signer pipelines many nonces over several connections; under load
+                // an earlier one can reach the node after the node's gap wait, and the later
+                // one is refused. The earlier one is still on its way (or already admitted),
+                // so the gap closes: send this one again rather than leave the signer stuck.
+                state.phases[phase]!.refusals["\(status) \(code ?? "?") (retried)", default: 0] += 1
+                return .retry(afterNanoseconds: 200_000_000, node: node)
             default:
                 state.phases[phase]!.rejections["\(status) \(code ?? "?")", default: 0] += 1
                 if state.records[index].outcome == .sending { Self.finish(&state, index, as: .rejected) }

@@ -64,6 +64,9 @@ public struct LedgerBenchmark: Sendable {
         /// Payments per CPU-second of the executing thread: the one-core rate without the
         /// time the thread waited for a core taken by other processes.
         public var paymentsPerCPUSecondExecute: Double
+        /// State keys the measured blocks changed, per transaction (each one a leaf and a path
+        /// of the state tree to update: what a block's tree work grows with).
+        public var stateKeysChangedPerTransaction: Double
         /// Whole set-up: keys, signing, execution, commits (compaction not included).
         public var setupSeconds: Double
         public var setupTransactions: Int
@@ -141,8 +144,9 @@ public struct LedgerBenchmark: Sendable {
         var time = genesis.genesisTime + 60_000
         var height: UInt64 = 0
         /// Executes `transactions` in blocks of `blockSize`, each committed with a synced write.
-        func apply(_ transactions: [VerifiedTransaction], blockSize: Int = 2000) throws -> (execute: Double, commit: Double, executeCPU: Double) {
+        func apply(_ transactions: [VerifiedTransaction], blockSize: Int = 2000) throws -> (execute: Double, commit: Double, executeCPU: Double, changedKeys: Int) {
             var executeSeconds = 0.0
+            var changedKeys = 0
             var commitSeconds = 0.0
             var executeCPUSeconds = 0.0
             for start in stride(from: 0, to: transactions.count, by: blockSize) {
@@ -154,11 +158,12 @@ public struct LedgerBenchmark: Sendable {
                 let execution = try ledger.execute(slice, context: BlockContext(height: height, timestamp: time), store: store, mode: .validate)
                 executeCPUSeconds += LedgerBenchmark.threadCPUSeconds() - cpuClock
                 executeSeconds += seconds(since: clock)
+                changedKeys += execution.changes.count
                 let writeClock = DispatchTime.now()
                 try store.write(execution.batch, sync: true)
                 commitSeconds += seconds(since: writeClock)
             }
-            return (executeSeconds, commitSeconds, executeCPUSeconds)
+            return (executeSeconds, commitSeconds, executeCPUSeconds, changedKeys)
         }
 
         // Set up: a merchant, a program, and `accounts` residents with coins and a lot each.
@@ -256,7 +261,7 @@ public struct LedgerBenchmark: Sendable {
         }
         let verified = signAndVerify(transactions, keys: payers, chainId: genesis.chainId)
         progress("pre-signed and verified \(payments) payments; measuring")
-        let (executeSeconds, commitSeconds, executeCPUSeconds) = try apply(verified)
+        let (executeSeconds, commitSeconds, executeCPUSeconds, changedKeys) = try apply(verified)
         progress("measured: \(Int(Double(payments) / executeSeconds)) payments/s execute (\(Int(Double(payments) / executeCPUSeconds)) per CPU-second), \(Int(Double(payments) / (executeSeconds + commitSeconds))) with commits")
         var result = Result(
             accounts: accounts, liveLots: lots, lotLists: lotLists, stateEntries: entries, payments: payments,
@@ -264,6 +269,7 @@ public struct LedgerBenchmark: Sendable {
             paymentsPerSecondExecute: Double(payments) / executeSeconds,
             paymentsPerSecondWithCommit: Double(payments) / (executeSeconds + commitSeconds),
             executeCPUSeconds: executeCPUSeconds, paymentsPerCPUSecondExecute: Double(payments) / executeCPUSeconds,
+            stateKeysChangedPerTransaction: Double(changedKeys) / Double(max(1, payments)),
             setupSeconds: setupSeconds, setupTransactions: 2 + 3 * accounts, setupBlockResidents: blockResidents,
             setupExecuteSeconds: setupExecute, setupExecuteCPUSeconds: setupExecuteCPU, setupCommitSeconds: setupCommit, setupSignWaitSeconds: setupWait,
             compactSeconds: compactSeconds,

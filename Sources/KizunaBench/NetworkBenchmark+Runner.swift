@@ -239,7 +239,7 @@ final class BenchRunner {
     /// did not.
     func settle(phase: Int, name: String, jobs: [BenchJob]) async throws -> Range<Int> {
         guard let load else { throw BenchError("no load") }
-        let range = load.add(jobs, phase: phase, maxAttempts: .max)
+        let range = load.add(jobs, phase: phase, maxAttempts: .max, retriesNonceGaps: true)
         monitor.setCurrent(phase: phase, name: name)
         let now = benchNow()
         for index in range { load.release(index, scheduledAt: now) }

@@ -131,6 +131,7 @@ struct BenchCommand: AsyncParsableCommand {
             | payments/s, execute + state root (one core) | \(Int(result.paymentsPerSecondExecute)) |
             | payments/s, including synced commits | \(Int(result.paymentsPerSecondWithCommit)) |
             | payments per CPU-second of the executing thread | \(Int(result.paymentsPerCPUSecondExecute)) (\(String(format: "%.1f", result.executeCPUSeconds)) s CPU in \(String(format: "%.1f", result.executeSeconds)) s) |
+            | state keys changed per transaction (measured blocks) | \(String(format: "%.2f", result.stateKeysChangedPerTransaction)) |
             | set-up time (\(result.setupTransactions) tx in blocks of \(result.setupBlockResidents) residents) | \(Int(result.setupSeconds)) s (execute \(Int(result.setupExecuteSeconds)) s, \(Int(result.setupExecuteCPUSeconds)) s of it CPU; commit \(Int(result.setupCommitSeconds)) s, waiting for signatures \(Int(result.setupSignWaitSeconds)) s) |
             | compaction after set-up | \(Int(result.compactSeconds)) s |
             | store on disk after set-up / after payments | \(mebibytes(result.storeBytesAfterSetup)) / \(mebibytes(result.storeBytesAfterMeasure)) |
