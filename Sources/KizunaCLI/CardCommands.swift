@@ -46,22 +46,13 @@ struct CardServiceCommand: AsyncParsableCommand {
             return
         }
         guard let config else { throw ValidationError("give --config <file> (or --print-config for an example)") }
-        let configuration: CardServiceConfiguration
-        let passphrase: String
-        do {
-            configuration = try CardServiceConfiguration.load(path: config)
-            passphrase = try KeyStore.readPassphrase(path: configuration.keyPassphraseFile)
-        } catch {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
-            throw ExitCode(1)
+        let (configuration, passphrase) = try await exitingOnError {
+            let configuration = try CardServiceConfiguration.load(path: config)
+            return (configuration, try KeyStore.readPassphrase(path: configuration.keyPassphraseFile))
         }
         let logger = bootstrapLogging(level: configuration.logLevel, format: logFormat, label: "kizuna.card-service")
-        do {
+        try await exitingOnError(logger: logger) {
             try await CardServiceServer.run(configuration: configuration, passphrase: passphrase, logger: logger)
-        } catch {
-            logger.error("\(error)")
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
-            throw ExitCode(1)
         }
     }
 }
