@@ -36,29 +36,35 @@ extension APIServer {
         var bytes: Int
     }
 
+    /// Runs blocking `work` in a detached task, off the server's event loops; its coded error
+    /// becomes a problem with that code, its message and the HTTP status `status` gives.
+    static func detached<Value: Sendable, Code: ErrorCode>(
+        _ work: @escaping @Sendable () throws(CodedError<Code>) -> Value, status: (Code) -> Int
+    ) async throws(APIProblem) -> Value {
+        let result = await Task.detached { () -> Result<Value, CodedError<Code>> in
+            do throws(CodedError<Code>) {
+                return .success(try work())
+            } catch {
+                return .failure(error)
+            }
+        }.value
+        switch result {
+        case .success(let value): return value
+        case .failure(let error): throw APIProblem(status(error.code), error.code.rawValue, error.message)
+        }
+    }
+
     static func addAdminRoutes(to router: Router<APIRequestContext>, _ shared: Shared) {
         let node = shared.node
         router.post("/v1/admin/backup") { request, _ in
             let target = try await adminTarget(request, shared, what: "backup", path: "folder")
             // RocksDB's checkpoint blocks (a flush and file links); keep it off the server's loops.
-            let result = await Task.detached { () -> Result<NodeBackup.Manifest, BackupError> in
-                do throws(BackupError) {
-                    return .success(try node.backup(to: target))
-                } catch {
-                    return .failure(error)
-                }
-            }.value
-            let manifest: NodeBackup.Manifest
-            switch result {
-            case .success(let written):
-                manifest = written
-            case .failure(let error):
-                let status = switch error.code {
+            let manifest = try await detached { () throws(BackupError) in try node.backup(to: target) } status: { code in
+                switch code {
                 case .badTarget: 400
                 case .unsupportedStore: 501
                 default: 500
                 }
-                throw APIProblem(status, error.code.rawValue, error.message)
             }
             shared.logger.notice("backup written", metadata: ["folder": "\(target)", "height": "\(manifest.height)", "tip": "\(manifest.tipHash)"])
             return try json(BackupResponse(folder: target, chainId: manifest.chainId, height: manifest.height, tipHash: manifest.tipHash,
@@ -67,25 +73,13 @@ extension APIServer {
         router.post("/v1/admin/snapshot") { request, _ in
             let target = try await adminTarget(request, shared, what: "snapshot", path: "file")
             // A checkpoint, then a scan of the state: blocking work, off the server's loops.
-            let result = await Task.detached { () -> Result<StateSnapshot.Summary, SnapshotError> in
-                do throws(SnapshotError) {
-                    return .success(try node.snapshot(to: target))
-                } catch {
-                    return .failure(error)
-                }
-            }.value
-            let summary: StateSnapshot.Summary
-            switch result {
-            case .success(let written):
-                summary = written
-            case .failure(let error):
-                let status = switch error.code {
+            let summary = try await detached { () throws(SnapshotError) in try node.snapshot(to: target) } status: { code in
+                switch code {
                 case .badTarget: 400
                 case .atGenesis: 409
                 case .unsupportedStore: 501
                 default: 500
                 }
-                throw APIProblem(status, error.code.rawValue, error.message)
             }
             shared.logger.notice("snapshot written", metadata: ["file": "\(target)", "height": "\(summary.height)", "block": "\(summary.blockHash)"])
             return try json(SnapshotResponse(file: target, chainId: summary.chainId, height: summary.height, blockHash: summary.blockHash.hex,

@@ -38,10 +38,7 @@ extension APIServer {
             return try json(ReportView(height: tip.height, name: "invoices", report: try reports.invoices(of: key, at: tip.timestamp, limit: limit)))
         }
         router.get("/v1/reports/accounts") { request, _ in
-            try atHeight(request, shared) { height, chain in
-                let timestamp = try chain.tip().timestamp
-                return try json(ReportView(height: height, name: "counts", report: try LedgerReports(store: chain.store, genesis: node.genesis).roleCounts(at: timestamp)))
-            }
+            try ledgerReport(request, shared, "counts") { reports, chain in try reports.roleCounts(at: try chain.tip().timestamp) }
         }
         router.get("/v1/reports/settlement-file") { request, _ in
             let query = request.uri.queryParameters

@@ -11,14 +11,10 @@ extension APIServer {
     static func addReportRoutes(to router: Router<APIRequestContext>, _ shared: Shared) {
         let node = shared.node
         router.get("/v1/supply") { request, _ in
-            try atHeight(request, shared) { height, chain in
-                try json(ReportView(height: height, name: "assets", report: try LedgerReports(store: chain.store, genesis: node.genesis).supply()))
-            }
+            try ledgerReport(request, shared, "assets") { reports, _ in try reports.supply() }
         }
         router.get("/v1/programs") { request, _ in
-            try atHeight(request, shared) { height, chain in
-                try json(ReportView(height: height, name: "programs", report: try LedgerReports(store: chain.store, genesis: node.genesis).programs()))
-            }
+            try ledgerReport(request, shared, "programs") { reports, _ in try reports.programs() }
         }
         router.get("/v1/programs/:id") { request, context in
             guard let text = context.parameters.get("id"), let id = UInt64(text) else {
@@ -79,6 +75,14 @@ extension APIServer {
     /// Runs `work` on the chain at `?height=` (the tip when absent). A height below the tip
     /// replays the chain into memory (cost proportional to the height) and is limited to
     /// `api.historicalQueriesMax` at once; past it, 503 with Retry-After.
+    /// One report of `LedgerReports` at the tip or at `?height=` (`atHeight`), answered as
+    /// `{"height": h, "<name>": report}`; `report` also gets the chain at that height.
+    static func ledgerReport(_ request: Request, _ shared: Shared, _ name: String, _ report: (LedgerReports, BlockStore) throws -> some Encodable & Sendable) throws -> Response {
+        try atHeight(request, shared) { height, chain in
+            try json(ReportView(height: height, name: name, report: try report(LedgerReports(store: chain.store, genesis: shared.node.genesis), chain)))
+        }
+    }
+
     static func atHeight(_ request: Request, _ shared: Shared, alwaysGated: Bool = false, _ work: (UInt64, BlockStore) throws -> Response) throws -> Response {
         let tip = try shared.node.tip().height
         let height = try requestedHeight(request, tip: tip)

@@ -10,11 +10,8 @@ import KizunaLedger
 /// resident's standing orders are read like its balance (its own key, members, auditors).
 extension APIServer {
     static func addTownRoutes(to router: Router<APIRequestContext>, _ shared: Shared) {
-        let node = shared.node
         router.get("/v1/reports/premiums") { request, _ in
-            try atHeight(request, shared) { height, chain in
-                try json(ReportView(height: height, name: "premiums", report: try LedgerReports(store: chain.store, genesis: node.genesis).premiums()))
-            }
+            try ledgerReport(request, shared, "premiums") { reports, _ in try reports.premiums() }
         }
         router.get("/v1/reports/collections") { request, _ in
             var month: UInt32?
@@ -25,16 +22,12 @@ extension APIServer {
                 }
                 month = year * 100 + number
             }
-            return try atHeight(request, shared) { height, chain in
-                try json(ReportView(height: height, name: "collections", report: try LedgerReports(store: chain.store, genesis: node.genesis).collections(month: month)))
-            }
+            return try ledgerReport(request, shared, "collections") { reports, _ in try reports.collections(month: month) }
         }
         router.get("/v1/accounts/:address/standing-orders") { request, context in
             let key = try addressParameter(context, "address")
             try requireReader(of: key, request, shared)
-            return try atHeight(request, shared) { height, chain in
-                try json(ReportView(height: height, name: "standingOrders", report: try LedgerReports(store: chain.store, genesis: node.genesis).standingOrders(payer: key)))
-            }
+            return try ledgerReport(request, shared, "standingOrders") { reports, _ in try reports.standingOrders(payer: key) }
         }
     }
 }

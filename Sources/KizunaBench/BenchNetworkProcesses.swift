@@ -115,25 +115,36 @@ final class BenchNetworkProcesses: Sendable {
             text += "observerKeys = [\"\(Self.key(Self.observerName).publicKey.address)\"]\n"
         }
         for peer in Self.validatorNames where peer != name {
-            text += """
-
-            [[network.peers]]
-            name = "\(peer)"
-            address = "127.0.0.1:\(nodes[peer]!.peerPort)"
-            publicKey = "\(Self.key(peer).publicKey.address)"
-
-            """
+            text += Self.peerTOML(name: peer, peerPort: nodes[peer]!.peerPort, key: Self.key(peer).publicKey)
         }
-        text += """
+        text += Self.memberCredentialTOML(token: Self.memberToken)
+        if let admissionQueueMilliseconds { text += "\n[admission]\nqueueMilliseconds = \(admissionQueueMilliseconds)\n" }
+        return text
+    }
+
+    /// A `[[network.peers]]` entry of a benchmark node's configuration, on 127.0.0.1.
+    static func peerTOML(name: String, peerPort: Int, key: PublicKey) -> String {
+        """
+
+        [[network.peers]]
+        name = "\(name)"
+        address = "127.0.0.1:\(peerPort)"
+        publicKey = "\(key.address)"
+
+        """
+    }
+
+    /// The `[[access.credentials]]` entry "bench" of a benchmark node's configuration: a member
+    /// whose bearer token is `token` (only its SHA-256 is written).
+    static func memberCredentialTOML(token: String) -> String {
+        """
 
         [[access.credentials]]
         name = "bench"
         role = "member"
-        tokenSha256 = "\(Hash.sha256(Array(Self.memberToken.utf8)).hex)"
+        tokenSha256 = "\(Hash.sha256(Array(token.utf8)).hex)"
 
         """
-        if let admissionQueueMilliseconds { text += "\n[admission]\nqueueMilliseconds = \(admissionQueueMilliseconds)\n" }
-        return text
     }
 
     /// A key file in the format of `KizunaWallet.KeyFile` (kind, address, seed), mode 0600.

@@ -185,24 +185,9 @@ public struct JoinBenchmark: Sendable {
 
         """
         for peer in peers {
-            text += """
-
-            [[network.peers]]
-            name = "\(peer.name)"
-            address = "127.0.0.1:\(peer.peerPort)"
-            publicKey = "\(peer.key.publicKey.address)"
-
-            """
+            text += BenchNetworkProcesses.peerTOML(name: peer.name, peerPort: peer.peerPort, key: peer.key.publicKey)
         }
-        text += """
-
-        [[access.credentials]]
-        name = "bench"
-        role = "member"
-        tokenSha256 = "\(Hash.sha256(Array(memberToken.utf8)).hex)"
-
-        """
-        return text
+        return text + BenchNetworkProcesses.memberCredentialTOML(token: memberToken)
     }
 
     static func start(_ node: Node, executable: String, arguments: [String]) throws -> Process {

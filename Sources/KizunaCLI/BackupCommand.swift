@@ -23,16 +23,11 @@ struct BackupCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "The node's API URL, e.g. http://127.0.0.1:8080.") var node: String
-    @Option(help: "A consortium member's bearer token (or set KIZUNA_TOKEN).") var token: String?
+    @OptionGroup var admin: AdminRequest
     @Option(help: "An absolute path of a new folder on the node's machine.") var to: String
 
     func run() async throws {
-        let json = try await adminRequest(node: node, token: token, path: "v1/admin/backup", to: to, failureCode: "backup.failed")
-        guard let height = json["height"] as? Int, let tip = json["tipHash"] as? String else {
-            print("backup.failed: the node's answer names no height and tip: \(json)")
-            throw ExitCode(1)
-        }
+        let (height, tip, json) = try await admin.post("v1/admin/backup", to: to, failureCode: "backup.failed", hash: ("tipHash", "tip"))
         print("backed up height \(height) tip \(tip) state root \(json["stateRoot"] as? String ?? "?") into \(to) (\(json["files"] as? Int ?? 0) files, \(json["bytes"] as? Int ?? 0) bytes)")
     }
 }
@@ -82,27 +77,44 @@ struct RestoreCommand: ParsableCommand {
     }
 }
 
-/// POSTs `{"to": to}` to an operator route of a running node with a member's token and returns
-/// the JSON answer; prints the problem's code and detail and exits 1 when it is not 200.
-func adminRequest(node: String, token: String?, path: String, to: String, failureCode: String) async throws -> [String: Any] {
-    guard let token = token ?? ProcessInfo.processInfo.environment["KIZUNA_TOKEN"], !token.isEmpty else {
-        throw ValidationError("give a member's token with --token or KIZUNA_TOKEN")
+/// The options of a request to a running node's admin API: `kizuna backup`, `kizuna snapshot create`.
+struct AdminRequest: ParsableArguments {
+    @Option(help: "The node's API URL, e.g. http://127.0.0.1:8080.") var node: String
+    @Option(help: "A consortium member's bearer token (or set KIZUNA_TOKEN).") var token: String?
+
+    /// POSTs `{"to": to}` to `path` and returns the answer's height and the hash in its field
+    /// `hash.field` (called `hash.name` in the refusal when the answer lacks either).
+    func post(_ path: String, to: String, failureCode: String, hash: (field: String, name: String)) async throws -> (height: Int, hash: String, json: [String: Any]) {
+        let json = try await post(path, to: to, failureCode: failureCode)
+        guard let height = json["height"] as? Int, let value = json[hash.field] as? String else {
+            print("\(failureCode): the node's answer names no height and \(hash.name): \(json)")
+            throw ExitCode(1)
+        }
+        return (height, value, json)
     }
-    guard let base = URL(string: node), base.scheme != nil else { throw ValidationError("--node must be a URL such as http://127.0.0.1:8080") }
-    var request = URLRequest(url: base.appendingPathComponent(path))
-    request.httpMethod = "POST"
-    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-    request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-    request.httpBody = try JSONSerialization.data(withJSONObject: ["to": to])
-    request.timeoutInterval = 3600
-    let (data, response) = try await URLSession.shared.data(for: request)
-    let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-    let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-    guard status == 200 else {
-        let code = json["code"] as? String ?? failureCode
-        let detail = json["detail"] as? String ?? String(decoding: data, as: UTF8.self)
-        print("\(code): \(detail) (HTTP \(status))")
-        throw ExitCode(1)
+
+    /// POSTs `{"to": to}` to an operator route of a running node with a member's token and returns
+    /// the JSON answer; prints the problem's code and detail and exits 1 when it is not 200.
+    private func post(_ path: String, to: String, failureCode: String) async throws -> [String: Any] {
+        guard let token = token ?? ProcessInfo.processInfo.environment["KIZUNA_TOKEN"], !token.isEmpty else {
+            throw ValidationError("give a member's token with --token or KIZUNA_TOKEN")
+        }
+        guard let base = URL(string: node), base.scheme != nil else { throw ValidationError("--node must be a URL such as http://127.0.0.1:8080") }
+        var request = URLRequest(url: base.appendingPathComponent(path))
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        request.httpBody = try JSONSerialization.data(withJSONObject: ["to": to])
+        request.timeoutInterval = 3600
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        guard status == 200 else {
+            let code = json["code"] as? String ?? failureCode
+            let detail = json["detail"] as? String ?? String(decoding: data, as: UTF8.self)
+            print("\(code): \(detail) (HTTP \(status))")
+            throw ExitCode(1)
+        }
+        return json
     }
-    return json
 }

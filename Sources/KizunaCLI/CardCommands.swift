@@ -46,22 +46,13 @@ struct CardServiceCommand: AsyncParsableCommand {
             return
         }
         guard let config else { throw ValidationError("give --config <file> (or --print-config for an example)") }
-        let configuration: CardServiceConfiguration
-        let passphrase: String
-        do {
-            configuration = try CardServiceConfiguration.load(path: config)
-            passphrase = try KeyStore.readPassphrase(path: configuration.keyPassphraseFile)
-        } catch {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
-            throw ExitCode(1)
+        let (configuration, passphrase) = try await exitingOnError {
+            let configuration = try CardServiceConfiguration.load(path: config)
+            return (configuration, try KeyStore.readPassphrase(path: configuration.keyPassphraseFile))
         }
         let logger = bootstrapLogging(level: configuration.logLevel, format: logFormat, label: "kizuna.card-service")
-        do {
+        try await exitingOnError(logger: logger) {
             try await CardServiceServer.run(configuration: configuration, passphrase: passphrase, logger: logger)
-        } catch {
-            logger.error("\(error)")
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
-            throw ExitCode(1)
         }
     }
 }
@@ -117,6 +108,14 @@ struct CardCommand: AsyncParsableCommand {
         }
     }
 
+    /// A registrar's request about one card (`--card`): `run` connects, reads the card id,
+    /// sends `request` and prints the answer (`finish`).
+    protocol CardRequestCommand: AsyncParsableCommand {
+        var service: Service { get }
+        var card: String { get }
+        func request(_ cards: CardServiceClient, _ id: CardId) async throws -> NodeClient.Reply
+    }
+
     struct Issue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Issue a card at the custodian and register its account with role card (the registrar's key).")
         @OptionGroup var service: Service
@@ -139,37 +138,30 @@ struct CardCommand: AsyncParsableCommand {
         }
     }
 
-    struct Pin: AsyncParsableCommand {
+    struct Pin: CardRequestCommand {
         static let configuration = CommandConfiguration(abstract: "Set a card's PIN (also unlocks it; the registrar's key).")
         @OptionGroup var service: Service
         @Option(help: "The card id.") var card: String
 
-        func run() async throws {
-            let (cards, _, _) = try await service.client()
-            try CardCommand.finish(try await cards.setPin(try CardCommand.cardId(card), pin: try service.pin()))
+        func request(_ cards: CardServiceClient, _ id: CardId) async throws -> NodeClient.Reply {
+            try await cards.setPin(id, pin: try service.pin())
         }
     }
 
-    struct Unlock: AsyncParsableCommand {
+    struct Unlock: CardRequestCommand {
         static let configuration = CommandConfiguration(abstract: "Unlock a card locked by wrong PINs, keeping its PIN (the registrar's key).")
         @OptionGroup var service: Service
         @Option(help: "The card id.") var card: String
 
-        func run() async throws {
-            let (cards, _, _) = try await service.client()
-            try CardCommand.finish(try await cards.unlock(try CardCommand.cardId(card)))
-        }
+        func request(_ cards: CardServiceClient, _ id: CardId) async throws -> NodeClient.Reply { try await cards.unlock(id) }
     }
 
-    struct Show: AsyncParsableCommand {
+    struct Show: CardRequestCommand {
         static let configuration = CommandConfiguration(abstract: "Show a card's account and lock state (the registrar's key).")
         @OptionGroup var service: Service
         @Option(help: "The card id.") var card: String
 
-        func run() async throws {
-            let (cards, _, _) = try await service.client()
-            try CardCommand.finish(try await cards.card(try CardCommand.cardId(card)))
-        }
+        func request(_ cards: CardServiceClient, _ id: CardId) async throws -> NodeClient.Reply { try await cards.card(id) }
     }
 
     struct Pay: AsyncParsableCommand {
@@ -213,5 +205,12 @@ struct CardCommand: AsyncParsableCommand {
             }
             if draw { print(symbol.terminalText()) }
         }
+    }
+}
+
+extension CardCommand.CardRequestCommand {
+    func run() async throws {
+        let (cards, _, _) = try await service.client()
+        try CardCommand.finish(try await request(cards, try CardCommand.cardId(card)))
     }
 }

@@ -53,12 +53,7 @@ struct AccountCommand: ParsableCommand {
     @OptionGroup var chain: StoredChain
 
     func run() throws {
-        let key: PublicKey
-        do {
-            key = try Address(parsing: address).publicKey
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        let key = try refusingAsUsage { try Address(parsing: address).publicKey }
         let blocks = try chain.open()
         guard let account = try blocks.account(key) else {
             print("\(address) is not registered")

@@ -7,11 +7,7 @@ import KizunaNode
 /// (docs/operations.md, "Key ceremony").
 extension GenesisCommand {
     static func readFile(_ path: String) throws -> GenesisFile {
-        do {
-            return try GenesisFile.read(path: path)
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        try refusingAsUsage { try GenesisFile.read(path: path) }
     }
 
     static func write(_ file: GenesisFile, to path: String) throws {
@@ -81,12 +77,7 @@ extension GenesisCommand {
                 chainId: chainId, genesisTime: genesisTime, validators: validators,
                 authorities: .init(coinIssuer: holders["coinIssuer"]!.address, registrar: holders["registrar"]!.address, city: holders["city"]!.address, auditor: holders["auditor"]!.address),
                 assets: assets)
-            let genesis: Genesis
-            do {
-                genesis = try Genesis(document: document)
-            } catch {
-                throw ValidationError("\(error)")
-            }
+            let genesis = try refusingAsUsage { try Genesis(document: document) }
             try GenesisCommand.write(GenesisFile(genesis: genesis, approvals: []), to: out)
             print("wrote \(out): chain \(genesis.chainId), genesis hash \(genesis.hash)")
             print("each of \(genesis.foundingOrganisations.map { "'\($0)'" }.joined(separator: ", ")) now checks it (`kizuna genesis inspect`) and signs it (`kizuna genesis sign`)")
@@ -111,16 +102,10 @@ extension GenesisCommand {
         func run() throws {
             var genesisFile = try GenesisCommand.readFile(file)
             let privateKey = try loadKey(path: key, passphraseFile: passphraseFile)
-            let approval: GenesisApproval
-            let status: GenesisApprovalStatus
-            do {
-                approval = try genesisFile.genesis.approve(with: privateKey)
-                genesisFile.approvals.removeAll { $0.publicKey == approval.publicKey }
-                genesisFile.approvals.append(approval)
-                status = try genesisFile.genesis.checkApprovals(genesisFile.approvals)
-            } catch {
-                throw ValidationError("\(error)")
-            }
+            let approval = try refusingAsUsage { try genesisFile.genesis.approve(with: privateKey) }
+            genesisFile.approvals.removeAll { $0.publicKey == approval.publicKey }
+            genesisFile.approvals.append(approval)
+            let status = try refusingAsUsage { try genesisFile.genesis.checkApprovals(genesisFile.approvals) }
             try GenesisCommand.write(genesisFile, to: out ?? file)
             print("'\(approval.organisation)' approved genesis \(genesisFile.genesis.hash) with \(approval.publicKey)")
             print(GenesisCommand.describe(status))
@@ -149,12 +134,7 @@ extension GenesisCommand {
                     combined.approvals.append(approval)
                 }
             }
-            let status: GenesisApprovalStatus
-            do {
-                status = try combined.genesis.checkApprovals(combined.approvals)
-            } catch {
-                throw ValidationError("\(error)")
-            }
+            let status = try refusingAsUsage { try combined.genesis.checkApprovals(combined.approvals) }
             try GenesisCommand.write(combined, to: out)
             print("wrote \(out): genesis \(combined.genesis.hash), \(GenesisCommand.describe(status))")
         }

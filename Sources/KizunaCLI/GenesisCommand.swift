@@ -41,12 +41,7 @@ struct GenesisCommand: ParsableCommand {
                 authorities: .init(coinIssuer: coinIssuer, registrar: registrar, city: city, auditor: auditor),
                 assets: .init(coin: Genesis.defaultCoinPolicy, point: Genesis.defaultPointPolicy, thanks: Genesis.defaultThanksPolicy)
             )
-            let genesis: Genesis
-            do {
-                genesis = try Genesis(document: document)
-            } catch {
-                throw ValidationError("\(error)")
-            }
+            let genesis = try refusingAsUsage { try Genesis(document: document) }
             try genesis.jsonData().write(to: URL(fileURLWithPath: out))
             print("wrote \(out): chain \(genesis.chainId), genesis hash \(genesis.hash)")
         }

@@ -21,20 +21,11 @@ struct GovernanceCommand: AsyncParsableCommand {
     )
 
     static func read(_ path: String) throws -> GovernanceProposalFile {
-        do {
-            return try GovernanceProposalFile.read(path: path)
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        try refusingAsUsage { try GovernanceProposalFile.read(path: path) }
     }
 
     static func describe(_ file: GovernanceProposalFile) throws -> String {
-        let change: GovernanceChange
-        do {
-            change = try file.change()
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        let change = try refusingAsUsage { try file.change() }
         var text = "proposal \(file.proposalHash) on chain \(file.chainId), effective from height \(file.effectiveHeight):\n"
         switch change.proposal {
         case .validatorSet(let validators):
@@ -137,11 +128,7 @@ struct GovernanceCommand: AsyncParsableCommand {
         func run() throws {
             var proposal = try GovernanceCommand.read(file)
             let privateKey = try loadKey(path: key, passphraseFile: passphraseFile)
-            do {
-                try proposal.sign(with: privateKey)
-            } catch {
-                throw ValidationError("\(error)")
-            }
+            try refusingAsUsage { try proposal.sign(with: privateKey) }
             try proposal.write(path: out ?? file)
             print("approved by \(privateKey.publicKey.address)")
             print(try GovernanceCommand.describe(proposal))
@@ -160,13 +147,9 @@ struct GovernanceCommand: AsyncParsableCommand {
         func run() throws {
             guard let first = files.first else { throw ValidationError("name at least one proposal file") }
             var combined = try GovernanceCommand.read(first)
-            do {
+            try refusingAsUsage {
                 for path in files.dropFirst() { try combined.merge(try GovernanceCommand.read(path)) }
                 _ = try combined.govern()
-            } catch let error as ValidationError {
-                throw error
-            } catch {
-                throw ValidationError("\(error)")
             }
             try combined.write(path: out)
             print("wrote \(out)")
@@ -174,7 +157,7 @@ struct GovernanceCommand: AsyncParsableCommand {
         }
     }
 
-    struct Submit: AsyncParsableCommand {
+    struct Submit: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(
             abstract: "Submit a signed proposal, signed as a transaction by an authority's key.",
             discussion: "The chain refuses it with a `ledger.governance_*` code when the approvals or the height do not qualify (docs/ledger-rules.md)."
@@ -183,15 +166,9 @@ struct GovernanceCommand: AsyncParsableCommand {
         @Argument(help: "The combined proposal file.") var file: String
         @OptionGroup var submission: WalletCommand.Submission
 
-        func run() async throws {
+        func body() throws -> TransactionBody {
             let proposal = try GovernanceCommand.read(file)
-            let body: Govern
-            do {
-                body = try proposal.govern()
-            } catch {
-                throw ValidationError("\(error)")
-            }
-            try await submission.submit { _ in .govern(body) }
+            return .govern(try refusingAsUsage { try proposal.govern() })
         }
     }
 }

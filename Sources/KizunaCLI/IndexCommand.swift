@@ -54,25 +54,15 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(help: "Log lines as text (swift-log's) or json (one object per line, for log collectors).") var logFormat: LogFormat = .text
 
     func run() async throws {
-        let configuration: IndexerConfiguration
-        do {
-            configuration = try IndexerConfiguration.load(path: config)
-        } catch {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
-            throw ExitCode(1)
-        }
+        let configuration = try await exitingOnError { try IndexerConfiguration.load(path: config) }
         let logger = bootstrapLogging(level: configuration.logLevel, format: logFormat, label: "kizuna.index")
-        do {
+        try await exitingOnError(logger: logger) {
             let indexer = try Indexer(configuration: configuration, logger: logger)
             logger.info("indexing \(indexer.genesis.chainId) from \(configuration.nodeURL) into \(configuration.postgres.database) at \(configuration.postgres.host):\(configuration.postgres.port)")
             try await indexer.run(untilHeight: untilHeight, once: once) { progress in
                 // One line per batch on standard output (the log has the details).
                 FileHandle.standardOutput.write(Data(("index: height \(progress.height)/\(progress.nodeTip), \(progress.blocks) blocks and \(progress.transactions) transactions in this run, \(Int(progress.blocksPerSecond)) blocks/s, \(Int(progress.transactionsPerSecond)) tx/s\n").utf8))
             }
-        } catch {
-            logger.error("\(error)")
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
-            throw ExitCode(1)
         }
     }
 }

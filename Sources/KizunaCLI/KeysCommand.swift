@@ -36,22 +36,12 @@ struct OrganisationKeys: Codable {
 /// KIZUNA_KEY_PASSPHRASE_FILE; nil when neither is set.
 func passphrase(file: String?) throws -> String? {
     guard let path = file ?? ProcessInfo.processInfo.environment["KIZUNA_KEY_PASSPHRASE_FILE"] else { return nil }
-    do {
-        return try KeyStore.readPassphrase(path: path)
-    } catch {
-        throw ValidationError("\(error)")
-    }
+    return try refusingAsUsage { try KeyStore.readPassphrase(path: path) }
 }
 
 /// Loads a plain or sealed key file, turning its coded error into the CLI's message.
 func loadKey(path: String, passphraseFile: String?) throws -> PrivateKey {
-    do {
-        return try KeyStore.load(path: path, passphrase: try passphrase(file: passphraseFile))
-    } catch let error as ValidationError {
-        throw error
-    } catch {
-        throw ValidationError("\(error)")
-    }
+    try refusingAsUsage { try KeyStore.load(path: path, passphrase: try passphrase(file: passphraseFile)) }
 }
 
 struct KeysCommand: ParsableCommand {
@@ -96,14 +86,12 @@ struct KeysCommand: ParsableCommand {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         func write(_ key: PrivateKey, _ file: String, note: String) throws {
             let path = out + "/" + file
-            do {
+            try refusingAsUsage {
                 if let secret {
                     try SealedKeyFile(key: key, passphrase: secret, note: note).write(path: path)
                 } else {
                     try KeyFile(key: key, note: note).write(path: path)
                 }
-            } catch {
-                throw ValidationError("\(error)")
             }
         }
         var validators: [OrganisationKeys.ValidatorEntry] = []

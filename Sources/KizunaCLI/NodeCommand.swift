@@ -45,12 +45,7 @@ struct NodeCommand: AsyncParsableCommand {
         guard let config else {
             throw ValidationError("--config <file> is required to run a node; `kizuna node init` writes a commented one")
         }
-        var configuration: NodeConfiguration
-        do {
-            configuration = try NodeConfiguration.load(path: config)
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        var configuration = try refusingAsUsage { try NodeConfiguration.load(path: config) }
         if let apiPort { configuration.api.port = apiPort }
         let logger = bootstrapLogging(level: configuration.logLevel, format: logFormat, label: "kizuna.node")
         let key = try loadKey(path: configuration.validatorKeyFile, passphraseFile: passphraseFile)

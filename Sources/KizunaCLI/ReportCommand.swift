@@ -82,8 +82,7 @@ struct ReportCommand: ParsableCommand {
         @Option(help: "The merchant's address (kz1…).") var merchant: String
 
         func run() throws {
-            let key: PublicKey
-            do { key = try Address(parsing: merchant).publicKey } catch { throw ValidationError("\(error)") }
+            let key = try refusingAsUsage { try Address(parsing: merchant).publicKey }
             guard let statement = try source.reports().settlements(merchant: key) else {
                 throw ValidationError("\(merchant) is not a registered merchant")
             }

@@ -29,11 +29,7 @@ struct SignerCommand: ParsableCommand {
         @Option(help: "The node's data folder (its `dataDirectory`); created if missing.") var data: String
 
         func run() throws {
-            do {
-                try ValidatorJournal.initialize(dataDirectory: data)
-            } catch {
-                throw ValidationError("\(error)")
-            }
+            try refusingAsUsage { try ValidatorJournal.initialize(dataDirectory: data) }
             print("created the signer record in \(ValidatorJournal.storePath(dataDirectory: data))")
         }
     }

@@ -27,16 +27,11 @@ struct SnapshotCreateCommand: AsyncParsableCommand {
         discussion: "Needs a consortium member's token. The file must not exist; its folder must, on the node's machine."
     )
 
-    @Option(help: "The node's API URL, e.g. http://127.0.0.1:8080.") var node: String
-    @Option(help: "A consortium member's bearer token (or set KIZUNA_TOKEN).") var token: String?
+    @OptionGroup var admin: AdminRequest
     @Option(help: "An absolute path of a new file on the node's machine.") var to: String
 
     func run() async throws {
-        let json = try await adminRequest(node: node, token: token, path: "v1/admin/snapshot", to: to, failureCode: "snapshot.failed")
-        guard let height = json["height"] as? Int, let block = json["blockHash"] as? String else {
-            print("snapshot.failed: the node's answer names no height and block: \(json)")
-            throw ExitCode(1)
-        }
+        let (height, block, json) = try await admin.post("v1/admin/snapshot", to: to, failureCode: "snapshot.failed", hash: ("blockHash", "block"))
         print("snapshot of height \(height) block \(block) state root \(json["stateRoot"] as? String ?? "?") written to \(to) (\(json["records"] as? Int ?? 0) records, \(json["bytes"] as? Int ?? 0) bytes)")
     }
 }

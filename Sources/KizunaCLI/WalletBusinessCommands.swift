@@ -5,16 +5,16 @@ import KizunaWallet
 
 /// `kizuna wallet pay-business`, `invoice …` and `consent` (issue 21).
 extension WalletCommand {
-    struct PayBusinessCommand: AsyncParsableCommand {
+    struct PayBusinessCommand: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(commandName: "pay-business", abstract: "Pay another business in coins (a merchant's key).")
         @OptionGroup var submission: Submission
         @Option(help: "The business paid (kz1…).") var to: String
         @Option(help: "Amount in yen.") var amount: UInt64
         @Option(help: "Your reference: an order or delivery note.") var reference: String
 
-        func run() async throws {
+        func body() throws -> TransactionBody {
             let to = try WalletCommand.account(self.to, "to")
-            try await submission.submit { _ in .payBusiness(PayBusiness(to: to, amount: amount, reference: reference)) }
+            return .payBusiness(PayBusiness(to: to, amount: amount, reference: reference))
         }
     }
 
@@ -26,7 +26,7 @@ extension WalletCommand {
             subcommands: [Issue.self, PayCommand.self, Cancel.self, Show.self, List.self]
         )
 
-        struct Issue: AsyncParsableCommand {
+        struct Issue: WalletSubmittingCommand {
             static let configuration = CommandConfiguration(abstract: "Bill another business (your key is the payee's).")
             @OptionGroup var submission: Submission
             @Option(help: "The business billed (kz1…).") var payer: String
@@ -34,37 +34,37 @@ extension WalletCommand {
             @Option(help: "Due date and time, RFC 3339 (e.g. 2026-05-31T23:59:59+09:00).") var due: String
             @Option(help: "Your invoice number (unique among your invoices).") var reference: String
 
-            func run() async throws {
+            func body() throws -> TransactionBody {
                 let payer = try WalletCommand.account(self.payer, "payer")
                 guard let dueAt = CivilTime.parseRFC3339(due) else { throw ValidationError("--due must be RFC 3339 with seconds and an offset, e.g. 2026-05-31T23:59:59+09:00") }
-                try await submission.submit { _ in .issueInvoice(IssueInvoice(payer: payer, amount: amount, dueAt: dueAt, reference: reference)) }
+                return .issueInvoice(IssueInvoice(payer: payer, amount: amount, dueAt: dueAt, reference: reference))
             }
         }
 
-        struct PayCommand: AsyncParsableCommand {
+        struct PayCommand: WalletSubmittingCommand {
             static let configuration = CommandConfiguration(commandName: "pay", abstract: "Pay all or part of what is open on an invoice addressed to you.")
             @OptionGroup var submission: Submission
             @Option(help: "The invoice id (64 hex digits).") var id: String
             @Option(help: "The issuer's address (kz1…), as on the invoice.") var issuer: String
             @Option(help: "Amount in yen (at most what is open).") var amount: UInt64
 
-            func run() async throws {
-                guard let invoice = Hash(hex: id) else { throw ValidationError("--id must be 64 hex digits") }
+            func body() throws -> TransactionBody {
+                let invoice = try WalletCommand.hash(id, "id")
                 let issuer = try WalletCommand.account(self.issuer, "issuer")
-                try await submission.submit { _ in .payInvoice(PayInvoice(invoice: invoice, issuer: issuer, amount: amount)) }
+                return .payInvoice(PayInvoice(invoice: invoice, issuer: issuer, amount: amount))
             }
         }
 
-        struct Cancel: AsyncParsableCommand {
+        struct Cancel: WalletSubmittingCommand {
             static let configuration = CommandConfiguration(abstract: "Cancel what is still open on an invoice you issued.")
             @OptionGroup var submission: Submission
             @Option(help: "The invoice id (64 hex digits).") var id: String
             @Option(help: "The payer's address (kz1…), as on the invoice.") var payer: String
 
-            func run() async throws {
-                guard let invoice = Hash(hex: id) else { throw ValidationError("--id must be 64 hex digits") }
+            func body() throws -> TransactionBody {
+                let invoice = try WalletCommand.hash(id, "id")
                 let payer = try WalletCommand.account(self.payer, "payer")
-                try await submission.submit { _ in .cancelInvoice(CancelInvoice(invoice: invoice, payer: payer)) }
+                return .cancelInvoice(CancelInvoice(invoice: invoice, payer: payer))
             }
         }
 
@@ -74,13 +74,8 @@ extension WalletCommand {
             @Option(help: "The invoice id (64 hex digits).") var id: String
 
             func run() async throws {
-                guard let invoice = Hash(hex: id) else { throw ValidationError("--id must be 64 hex digits") }
-                let client = try connection.client()
-                let key = try connection.privateKey()
-                let chainId = try await connection.chainId(client)
-                let reply = try await client.authenticated(.signed(RequestSigner(chainId: chainId, key: key))).invoice(invoice)
-                print(reply.text)
-                if !reply.isSuccess { throw ExitCode(1) }
+                let invoice = try WalletCommand.hash(id, "id")
+                try await connection.printSignedRead { client, _ in try await client.invoice(invoice) }
             }
         }
 
@@ -90,17 +85,12 @@ extension WalletCommand {
             @Option(help: "Invoices at most.") var limit: Int = 20
 
             func run() async throws {
-                let client = try connection.client()
-                let key = try connection.privateKey()
-                let chainId = try await connection.chainId(client)
-                let reply = try await client.authenticated(.signed(RequestSigner(chainId: chainId, key: key))).invoices(of: key.publicKey, limit: limit)
-                print(reply.text)
-                if !reply.isSuccess { throw ExitCode(1) }
+                try await connection.printSignedRead { client, key in try await client.invoices(of: key.publicKey, limit: limit) }
             }
         }
     }
 
-    struct ConsentCommand: AsyncParsableCommand {
+    struct ConsentCommand: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(
             commandName: "consent",
             abstract: "Replace your opt-in attributes, or withdraw analytics consent (a resident's key).",
@@ -111,9 +101,9 @@ extension WalletCommand {
         @Option(help: "Age band 0–6 to share.") var ageBand: UInt8?
         @Flag(help: "Withdraw analytics consent (no attributes may be given).") var withdraw = false
 
-        func run() async throws {
+        func body() throws -> TransactionBody {
             if withdraw && (district != nil || ageBand != nil) { throw ValidationError("--withdraw shares no attributes: leave --district and --age-band out") }
-            try await submission.submit { _ in .updateConsent(UpdateConsent(district: district, ageBand: ageBand, analytics: !withdraw)) }
+            return .updateConsent(UpdateConsent(district: district, ageBand: ageBand, analytics: !withdraw))
         }
     }
 }

@@ -49,6 +49,20 @@ struct WalletCommand: AsyncParsableCommand {
             guard reply.isSuccess, let chainId = reply.json?["chainId"] as? String else { throw NodeClient.ClientError(reply: reply) }
             return chainId
         }
+
+        /// The `--chain-id` given, or else the node's (asked with `client`, by default a new one).
+        func chainId(given: String?, client: NodeClient? = nil) async throws -> String {
+            if let given { return given }
+            return try await chainId(try client ?? self.client())
+        }
+
+        /// A signed read: prints the node's answer, and exits 1 unless it is a success.
+        func printSignedRead(_ read: (NodeClient, PrivateKey) async throws -> NodeClient.Reply) async throws {
+            let (client, key) = try await signedReader()
+            let reply = try await read(client, key)
+            print(reply.text)
+            if !reply.isSuccess { throw ExitCode(1) }
+        }
     }
 
     struct Submission: ParsableArguments {
@@ -61,8 +75,7 @@ struct WalletCommand: AsyncParsableCommand {
         func submit(cosigners: [PrivateKey] = [], _ body: (PrivateKey) throws -> TransactionBody) async throws {
             let client = try connection.client()
             let key = try connection.privateKey()
-            let chainId: String
-            if let given = self.chainId { chainId = given } else { chainId = try await connection.chainId(client) }
+            let chainId = try await connection.chainId(given: self.chainId, client: client)
             let signer = RequestSigner(chainId: chainId, key: key)
             let next: UInt64
             if let nonce { next = nonce } else { next = try await client.authenticated(.signed(signer)).nextNonce(of: key.publicKey) }
@@ -70,14 +83,6 @@ struct WalletCommand: AsyncParsableCommand {
             let transaction = builder.sign(try body(key), cosigners: cosigners)
             let reply = try await client.submit(transaction, waitForCommit: !noWait)
             try SubmissionOutcome.finish(reply, waited: !noWait)
-        }
-    }
-
-    static func account(_ text: String, _ option: String) throws -> PublicKey {
-        do {
-            return try Address(parsing: text).publicKey
-        } catch {
-            throw ValidationError("--\(option): \(error)")
         }
     }
 
@@ -126,10 +131,7 @@ struct WalletCommand: AsyncParsableCommand {
         @Option(help: "Continue after the previous page: its nextBefore (height:index), or a block height (only blocks below it).") var before: String?
 
         func run() async throws {
-            let (client, key) = try await connection.signedReader()
-            let reply = try await client.history(key.publicKey, limit: limit, before: before)
-            print(reply.text)
-            if !reply.isSuccess { throw ExitCode(1) }
+            try await connection.printSignedRead { client, key in try await client.history(key.publicKey, limit: limit, before: before) }
         }
     }
 
@@ -148,15 +150,11 @@ struct WalletCommand: AsyncParsableCommand {
 
         func run() async throws {
             let key = try connection.privateKey()
-            let chainId: String
-            if let given = self.chainId { chainId = given } else { chainId = try await connection.chainId(try connection.client()) }
+            let chainId = try await connection.chainId(given: self.chainId)
             let merchant = try self.merchant.map { try WalletCommand.account($0, "merchant") }
             let now = UInt64(Date().timeIntervalSince1970 * 1000)
-            let text: String
-            do {
-                text = PaymentCode.text(try PaymentCode.authorise(chainId: chainId, key: key, merchant: merchant, capYen: cap, now: now, lifetimeSeconds: seconds))
-            } catch {
-                throw ValidationError("\(error)")
+            let text = try refusingAsUsage {
+                PaymentCode.text(try PaymentCode.authorise(chainId: chainId, key: key, merchant: merchant, capYen: cap, now: now, lifetimeSeconds: seconds))
             }
             print(text)
             guard svg != nil || qr else { return }
@@ -172,58 +170,58 @@ struct WalletCommand: AsyncParsableCommand {
         }
     }
 
-    struct Collect: AsyncParsableCommand {
+    struct Collect: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(abstract: "Merchant: collect a payment a resident authorised with a payment code (your key is the payee).")
         @OptionGroup var submission: Submission
         @Option(help: "The scanned payment code (kizuna-pay:…).") var authorisation: String
         @Option(help: "Amount in yen (at most the code's cap).") var amount: UInt64
 
-        func run() async throws {
+        func body() throws -> TransactionBody {
             let code: SignedPaymentAuthorisation
             do { code = try PaymentCode.parse(authorisation) } catch { throw ValidationError("--authorisation: \(error)") }
-            try await submission.submit { _ in .payAuthorised(PayAuthorised(authorisation: code, amount: amount)) }
+            return .payAuthorised(PayAuthorised(authorisation: code, amount: amount))
         }
     }
 
-    struct Pay: AsyncParsableCommand {
+    struct Pay: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(abstract: "Pay a merchant (points first, soonest-expiring, then coins).")
         @OptionGroup var submission: Submission
         @Option(help: "The merchant's address.") var merchant: String
         @Option(help: "Amount in yen.") var amount: UInt64
 
-        func run() async throws {
+        func body() throws -> TransactionBody {
             let merchant = try WalletCommand.account(self.merchant, "merchant")
-            try await submission.submit { _ in .pay(KizunaCore.Pay(merchant: merchant, amount: amount)) }
+            return .pay(KizunaCore.Pay(merchant: merchant, amount: amount))
         }
     }
 
-    struct Send: AsyncParsableCommand {
+    struct Send: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(abstract: "Send coins to another resident.")
         @OptionGroup var submission: Submission
         @Option(help: "The recipient's address.") var to: String
         @Option(help: "Amount in yen.") var amount: UInt64
 
-        func run() async throws {
+        func body() throws -> TransactionBody {
             let to = try WalletCommand.account(self.to, "to")
-            try await submission.submit { _ in .send(KizunaCore.Send(to: to, amount: amount)) }
+            return .send(KizunaCore.Send(to: to, amount: amount))
         }
     }
 
-    struct Thank: AsyncParsableCommand {
+    struct Thank: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(abstract: "Give thank-you points to another resident.")
         @OptionGroup var submission: Submission
         @Option(help: "The resident's address.") var to: String
         @Option(help: "Thanks to give.") var amount: UInt64
 
-        func run() async throws {
+        func body() throws -> TransactionBody {
             let to = try WalletCommand.account(self.to, "to")
-            try await submission.submit { _ in .thank(KizunaCore.Thank(to: to, amount: amount)) }
+            return .thank(KizunaCore.Thank(to: to, amount: amount))
         }
     }
 
     // MARK: - Authorities
 
-    struct Register: AsyncParsableCommand {
+    struct Register: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(abstract: "Register an account (the registrar's key).")
         @OptionGroup var submission: Submission
         @Option(help: "Address of the new account.") var account: String
@@ -234,7 +232,7 @@ struct WalletCommand: AsyncParsableCommand {
         @Option(help: "Resident ID, hashed with --salt before it goes on chain (opt-in).") var residentId: String?
         @Option(help: "Hex salt for --resident-id.") var salt: String?
 
-        func run() async throws {
+        func body() throws -> TransactionBody {
             let role: Role = switch self.role {
             case "resident": .resident
             case "merchant": .merchant
@@ -249,13 +247,11 @@ struct WalletCommand: AsyncParsableCommand {
                 residentIdHash = TransactionBuilder.residentIdHash(residentId: residentId, salt: saltBytes)
             }
             let account = try WalletCommand.account(self.account, "account")
-            try await submission.submit { _ in
-                .register(KizunaCore.Register(account: account, role: role, merchantCategory: category, residentIdHash: residentIdHash, district: district, ageBand: ageBand))
-            }
+            return .register(KizunaCore.Register(account: account, role: role, merchantCategory: category, residentIdHash: residentIdHash, district: district, ageBand: ageBand))
         }
     }
 
-    struct Charge: AsyncParsableCommand {
+    struct Charge: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(abstract: "Charge coins to a resident for yen received (the coin issuer's key).")
         @OptionGroup var submission: Submission
         @Option(help: "The resident's address.") var to: String
@@ -265,16 +261,13 @@ struct WalletCommand: AsyncParsableCommand {
         @Option(help: "Instead of --channel: a channel id of the genesis chargeChannels (charge_extended).") var channelId: UInt8?
         @Option(help: "A premium sale (program id) the charge buys into (charge_extended).") var premiumProgram: UInt64?
 
-        func run() async throws {
-            guard let channel = ChargeChannel.allCases.first(where: { $0.name == self.channel }) else {
-                throw ValidationError("--channel must be app or charge_machine (or give --channel-id)")
-            }
+        func body() throws -> TransactionBody {
+            let channel = try WalletCommand.named(self.channel, \ChargeChannel.name, else: "--channel must be app or charge_machine (or give --channel-id)")
             let to = try WalletCommand.account(self.to, "to")
             if channelId != nil || premiumProgram != nil {
-                let extended = ChargeExtended(to: to, amount: amount, channel: channelId ?? channel.rawValue, receiptId: receipt, premiumProgram: premiumProgram)
-                return try await submission.submit { _ in .chargeExtended(extended) }
+                return .chargeExtended(ChargeExtended(to: to, amount: amount, channel: channelId ?? channel.rawValue, receiptId: receipt, premiumProgram: premiumProgram))
             }
-            try await submission.submit { _ in .charge(KizunaCore.Charge(to: to, amount: amount, channel: channel, receiptId: receipt)) }
+            return .charge(KizunaCore.Charge(to: to, amount: amount, channel: channel, receiptId: receipt))
         }
     }
 
@@ -309,26 +302,26 @@ struct WalletCommand: AsyncParsableCommand {
         }
     }
 
-    struct Grant: AsyncParsableCommand {
+    struct Grant: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(abstract: "Grant points or thanks from a program (its issuer's key).")
         @OptionGroup var submission: Submission
         @Option(help: "Program id.") var program: UInt64
         @Option(help: "The resident's address.") var to: String
         @Option(help: "Amount.") var amount: UInt64
 
-        func run() async throws {
+        func body() throws -> TransactionBody {
             let to = try WalletCommand.account(self.to, "to")
-            try await submission.submit { _ in .grant(KizunaCore.Grant(program: program, to: to, amount: amount)) }
+            return .grant(KizunaCore.Grant(program: program, to: to, amount: amount))
         }
     }
 
-    struct Redeem: AsyncParsableCommand {
+    struct Redeem: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(abstract: "Cash out everything the merchant received (the merchant's key).")
         @OptionGroup var submission: Submission
         @Option(help: "The payout reference (e.g. the bank transfer id).") var reference: String
 
-        func run() async throws {
-            try await submission.submit { _ in .redeem(KizunaCore.Redeem(reference: reference)) }
+        func body() throws -> TransactionBody {
+            .redeem(KizunaCore.Redeem(reference: reference))
         }
     }
 
@@ -341,9 +334,7 @@ struct WalletCommand: AsyncParsableCommand {
         @Option(help: "The city's key file: the co-signer an exempt reason needs.") var cityKey: String?
 
         func run() async throws {
-            guard let reason = RefundReason.allCases.first(where: { $0.name == self.reason }) else {
-                throw ValidationError("--reason must be one of \(RefundReason.allCases.map(\.name).joined(separator: ", "))")
-            }
+            let reason = try WalletCommand.named(self.reason, \RefundReason.name, else: "--reason must be one of \(RefundReason.allCases.map(\.name).joined(separator: ", "))")
             guard !reason.isExempt || cityKey != nil else {
                 throw ValidationError("--reason \(reason.name) is exempt from the statutory limit and needs the city's co-signature: give --city-key")
             }
@@ -353,7 +344,7 @@ struct WalletCommand: AsyncParsableCommand {
         }
     }
 
-    struct AppointDelegateCommand: AsyncParsableCommand {
+    struct AppointDelegateCommand: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(
             commandName: "appoint-delegate",
             abstract: "Let another key grant from a program within limits of its own (the program issuer's key).",
@@ -367,31 +358,27 @@ struct WalletCommand: AsyncParsableCommand {
         @Option(help: "The most the delegate may grant in one Japan-time day, in yen.") var perDayCap: UInt64
         @Option(help: "When the appointment lapses, RFC 3339 (e.g. 2027-03-31T23:59:59+09:00); default: until revoked.") var expires: String?
 
-        func run() async throws {
+        func body() throws -> TransactionBody {
             let delegate = try WalletCommand.account(self.delegate, "delegate")
-            var expiresAt = UInt64.max
-            if let expires {
-                guard let time = CivilTime.parseRFC3339(expires) else { throw ValidationError("--expires '\(expires)' is not an RFC 3339 time") }
-                expiresAt = time
-            }
+            let expiresAt = try WalletCommand.time(expires, "expires", absent: UInt64.max)
             let appointment = AppointDelegate(program: program, delegate: delegate, budgetYen: budget, perResidentCapYen: perResidentCap, perDayCapYen: perDayCap, expiresAt: expiresAt)
-            try await submission.submit { _ in .appointDelegate(appointment) }
+            return .appointDelegate(appointment)
         }
     }
 
-    struct RevokeDelegateCommand: AsyncParsableCommand {
+    struct RevokeDelegateCommand: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(commandName: "revoke-delegate", abstract: "End a delegate's appointment to a program at once (the program issuer's key).")
         @OptionGroup var submission: Submission
         @Option(help: "Program id.") var program: UInt64
         @Option(help: "The delegate's address.") var delegate: String
 
-        func run() async throws {
+        func body() throws -> TransactionBody {
             let delegate = try WalletCommand.account(self.delegate, "delegate")
-            try await submission.submit { _ in .revokeDelegate(RevokeDelegate(program: program, delegate: delegate)) }
+            return .revokeDelegate(RevokeDelegate(program: program, delegate: delegate))
         }
     }
 
-    struct SetProgramTermsCommand: AsyncParsableCommand {
+    struct SetProgramTermsCommand: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(
             commandName: "set-program-terms",
             abstract: "Set when a program grants and rebates, and which merchants its rebate covers (the program issuer's key).",
@@ -403,59 +390,56 @@ struct WalletCommand: AsyncParsableCommand {
         @Option(help: "Until when, exclusive (default: no end).") var ends: String?
         @Option(help: "A merchant the rebate covers (repeat; default: every merchant of its categories).") var merchant: [String] = []
 
-        func run() async throws {
-            func time(_ text: String?, _ name: String, _ absent: UInt64) throws -> UInt64 {
-                guard let text else { return absent }
-                guard let value = CivilTime.parseRFC3339(text) else { throw ValidationError("--\(name) '\(text)' is not an RFC 3339 time") }
-                return value
-            }
+        func body() throws -> TransactionBody {
             let merchants = try merchant.map { try WalletCommand.account($0, "merchant") }
-            let terms = SetProgramTerms(program: program, startsAt: try time(starts, "starts", 0), endsAt: try time(ends, "ends", UInt64.max), merchants: merchants)
+            let terms = SetProgramTerms(
+                program: program, startsAt: try WalletCommand.time(starts, "starts", absent: 0), endsAt: try WalletCommand.time(ends, "ends", absent: UInt64.max), merchants: merchants
+            )
             guard Set(terms.merchants).count == terms.merchants.count else { throw ValidationError("--merchant names a merchant twice") }
-            try await submission.submit { _ in .setProgramTerms(terms) }
+            return .setProgramTerms(terms)
         }
     }
 
-    struct TopUpProgramCommand: AsyncParsableCommand {
+    struct TopUpProgramCommand: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(commandName: "top-up-program", abstract: "Add to a program's budget (the program issuer's key).")
         @OptionGroup var submission: Submission
         @Option(help: "Program id.") var program: UInt64
         @Option(help: "Yen to add to the budget.") var amount: UInt64
 
-        func run() async throws {
-            try await submission.submit { _ in .topUpProgram(TopUpProgram(program: program, amountYen: amount)) }
+        func body() throws -> TransactionBody {
+            .topUpProgram(TopUpProgram(program: program, amountYen: amount))
         }
     }
 
-    struct CloseProgramCommand: AsyncParsableCommand {
+    struct CloseProgramCommand: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(commandName: "close-program", abstract: "Close a program for good: no more grants or rebates (the program issuer's key).")
         @OptionGroup var submission: Submission
         @Option(help: "Program id.") var program: UInt64
 
-        func run() async throws {
-            try await submission.submit { _ in .closeProgram(CloseProgram(program: program)) }
+        func body() throws -> TransactionBody {
+            .closeProgram(CloseProgram(program: program))
         }
     }
 
-    struct Freeze: AsyncParsableCommand {
+    struct Freeze: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(abstract: "Freeze an account: lost phone or card (the registrar's key).")
         @OptionGroup var submission: Submission
         @Option(help: "The account's address.") var account: String
 
-        func run() async throws {
+        func body() throws -> TransactionBody {
             let account = try WalletCommand.account(self.account, "account")
-            try await submission.submit { _ in .freeze(AccountAction(account: account)) }
+            return .freeze(AccountAction(account: account))
         }
     }
 
-    struct Unfreeze: AsyncParsableCommand {
+    struct Unfreeze: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(abstract: "Unfreeze an account (the registrar's key).")
         @OptionGroup var submission: Submission
         @Option(help: "The account's address.") var account: String
 
-        func run() async throws {
+        func body() throws -> TransactionBody {
             let account = try WalletCommand.account(self.account, "account")
-            try await submission.submit { _ in .unfreeze(AccountAction(account: account)) }
+            return .unfreeze(AccountAction(account: account))
         }
     }
 

@@ -6,7 +6,7 @@ import KizunaWallet
 /// (issue 18). A premium charge is `kizuna wallet charge --premium-program`; a campaign's
 /// rebate rule is `create-program --rebate` (parsed here).
 extension WalletCommand {
-    struct SetPremiumCommand: AsyncParsableCommand {
+    struct SetPremiumCommand: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(commandName: "set-premium", abstract: "Make a point program a premium sale (the program issuer's key).")
         @OptionGroup var submission: Submission
         @Option(help: "The program id.") var program: UInt64
@@ -14,24 +14,22 @@ extension WalletCommand {
         @Option(help: "A fixed premium per unit, in yen (e.g. 5 per 1000).") var perUnit: UInt64 = 0
         @Option(help: "Or a rate in basis points (2000 = 20%).") var rateBasisPoints: UInt32 = 0
 
-        func run() async throws {
+        func body() throws -> TransactionBody {
             let rule = PremiumRule(unitYen: unit, premiumPerUnitYen: perUnit, basisPoints: rateBasisPoints)
-            try await submission.submit { _ in .setPremium(SetPremium(program: program, rule: rule)) }
+            return .setPremium(SetPremium(program: program, rule: rule))
         }
     }
 
-    struct SetEventBonusCommand: AsyncParsableCommand {
+    struct SetEventBonusCommand: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(commandName: "set-event-bonus", abstract: "Grant automatically on each resident's first charge or payment (the program issuer's key).")
         @OptionGroup var submission: Submission
         @Option(help: "The program id.") var program: UInt64
         @Option(help: "first_charge or first_payment.") var event: String
         @Option(help: "The bonus in points (0 turns it off).") var amount: UInt64
 
-        func run() async throws {
-            guard let event = BonusEvent.allCases.first(where: { $0.name == self.event }) else {
-                throw ValidationError("--event must be first_charge or first_payment")
-            }
-            try await submission.submit { _ in .setEventBonus(SetEventBonus(program: program, event: event, amountYen: amount)) }
+        func body() throws -> TransactionBody {
+            let event = try WalletCommand.named(self.event, \BonusEvent.name, else: "--event must be first_charge or first_payment")
+            return .setEventBonus(SetEventBonus(program: program, event: event, amountYen: amount))
         }
     }
 
@@ -54,11 +52,10 @@ extension WalletCommand {
     }
 
     static func purpose(_ text: String) throws -> PaymentPurpose {
-        guard let purpose = PaymentPurpose.allCases.first(where: { $0.name == text }) else { throw ValidationError("--purpose must be tax, fee or donation") }
-        return purpose
+        try named(text, \PaymentPurpose.name, else: "--purpose must be tax, fee or donation")
     }
 
-    struct PayPublicCommand: AsyncParsableCommand {
+    struct PayPublicCommand: WalletSubmittingCommand {
         static let configuration = CommandConfiguration(commandName: "pay-public", abstract: "Pay a public body or club in coins: a tax, a fee or a donation (a resident's key).")
         @OptionGroup var submission: Submission
         @Option(help: "The organisation paid (kz1…).") var to: String
@@ -66,10 +63,10 @@ extension WalletCommand {
         @Option(help: "tax, fee or donation.") var purpose: String
         @Option(help: "Your reference (a tax notice number).") var reference: String = ""
 
-        func run() async throws {
+        func body() throws -> TransactionBody {
             let to = try WalletCommand.account(self.to, "to")
             let purpose = try WalletCommand.purpose(self.purpose)
-            try await submission.submit { _ in .payPublic(PayPublic(to: to, amount: amount, purpose: purpose, reference: reference)) }
+            return .payPublic(PayPublic(to: to, amount: amount, purpose: purpose, reference: reference))
         }
     }
 
@@ -81,7 +78,7 @@ extension WalletCommand {
             subcommands: [Authorise.self, Collect.self, Cancel.self]
         )
 
-        struct Authorise: AsyncParsableCommand {
+        struct Authorise: WalletSubmittingCommand {
             static let configuration = CommandConfiguration(abstract: "Let a payee collect instalments of at most --cap (a resident's key).")
             @OptionGroup var submission: Submission
             @Option(help: "The payee: an organisation or a merchant (kz1…).") var payee: String
@@ -93,38 +90,38 @@ extension WalletCommand {
             @Option(help: "Months between instalments (1–12).") var intervalMonths: UInt8 = 1
             @Option(help: "How many instalments (0: until cancelled).") var instalments: UInt32 = 0
 
-            func run() async throws {
+            func body() throws -> TransactionBody {
                 let payee = try WalletCommand.account(self.payee, "payee")
                 let schedule = StandingOrderSchedule(firstMonth: firstMonth, dayOfMonth: day, intervalMonths: intervalMonths, instalments: instalments)
                 let order = AuthoriseStandingOrder(payee: payee, capYen: cap, purpose: try WalletCommand.purpose(purpose), reference: reference, schedule: schedule)
-                try await submission.submit { _ in .authoriseStandingOrder(order) }
+                return .authoriseStandingOrder(order)
             }
         }
 
-        struct Collect: AsyncParsableCommand {
+        struct Collect: WalletSubmittingCommand {
             static let configuration = CommandConfiguration(abstract: "Collect the next due instalment (usually the payee's key; anyone may submit).")
             @OptionGroup var submission: Submission
             @Option(help: "The standing order id (64 hex digits).") var id: String
             @Option(help: "The payer's address (kz1…), as on the order.") var payer: String
             @Option(help: "Amount in yen (at most the order's cap).") var amount: UInt64
 
-            func run() async throws {
-                guard let order = Hash(hex: id) else { throw ValidationError("--id must be 64 hex digits") }
+            func body() throws -> TransactionBody {
+                let order = try WalletCommand.hash(id, "id")
                 let payer = try WalletCommand.account(self.payer, "payer")
-                try await submission.submit { _ in .payInstalment(PayInstalment(order: order, payer: payer, amount: amount)) }
+                return .payInstalment(PayInstalment(order: order, payer: payer, amount: amount))
             }
         }
 
-        struct Cancel: AsyncParsableCommand {
+        struct Cancel: WalletSubmittingCommand {
             static let configuration = CommandConfiguration(abstract: "Cancel a standing order you authorised.")
             @OptionGroup var submission: Submission
             @Option(help: "The standing order id (64 hex digits).") var id: String
             @Option(help: "The payee's address (kz1…), as on the order.") var payee: String
 
-            func run() async throws {
-                guard let order = Hash(hex: id) else { throw ValidationError("--id must be 64 hex digits") }
+            func body() throws -> TransactionBody {
+                let order = try WalletCommand.hash(id, "id")
                 let payee = try WalletCommand.account(self.payee, "payee")
-                try await submission.submit { _ in .cancelStandingOrder(CancelStandingOrder(order: order, payee: payee)) }
+                return .cancelStandingOrder(CancelStandingOrder(order: order, payee: payee))
             }
         }
     }

@@ -92,10 +92,7 @@ public struct CardServiceConfiguration: Sendable, Equatable {
     /// Reads and checks a configuration file. Unknown fields are refused (a typo must not
     /// silently fall back to a default).
     public static func load(path: String) throws(CardServiceError) -> CardServiceConfiguration {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw CardServiceError(.badConfig, "cannot read the configuration file \(path)")
-        }
-        return try parse(text, name: path, folder: URL(fileURLWithPath: path).deletingLastPathComponent())
+        try TOMLConfigurationReader<CardServiceErrorCode>.load(path: path, code: .badConfig, parse(_:name:folder:))
     }
 
     /// Parses the TOML text; `name` labels messages, `folder` resolves relative paths.
@@ -126,16 +123,8 @@ public struct CardServiceConfiguration: Sendable, Equatable {
 
     /// The bearer token: from `tokenFile`, else `KIZUNA_TOKEN`.
     public func token(environment: [String: String] = ProcessInfo.processInfo.environment) throws(CardServiceError) -> String {
-        var token: String?
-        if let tokenFile {
-            guard let data = FileManager.default.contents(atPath: tokenFile) else {
-                throw CardServiceError(.badConfig, "cannot read the token file \(tokenFile) (node.tokenFile)")
-            }
-            token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        } else {
-            token = environment["KIZUNA_TOKEN"]?.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        guard let token, !token.isEmpty else {
+        let token = try TOMLConfigurationReader<CardServiceErrorCode>.bearerToken(file: tokenFile, environment: environment, code: .badConfig)
+        guard let token else {
             throw CardServiceError(.badConfig, "the service needs a member's or auditor's token to check that terminals are merchants: set node.tokenFile or KIZUNA_TOKEN")
         }
         return token

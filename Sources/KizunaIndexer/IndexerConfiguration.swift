@@ -88,11 +88,7 @@ public struct IndexerConfiguration: Sendable, Equatable {
     /// Reads and checks a TOML configuration file. Unknown fields are refused (a typo must
     /// not silently fall back to a default).
     public static func load(path: String) throws(IndexerError) -> IndexerConfiguration {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw IndexerError(.badConfig, "cannot read the configuration file \(path)")
-        }
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-        return try parse(text, name: path, folder: folder)
+        try TOMLConfigurationReader<IndexerErrorCode>.load(path: path, code: .badConfig, parse(_:name:folder:))
     }
 
     /// Parses the TOML text; `name` labels messages, `folder` resolves relative paths.
@@ -134,15 +130,7 @@ public struct IndexerConfiguration: Sendable, Equatable {
 
     /// The bearer token: from `tokenFile`, else `KIZUNA_TOKEN`; nil when neither is set.
     public func token(environment: [String: String] = ProcessInfo.processInfo.environment) throws(IndexerError) -> String? {
-        if let tokenFile {
-            guard let data = FileManager.default.contents(atPath: tokenFile) else {
-                throw IndexerError(.badConfig, "cannot read the token file \(tokenFile) (node.tokenFile)")
-            }
-            let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            return token.isEmpty ? nil : token
-        }
-        let token = environment["KIZUNA_TOKEN"]?.trimmingCharacters(in: .whitespacesAndNewlines)
-        return (token?.isEmpty ?? true) ? nil : token
+        try TOMLConfigurationReader<IndexerErrorCode>.bearerToken(file: tokenFile, environment: environment, code: .badConfig)
     }
 
     /// The PostgreSQL password: the configured value, `passwordFile`, else

@@ -93,5 +93,32 @@ public struct TOMLConfigurationReader<Code: ErrorCode> {
         return level
     }
 
+    /// Reads the configuration file at `path` and hands its text, its path (to label messages)
+    /// and its folder (to resolve relative paths) to `parse`; an unreadable file is `code`.
+    public static func load<Configuration>(
+        path: String, code: Code, _ parse: (String, String, URL) throws(Failure) -> Configuration
+    ) throws(Failure) -> Configuration {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw Failure(code, "cannot read the configuration file \(path)")
+        }
+        return try parse(text, path, URL(fileURLWithPath: path).deletingLastPathComponent())
+    }
+
+    /// A bearer token for the node's API: the text of `file` (`node.tokenFile`), else the
+    /// environment variable `KIZUNA_TOKEN`, trimmed; nil when neither holds one. An unreadable
+    /// file is `code`.
+    public static func bearerToken(file: String?, environment: [String: String], code: Code) throws(Failure) -> String? {
+        let token: String?
+        if let file {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw Failure(code, "cannot read the token file \(file) (node.tokenFile)")
+            }
+            token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            token = environment["KIZUNA_TOKEN"]?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return (token?.isEmpty ?? true) ? nil : token
+    }
+
     static func label(_ table: String?, _ key: String) -> String { table.map { "\($0).\(key)" } ?? key }
 }
