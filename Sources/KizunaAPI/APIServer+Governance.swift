@@ -22,15 +22,6 @@ extension APIServer {
             var policy: AssetPolicy
         }
 
-        struct TownAmendmentEntry: Encodable {
-            var effectiveHeight: UInt64
-            /// `charge_channels` or `category_fees`.
-            var kind: String
-            var chargeChannels: [ChargeChannelDefinition]?
-            var asset: String?
-            var categoryFees: [CategoryFee]?
-        }
-
         var height: UInt64
         /// The minimum lead: a change takes effect more than this many blocks after its block.
         var leadBlocksMin: UInt64
@@ -39,22 +30,12 @@ extension APIServer {
         /// The policies in force at `height`.
         var policies: [String: AssetPolicy]
         /// Charge-channel and category-fee amendments (ADR 0021), by effective height.
-        var townAmendments: [TownAmendmentEntry]
+        var townAmendments: [TownAmendmentView]
         /// The charge channels in force at `height`.
         var chargeChannels: [ChargeChannelDefinition]
         /// The redemption fees by merchant category in force at `height`, by asset (an asset
         /// absent: its policy's fee for every category).
         var categoryFees: [String: [CategoryFee]]
-    }
-
-    static func townAmendmentEntry(_ change: GovernanceChange) -> GovernanceResponse.TownAmendmentEntry {
-        var entry = GovernanceResponse.TownAmendmentEntry(effectiveHeight: change.effectiveHeight, kind: change.proposal.kind)
-        switch change.proposal {
-        case .chargeChannels(let channels): entry.chargeChannels = channels
-        case .categoryFees(let asset, let fees): (entry.asset, entry.categoryFees) = (asset.name, fees)
-        case .validatorSet, .assetPolicy: break
-        }
-        return entry
     }
 
     static func addGovernanceRoutes(to router: Router<APIRequestContext>, _ shared: Shared) {
@@ -83,7 +64,7 @@ extension APIServer {
                 },
                 policyAmendments: try node.policyAmendments().map { .init(effectiveHeight: $0.effectiveHeight, asset: $0.asset.name, policy: $0.policy) },
                 policies: ["coin": policies.coin, "point": policies.point, "thanks": policies.thanks],
-                townAmendments: try node.townAmendments().map(Self.townAmendmentEntry),
+                townAmendments: try node.townAmendments().map(TownAmendmentView.init),
                 chargeChannels: town.channels,
                 categoryFees: Dictionary(uniqueKeysWithValues: town.categoryFees.map { ($0.key.name, $0.value) })
             ))

@@ -1,6 +1,7 @@
 public import KizunaCore
 import KizunaChain
 import KizunaLedger
+import KizunaStateTree
 import KizunaRocksDB
 import KizunaStorage
 import Foundation
@@ -36,6 +37,8 @@ public struct LedgerBenchmark: Sendable {
     /// With `townMix`: two of the programs give event bonuses (first payment, first charge),
     /// so a resident's first payment and first charge are also grants.
     public var townEventBonuses: Bool = true
+    /// Levels of the state tree the ledger keeps in memory (a node's `stateTreeCacheLevels`).
+    public var treeCacheLevels: Int = 16
 
     public init(accounts: Int, payments: Int, folder: String, setupBlockResidents: Int = 50_000, compactBeforeMeasuring: Bool = true, townMix: Bool = false) {
         self.townMix = townMix
@@ -139,7 +142,7 @@ public struct LedgerBenchmark: Sendable {
         let (registrar, city, issuer, genesis) = (chain.registrar, chain.city, chain.issuer, chain.genesis)
         let store = try RocksDBStore(path: folder + "/state")
         defer { store.close() }
-        let ledger = Ledger(genesis: genesis)
+        let ledger = Ledger(genesis: genesis, treeCache: StateTreeCache(levels: treeCacheLevels))
         try store.write(try ledger.genesisExecution(store: store).batch, sync: true)
         var time = genesis.genesisTime + 60_000
         var height: UInt64 = 0

@@ -53,7 +53,7 @@ public struct SingleNodeBenchmark: Sendable {
         let message = [UInt8](repeating: 7, count: 200)
         let signature = key.sign(message)
         let publicKey = key.publicKey
-        var start = DispatchTime.now()
+        let start = DispatchTime.now()
         for _ in 0..<perCore { precondition(publicKey.isValidSignature(signature, for: message)) }
         let verifyOne = Double(perCore) / seconds(since: start)
         start = DispatchTime.now()
@@ -146,7 +146,7 @@ public struct SingleNodeBenchmark: Sendable {
 
         // Measured: signature verification on all cores, admission, block building,
         // execution, state commitment and the synced commit.
-        var start = DispatchTime.now()
+        let start = DispatchTime.now()
         let chainId = genesis.chainId
         let toVerify = signed
         let verified = parallelMap(toVerify.indices, parts: cores) { index in try! toVerify[index].verified(chainId: chainId) }

@@ -108,12 +108,15 @@ struct BenchCommand: AsyncParsableCommand {
         @Flag(help: "Issue 18's mix: 1,000 live programs; of every ten transactions seven payments, one pay_public, one charge_extended (half premium), one pay_instalment.") var townMix = false
         @Flag(help: "With --town-mix: measure payments only, on the town state (the new rules' overhead on today's mix).") var townPaysOnly = false
         @Flag(inversion: .prefixedNo, help: "With --town-mix: a first-payment and a first-charge bonus program among the live programs.") var townEventBonuses = true
+        @Option(help: "Levels of the state tree kept in memory across blocks (a node's stateTreeCacheLevels; 0–22).") var treeCacheLevels = NodeConfiguration.stateTreeCacheLevelsDefault
         @Option(help: "Also write the result as JSON to this file.") var json: String?
 
         func run() throws {
             var benchmark = LedgerBenchmark(accounts: accounts, payments: payments, folder: folder, setupBlockResidents: setupBlockResidents, compactBeforeMeasuring: compact, townMix: townMix)
             benchmark.townPaysOnly = townPaysOnly
             benchmark.townEventBonuses = townEventBonuses
+            guard (0...22).contains(treeCacheLevels) else { throw ValidationError("--tree-cache-levels must be 0–22") }
+            benchmark.treeCacheLevels = treeCacheLevels
             let result = try benchmark.run {
                 print("bench: \($0)")
                 fflush(nil)

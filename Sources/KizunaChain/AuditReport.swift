@@ -42,6 +42,12 @@ public struct AuditReport: Codable, Sendable {
         public var policyAmendments: [Amendment]
         /// By asset name: coin, point, thanks.
         public var policies: [String: AssetPolicy]
+        /// Charge-channel and category-fee amendments (ADR 0021), by effective height.
+        public var townAmendments: [TownAmendmentView]
+        /// The charge channels in force at `height`.
+        public var chargeChannels: [ChargeChannelDefinition]
+        /// The redemption fees by merchant category in force at `height`, by asset name.
+        public var categoryFees: [String: [CategoryFee]]
     }
 
     /// Computes every report from the replayed chain.
@@ -92,7 +98,10 @@ public struct AuditReport: Codable, Sendable {
         governance = Governance(
             height: tip + 1,
             policyAmendments: try replica.ledger.policyAmendments(store: replica.store).map { .init(effectiveHeight: $0.effectiveHeight, asset: $0.asset.name, policy: $0.policy) },
-            policies: ["coin": policies.coin, "point": policies.point, "thanks": policies.thanks]
+            policies: ["coin": policies.coin, "point": policies.point, "thanks": policies.thanks],
+            townAmendments: try replica.ledger.townAmendments(store: replica.store).map(TownAmendmentView.init),
+            chargeChannels: policies.effectiveChargeChannels,
+            categoryFees: Dictionary(uniqueKeysWithValues: policies.categoryFees.map { ($0.key.name, $0.value) })
         )
     }
 
@@ -171,7 +180,11 @@ public struct AuditReport: Codable, Sendable {
         for (name, policy) in governance.policies.sorted(by: { $0.key < $1.key }) {
             lines.append("| \(name) | \(policy.holderCapYen) | \(policy.sendLimitPerTransactionYen) | \(policy.sendLimitPerMonthYen) | \(policy.redemptionFeeBasisPoints) |")
         }
-        lines += ["", "Amendments by governance: " + (governance.policyAmendments.isEmpty ? "none." : governance.policyAmendments.map { "\($0.asset) from block \($0.effectiveHeight)" }.joined(separator: "; ") + "."), ""]
+        lines += ["", "Amendments by governance: " + (governance.policyAmendments.isEmpty ? "none." : governance.policyAmendments.map { "\($0.asset) from block \($0.effectiveHeight)" }.joined(separator: "; ") + ".")]
+        lines += ["", "Charge channels in force: " + governance.chargeChannels.map { "\($0.name) (\($0.id), bonus \($0.bonusBasisPoints) bp)" }.joined(separator: ", ") + "."]
+        let fees = governance.categoryFees.sorted { $0.key < $1.key }.flatMap { asset, fees in fees.map { "\(asset) at \($0.merchantCategory) \($0.basisPoints) bp" } }
+        lines += ["", "Redemption fees by merchant category: " + (fees.isEmpty ? "none (each asset's own fee)." : fees.joined(separator: "; ") + ".")]
+        lines += ["", "Channel and fee amendments: " + (governance.townAmendments.isEmpty ? "none." : governance.townAmendments.map { "\($0.kind)\($0.asset.map { " of \($0)" } ?? "") from block \($0.effectiveHeight)" }.joined(separator: "; ") + "."), ""]
         return lines
     }
 }

@@ -47,22 +47,29 @@ public final class BlockStore: Sendable {
     /// one batch: ≈ 44 bytes of key each, about 3 MiB, plus at most one block's entries).
     public static let migrationEntriesPerBatchMax = 65_536
 
+    /// The state-tree levels kept in memory when the caller does not say (tools, tests and
+    /// replays on a memory store); a node passes its configured depth.
+    public static let treeCacheLevelsDefault = 16
+
     /// Opens the chain in `store`, writing the genesis state if the store is empty, or
     /// refusing a store that belongs to another genesis or a format this code does not know.
     /// A store of the previous format (version 1, no account-history index) is migrated
     /// first: the index is built from the stored blocks in bounded batches, and the run can
     /// be killed at any point and started again (ADR 0006).
     /// - Parameters:
+    ///   - treeCacheLevels: levels of the state tree its ledger keeps in memory across blocks
+    ///     (ADR 0013, ADR 0022; a node passes its `stateTreeCacheLevels`).
     ///   - migrationEntriesPerBatch: index entries per batch of a migration (a block's
     ///     entries are never split; tests make it small to get many batches).
     ///   - migrationProgress: called when a migration starts and after each of its batches,
     ///     with the height indexed so far and the tip height (never without a migration).
-    public init(store: any KeyValueStore, genesis: Genesis, migrationEntriesPerBatch: Int = BlockStore.migrationEntriesPerBatchMax,
+    public init(store: any KeyValueStore, genesis: Genesis, treeCacheLevels: Int = BlockStore.treeCacheLevelsDefault,
+                migrationEntriesPerBatch: Int = BlockStore.migrationEntriesPerBatchMax,
                 migrationProgress: (_ indexedHeight: UInt64, _ tipHeight: UInt64) -> Void = { _, _ in }) throws(ChainError) {
         precondition(migrationEntriesPerBatch >= 1, "a migration batch of \(migrationEntriesPerBatch) entries")
         self.store = store
         self.genesis = genesis
-        self.ledger = Ledger(genesis: genesis)
+        self.ledger = Ledger(genesis: genesis, treeCache: StateTreeCache(levels: treeCacheLevels))
         let storedSnapshotHeight: [UInt8]?
         do {
             storedSnapshotHeight = try store.get(MetaKey.snapshotHeight, in: .meta)

@@ -47,7 +47,7 @@ public enum NodeRunner {
                 logger.notice("the data folder already holds the chain; the snapshot is not used", metadata: ["snapshot": "\(fromSnapshot)", "height": "\(tipHeight)"])
             }
         }
-        let blocks = try BlockStore(store: store, genesis: genesis) { indexedHeight, tipHeight in
+        let blocks = try BlockStore(store: store, genesis: genesis, treeCacheLevels: configuration.stateTreeCacheLevels) { indexedHeight, tipHeight in
             // Only a data folder of store format version 1 gets here (ADR 0006).
             logger.notice("migrating the store to format version \(BlockStore.formatVersion): building the account-history index", metadata: [
                 "height": "\(indexedHeight)", "tip": "\(tipHeight)",

@@ -207,7 +207,7 @@ struct TownAuditProcessTests {
         }
         let governance = try #require(audit["governance"] as? [String: Any])
         let nodeGovernance = try #require(try await town.auditor.get("v1/governance?height=\(height + 1)").json)
-        for field in ["height", "policyAmendments", "policies"] { same("governance.\(field)", governance[field], nodeGovernance[field] as Any) }
+        for field in ["height", "policyAmendments", "policies", "townAmendments", "chargeChannels", "categoryFees"] { same("governance.\(field)", governance[field], nodeGovernance[field] as Any) }
 
         // What the reports hold (so equality is not of two empty answers).
         let premiums = try #require(audit["premiums"] as? [[String: Any]])
