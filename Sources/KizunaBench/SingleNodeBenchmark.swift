@@ -53,7 +53,7 @@ public struct SingleNodeBenchmark: Sendable {
         let message = [UInt8](repeating: 7, count: 200)
         let signature = key.sign(message)
         let publicKey = key.publicKey
-        let start = DispatchTime.now()
+        var start = DispatchTime.now()
         for _ in 0..<perCore { precondition(publicKey.isValidSignature(signature, for: message)) }
         let verifyOne = Double(perCore) / seconds(since: start)
         start = DispatchTime.now()
