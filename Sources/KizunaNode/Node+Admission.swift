@@ -203,8 +203,9 @@ extension Node {
     /// clock is the chain's. A lot that expires before the next block actually begins is
     /// caught by that block's proposal and by the recheck after it.
     func admissionState() throws -> AdmissionState {
+        // The tip's height is one small read; the header only when the tip moved.
+        if let cached = admissionCache, cached.height == (try blocks.tipHeight()) { return cached.state }
         let tip = try blocks.tip()
-        if let cached = admissionCache, cached.height == tip.height { return cached.state }
         let context = Self.admissionContext(tip: tip)
         let state = try AdmissionState(ledger: blocks.ledger, context: context, store: blocks.store)
         admissionCache = (tip.height, state)
