@@ -115,7 +115,7 @@ struct BenchCommand: AsyncParsableCommand {
             var benchmark = LedgerBenchmark(accounts: accounts, payments: payments, folder: folder, setupBlockResidents: setupBlockResidents, compactBeforeMeasuring: compact, townMix: townMix)
             benchmark.townPaysOnly = townPaysOnly
             benchmark.townEventBonuses = townEventBonuses
-            guard (0...22).contains(treeCacheLevels) else { throw ValidationError("--tree-cache-levels must be 0–22") }
+            guard NodeConfiguration.stateTreeCacheLevelsAllowed.contains(treeCacheLevels) else { throw ValidationError("--tree-cache-levels must be 0–22") }
             benchmark.treeCacheLevels = treeCacheLevels
             let result = try benchmark.run {
                 print("bench: \($0)")

@@ -232,6 +232,8 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     /// As many as the default mempool holds: everything deferred came out of it.
     public static let deferredTransactionsMaxDefault = 20_000
     public static let stateTreeCacheLevelsDefault = 20
+    /// Accepted depths: each level doubles the memory, and 22 is ≈ 1 GiB at a large state.
+    public static let stateTreeCacheLevelsAllowed = 0...22
 
     public init(dataDirectory: String, genesisFile: String, validatorKeyFile: String, api: API, blockIntervalMilliseconds: UInt64, emptyBlockIntervalMilliseconds: UInt64, blockTransactionsMax: Int, mempoolTransactionsMax: Int, mempoolTransactionsPerAccountMax: Int, requestBodyBytesMax: Int, commitWaitMilliseconds: UInt64, logLevel: String, access: Access = Access()) {
         self.dataDirectory = dataDirectory
@@ -406,7 +408,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         try check(["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel), "logLevel", "must be one of trace, debug, info, notice, warning, error, critical")
         try check((1000...86_400_000).contains(mempoolTransactionTtlMilliseconds), "mempoolTransactionTtlMilliseconds", "must be 1000–86400000")
         try check((0...1_000_000).contains(deferredTransactionsMax), "deferredTransactionsMax", "must be 0–1000000")
-        try check((0...22).contains(stateTreeCacheLevels), "stateTreeCacheLevels", "must be 0–22 (each level doubles the memory: 20 levels ≈ 260 MiB at a million keys)")
+        try check(Self.stateTreeCacheLevelsAllowed.contains(stateTreeCacheLevels), "stateTreeCacheLevels", "must be 0–22 (each level doubles the memory: 20 levels ≈ 260 MiB at a million keys)")
         try check((100...600_000).contains(consensus.timeoutProposeMilliseconds), "consensus.timeoutProposeMilliseconds", "must be 100–600000")
         try check((100...600_000).contains(consensus.timeoutPrevoteMilliseconds), "consensus.timeoutPrevoteMilliseconds", "must be 100–600000")
         try check((100...600_000).contains(consensus.timeoutPrecommitMilliseconds), "consensus.timeoutPrecommitMilliseconds", "must be 100–600000")

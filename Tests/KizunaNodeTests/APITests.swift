@@ -686,5 +686,9 @@ struct APITests {
         #expect(plain.deferredTransactionsMax == NodeConfiguration.deferredTransactionsMaxDefault)
         #expect(try load("{\(paths), \"deferredTransactionsMax\": 5}").get().deferredTransactionsMax == 5)
         #expect(code("{\(paths), \"deferredTransactionsMax\": -1}") == "config.invalid_value")
+        // The state tree's cached depth (ADR 0022): 20 by default, 0–22 accepted.
+        #expect(plain.stateTreeCacheLevels == 20)
+        #expect(try load("{\(paths), \"stateTreeCacheLevels\": 16}").get().stateTreeCacheLevels == 16)
+        #expect(code("{\(paths), \"stateTreeCacheLevels\": 23}") == "config.invalid_value")
     }
 }
