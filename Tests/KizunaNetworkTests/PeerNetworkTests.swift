@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Testing
+import KizunaTestSupport
 
 /// Collects a network's events for a test and waits (bounded) for one that matches.
 final class EventRecorder: Sendable {
@@ -40,20 +41,9 @@ final class EventRecorder: Sendable {
         return PeerNetwork(configuration: configuration) { recorder.record($0) }
     }
 
-    /// A port free now, chosen below the kernel's ephemeral range (32768–60999 on Linux):
-    /// a port the kernel handed out for `port: 0` could be handed out again as the source
-    /// port of another test's outbound connection (or of a dial to this very port — a TCP
-    /// self-connect) before the test binds it, and the bind then failed with "Address
-    /// already in use" in CI.
-    static func freePort() async throws -> Int {
-        for _ in 0..<200 {
-            let port = Int.random(in: 20_000..<32_768)
-            guard let channel = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: port).get() else { continue }
-            try await channel.close()
-            return port
-        }
-        throw IOError(errnoCode: EADDRINUSE, reason: "no free port in 20000–32767 after 200 tries")
-    }
+    /// A free port on 127.0.0.1 below the kernel's ephemeral range (`TestPorts`, shared with
+    /// the node process tests).
+    static func freePort() async throws -> Int { try TestPorts.freePort() }
 
     func isConnected(_ event: PeerNetworkEvent, to key: PrivateKey) -> Bool {
         if case .connected(let peer, _) = event { return peer == key.publicKey }

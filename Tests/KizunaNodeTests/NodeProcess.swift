@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import KizunaCore
 import KizunaWallet
+import KizunaTestSupport
 
 /// A `kizuna node` process started by a test, in its own temporary folder with its own
 /// genesis, key, configuration and free port on 127.0.0.1.
@@ -115,24 +116,8 @@ final class NodeProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(at: folder)
     }
 
-    static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
-        }
-        guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    /// A free port on 127.0.0.1 below the ephemeral range (`TestPorts`).
+    static func freePort() throws -> Int { try TestPorts.freePort() }
 }
 
 /// SplitMix64: a seeded generator, so a failing run can be replayed from its seed.
