@@ -42,57 +42,18 @@ struct NetworkProcessTests {
         }
     }
 
-    /// Every resident sending to the next (`stream`) until `stop` is set: the task ends when
-    /// all have stopped.
-    static func ring(_ network: LocalNetworkProcesses, residents: [PrivateKey], log: AcknowledgementLog, stop: StopFlag) -> Task<Void, Never> {
-        Task {
+    /// Every resident sending to the next (`TransactionStream`, over whichever validator is up)
+    /// until `stop` is set: the task ends when all have stopped. `counts` collects the nodes'
+    /// answers, for a failure's message.
+    static func ring(_ network: LocalNetworkProcesses, residents: [PrivateKey], log: AcknowledgementLog, stop: StopFlag, counts: StreamCounts = StreamCounts()) -> Task<Void, Never> {
+        let nodes: [any StreamNode] = LocalNetworkProcesses.validatorNames.map { ProcessStreamNode(network: network, name: $0) }
+        let stream = TransactionStream(nodes: nodes, chainId: network.genesis.chainId, log: log, counts: counts)
+        return Task {
             await withTaskGroup(of: Void.self) { group in
                 for (index, resident) in residents.enumerated() {
                     let recipient = residents[(index + 1) % residents.count].publicKey
-                    group.addTask { await stream(network, from: resident, to: recipient, log: log, stop: stop) }
+                    group.addTask { await stream.run(from: resident, to: recipient, stop: stop) }
                 }
-            }
-        }
-    }
-
-    /// One resident sending to the next, over whichever node is up; each signed transaction is
-    /// retried on other nodes until it is seen committed (same id: it can commit only once).
-    static func stream(_ network: LocalNetworkProcesses, from resident: PrivateKey, to recipient: PublicKey, log: AcknowledgementLog, stop: StopFlag) async {
-        let chainId = network.genesis.chainId
-        var builder = TransactionBuilder(chainId: chainId, key: resident, nextNonce: 0)
-        var turn = Int.random(in: 0..<4)
-        var step = 0
-        while !(await stop.isSet) {
-            step += 1
-            let transaction = builder.sign(.send(Send(to: recipient, amount: UInt64(1 + step % 20))))
-            var settled = false
-            for _ in 0..<200 where !settled {
-                if await stop.isSet { return }
-                turn += 1
-                let name = LocalNetworkProcesses.validatorNames[turn % 4]
-                guard network.isRunning(name) else { continue }
-                let client = network.client(name)
-                if let reply = try? await client.submit(transaction, waitForCommit: true), let json = reply.json {
-                    if json["status"] as? String == "committed", let height = json["height"] as? Int, let hash = json["blockHash"] as? String {
-                        await log.add(Acknowledgement(transactionId: transaction.id.hex, height: UInt64(height), blockHash: hash))
-                        settled = true
-                        continue
-                    }
-                    if let code = json["code"] as? String, code != "duplicate", code != "tx.duplicate", !code.hasPrefix("mempool.") {
-                        // Refused for good (e.g. a nonce another attempt already used): resync.
-                        if let nonce = try? await client.nextNonce(of: resident.publicKey) { builder.nextNonce = nonce }
-                        settled = true
-                        continue
-                    }
-                }
-                // Unknown outcome (node down, still pending): ask, then retry elsewhere.
-                if let json = try? await client.transaction(transaction.id).json, json["status"] as? String == "committed",
-                   let height = json["height"] as? Int, let hash = json["blockHash"] as? String {
-                    await log.add(Acknowledgement(transactionId: transaction.id.hex, height: UInt64(height), blockHash: hash))
-                    settled = true
-                    continue
-                }
-                try? await Task.sleep(nanoseconds: 100_000_000)
             }
         }
     }
@@ -114,7 +75,8 @@ struct NetworkProcessTests {
         try await Self.fund(network, residents: residents, via: "chamber")
         let log = AcknowledgementLog()
         let stop = StopFlag()
-        let workload = Self.ring(network, residents: residents, log: log, stop: stop)
+        let counts = StreamCounts()
+        let workload = Self.ring(network, residents: residents, log: log, stop: stop, counts: counts)
         #expect(await network.eventually { await log.count >= 10 }, "the stream committed nothing")
 
         // SIGKILL one validator: the other three (3 of 4 > 2/3) keep committing.
@@ -150,7 +112,7 @@ struct NetworkProcessTests {
         #expect(try await network.start("operator"), "operator did not restart: \(network.log("operator"))")
         #expect(await network.eventually { await height(network, "city") >= max(stalledCity, stalledBank) + 3 }, "commits did not resume: \(network.log("city"))")
         let acknowledgedAfterRestart = await log.count
-        #expect(await network.eventually { await log.count >= acknowledgedAfterRestart + 5 }, "the stream did not resume")
+        #expect(await network.eventually { await log.count >= acknowledgedAfterRestart + 5 }, "the stream did not resume; answers: \(counts.summary)")
 
         await stop.set()
         await workload.value
@@ -169,7 +131,7 @@ struct NetworkProcessTests {
             }
         }
         let acknowledged = await log.entries
-        print("network test: \(acknowledged.count) transactions acknowledged, common height \(common)")
+        print("network test: \(acknowledged.count) transactions acknowledged, common height \(common); answers: \(counts.summary)")
         #expect(acknowledged.count >= 20)
         for name in names {
             for entry in acknowledged {
