@@ -88,6 +88,8 @@ struct TransactionStream: Sendable {
         var turn = Int.random(in: 0..<nodes.count)
         var step = 0
         while !(await stop.isSet) {
+            // A turn for the other tasks even when every answer comes at once (a fake network).
+            await Task.yield()
             step += 1
             let transaction = builder.sign(.send(Send(to: recipient, amount: UInt64(1 + step % 20))))
             var attempts = 0
@@ -134,6 +136,7 @@ struct TransactionStream: Sendable {
             }
             if !settled {
                 counts.add("given up")
+                try? await Task.sleep(nanoseconds: pauseNanoseconds)
                 var highest: UInt64?
                 for node in nodes where await node.isUp() {
                     if let nonce = await node.pendingNonce(of: resident) { highest = max(highest ?? 0, nonce) }

@@ -71,7 +71,7 @@ struct FakeStreamNode: StreamNode {
 /// stalled for good after a restart: a restarted validator still a block behind answered
 /// `tx.nonce_gap` to the next nonce, the sender gave the transaction up, its nonce read was
 /// refused (unsigned: 401) and ignored, and every later nonce was a gap on every node.
-@Suite("A transaction stream over several nodes")
+@Suite("A transaction stream over several nodes", .serialized)
 struct TransactionStreamTests {
     /// Runs one stream until `count` transactions are acknowledged (bounded polls).
     func stream(over chain: FakeAccountChain, nodes names: [String], count: Int, attempts: Int = 200) async -> AcknowledgementLog {
