@@ -95,13 +95,12 @@ extension GenesisCommand {
         )
 
         @Argument(help: "The genesis JSON file.") var file: String
-        @Option(help: "Your validator key file (plain or sealed).") var key: String
-        @Option(help: "File whose first line is the key's passphrase (sealed keys).") var passphraseFile: String?
+        @OptionGroup var approver: ApproverKey
         @Option(help: "Write the signed genesis here instead of in place.") var out: String?
 
         func run() throws {
             var genesisFile = try GenesisCommand.readFile(file)
-            let privateKey = try loadKey(path: key, passphraseFile: passphraseFile)
+            let privateKey = try approver.load()
             let approval = try refusingAsUsage { try genesisFile.genesis.approve(with: privateKey) }
             genesisFile.approvals.removeAll { $0.publicKey == approval.publicKey }
             genesisFile.approvals.append(approval)
