@@ -42,8 +42,17 @@ struct CLIOutputFileTests {
         let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/tree.json"))
         let result = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(Set(result.keys) == ["checks", "rows"])
+        // Pretty-printed with sorted keys: the top level, and a row's dozen keys in order.
         let text = String(decoding: data, as: UTF8.self)
         #expect(text.hasPrefix("{\n  \"checks\" : ["), "\(text.prefix(80))")
+        let rows = try #require(text.range(of: "\"rows\" : ["))
+        let row = text[rows.upperBound...].prefix { $0 != "}" }
+        let keys = row.split(separator: "\n").compactMap { line -> String? in
+            let field = line.drop { $0 == " " }
+            guard field.hasPrefix("\""), let end = field.dropFirst().firstIndex(of: "\"") else { return nil }
+            return String(field[field.index(after: field.startIndex)..<end])
+        }
+        #expect(keys.count > 10 && keys == keys.sorted(), "\(keys)")
 
         let unwritten = try NetworkProcessTests.runCLI(arguments)
         #expect(unwritten.status == 0, "\(unwritten.output)")
