@@ -6,6 +6,16 @@ import KizunaNode
 /// `kizuna genesis assemble | sign | combine`: the genesis half of the key ceremony
 /// (docs/operations.md, "Key ceremony").
 extension GenesisCommand {
+    /// The genesis at `path` as a node reads it; one that does not load is a usage error
+    /// naming the file (`kizuna restore`, `kizuna snapshot verify`).
+    static func load(_ path: String) throws -> Genesis {
+        do {
+            return try Genesis.load(path: path)
+        } catch {
+            throw ValidationError("reading the genesis \(path): \(error)")
+        }
+    }
+
     static func readFile(_ path: String) throws -> GenesisFile {
         try refusingAsUsage { try GenesisFile.read(path: path) }
     }
