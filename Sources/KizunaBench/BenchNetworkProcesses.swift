@@ -91,25 +91,10 @@ final class BenchNetworkProcesses: Sendable {
     /// so it is 20 ms: commit times are seen within 20 ms.
     func configuration(_ name: String) -> String {
         let entry = nodes[name]!
-        var text = """
-        # Written by `kizuna bench network` for one run; removed by the next.
-        dataDirectory = "data"
-        genesisFile = "../genesis.json"
-        validatorKeyFile = "node.key.json"
-        logLevel = "info"
-        blockIntervalMilliseconds = 20
-
-        """
-        if let mempoolTransactionsMax { text += "mempoolTransactionsMax = \(mempoolTransactionsMax)\n" }
-        text += """
-
-        [api]
-        host = "127.0.0.1"
-        port = \(entry.apiPort)
-
-        [network]
-
-        """
+        var settings = ["blockIntervalMilliseconds = 20"]
+        if let mempoolTransactionsMax { settings.append("mempoolTransactionsMax = \(mempoolTransactionsMax)") }
+        var text = Self.nodeTOMLHead(writtenBy: "network", logLevel: "info", settings: settings, apiPort: entry.apiPort)
+        text += "\n[network]\n"
         if name != Self.observerName {
             text += "listen = \"127.0.0.1:\(entry.peerPort)\"\n"
             text += "observerKeys = [\"\(Self.key(Self.observerName).publicKey.address)\"]\n"
@@ -120,6 +105,29 @@ final class BenchNetworkProcesses: Sendable {
         text += Self.memberCredentialTOML(token: Self.memberToken)
         if let admissionQueueMilliseconds { text += "\n[admission]\nqueueMilliseconds = \(admissionQueueMilliseconds)\n" }
         return text
+    }
+
+    /// The head of a benchmark node's configuration, written by `kizuna bench <command>` into
+    /// a node folder laid out as this type lays them out (the store in `data`, the genesis one
+    /// folder up, the key in `node.key.json`): the top-level `settings` (one a line) after the
+    /// log level, then the API on 127.0.0.1:`apiPort`. Tables follow it.
+    static func nodeTOMLHead(writtenBy command: String, logLevel: String, settings: [String] = [], apiPort: Int) -> String {
+        var text = """
+        # Written by `kizuna bench \(command)` for one run; removed by the next.
+        dataDirectory = "data"
+        genesisFile = "../genesis.json"
+        validatorKeyFile = "node.key.json"
+        logLevel = "\(logLevel)"
+
+        """
+        for line in settings { text += line + "\n" }
+        return text + """
+
+        [api]
+        host = "127.0.0.1"
+        port = \(apiPort)
+
+        """
     }
 
     /// A `[[network.peers]]` entry of a benchmark node's configuration, on 127.0.0.1.

@@ -165,16 +165,7 @@ public struct JoinBenchmark: Sendable {
 
     /// An observer's configuration: no vote, `peers` to dial, `allowed` keys it accepts.
     static func configuration(_ node: Node, peers: [Node], allowed: [PublicKey]) -> String {
-        var text = """
-        # Written by `kizuna bench join` for one run; removed by the next.
-        dataDirectory = "data"
-        genesisFile = "../genesis.json"
-        validatorKeyFile = "node.key.json"
-        logLevel = "notice"
-
-        [api]
-        host = "127.0.0.1"
-        port = \(node.apiPort)
+        var text = BenchNetworkProcesses.nodeTOMLHead(writtenBy: "join", logLevel: "notice", apiPort: node.apiPort) + """
 
         [console]
         enabled = false

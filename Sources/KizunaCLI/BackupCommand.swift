@@ -55,13 +55,8 @@ struct RestoreCommand: ParsableCommand {
     @Option(help: "A validator's current data folder whose consensus journal (signer record) the restored folder keeps.") var keepJournalFrom: String?
 
     func run() throws {
-        let genesisValue: Genesis
-        do {
-            genesisValue = try Genesis.load(path: genesis)
-        } catch {
-            throw ValidationError("reading the genesis \(genesis): \(error)")
-        }
-        do {
+        let genesisValue = try GenesisCommand.load(genesis)
+        try failingWithVerdict {
             let restored = try NodeBackup.restore(backup: from, to: data, genesis: genesisValue, keepJournalFrom: keepJournalFrom)
             let summary = restored.summary
             print("restored and verified height \(summary.height) tip \(summary.tipHash.hex) state root \(summary.stateRoot.hex) (\(summary.transactions) transactions) into \(data)")
@@ -70,9 +65,6 @@ struct RestoreCommand: ParsableCommand {
             } else {
                 print("the consensus journal is empty: a validator key refuses to sign from this folder (node.signer_missing) until its current journal is restored with --keep-journal-from, or see docs/operations.md")
             }
-        } catch {
-            print("\(error)")
-            throw ExitCode(1)
         }
     }
 }

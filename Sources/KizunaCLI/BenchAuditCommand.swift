@@ -32,7 +32,7 @@ struct BenchAuditCommand: AsyncParsableCommand {
     @Flag(help: "Rebuild the chain even if the folder holds one of this size.") var fresh = false
     @Option(help: "Check the invariants every N blocks, as `kizuna audit --invariants-every` (always at the tip).") var invariantsEvery: UInt64 = 1
     @Flag(inversion: .prefixedNo, help: "After the audit, time a read-only and a read-and-verify pass to separate verification from replay.") var breakdown = true
-    @Option(help: "Also write the result as JSON to this file.") var json: String?
+    @OptionGroup var output: BenchResultFile
 
     func validate() throws {
         guard transactions > 0, blockTransactions > 0 else { throw ValidationError("--transactions and --block-transactions must be positive") }
@@ -77,11 +77,7 @@ struct BenchAuditCommand: AsyncParsableCommand {
         }
         print("\n" + rows + "\n\ntip \(result.tipHash), state root \(result.stateRoot)")
         fflush(nil)
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(result).write(to: URL(fileURLWithPath: json))
-        }
+        try output.write(result)
     }
 
     /// 1234567 → "1,234,567".

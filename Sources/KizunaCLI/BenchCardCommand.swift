@@ -27,7 +27,7 @@ struct BenchCardCommand: AsyncParsableCommand {
     @Option(help: "Seconds of the throughput part.") var seconds: Double?
     @Option(help: "The PIN hash's scrypt cost, log2 N (the service's default is 14).") var pinScryptLogN: Int?
     @Option(help: "Scratch folder (deleted and recreated).") var folder = ".kizuna/bench-card"
-    @Option(help: "Also write the result as JSON to this file.") var json: String?
+    @OptionGroup var output: BenchResultFile
 
     func run() async throws {
         let executable = BenchNetworkCommand.currentExecutable()
@@ -50,11 +50,7 @@ struct BenchCardCommand: AsyncParsableCommand {
         | PIN check inside the custodian (mean) | \(String(format: "%.1f ms", result.pinCheckMillisecondsMean)) |
         | Ed25519 verify/s, one core / \(result.cores) cores | \(String(format: "%.0f / %.0f", result.ed25519VerifyPerSecondOneCore, result.ed25519VerifyPerSecondAllCores)) |
         """)
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(result).write(to: URL(fileURLWithPath: json))
-        }
+        try output.write(result)
         if quick && result.throughputPayments == 0 { throw ExitCode(1) }
     }
 }

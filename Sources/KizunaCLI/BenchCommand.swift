@@ -48,7 +48,7 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Proofs of presence (and as many of absence) checked per size.") var proofs = 1_000
         @Option(help: "Levels of the tree kept in memory.") var cacheLevels = TreeBenchmark.cacheLevelsDefault
         @Option(help: "Scratch folder (deleted and recreated).") var folder = ".kizuna/bench-tree"
-        @Option(help: "Also write the result as JSON to this file.") var json: String?
+        @OptionGroup var output: BenchResultFile
 
         func validate() throws {
             guard (0...TreeBenchmark.cacheLevelsMax).contains(cacheLevels) else {
@@ -78,11 +78,7 @@ struct BenchCommand: AsyncParsableCommand {
                 failed = failed || !check.rootMatchesDefinition || check.presenceProofsVerified + check.absenceProofsVerified != check.proofsChecked
             }
             fflush(nil)
-            if let json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try encoder.encode(result).write(to: URL(fileURLWithPath: json))
-            }
+            try output.write(result)
             if failed { throw ExitCode.failure }
         }
     }
@@ -109,7 +105,7 @@ struct BenchCommand: AsyncParsableCommand {
         @Flag(help: "With --town-mix: measure payments only, on the town state (the new rules' overhead on today's mix).") var townPaysOnly = false
         @Flag(inversion: .prefixedNo, help: "With --town-mix: a first-payment and a first-charge bonus program among the live programs.") var townEventBonuses = true
         @Option(help: "Levels of the state tree kept in memory across blocks (a node's stateTreeCacheLevels; 0–22).") var treeCacheLevels = NodeConfiguration.stateTreeCacheLevelsDefault
-        @Option(help: "Also write the result as JSON to this file.") var json: String?
+        @OptionGroup var output: BenchResultFile
 
         func run() throws {
             var benchmark = LedgerBenchmark(accounts: accounts, payments: payments, folder: folder, setupBlockResidents: setupBlockResidents, compactBeforeMeasuring: compact, townMix: townMix)
@@ -140,11 +136,7 @@ struct BenchCommand: AsyncParsableCommand {
             | store on disk after set-up / after payments | \(mebibytes(result.storeBytesAfterSetup)) / \(mebibytes(result.storeBytesAfterMeasure)) |
             """)
             fflush(nil)
-            if let json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try encoder.encode(result).write(to: URL(fileURLWithPath: json))
-            }
+            try output.write(result)
         }
     }
 }
@@ -167,7 +159,7 @@ extension BenchCommand {
     @Option(help: "Sends to commit in the measured phase.") var transfers = 20_000
     @Option(help: "Transactions per block.") var blockTransactions = 2000
     @Option(help: "Scratch folder (deleted and recreated).") var folder = ".kizuna/bench"
-    @Option(help: "Also write the result as JSON to this file.") var json: String?
+    @OptionGroup var output: BenchResultFile
 
     func run() async throws {
         let benchmark = SingleNodeBenchmark(residents: residents, transfers: transfers, blockTransactionsMax: blockTransactions, folder: folder)
@@ -185,11 +177,7 @@ extension BenchCommand {
         | ratio to the verify bound (all cores ÷ 1 validator) | \(String(format: "%.2f", result.ratioToVerifyBound)) |
         | bytes on disk per transaction (after compaction) | \(Int(result.bytesOnDiskPerTransaction)) |
         """)
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(result).write(to: URL(fileURLWithPath: json))
-        }
+        try output.write(result)
     }
 }
 }

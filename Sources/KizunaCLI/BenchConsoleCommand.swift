@@ -31,7 +31,7 @@ struct BenchConsoleCommand: AsyncParsableCommand {
     @Option(help: "Timed requests per page.") var requests = 200
     @Option(help: "Scratch folder for the chain (reused if it holds a chain built with these options).") var folder = ".kizuna/bench-console"
     @Flag(help: "Rebuild the chain even if the folder holds one built with these options.") var fresh = false
-    @Option(help: "Also write the result as JSON to this file.") var json: String?
+    @OptionGroup var output: BenchResultFile
 
     func validate() throws {
         guard transactions > 0, blockTransactions > 0, requests > 0 else { throw ValidationError("--transactions, --block-transactions and --requests must be positive") }
@@ -62,10 +62,6 @@ struct BenchConsoleCommand: AsyncParsableCommand {
         \(rows)
         """)
         fflush(nil)
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(result).write(to: URL(fileURLWithPath: json))
-        }
+        try output.write(result)
     }
 }

@@ -29,7 +29,7 @@ struct BenchIndexCommand: AsyncParsableCommand {
     @Option(help: "Check the ledger's invariants every this many blocks (indexer.invariantsEveryBlocks).") var invariantsEvery: UInt64 = 50
     @Option(help: "Index up to this height only (default: the chain's tip).") var untilHeight: UInt64?
     @Option(help: "Ed25519 verifications per core for the machine's limit.") var verifyPerCore = 20_000
-    @Option(help: "Also write the result as JSON to this file.") var json: String?
+    @OptionGroup var output: BenchResultFile
 
     func validate() throws {
         guard (1...10_000).contains(batchBlocks) else { throw ValidationError("--batch-blocks must be between 1 and 10000") }
@@ -56,11 +56,7 @@ struct BenchIndexCommand: AsyncParsableCommand {
         \(String(format: "ratios: %.3f of PostgreSQL's rate, %.3f of the signature rate", result.ratioToPostgres, result.ratioToSignatures))
         """)
         fflush(nil)
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(result).write(to: URL(fileURLWithPath: json))
-        }
+        try output.write(result)
         guard result.rowsMatchChain, result.tipHashMatchesChain else {
             FileHandle.standardError.write(Data("bench index: the index does not equal the chain (rows or tip hash differ)\n".utf8))
             throw ExitCode(1)

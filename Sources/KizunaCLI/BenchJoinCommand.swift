@@ -23,7 +23,7 @@ struct BenchJoinCommand: AsyncParsableCommand {
     @Option(help: "A chain folder of 'kizuna bench console'.") var source = ".kizuna/bench-console"
     @Option(help: "Scratch folder (deleted and recreated).") var folder = ".kizuna/bench-join"
     @Option(help: "Seconds each wait (the server's start, each join) may take.") var timeout: Double = 3600
-    @Option(help: "Also write the result as JSON to this file.") var json: String?
+    @OptionGroup var output: BenchResultFile
 
     func run() async throws {
         let options = JoinBenchmark.Options(source: source, folder: folder, executable: BenchNetworkCommand.currentExecutable(), timeoutSeconds: timeout)
@@ -45,11 +45,7 @@ struct BenchJoinCommand: AsyncParsableCommand {
         | both joined nodes on the server's tip hash and state root | \(result.sameTip ? "yes" : "NO") | |
         """)
         fflush(nil)
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(result).write(to: URL(fileURLWithPath: json))
-        }
+        try output.write(result)
         guard result.sameTip else { throw ExitCode(1) }
     }
 }

@@ -44,7 +44,7 @@ struct BenchNetworkCommand: AsyncParsableCommand {
     @Option(help: "Without the max scenario: the max (tx/s) that steady and spike are based on.") var assumeMax: Double?
     @Option(help: "Spike offered load as a multiple of the max.") var spikeFactor: Double?
     @Option(help: "Scratch folder (deleted and recreated).") var folder = ".kizuna/bench-network"
-    @Option(help: "Also write the result as JSON to this file.") var json: String?
+    @OptionGroup var output: BenchResultFile
     @Option(help: "Seed of the workload.") var seed: UInt64?
     @Option(help: "Each node's mempool bound (pending transactions; default: the node's, 20000). Smaller refuses a spike sooner and keeps the admitted payments' wait shorter.") var mempoolTransactionsMax: Int?
     @Option(help: "Each node's admission.queueMilliseconds (default: the node's, 1000): how much backlog, in time at the measured commit rate, admission control lets in.") var admissionQueueMilliseconds: UInt64?
@@ -98,11 +98,7 @@ struct BenchNetworkCommand: AsyncParsableCommand {
         print("")
         print(Self.markdown(result))
         fflush(nil)
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(result).write(to: URL(fileURLWithPath: json))
-        }
+        try output.write(result)
         guard result.chainTransactions > 0 else {
             print("bench: the network committed nothing")
             throw ExitCode(1)

@@ -196,14 +196,7 @@ struct CardCommand: AsyncParsableCommand {
             let text = try CardCommand.cardId(card).qrText
             print(text)
             guard svg != nil || draw, let symbol = QRCode.encode(text: text) else { return }
-            if let svg {
-                do {
-                    try symbol.svg().write(toFile: svg, atomically: true, encoding: .utf8)
-                } catch {
-                    throw ValidationError("--svg: cannot write \(svg): \(error.localizedDescription)")
-                }
-            }
-            if draw { print(symbol.terminalText()) }
+            try symbol.show(svg: svg, draw: draw)
         }
     }
 }

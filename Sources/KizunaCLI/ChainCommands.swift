@@ -29,15 +29,12 @@ struct VerifyCommand: ParsableCommand {
     @OptionGroup var chain: StoredChain
 
     func run() throws {
-        do {
+        try failingWithVerdict("FAILED: ") {
             let blocks = try chain.open()
             let summary = try ChainVerifier(blocks: blocks).verify { height, tip in
                 FileHandle.standardError.write(Data("verified \(height)/\(tip)\n".utf8))
             }
             print("ok: height \(summary.height), tip \(summary.tipHash), state root \(summary.stateRoot), \(summary.transactions) transactions, \(summary.stateEntries) state entries")
-        } catch {
-            print("FAILED: \(error)")
-            throw ExitCode(1)
         }
     }
 }

@@ -6,6 +6,16 @@ import KizunaNode
 /// `kizuna genesis assemble | sign | combine`: the genesis half of the key ceremony
 /// (docs/operations.md, "Key ceremony").
 extension GenesisCommand {
+    /// The genesis at `path` as a node reads it; one that does not load is a usage error
+    /// naming the file (`kizuna restore`, `kizuna snapshot verify`).
+    static func load(_ path: String) throws -> Genesis {
+        do {
+            return try Genesis.load(path: path)
+        } catch {
+            throw ValidationError("reading the genesis \(path): \(error)")
+        }
+    }
+
     static func readFile(_ path: String) throws -> GenesisFile {
         try refusingAsUsage { try GenesisFile.read(path: path) }
     }
@@ -95,13 +105,12 @@ extension GenesisCommand {
         )
 
         @Argument(help: "The genesis JSON file.") var file: String
-        @Option(help: "Your validator key file (plain or sealed).") var key: String
-        @Option(help: "File whose first line is the key's passphrase (sealed keys).") var passphraseFile: String?
+        @OptionGroup var approver: ApproverKey
         @Option(help: "Write the signed genesis here instead of in place.") var out: String?
 
         func run() throws {
             var genesisFile = try GenesisCommand.readFile(file)
-            let privateKey = try loadKey(path: key, passphraseFile: passphraseFile)
+            let privateKey = try approver.load()
             let approval = try refusingAsUsage { try genesisFile.genesis.approve(with: privateKey) }
             genesisFile.approvals.removeAll { $0.publicKey == approval.publicKey }
             genesisFile.approvals.append(approval)

@@ -72,11 +72,8 @@ struct GenesisCommand: ParsableCommand {
             for approval in genesis.sortedApprovals(genesisFile.approvals) {
                 print("approval        \(approval.organisation): \(approval.publicKey)")
             }
-            do {
+            try failingWithVerdict("INVALID approvals: ") {
                 print(GenesisCommand.describe(try genesis.checkApprovals(genesisFile.approvals)))
-            } catch {
-                print("INVALID approvals: \(error)")
-                throw ExitCode(1)
             }
         }
     }
@@ -87,12 +84,9 @@ struct GenesisCommand: ParsableCommand {
         @Argument(help: "The genesis JSON file.") var file: String
 
         func run() throws {
-            do {
+            try failingWithVerdict("invalid: ") {
                 let genesis = try Genesis.load(path: file)
                 print("valid: chain \(genesis.chainId), genesis hash \(genesis.hash)")
-            } catch {
-                print("invalid: \(error)")
-                throw ExitCode(1)
             }
         }
     }

@@ -121,13 +121,12 @@ struct GovernanceCommand: AsyncParsableCommand {
         )
 
         @Argument(help: "The proposal file.") var file: String
-        @Option(help: "Your validator key file (plain or sealed).") var key: String
-        @Option(help: "File whose first line is the key's passphrase (sealed keys).") var passphraseFile: String?
+        @OptionGroup var approver: ApproverKey
         @Option(help: "Write the signed copy here instead of in place.") var out: String?
 
         func run() throws {
             var proposal = try GovernanceCommand.read(file)
-            let privateKey = try loadKey(path: key, passphraseFile: passphraseFile)
+            let privateKey = try approver.load()
             try refusingAsUsage { try proposal.sign(with: privateKey) }
             try proposal.write(path: out ?? file)
             print("approved by \(privateKey.publicKey.address)")

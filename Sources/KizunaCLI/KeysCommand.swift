@@ -44,6 +44,15 @@ func loadKey(path: String, passphraseFile: String?) throws -> PrivateKey {
     try refusingAsUsage { try KeyStore.load(path: path, passphrase: try passphrase(file: passphraseFile)) }
 }
 
+/// `--key` and `--passphrase-file` of the commands that approve a document with a validator's
+/// key (`kizuna genesis sign`, `kizuna governance sign`).
+struct ApproverKey: ParsableArguments {
+    @Option(help: "Your validator key file (plain or sealed).") var key: String
+    @Option(help: "File whose first line is the key's passphrase (sealed keys).") var passphraseFile: String?
+
+    func load() throws -> PrivateKey { try loadKey(path: key, passphraseFile: passphraseFile) }
+}
+
 struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",

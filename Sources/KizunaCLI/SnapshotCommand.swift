@@ -47,18 +47,10 @@ struct SnapshotVerifyCommand: ParsableCommand {
     @Argument(help: "The snapshot file.") var file: String
 
     func run() throws {
-        let genesisValue: Genesis
-        do {
-            genesisValue = try Genesis.load(path: genesis)
-        } catch {
-            throw ValidationError("reading the genesis \(genesis): \(error)")
-        }
-        do {
+        let genesisValue = try GenesisCommand.load(genesis)
+        try failingWithVerdict {
             let summary = try NodeSnapshot.load(path: file, genesis: genesisValue).summary
             print("verified snapshot of height \(summary.height) block \(summary.blockHash.hex) state root \(summary.stateRoot.hex) (\(summary.records) records, \(summary.bytes) bytes)")
-        } catch {
-            print("\(error)")
-            throw ExitCode(1)
         }
     }
 }

@@ -16,6 +16,18 @@ func refusingAsUsage<T>(_ body: () throws -> T) throws -> T {
     }
 }
 
+/// Runs `body`; an error it throws is printed on standard output after `prefix` and the
+/// command exits 1. For the checks whose verdict is what they print (`kizuna verify`,
+/// `genesis inspect | validate`, `snapshot verify`, `restore`).
+func failingWithVerdict<T>(_ prefix: String = "", _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        print("\(prefix)\(error)")
+        throw ExitCode(1)
+    }
+}
+
 /// Runs `body`; an error it throws is printed on standard error (and logged to `logger`, once
 /// there is one) and the command exits 1. For a service's start and run (`kizuna index`,
 /// `kizuna card-service`), whose failures are coded errors, not wrong options.

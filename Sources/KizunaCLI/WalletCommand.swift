@@ -159,14 +159,7 @@ struct WalletCommand: AsyncParsableCommand {
             print(text)
             guard svg != nil || qr else { return }
             guard let symbol = QRCode.encode(text: text) else { throw ValidationError("the payment code is too long for a QR code") }
-            if let svg {
-                do {
-                    try symbol.svg().write(toFile: svg, atomically: true, encoding: .utf8)
-                } catch {
-                    throw ValidationError("--svg: cannot write \(svg): \(error.localizedDescription)")
-                }
-            }
-            if qr { print(symbol.terminalText()) }
+            try symbol.show(svg: svg, draw: qr)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import KizunaNode
 import NIOConcurrencyHelpers
 public import Prometheus
 
@@ -21,7 +22,7 @@ public final class CardServiceMetrics: Sendable {
         replays = registry.makeCounter(name: "kizuna_card_requests_repeated_total", help: "Terminal requests answered from the stored outcome of an earlier identical request (nothing paid again).")
         pinFailures = registry.makeCounter(name: "kizuna_card_pin_failures_total", help: "Wrong PINs.")
         locks = registry.makeCounter(name: "kizuna_card_locks_total", help: "Cards locked after too many wrong PINs.")
-        let buckets: [Duration] = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30].map { .milliseconds(Int64($0 * 1000)) }
+        let buckets = NodeMetrics.durations([0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30])
         paymentSeconds = registry.makeDurationHistogram(name: "kizuna_card_payment_seconds", buckets: buckets, help: "Time from a terminal's payment request to the answer (PIN check, signing, commit).")
         pinSeconds = registry.makeDurationHistogram(name: "kizuna_card_pin_check_seconds", buckets: buckets, help: "Time of one PIN check (the slow salted hash).")
     }

@@ -69,15 +69,11 @@ public struct AuditReport: Codable, Sendable {
             }
         }
         unusedBalances = balances
-        var statements: [LedgerReports.Statement] = []
-        try replica.store.scan(.state, from: [0x01], prefix: [0x01]) { key, value in
+        settlements = try replica.store.compactMapEntries(withPrefix: [0x01], in: .state) { key, value in
             let account = try AccountState(storedBytes: value)
-            if account.role == .merchant, let merchant = PublicKey(key.dropFirst()), let statement = try reports.settlements(merchant: merchant) {
-                statements.append(statement)
-            }
-            return true
+            guard account.role == .merchant, let merchant = PublicKey(key.dropFirst()) else { return nil }
+            return try reports.settlements(merchant: merchant)
         }
-        settlements = statements
         premiums = try reports.premiums()
         collections = try reports.collections()
         let tipBlock = try replica.tip()

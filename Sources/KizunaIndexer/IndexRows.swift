@@ -140,14 +140,7 @@ public struct BlockRows: Sendable {
         self.transactions = transactions
         receipts = execution.receipts.map { ReceiptRow(transactionId: $0.transactionId.hex, height: Int64($0.height), index: Int32($0.index)) }
         var settlements: [SettlementRow] = []
-        for change in execution.changes where change.key.first == StateKey.settlementPrefix {
-            guard let value = change.value else { continue }
-            let record: SettlementRecord
-            do {
-                record = try SettlementRecord(storedBytes: value)
-            } catch {
-                throw IndexerError(.verifyFailed, "block \(block.height): a settlement record in the state does not decode: \(error)", cause: error)
-            }
+        try Self.forEachWritten(SettlementRecord.self, prefix: StateKey.settlementPrefix, by: execution, block: block, "a settlement record") { record throws(IndexerError) in
             for (line, entry) in record.lines.enumerated() {
                 settlements.append(SettlementRow(
                     merchant: record.merchant.address.description, sequence: try Self.int64(record.sequence, "settlement sequence"), line: Int32(line),
@@ -159,14 +152,7 @@ public struct BlockRows: Sendable {
         }
         self.settlements = settlements
         var invoices: [InvoiceRow] = []
-        for change in execution.changes where change.key.first == StateKey.invoicePrefix {
-            guard let value = change.value else { continue }
-            let invoice: InvoiceState
-            do {
-                invoice = try InvoiceState(storedBytes: value)
-            } catch {
-                throw IndexerError(.verifyFailed, "block \(block.height): an invoice in the state does not decode: \(error)", cause: error)
-            }
+        try Self.forEachWritten(InvoiceState.self, prefix: StateKey.invoicePrefix, by: execution, block: block, "an invoice") { invoice throws(IndexerError) in
             invoices.append(InvoiceRow(
                 id: invoice.id.hex, issuer: invoice.issuer.address.description, payer: invoice.payer.address.description,
                 amount: try Self.int64(invoice.amount, "invoice amount"), paid: try Self.int64(invoice.paid, "invoice paid"), payments: Int32(clamping: invoice.payments),
@@ -176,6 +162,24 @@ public struct BlockRows: Sendable {
             ))
         }
         self.invoices = invoices
+    }
+
+    /// Calls `body` with each record `execution` wrote under the state-key `prefix` (deletions
+    /// left out), in the order of its changes; one that does not decode is
+    /// `indexer.verify_failed`, named by `what`.
+    static func forEachWritten<Record: CanonicalDecodable>(
+        _: Record.Type, prefix: UInt8, by execution: BlockExecution, block: Block, _ what: String, _ body: (Record) throws(IndexerError) -> Void
+    ) throws(IndexerError) {
+        for change in execution.changes where change.key.first == prefix {
+            guard let value = change.value else { continue }
+            let record: Record
+            do {
+                record = try Record(storedBytes: value)
+            } catch {
+                throw IndexerError(.verifyFailed, "block \(block.height): \(what) in the state does not decode: \(error)", cause: error)
+            }
+            try body(record)
+        }
     }
 
     /// PostgreSQL's bigint is signed: a value above 2^63 − 1 is refused, never wrapped.

@@ -21,19 +21,15 @@ extension LedgerReports {
 
     /// Every premium sale, by program id.
     public func premiums() throws -> [Premium] {
-        var result: [Premium] = []
-        let prefix = [StateKey.premiumPrefix]
         let overlay = self.overlay
-        try store.scan(.state, from: prefix, prefix: prefix) { key, value in
+        return try store.compactMapEntries(withPrefix: [StateKey.premiumPrefix], in: .state) { key, value in
             let state = try PremiumState(storedBytes: value)
             let id = try Decoder.decodeUInt64(exactly: Array(key.dropFirst()))
             guard let program = try overlay.program(id) else { throw LedgerInconsistency("premium of unknown program \(id)") }
-            result.append(Premium(program: id, name: program.definition.name, funder: program.definition.funder.address.description,
-                                  unitYen: state.rule.unitYen, premiumPerUnitYen: state.rule.premiumPerUnitYen, basisPoints: state.rule.basisPoints,
-                                  charges: state.charges, paidYen: state.paidYen, premiumYen: state.premiumYen))
-            return true
+            return Premium(program: id, name: program.definition.name, funder: program.definition.funder.address.description,
+                           unitYen: state.rule.unitYen, premiumPerUnitYen: state.rule.premiumPerUnitYen, basisPoints: state.rule.basisPoints,
+                           charges: state.charges, paidYen: state.paidYen, premiumYen: state.premiumYen)
         }
-        return result
     }
 
     /// What one organisation collected in one Japan-time month for one purpose.
@@ -51,22 +47,18 @@ extension LedgerReports {
     /// Taxes, fees and donations collected, by organisation (key order), month and purpose;
     /// `month` (yyyymm) keeps one month.
     public func collections(month: UInt32? = nil) throws -> [Collection] {
-        var result: [Collection] = []
-        let prefix = [StateKey.collectedPrefix]
         let overlay = self.overlay
-        try store.scan(.state, from: prefix, prefix: prefix) { key, value in
+        return try store.compactMapEntries(withPrefix: [StateKey.collectedPrefix], in: .state) { key, value in
             var decoder = Decoder(Array(key.dropFirst()))
             let organisation = try decoder.decode(PublicKey.self)
             let yearMonth = try decoder.decodeUInt32()
             let purpose = try decoder.decode(PaymentPurpose.self)
-            guard month == nil || month == yearMonth else { return true }
+            guard month == nil || month == yearMonth else { return nil }
             let kind = try overlay.account(organisation)?.merchantCategory ?? ""
             let label = "\(yearMonth / 100)-\(yearMonth % 100 < 10 ? "0" : "")\(yearMonth % 100)"
-            result.append(Collection(organisation: organisation.address.description, kind: kind, month: label, purpose: purpose.name,
-                                     amountYen: try Decoder.decodeUInt64(exactly: value)))
-            return true
+            return Collection(organisation: organisation.address.description, kind: kind, month: label, purpose: purpose.name,
+                              amountYen: try Decoder.decodeUInt64(exactly: value))
         }
-        return result
     }
 
     /// A standing order as the payer and payee see it.
@@ -93,21 +85,18 @@ extension LedgerReports {
 
     /// A resident's standing orders, by id.
     public func standingOrders(payer: PublicKey) throws -> [StandingOrder] {
-        var result: [StandingOrder] = []
         let prefix = [StateKey.payerStandingOrderPrefix] + payer.bytes
         let overlay = self.overlay
-        try store.scan(.state, from: prefix, prefix: prefix) { key, _ in
+        return try store.compactMapEntries(withPrefix: prefix, in: .state) { key, _ in
             guard let id = Hash(Array(key.dropFirst(prefix.count))), let order = try overlay.standingOrder(id) else {
                 throw LedgerInconsistency("standing-order index entry \(key.hexString) without its order")
             }
             let terms = order.terms
-            result.append(StandingOrder(id: id.hex, payer: order.payer.address.description, payee: terms.payee.address.description, capYen: terms.capYen,
-                                        purpose: terms.purpose.name, reference: terms.reference, firstMonth: terms.schedule.firstMonth,
-                                        dayOfMonth: terms.schedule.dayOfMonth, intervalMonths: terms.schedule.intervalMonths, instalments: terms.schedule.instalments,
-                                        paid: order.paid, paidYen: order.paidYen, nextDueAt: order.status == "active" ? order.dueAt(order.paid) : nil, status: order.status))
-            return true
+            return StandingOrder(id: id.hex, payer: order.payer.address.description, payee: terms.payee.address.description, capYen: terms.capYen,
+                                 purpose: terms.purpose.name, reference: terms.reference, firstMonth: terms.schedule.firstMonth,
+                                 dayOfMonth: terms.schedule.dayOfMonth, intervalMonths: terms.schedule.intervalMonths, instalments: terms.schedule.instalments,
+                                 paid: order.paid, paidYen: order.paidYen, nextDueAt: order.status == "active" ? order.dueAt(order.paid) : nil, status: order.status)
         }
-        return result
     }
 
     /// Issue 18's invariants over the whole state: organisations hold coins only; a premium

@@ -108,29 +108,21 @@ public struct LedgerReports: Sendable {
 
     /// A program's delegates in key order.
     public func delegates(of program: UInt64) throws -> [Delegate] {
-        var result: [Delegate] = []
-        let prefix = StateKey.delegates(of: program)
-        try store.scan(.state, from: prefix, prefix: prefix) { _, value in
+        try store.compactMapEntries(withPrefix: StateKey.delegates(of: program), in: .state) { _, value in
             let state = try DelegateState(storedBytes: value)
             let terms = state.terms
-            result.append(Delegate(
+            return Delegate(
                 address: terms.delegate.address.description, budget: terms.budgetYen, granted: state.granted, remaining: terms.budgetYen - state.granted,
                 perResidentCap: terms.perResidentCapYen, perDayCap: terms.perDayCapYen, expiresAt: terms.expiresAt == UInt64.max ? nil : terms.expiresAt,
                 revokedAt: state.revokedAt, appointedAt: state.appointedAt
-            ))
-            return true
+            )
         }
-        return result
     }
 
     /// Program utilization: budget, granted, used, expired, outstanding, remaining.
     public func programs() throws -> [Program] {
         var result: [Program] = []
-        var programs: [ProgramState] = []
-        try store.scan(.state, from: [StateKey.programPrefix], prefix: [StateKey.programPrefix]) { _, value in
-            programs.append(try ProgramState(storedBytes: value))
-            return true
-        }
+        let programs = try store.compactMapEntries(withPrefix: [StateKey.programPrefix], in: .state) { _, value in try ProgramState(storedBytes: value) }
         let overlay = self.overlay
         for program in programs {
             let terms = try overlay.programTerms(program.id)

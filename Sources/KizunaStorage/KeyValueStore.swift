@@ -85,6 +85,19 @@ extension KeyValueStore {
         return result
     }
 
+    /// What `transform` makes of each entry whose key starts with `prefix`, in ascending key
+    /// order, leaving out the entries it returns nil for; the entries themselves are not kept.
+    public func compactMapEntries<Element>(
+        withPrefix prefix: [UInt8], in family: ColumnFamily, _ transform: (_ key: [UInt8], _ value: [UInt8]) throws -> Element?
+    ) throws -> [Element] {
+        var result: [Element] = []
+        try scan(family, from: prefix, prefix: prefix) { key, value in
+            if let element = try transform(key, value) { result.append(element) }
+            return true
+        }
+        return result
+    }
+
     /// The entry with the greatest key in the family, or nil when it is empty.
     public func last(in family: ColumnFamily) throws -> (key: [UInt8], value: [UInt8])? {
         var found: (key: [UInt8], value: [UInt8])?

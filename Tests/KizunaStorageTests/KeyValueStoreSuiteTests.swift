@@ -111,6 +111,24 @@ struct KeyValueStoreSuiteTests {
         }
     }
 
+    @Test("compactMapEntries maps the entries of a prefix in key order and leaves out the nils", arguments: StoreKind.allCases)
+    func compactMapEntries(kind: StoreKind) throws {
+        try withStore(kind) { store in
+            for key: [UInt8] in [[0x01, 0x09], [0x02, 0x03], [0x02, 0x01], [0x02, 0x02], [0x03]] {
+                try store.put([key.last! * 10], for: key, in: .state)
+            }
+            // The odd keys of prefix 0x02, each as (last key byte, value), in key order.
+            let odd = try store.compactMapEntries(withPrefix: [0x02], in: .state) { key, value in
+                key[1] % 2 == 1 ? (key[1], value[0]) : nil
+            }
+            #expect(odd.map(\.0) == [0x01, 0x03])
+            #expect(odd.map(\.1) == [10, 30])
+            #expect(try store.compactMapEntries(withPrefix: [0x04], in: .state) { key, _ in key }.isEmpty)
+            struct Refused: Error {}
+            #expect(throws: Refused.self) { try store.compactMapEntries(withPrefix: [0x02], in: .state) { _, _ -> Int? in throw Refused() } }
+        }
+    }
+
     @Test("a scan can start in the middle of the keys", arguments: StoreKind.allCases)
     func scanFromMiddle(kind: StoreKind) throws {
         try withStore(kind) { store in
