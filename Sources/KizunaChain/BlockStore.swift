@@ -40,8 +40,9 @@ public final class BlockStore: Sendable {
     }
 
     /// The on-disk format this code writes and reads. Version 2 added the `account_history`
-    /// family; a version-1 store is migrated when it is opened (ADR 0006).
-    public static let formatVersion: UInt32 = 2
+    /// family (ADR 0006); version 3 stores the state tree in pages of four levels (ADR 0023).
+    /// Stores of versions 1 and 2 are migrated when they are opened.
+    public static let formatVersion: UInt32 = 3
 
     /// Index entries per batch while a version-1 store is migrated (a bound on the memory of
     /// one batch: ≈ 44 bytes of key each, about 3 MiB, plus at most one block's entries).
@@ -61,11 +62,15 @@ public final class BlockStore: Sendable {
     ///     (ADR 0013, ADR 0022; a node passes its `stateTreeCacheLevels`).
     ///   - migrationEntriesPerBatch: index entries per batch of a migration (a block's
     ///     entries are never split; tests make it small to get many batches).
-    ///   - migrationProgress: called when a migration starts and after each of its batches,
-    ///     with the height indexed so far and the tip height (never without a migration).
+    ///   - migrationProgress: called when the account-history index of a version-1 store is
+    ///     built, at its start and after each batch, with the height indexed so far and the tip
+    ///     height (never without that migration).
+    ///   - treeMigrationProgress: called while the state tree of a version-1 or -2 store is
+    ///     rebuilt in pages, with the state entries done and all of them (never without it).
     public init(store: any KeyValueStore, genesis: Genesis, treeCacheLevels: Int = BlockStore.treeCacheLevelsDefault,
                 migrationEntriesPerBatch: Int = BlockStore.migrationEntriesPerBatchMax,
-                migrationProgress: (_ indexedHeight: UInt64, _ tipHeight: UInt64) -> Void = { _, _ in }) throws(ChainError) {
+                migrationProgress: (_ indexedHeight: UInt64, _ tipHeight: UInt64) -> Void = { _, _ in },
+                treeMigrationProgress: (_ entriesDone: Int, _ entries: Int) -> Void = { _, _ in }) throws(ChainError) {
         precondition(migrationEntriesPerBatch >= 1, "a migration batch of \(migrationEntriesPerBatch) entries")
         self.store = store
         self.genesis = genesis
@@ -90,8 +95,11 @@ public final class BlockStore: Sendable {
                     break
                 case 1:
                     try buildHistoryIndex(entriesPerBatch: migrationEntriesPerBatch, progress: migrationProgress)
+                    try rebuildStateTreeInPages(entriesPerBatch: migrationEntriesPerBatch, progress: treeMigrationProgress)
+                case 2:
+                    try rebuildStateTreeInPages(entriesPerBatch: migrationEntriesPerBatch, progress: treeMigrationProgress)
                 default:
-                    throw ChainError(.unsupportedFormat, "the data folder has store format version \(version); this kizuna reads versions 1 and \(BlockStore.formatVersion) (version 1 is migrated on open): run the kizuna release that wrote it, or a newer one")
+                    throw ChainError(.unsupportedFormat, "the data folder has store format version \(version); this kizuna reads versions 1 to \(BlockStore.formatVersion) (versions 1 and 2 are migrated on open): run the kizuna release that wrote it, or a newer one")
                 }
             } else {
                 let execution = try ledger.genesisExecution(store: store)
@@ -297,37 +305,6 @@ public final class BlockStore: Sendable {
         } catch {
             throw ChainError(.storage, "committing block \(block.height): \(error)")
         }
-    }
-
-    // MARK: - Migration
-
-    /// Builds the account-history index of a version-1 store from its blocks, in batches of
-    /// whole blocks closed once they hold `entriesPerBatch` entries, each written with the
-    /// height it reached, then writes format version 2. Killed midway, the next open resumes
-    /// after the last batch written (rewriting an entry is harmless: same key, empty value).
-    private func buildHistoryIndex(entriesPerBatch: Int, progress: (_ indexedHeight: UInt64, _ tipHeight: UInt64) -> Void) throws(ChainError) {
-        let tip = try tipHeight()
-        var height = try read(MetaKey.historyIndexedHeight, in: .meta).map { bytes throws(ChainError) in try Self.decodeUInt64(bytes, what: "migration height") } ?? 0
-        progress(height, tip)
-        while height < tip {
-            var batch = WriteBatch()
-            var entries = 0
-            repeat {
-                height += 1
-                guard let block = try block(at: height) else {
-                    throw ChainError(.missingBlock, "migrating to format version \(BlockStore.formatVersion): block \(height) is missing (tip is \(tip))")
-                }
-                entries += AccountHistory.addEntries(of: block, to: &batch)
-            } while height < tip && entries < entriesPerBatch
-            batch.put(encodeUInt64(height), for: MetaKey.historyIndexedHeight, in: .meta)
-            // Not synced: a lost batch is rebuilt on the next open; the last write syncs all.
-            try write(batch, sync: false, what: "migrating to format version \(BlockStore.formatVersion) at block \(height)")
-            progress(height, tip)
-        }
-        var done = WriteBatch()
-        done.put(encodeUInt32(BlockStore.formatVersion), for: MetaKey.formatVersion, in: .meta)
-        done.delete(MetaKey.historyIndexedHeight, in: .meta)
-        try write(done, sync: true, what: "writing format version \(BlockStore.formatVersion)")
     }
 
     // MARK: - Helpers

@@ -193,11 +193,11 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     public var deferredTransactionsMax: Int
     /// The validator's signer record; absent: beside the key file (`<key>.signer-state`).
     public var signerStateFile: String?
-    /// Levels of the state tree kept in memory across blocks (ADR 0013, ADR 0022): the
-    /// positions of depth `0 ..< n`, at most `2^n − 1` nodes. 20 keeps nearly every node a
-    /// block touches at 100,000 keys and leaves ≈ 2 store reads per touched key at a million.
-    /// Memory: 24 bytes a slot up front (24 MiB at 20) and ≈ 260 bytes a kept node
-    /// (≈ 50 MiB at 100,000 keys, ≈ 260 MiB at a million).
+    /// Levels of the state tree kept in memory across blocks (ADR 0013, ADR 0022, ADR 0023):
+    /// the pages whose top is at depth `0 ..< n` (pages hold four levels). 20 keeps nearly
+    /// every node a block touches at 100,000 keys and leaves ≈ 1 page read per touched key at
+    /// a million. Memory: 24 bytes a page slot up front (1.7 MiB at 20) and ≈ 260 bytes a
+    /// kept node (≈ 50 MiB at 100,000 keys, ≈ 270 MiB at a million).
     public var stateTreeCacheLevels: Int
     public var network: Network?
     /// The operator's metrics port (`[metrics] listen = "127.0.0.1:9464"`): `GET /metrics`

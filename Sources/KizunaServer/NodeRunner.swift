@@ -49,8 +49,13 @@ public enum NodeRunner {
         }
         let blocks = try BlockStore(store: store, genesis: genesis, treeCacheLevels: configuration.stateTreeCacheLevels) { indexedHeight, tipHeight in
             // Only a data folder of store format version 1 gets here (ADR 0006).
-            logger.notice("migrating the store to format version \(BlockStore.formatVersion): building the account-history index", metadata: [
+            logger.notice("migrating the store from format version 1: building the account-history index", metadata: [
                 "height": "\(indexedHeight)", "tip": "\(tipHeight)",
+            ])
+        } treeMigrationProgress: { done, entries in
+            // Only a data folder of store format version 1 or 2 gets here (ADR 0023).
+            logger.notice("migrating the store to format version \(BlockStore.formatVersion): rebuilding the state tree in pages", metadata: [
+                "entries": "\(done)", "of": "\(entries)",
             ])
         }
         let summary = try ChainVerifier(blocks: blocks).verify { height, tip in

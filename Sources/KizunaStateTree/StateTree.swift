@@ -10,12 +10,14 @@ public import KizunaStorage
 /// - Every other subtree (two or more leaves) is an internal node with two children.
 ///
 /// So the root depends only on the set of (key, value) pairs, never on the order of the
-/// updates that produced it. Nodes are stored in column family `.stateTree`, keyed by their
-/// position; the store always holds exactly the nodes of the current tree.
+/// updates that produced it. Nodes are stored in column family `.stateTree` in pages of four
+/// levels (`StoredPage`, ADR 0023), keyed by the position of the page's top; the store always
+/// holds exactly the pages of the current tree.
 ///
-/// `update` reads only the nodes on the paths of the keys it touches (plus at most one
+/// `update` reads only the pages on the paths of the keys it touches (plus at most one
 /// sibling per path when a subtree collapses), so a block's cost is proportional to the
-/// keys it touches times the depth (≈ log2 of the number of keys), never to the state size.
+/// keys it touches times the depth (≈ log2 of the number of keys, in pages a quarter of
+/// that), never to the state size.
 ///
 /// See `docs/state-commitment.md` for the exact format.
 public struct StateTree: Sendable {
@@ -31,13 +33,15 @@ public struct StateTree: Sendable {
 
     /// Root of the tree as currently stored (`Hash.zero` when empty).
     public func root() throws -> Hash {
-        guard let node = try readNode(at: .root) else { return StateTree.emptyRoot }
+        var reader = PageReader(tree: self)
+        guard let node = try reader.node(at: .root, expecting: nil) else { return StateTree.emptyRoot }
         return node.hash
     }
 
     /// The value hash stored for `key`, or nil when the key is absent.
     public func valueHash(for key: Hash) throws -> Hash? {
-        guard var node = try readNode(at: .root) else { return nil }
+        var reader = PageReader(tree: self)
+        guard var node = try reader.node(at: .root, expecting: nil) else { return nil }
         var position = NodePosition.root
         while true {
             switch node {
@@ -48,7 +52,7 @@ public struct StateTree: Sendable {
                 let next = bit == 0 ? left : right
                 if next == .zero { return nil }
                 position = position.child(bit)
-                node = try readChild(at: position, expecting: next)
+                node = try reader.child(at: position, expecting: next)
             }
         }
     }
@@ -65,20 +69,21 @@ public struct StateTree: Sendable {
         for index in sorted.indices.dropFirst() where sorted[index - 1].key == sorted[index].key {
             throw StateTreeError.duplicateKey(sorted[index].key)
         }
-        let existing = try readNode(at: .root)
+        var updater = Updater(tree: self)
+        let existing = try updater.reader.node(at: .root, expecting: nil)
         guard !sorted.isEmpty else {
             return (existing?.hash ?? StateTree.emptyRoot, WriteBatch())
         }
-        var updater = Updater(tree: self)
-        if let existing { updater.old[NodePosition.root.storageKey] = existing.encoded }
+        if let existing { updater.old[.root] = existing }
         let result = try updater.visit(at: .root, existing: existing, updates: sorted[...])
         let root = updater.place(result, at: .root)
-        return (root, updater.batch())
+        return (root, try updater.batch())
     }
 
     /// A proof of `key`'s value (or of its absence) against the current root.
     public func proof(for key: Hash) throws -> StateProof {
-        guard var node = try readNode(at: .root) else { return StateProof(siblings: [], leaf: nil) }
+        var reader = PageReader(tree: self)
+        guard var node = try reader.node(at: .root, expecting: nil) else { return StateProof(siblings: [], leaf: nil) }
         var position = NodePosition.root
         var siblings: [Hash] = []
         while true {
@@ -91,81 +96,140 @@ public struct StateTree: Sendable {
                 let next = bit == 0 ? left : right
                 if next == .zero { return StateProof(siblings: siblings, leaf: nil) }
                 position = position.child(bit)
-                node = try readChild(at: position, expecting: next)
+                node = try reader.child(at: position, expecting: next)
             }
         }
     }
 
     /// Walks the whole stored tree (cost proportional to the state: for startup checks and
-    /// tests, never per block) and checks every invariant: each node decodes, hashes to what
-    /// its parent records, leaves sit under their own key's prefix, internal nodes hold at
-    /// least two leaves, and the column family holds no node outside the tree.
-    /// Returns the root, the number of leaves and the number of stored nodes.
+    /// tests, never per block) and checks every invariant: each page decodes and is one
+    /// well-formed subtree (`StoredPage`), each node hashes to what its parent records, leaves
+    /// sit under their own key's prefix, internal nodes hold at least two leaves, and the
+    /// column family holds no page outside the tree (nor a node of the binary layout of store
+    /// format 2). Returns the root, the number of leaves and the number of nodes.
     public func verifyStoredTree() throws -> (root: Hash, leafCount: Int, nodeCount: Int) {
         var nodeCount = 0
-        // Returns (hash, leaves) of the subtree at `position`.
-        func walk(_ position: NodePosition, expecting: Hash?) throws -> (hash: Hash, leaves: Int) {
-            guard let node = try readNode(at: position, expecting: expecting) else {
-                return (StateTree.emptyRoot, 0)
+        var pageCount = 0
+        // Returns (hash, leaves) of the subtree whose page top is `top`, or nil if absent.
+        func walkPage(_ top: NodePosition, expecting: Hash?) throws -> (hash: Hash, leaves: Int)? {
+            guard let bytes = try store.get(top.pageStorageKey, in: .stateTree) else {
+                if expecting != nil { throw corrupt(top, "missing page") }
+                return nil
             }
-            nodeCount += 1
-            switch node {
-            case .leaf:
-                return (node.hash, 1)
-            case .internal(let left, let right):
-                guard position.depth < StateTree.maxDepth else {
-                    throw corrupt(position, "internal node at the maximum depth")
+            let page = try StoredPage(decoding: bytes, at: top)
+            pageCount += 1
+            // Returns (hash, leaves) of the subtree at `position`, in slot `slot` of `page`.
+            func walk(_ slot: Int, _ position: NodePosition) throws -> (hash: Hash, leaves: Int) {
+                guard let node = page.nodes[slot] else { throw corrupt(position, "missing node in its page") }
+                nodeCount += 1
+                switch node {
+                case .leaf:
+                    return (node.hash, 1)
+                case .internal(let left, let right):
+                    var leaves = 0
+                    for (bit, hash) in [(0, left), (1, right)] where hash != .zero {
+                        let child = position.child(bit)
+                        if child.isPageTop {
+                            leaves += try walkPage(child, expecting: hash)?.leaves ?? 0
+                        } else {
+                            leaves += try walk(2 * slot + 1 + bit, child).leaves
+                        }
+                    }
+                    guard leaves >= 2 else { throw corrupt(position, "internal node with fewer than two leaves below it") }
+                    return (node.hash, leaves)
                 }
-                let leftPart = left == .zero ? (hash: StateTree.emptyRoot, leaves: 0) : try walk(position.child(0), expecting: left)
-                let rightPart = right == .zero ? (hash: StateTree.emptyRoot, leaves: 0) : try walk(position.child(1), expecting: right)
-                guard leftPart.leaves + rightPart.leaves >= 2 else {
-                    throw corrupt(position, "internal node with fewer than two leaves below it")
-                }
-                return (node.hash, leftPart.leaves + rightPart.leaves)
             }
+            let result = try walk(0, top)
+            if let expecting, result.hash != expecting { throw corrupt(top, "hash differs from the parent's record") }
+            return result
         }
-        let (root, leaves) = try walk(.root, expecting: nil)
+        let (root, leaves) = try walkPage(.root, expecting: nil) ?? (StateTree.emptyRoot, 0)
         var stored = 0
-        try store.scan(.stateTree, from: [], prefix: []) { _, _ in
+        var binaryLayout = false
+        try store.scan(.stateTree, from: [], prefix: []) { key, _ in
             stored += 1
-            return true
+            if key.first != StoredPage.keyTag { binaryLayout = true }
+            return !binaryLayout
         }
-        guard stored == nodeCount else {
+        guard !binaryLayout else {
             throw StateTreeError.corruptNode(
                 position: "",
-                reason: "column family holds \(stored) nodes but the tree has \(nodeCount)"
+                reason: "column family holds nodes of the binary layout of store format 2, which this code does not read (ADR 0023)"
+            )
+        }
+        guard stored == pageCount else {
+            throw StateTreeError.corruptNode(
+                position: "",
+                reason: "column family holds \(stored) pages but the tree has \(pageCount)"
             )
         }
         return (root, leaves, nodeCount)
     }
+}
 
-    // MARK: - Reading nodes
+/// The pages one operation (a lookup, a proof, an update) has read, by the position of their
+/// top. A page is read from the cache or the store once per operation, checked whole when read
+/// from the store (`StoredPage.init(decoding:at:)`), and its top's hash compared with what the
+/// parent records; a node inside a page read so then needs no hash of its own.
+struct PageReader {
+    let tree: StateTree
+    private(set) var pages: [NodePosition: StoredPage] = [:]
 
-    /// Reads and decodes the node at `position`; checks it sits where its content says and,
-    /// when `expecting` is given, that it hashes to it (and exists).
-    func readNode(at position: NodePosition, expecting: Hash? = nil) throws -> StoredNode? {
-        guard let bytes = try store.get(position.storageKey, in: .stateTree) else {
+    init(tree: StateTree) {
+        self.tree = tree
+    }
+
+    /// The node at `position`, whose parent records `expecting` (nil: the root, which may be
+    /// absent). Throws `corruptNode` if it is missing or does not match.
+    mutating func node(at position: NodePosition, expecting: Hash?) throws -> StoredNode? {
+        let top = position.pageTop
+        if position == top {
+            guard let page = try page(at: top, expecting: expecting) else { return nil }
+            return page.top
+        }
+        if let page = pages[top] {
+            // Entered through its top, whose hash was checked: every node matches its parent.
+            guard let node = page.nodes[position.slotInPage] else { throw corrupt(position, "missing node") }
+            return node
+        }
+        // Not entered through its top (no caller of this file does so): check the node itself.
+        guard let page = try page(at: top, expecting: nil), let node = page.nodes[position.slotInPage] else {
             if expecting != nil { throw corrupt(position, "missing node") }
             return nil
-        }
-        guard let node = StoredNode(decoding: bytes) else { throw corrupt(position, "malformed node") }
-        switch node {
-        case .leaf(let key, _):
-            guard position.contains(key) else { throw corrupt(position, "leaf outside its key's path") }
-        case .internal:
-            guard position.depth < StateTree.maxDepth else { throw corrupt(position, "internal node too deep") }
         }
         if let expecting, node.hash != expecting { throw corrupt(position, "hash differs from the parent's record") }
         return node
     }
 
-    /// Reads the node at `position`, which its parent records as `expecting`: from the cache
-    /// when it holds that node there, else from the store (checked, then kept in the cache).
-    func readChild(at position: NodePosition, expecting: Hash) throws -> StoredNode {
-        if let node = cache?.node(at: position, hash: expecting) { return node }
-        guard let node = try readNode(at: position, expecting: expecting) else { throw corrupt(position, "missing node") }
-        cache?.remember(node, hash: expecting, at: position)
+    /// The node at `position`, which its parent records as `expecting`.
+    mutating func child(at position: NodePosition, expecting: Hash) throws -> StoredNode {
+        guard let node = try node(at: position, expecting: expecting) else { throw corrupt(position, "missing node") }
         return node
+    }
+
+    /// The page whose top is `top`, as read (and kept) by this operation.
+    mutating func page(at top: NodePosition, expecting: Hash?) throws -> StoredPage? {
+        if let page = pages[top] { return page }
+        if let expecting, let page = tree.cache?.page(at: top, hash: expecting) {
+            pages[top] = page
+            return page
+        }
+        guard let bytes = try tree.store.get(top.pageStorageKey, in: .stateTree) else {
+            if expecting != nil { throw corrupt(top, "missing page") }
+            return nil
+        }
+        let page = try StoredPage(decoding: bytes, at: top)
+        let topHash = page.top!.hash
+        if let expecting, topHash != expecting { throw corrupt(top, "hash differs from the parent's record") }
+        tree.cache?.remember(page, topHash: topHash, at: top)
+        pages[top] = page
+        return page
+    }
+
+    /// The page at `top` as stored before this operation's writes: read here if this operation
+    /// has not read it yet (nil when there is none).
+    mutating func storedPage(at top: NodePosition) throws -> StoredPage? {
+        try page(at: top, expecting: nil)
     }
 }
 
@@ -191,16 +255,19 @@ enum Subtree {
     case untouched(Hash)
 }
 
-/// One `update` call: the nodes it read and the nodes it places, by storage key.
+/// One `update` call: the pages it read, the nodes it read and the nodes it places, by
+/// position.
 struct Updater {
     let tree: StateTree
-    /// Encoded nodes read from the store that the update may move or delete.
-    var old: [[UInt8]: [UInt8]] = [:]
-    /// Encoded nodes of the new tree on the touched paths.
-    var new: [[UInt8]: [UInt8]] = [:]
+    var reader: PageReader
+    /// Nodes read that the update may move or delete.
+    var old: [NodePosition: StoredNode] = [:]
+    /// Nodes of the new tree on the touched paths.
+    var new: [NodePosition: StoredNode] = [:]
 
     init(tree: StateTree) {
         self.tree = tree
+        self.reader = PageReader(tree: tree)
     }
 
     /// The subtree at `position`, whose stored node is `existing`, after `updates` (sorted,
@@ -241,8 +308,8 @@ struct Updater {
         if updates.isEmpty { return hash == .zero ? .empty : .untouched(hash) }
         var existing: StoredNode?
         if hash != .zero {
-            let node = try tree.readChild(at: position, expecting: hash)
-            old[position.storageKey] = node.encoded
+            let node = try reader.child(at: position, expecting: hash)
+            old[position] = node
             existing = node
         }
         return try visit(at: position, existing: existing, updates: updates)
@@ -289,20 +356,18 @@ struct Updater {
             return .leaf(key: key, valueHash: valueHash)
         default:
             let node = StoredNode.internal(left: place(left, at: position.child(0)), right: place(right, at: position.child(1)))
-            let hash = node.hash
-            new[position.storageKey] = node.encoded
-            tree.cache?.remember(node, hash: hash, at: position)
-            return .node(hash)
+            new[position] = node
+            return .node(node.hash)
         }
     }
 
     /// Reads an untouched subtree whose sibling became empty: a leaf moves up (its old place
     /// is deleted), an internal node stays.
     mutating func resolve(_ position: NodePosition, hash: Hash) throws -> Subtree {
-        let node = try tree.readChild(at: position, expecting: hash)
+        let node = try reader.child(at: position, expecting: hash)
         switch node {
         case .leaf(let key, let valueHash):
-            old[position.storageKey] = node.encoded
+            old[position] = node
             return .leaf(key: key, valueHash: valueHash)
         case .internal:
             return .node(hash)
@@ -317,29 +382,41 @@ struct Updater {
             return StateTree.emptyRoot
         case .leaf(let key, let valueHash):
             let node = StoredNode.leaf(key: key, valueHash: valueHash)
-            let hash = node.hash
-            new[position.storageKey] = node.encoded
-            tree.cache?.remember(node, hash: hash, at: position)
-            return hash
+            new[position] = node
+            return node.hash
         case .node(let hash), .untouched(let hash):
             return hash
         }
     }
 
-    /// The writes: a put for each new or changed node, a delete for each node read that is
-    /// no longer part of the tree, sorted by storage key.
-    func batch() -> WriteBatch {
-        var changes: [(key: [UInt8], value: [UInt8]?)] = []
-        for (key, value) in new where old[key] != value { changes.append((key, value)) }
-        for key in old.keys where new[key] == nil { changes.append((key, nil)) }
-        changes.sort { $0.key.lexicographicallyPrecedes($1.key) }
+    /// The writes: the pages holding a new or removed node, each rewritten whole (a put), or
+    /// deleted when no node is left in it, sorted by storage key; a page whose nodes did not
+    /// change is not written. The pages written are kept in the cache (ADR 0013: a page of an
+    /// update never written is simply not found there again).
+    mutating func batch() throws -> WriteBatch {
+        var edited: [NodePosition: StoredPage] = [:]
+        func edit(_ position: NodePosition, _ node: StoredNode?) throws {
+            let top = position.pageTop
+            var page = try edited[top] ?? reader.storedPage(at: top) ?? StoredPage()
+            page.nodes[position.slotInPage] = node
+            edited[top] = page
+        }
+        for position in old.keys where new[position] == nil { try edit(position, nil) }
+        for (position, node) in new { try edit(position, node) }
         var batch = WriteBatch()
-        for change in changes {
-            if let value = change.value {
-                batch.put(value, for: change.key, in: .stateTree)
-            } else {
-                batch.delete(change.key, in: .stateTree)
+        for (top, page) in edited.sorted(by: { $0.key.pageStorageKey.lexicographicallyPrecedes($1.key.pageStorageKey) }) {
+            let before = try reader.storedPage(at: top)
+            if page.isEmpty {
+                if before != nil { batch.delete(top.pageStorageKey, in: .stateTree) }
+                continue
             }
+            guard let topNode = page.top else {
+                // The update never leaves nodes under an empty position: a bug, not bad data.
+                preconditionFailure("state tree update left page \(top.pageStorageKey.hexString) without its top node")
+            }
+            guard page != before else { continue }
+            batch.put(page.encoded, for: top.pageStorageKey, in: .stateTree)
+            tree.cache?.remember(page, topHash: topNode.hash, at: top)
         }
         return batch
     }

@@ -1,80 +1,92 @@
 import KizunaCore
 import Synchronization
 
-/// The upper levels of the state tree kept in memory (ADR 0013): for every position above
-/// depth `levels`, the last node seen there — read from the store, or made by an `update` —
-/// with its hash.
+/// The upper levels of the state tree kept in memory (ADR 0013, pages since ADR 0023): for
+/// every page whose top is above depth `levels`, the last version of it seen — read from the
+/// store, or written by an `update` — with the hash of its top node.
 ///
-/// A lookup names the position *and* the hash its parent records, and hits only when both
-/// match. So the cache never has to be told what was committed: a node of an update whose
-/// batch was never written (a proposal that lost its round) or of another store simply
-/// misses, and the node is read from the store again (and replaces the entry). Nothing in
-/// it can change a root, a proof or a batch; it only saves the store read and the hash that
-/// checks it.
+/// A lookup names the page *and* the hash its parent records for the page's top, and hits only
+/// when both match. So the cache never has to be told what was committed: a page of an update
+/// whose batch was never written (a proposal that lost its round) or of another store simply
+/// misses, and the page is read from the store again (and replaces the entry). A page matching
+/// its top's hash holds exactly that subtree's nodes (each node of a page hashes to its
+/// parent's record), so nothing in the cache can change a root, a proof or a batch; it only
+/// saves the store read and the hashes that check it.
 ///
-/// Memory is bounded by the number of positions, `2^levels − 1` (65,535 for the default
-/// 16 levels: about 15 MiB when every slot holds a node), however large the state grows.
-/// At a million keys the tree is ≈ 21 levels deep, so the 16 kept in memory leave ≈ 5 store
-/// reads per touched key instead of ≈ 21.
+/// Memory is bounded by the number of pages above depth `levels`: 1 + 16 + 256 + … pages, 69,905
+/// for the default 20 levels (≈ 70 MiB when every page is full; at a million residents ≈ 7
+/// million keys the pages near depth 20 hold a few nodes each), however large the state grows.
 ///
 /// Thread-safe: a lock held only for one slot's read or write.
 public final class StateTreeCache: Sendable {
-    /// Positions at depths `0 ..< levels` are kept.
+    /// Pages whose top is at a depth `0 ..< levels` are kept (whole pages: a page whose top is
+    /// above `levels` is kept even where it reaches below).
     public let levels: Int
 
-    /// Default depth bound: 2^16 − 1 positions.
+    /// Default depth bound when a caller does not name one (tools and tests).
     public static let levelsDefault = 16
-    /// The largest accepted bound (2^24 − 1 positions, about 4 GiB when full).
+    /// The largest accepted bound.
     public static let levelsMax = 24
 
     struct Entry: Sendable {
-        let hash: Hash
-        let node: StoredNode
+        let topHash: Hash
+        let page: StoredPage
     }
 
     private let slots: Mutex<[Entry?]>
     private let hitCount = Atomic<Int>(0)
     private let missCount = Atomic<Int>(0)
 
-    /// - Parameter levels: keep the positions of depth `0 ..< levels` (0 keeps nothing);
-    ///   at most `levelsMax`.
+    /// - Parameter levels: keep the pages whose top is at depth `0 ..< levels` (0 keeps
+    ///   nothing); at most `levelsMax`.
     public init(levels: Int = StateTreeCache.levelsDefault) {
         precondition((0...StateTreeCache.levelsMax).contains(levels), "a state-tree cache of \(levels) levels (0 ... \(StateTreeCache.levelsMax))")
         self.levels = levels
-        slots = Mutex([Entry?](repeating: nil, count: (1 << levels) - 1))
+        slots = Mutex([Entry?](repeating: nil, count: StateTreeCache.slotCount(levels: levels)))
     }
 
-    /// Lookups that found the node, and lookups of a kept position that did not (the node
-    /// was then read from the store). Positions below `levels` are not counted.
+    /// Lookups that found the page, and lookups of a kept page that did not (it was then
+    /// read from the store). Pages below `levels` are not counted.
     public var hits: Int { hitCount.load(ordering: .relaxed) }
     public var misses: Int { missCount.load(ordering: .relaxed) }
 
-    /// The node at `position` if the cache holds it with hash `hash`.
-    func node(at position: NodePosition, hash: Hash) -> StoredNode? {
-        guard let slot = slot(of: position) else { return nil }
+    /// The page whose top is `top` if the cache holds it with top hash `hash`.
+    func page(at top: NodePosition, hash: Hash) -> StoredPage? {
+        guard let slot = slot(of: top) else { return nil }
         let entry = slots.withLock { $0[slot] }
-        if let entry, entry.hash == hash {
+        if let entry, entry.topHash == hash {
             hitCount.add(1, ordering: .relaxed)
-            return entry.node
+            return entry.page
         }
         missCount.add(1, ordering: .relaxed)
         return nil
     }
 
-    /// Keeps `node` (whose hash is `hash`) as the node at `position`, if the position is kept.
-    func remember(_ node: StoredNode, hash: Hash, at position: NodePosition) {
-        guard let slot = slot(of: position) else { return }
-        slots.withLock { $0[slot] = Entry(hash: hash, node: node) }
+    /// Keeps `page` (whose top node hashes to `topHash`) as the page at `top`, if kept.
+    func remember(_ page: StoredPage, topHash: Hash, at top: NodePosition) {
+        guard let slot = slot(of: top) else { return }
+        slots.withLock { $0[slot] = Entry(topHash: topHash, page: page) }
     }
 
-    /// Heap order: depth `d`, path value `p` (the `d` path bits as an integer) is slot
-    /// `2^d − 1 + p`; nil below the kept levels.
-    private func slot(of position: NodePosition) -> Int? {
-        let depth = position.depth
+    /// Pages above depth `levels`: 16^0 + 16^1 + … for the page depths 0, 4, 8, … below it.
+    static func slotCount(levels: Int) -> Int {
+        var count = 0
+        var depth = 0
+        while depth < levels {
+            count += 1 << depth
+            depth += StateTree.pageLevels
+        }
+        return count
+    }
+
+    /// Heap order by page depth: the page at depth `d` with path value `p` (its `d` prefix bits
+    /// as an integer) is slot `slotCount(levels: d) + p`; nil for pages not kept.
+    private func slot(of top: NodePosition) -> Int? {
+        let depth = top.depth
         guard depth < levels else { return nil }
         var value = 0
-        for byte in position.prefix { value = value << 8 | Int(byte) }
-        value >>= position.prefix.count * 8 - depth
-        return (1 << depth) - 1 + value
+        for byte in top.prefix { value = value << 8 | Int(byte) }
+        value >>= top.prefix.count * 8 - depth
+        return StateTreeCache.slotCount(levels: depth) + value
     }
 }

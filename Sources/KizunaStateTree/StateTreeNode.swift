@@ -55,9 +55,11 @@ extension Hash {
     }
 }
 
-/// A place in the tree: the first `depth` bits of every key below it. Its storage key is
+/// A place in the tree: the first `depth` bits of every key below it. Its `storageKey`,
+/// which names it in errors (and was a node's key in the binary layout of store format 2), is
 /// `depth` as two bytes big-endian followed by the prefix bits packed most significant bit
-/// first into `ceil(depth / 8)` bytes, unused low bits zero.
+/// first into `ceil(depth / 8)` bytes, unused low bits zero. Nodes are stored in pages
+/// (`StoredPage`, keyed by `pageStorageKey` of the page's top).
 struct NodePosition: Hashable, Sendable {
     let depth: Int
     /// `ceil(depth / 8)` bytes; bits past `depth` are zero.
@@ -87,7 +89,7 @@ struct NodePosition: Hashable, Sendable {
     }
 }
 
-/// A node as stored in column family `.stateTree` (65 bytes):
+/// A node as stored in a page (65 bytes; `StoredPage`):
 /// - internal: `0x01 ‖ leftHash ‖ rightHash`, at least one of them non-zero;
 /// - leaf: `0x02 ‖ keyHash ‖ valueHash`.
 enum StoredNode: Equatable, Sendable {
@@ -108,16 +110,7 @@ enum StoredNode: Equatable, Sendable {
     var encoded: [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(StoredNode.encodedCount)
-        switch self {
-        case .internal(let left, let right):
-            bytes.append(StoredNode.internalTag)
-            bytes.append(contentsOf: left.bytes)
-            bytes.append(contentsOf: right.bytes)
-        case .leaf(let key, let valueHash):
-            bytes.append(StoredNode.leafTag)
-            bytes.append(contentsOf: key.bytes)
-            bytes.append(contentsOf: valueHash.bytes)
-        }
+        append(to: &bytes)
         return bytes
     }
 

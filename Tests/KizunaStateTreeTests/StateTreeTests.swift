@@ -27,7 +27,8 @@ import Testing
         let (root, batch) = try tree.update([(key, value)])
         #expect(root == StateTree.leafHash(key: key, valueHash: value))
         #expect(root == StateTree.computeRoot(of: [key: value]))
-        #expect(batch.operations == [.put(family: .stateTree, key: [0, 0], value: [0x02] + key.bytes + value.bytes)])
+        // One page at the root (key 0x50 ‖ depth 0) holding one node in slot 0 (ADR 0023).
+        #expect(batch.operations == [.put(family: .stateTree, key: [0x50, 0, 0], value: [0x00, 0x01, 0x02] + key.bytes + value.bytes)])
         try tree.store.write(batch, sync: false)
         #expect(try tree.root() == root)
         #expect(try tree.valueHash(for: key) == value)
@@ -38,7 +39,7 @@ import Testing
         // Deleting it empties the tree and the store.
         let (emptied, deletes) = try tree.update([(key, nil)])
         #expect(emptied == .zero)
-        #expect(deletes.operations == [.delete(family: .stateTree, key: [0, 0])])
+        #expect(deletes.operations == [.delete(family: .stateTree, key: [0x50, 0, 0])])
         try tree.store.write(deletes, sync: false)
         #expect(try tree.root() == .zero)
     }
@@ -81,7 +82,7 @@ import Testing
         // Deleting one collapses the chain: the other leaf moves back to the root.
         let collapsed = try apply(tree, [(second, nil)])
         #expect(collapsed == StateTree.leafHash(key: first, valueHash: value))
-        #expect(store.allEntries(in: .stateTree).map(\.key) == [[0, 0]])
+        #expect(store.allEntries(in: .stateTree).map(\.key) == [[0x50, 0, 0]])
     }
 
     @Test func keysDifferingOnlyInTheLastBitReachTheMaximumDepth() throws {
@@ -296,21 +297,25 @@ import Testing
         let tree = StateTree(store: store)
         let entries = randomEntries(50, &random)
         try apply(tree, inserts(entries))
-        // Flip a byte of some leaf's value.
-        let nodes = store.allEntries(in: .stateTree)
-        let leaf = try #require(nodes.last { $0.value.first == 0x02 })
-        var tampered = leaf.value
-        tampered[64] ^= 0x01
+        // Flip a byte of some leaf's value, inside its page (ADR 0023: 2 bytes of slot map,
+        // then 65 bytes a node).
+        let pages = store.allEntries(in: .stateTree)
+        let page = try #require(pages.last { page in
+            stride(from: 2, to: page.value.count, by: 65).contains { page.value[$0] == 0x02 }
+        })
+        let leafOffset = try #require(Array(stride(from: 2, to: page.value.count, by: 65)).last { page.value[$0] == 0x02 })
+        var tampered = page.value
+        tampered[leafOffset + 64] ^= 0x01
         var batch = WriteBatch()
-        batch.put(tampered, for: leaf.key, in: .stateTree)
+        batch.put(tampered, for: page.key, in: .stateTree)
         try store.write(batch, sync: false)
-        let leafKey = Hash(leaf.value[1..<33])!
+        let leafKey = Hash(page.value[(leafOffset + 1)..<(leafOffset + 33)])!
         #expect(throws: StateTreeError.self) { try tree.proof(for: leafKey) }
         #expect(throws: StateTreeError.self) { try tree.update([(leafKey, nil)]) }
         #expect(throws: StateTreeError.self) { try tree.verifyStoredTree() }
-        // A malformed node.
+        // A malformed root page: a node of an unknown kind.
         var malformed = WriteBatch()
-        malformed.put([0x07] + [UInt8](repeating: 1, count: 64), for: [0, 0], in: .stateTree)
+        malformed.put([0x00, 0x01, 0x07] + [UInt8](repeating: 1, count: 64), for: [0x50, 0, 0], in: .stateTree)
         try store.write(malformed, sync: false)
         #expect(throws: StateTreeError.self) { try tree.root() }
     }
