@@ -397,17 +397,20 @@ struct Updater {
         var edited: [NodePosition: StoredPage] = [:]
         func edit(_ position: NodePosition, _ node: StoredNode?) throws {
             let top = position.pageTop
-            var page = try edited[top] ?? reader.storedPage(at: top) ?? StoredPage()
-            page.nodes[position.slotInPage] = node
-            edited[top] = page
+            if edited[top] == nil { edited[top] = try reader.storedPage(at: top) ?? StoredPage() }
+            // In place: the page's slots are copied once, at its first edit, not at every one.
+            edited[top]!.nodes[position.slotInPage] = node
         }
         for position in old.keys where new[position] == nil { try edit(position, nil) }
         for (position, node) in new { try edit(position, node) }
+        // Keys made once, not in every comparison of the sort.
+        let pages = edited.map { (key: $0.key.pageStorageKey, top: $0.key, page: $0.value) }
+            .sorted { $0.key.lexicographicallyPrecedes($1.key) }
         var batch = WriteBatch()
-        for (top, page) in edited.sorted(by: { $0.key.pageStorageKey.lexicographicallyPrecedes($1.key.pageStorageKey) }) {
+        for (key, top, page) in pages {
             let before = try reader.storedPage(at: top)
             if page.isEmpty {
-                if before != nil { batch.delete(top.pageStorageKey, in: .stateTree) }
+                if before != nil { batch.delete(key, in: .stateTree) }
                 continue
             }
             guard let topNode = page.top else {
@@ -415,7 +418,7 @@ struct Updater {
                 preconditionFailure("state tree update left page \(top.pageStorageKey.hexString) without its top node")
             }
             guard page != before else { continue }
-            batch.put(page.encoded, for: top.pageStorageKey, in: .stateTree)
+            batch.put(page.encoded, for: key, in: .stateTree)
             tree.cache?.remember(page, topHash: topNode.hash, at: top)
         }
         return batch

@@ -84,9 +84,8 @@ public final class StateTreeCache: Sendable {
     private func slot(of top: NodePosition) -> Int? {
         let depth = top.depth
         guard depth < levels else { return nil }
-        var value = 0
-        for byte in top.prefix { value = value << 8 | Int(byte) }
-        value >>= top.prefix.count * 8 - depth
+        // depth < levels ≤ 24: the whole path is in the first word.
+        let value = depth == 0 ? 0 : Int(truncatingIfNeeded: top.words.0 >> UInt64(64 - depth))
         return StateTreeCache.slotCount(levels: depth) + value
     }
 }

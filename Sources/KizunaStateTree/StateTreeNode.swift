@@ -60,32 +60,122 @@ extension Hash {
 /// `depth` as two bytes big-endian followed by the prefix bits packed most significant bit
 /// first into `ceil(depth / 8)` bytes, unused low bits zero. Nodes are stored in pages
 /// (`StoredPage`, keyed by `pageStorageKey` of the page's top).
+///
+/// The path is held inline in four words (bits past `depth` zero), so moving down the tree,
+/// comparing and hashing positions allocate nothing: the tree visits one position per level
+/// of every touched key.
 struct NodePosition: Hashable, Sendable {
     let depth: Int
-    /// `ceil(depth / 8)` bytes; bits past `depth` are zero.
-    let prefix: [UInt8]
+    /// Path bits 0 ..< 256, most significant bit of `words.0` first.
+    let words: (UInt64, UInt64, UInt64, UInt64)
 
-    static let root = NodePosition(depth: 0, prefix: [])
+    static let root = NodePosition(depth: 0, words: (0, 0, 0, 0))
+
+    init(depth: Int, words: (UInt64, UInt64, UInt64, UInt64)) {
+        self.depth = depth
+        self.words = words
+    }
+
+    static func == (lhs: NodePosition, rhs: NodePosition) -> Bool {
+        lhs.depth == rhs.depth && lhs.words.0 == rhs.words.0 && lhs.words.1 == rhs.words.1
+            && lhs.words.2 == rhs.words.2 && lhs.words.3 == rhs.words.3
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(depth)
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
+    }
+
+    /// Word `index` (0 ... 3) of the path.
+    @inline(__always)
+    func word(_ index: Int) -> UInt64 {
+        switch index {
+        case 0: words.0
+        case 1: words.1
+        case 2: words.2
+        default: words.3
+        }
+    }
+
+    /// Bit `index` of the path (`index < depth`).
+    @inline(__always)
+    func bit(_ index: Int) -> Int {
+        Int(truncatingIfNeeded: word(index >> 6) >> UInt64(63 - (index & 63))) & 1
+    }
 
     func child(_ bit: Int) -> NodePosition {
-        var bytes = prefix
-        if depth & 7 == 0 { bytes.append(0) }
-        if bit == 1 { bytes[depth >> 3] |= 0x80 >> UInt8(depth & 7) }
-        return NodePosition(depth: depth + 1, prefix: bytes)
+        guard bit == 1 else { return NodePosition(depth: depth + 1, words: words) }
+        let mask = UInt64(1) << UInt64(63 - (depth & 63))
+        var words = self.words
+        switch depth >> 6 {
+        case 0: words.0 |= mask
+        case 1: words.1 |= mask
+        case 2: words.2 |= mask
+        default: words.3 |= mask
+        }
+        return NodePosition(depth: depth + 1, words: words)
+    }
+
+    /// This position cut to its first `newDepth` bits (`newDepth <= depth`).
+    func truncated(to newDepth: Int) -> NodePosition {
+        func keep(_ word: UInt64, from start: Int) -> UInt64 {
+            let bits = newDepth - start
+            if bits <= 0 { return 0 }
+            if bits >= 64 { return word }
+            return word & ~(UInt64.max >> UInt64(bits))
+        }
+        return NodePosition(depth: newDepth, words: (keep(words.0, from: 0), keep(words.1, from: 64), keep(words.2, from: 128), keep(words.3, from: 192)))
+    }
+
+    /// The path bits packed most significant bit first into `ceil(depth / 8)` bytes.
+    var prefix: [UInt8] {
+        let count = (depth + 7) >> 3
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count)
+        for index in 0..<count {
+            bytes.append(UInt8(truncatingIfNeeded: word(index >> 3) >> UInt64(56 - (index & 7) * 8)))
+        }
+        return bytes
     }
 
     var storageKey: [UInt8] {
         [UInt8(truncatingIfNeeded: depth >> 8), UInt8(truncatingIfNeeded: depth)] + prefix
     }
 
-    /// Whether `key` starts with this position's prefix bits.
+    /// Whether `key` starts with this position's path bits.
     func contains(_ key: Hash) -> Bool {
-        let whole = depth >> 3
-        for index in 0..<whole where key.bytes[index] != prefix[index] { return false }
-        let rest = depth & 7
-        if rest == 0 { return true }
-        let mask = UInt8(0xff) << UInt8(8 - rest)
-        return key.bytes[whole] & mask == prefix[whole]
+        let keyWords = key.words
+        for index in 0..<4 {
+            let start = index * 64
+            let bits = depth - start
+            if bits <= 0 { return true }
+            let mask = bits >= 64 ? UInt64.max : ~(UInt64.max >> UInt64(bits))
+            let keyWord: UInt64 = switch index {
+            case 0: keyWords.0
+            case 1: keyWords.1
+            case 2: keyWords.2
+            default: keyWords.3
+            }
+            if keyWord & mask != word(index) { return false }
+        }
+        return true
+    }
+}
+
+extension Hash {
+    /// The hash as four big-endian words, for comparing with a `NodePosition`'s path.
+    var words: (UInt64, UInt64, UInt64, UInt64) {
+        bytes.withUnsafeBufferPointer { buffer in
+            func word(_ offset: Int) -> UInt64 {
+                var value: UInt64 = 0
+                for index in offset..<(offset + 8) { value = value << 8 | UInt64(buffer[index]) }
+                return value
+            }
+            return (word(0), word(8), word(16), word(24))
+        }
     }
 }
 

@@ -17,11 +17,7 @@ extension NodePosition {
     /// multiple of `StateTree.pageLevels` bits.
     var pageTop: NodePosition {
         let topDepth = depth - depth % StateTree.pageLevels
-        if topDepth == depth { return self }
-        var bytes = Array(prefix[0..<((topDepth + 7) >> 3)])
-        let rest = topDepth & 7
-        if rest != 0 { bytes[bytes.count - 1] &= UInt8(0xff) << UInt8(8 - rest) }
-        return NodePosition(depth: topDepth, prefix: bytes)
+        return topDepth == depth ? self : truncated(to: topDepth)
     }
 
     var isPageTop: Bool { depth % StateTree.pageLevels == 0 }
@@ -32,7 +28,7 @@ extension NodePosition {
         let relative = depth % StateTree.pageLevels
         var path = 0
         for index in (depth - relative)..<depth {
-            path = path << 1 | Int(prefix[index >> 3] >> UInt8(7 - (index & 7))) & 1
+            path = path << 1 | bit(index)
         }
         return (1 << relative) - 1 + path
     }
