@@ -44,7 +44,7 @@ public struct Encoder: Sendable {
 
     public mutating func encode(_ value: String) { encodeBytes(Array(value.utf8)) }
 
-    public mutating func encode(_ value: Hash) { encodeFixed(value.bytes) }
+    public mutating func encode(_ value: Hash) { value.withUnsafeBytes { bytes.append(contentsOf: $0) } }
 
     public mutating func encode<T: CanonicalEncodable>(_ value: T) { value.encode(to: &self) }
 

@@ -14,12 +14,12 @@ extension StateTree {
 
     /// `SHA-256("KIZUNA/STATELEAF/V1\0" ‖ keyHash ‖ valueHash)`.
     public static func leafHash(key: Hash, valueHash: Hash) -> Hash {
-        Hash.tagged(.stateLeaf, key.bytes, valueHash.bytes)
+        Hash.tagged(.stateLeaf, key, valueHash)
     }
 
     /// `SHA-256("KIZUNA/STATENODE/V1\0" ‖ left ‖ right)`.
     public static func nodeHash(left: Hash, right: Hash) -> Hash {
-        Hash.tagged(.stateNode, left.bytes, right.bytes)
+        Hash.tagged(.stateNode, left, right)
     }
 }
 
@@ -51,7 +51,13 @@ extension Hash {
     /// Bit `index` of the hash, most significant bit of byte 0 first: 0 means "left".
     @inline(__always)
     func bit(_ index: Int) -> Int {
-        Int(bytes[index >> 3] >> UInt8(7 - (index & 7))) & 1
+        let word: UInt64 = switch index >> 6 {
+        case 0: words.0
+        case 1: words.1
+        case 2: words.2
+        default: words.3
+        }
+        return Int(truncatingIfNeeded: word >> UInt64(63 - (index & 63))) & 1
     }
 }
 
@@ -165,20 +171,6 @@ struct NodePosition: Hashable, Sendable {
     }
 }
 
-extension Hash {
-    /// The hash as four big-endian words, for comparing with a `NodePosition`'s path.
-    var words: (UInt64, UInt64, UInt64, UInt64) {
-        bytes.withUnsafeBufferPointer { buffer in
-            func word(_ offset: Int) -> UInt64 {
-                var value: UInt64 = 0
-                for index in offset..<(offset + 8) { value = value << 8 | UInt64(buffer[index]) }
-                return value
-            }
-            return (word(0), word(8), word(16), word(24))
-        }
-    }
-}
-
 /// A node as stored in a page (65 bytes; `StoredPage`):
 /// - internal: `0x01 ‖ leftHash ‖ rightHash`, at least one of them non-zero;
 /// - leaf: `0x02 ‖ keyHash ‖ valueHash`.
@@ -205,12 +197,13 @@ enum StoredNode: Equatable, Sendable {
     }
 
     /// Decodes a stored node; nil if the bytes are not exactly one well-formed node.
-    init?(decoding bytes: [UInt8]) {
-        guard bytes.count == StoredNode.encodedCount,
-              let first = Hash(bytes[1..<33]),
-              let second = Hash(bytes[33..<65])
-        else { return nil }
-        switch bytes[0] {
+    init?(decoding bytes: ArraySlice<UInt8>) {
+        guard bytes.count == StoredNode.encodedCount else { return nil }
+        let start = bytes.startIndex
+        let (first, second) = bytes.withUnsafeBytes { raw in
+            (Hash(raw: UnsafeRawBufferPointer(rebasing: raw[1..<33])), Hash(raw: UnsafeRawBufferPointer(rebasing: raw[33..<65])))
+        }
+        switch bytes[start] {
         case StoredNode.internalTag:
             guard first != .zero || second != .zero else { return nil }
             self = .internal(left: first, right: second)

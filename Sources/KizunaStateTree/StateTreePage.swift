@@ -93,7 +93,7 @@ struct StoredPage: Equatable, Sendable {
         self.init()
         var offset = 2
         for slot in 0..<StateTree.pageSlots where present & (1 << UInt16(slot)) != 0 {
-            guard let node = StoredNode(decoding: Array(bytes[offset..<(offset + StoredNode.encodedCount)])) else {
+            guard let node = StoredNode(decoding: bytes[offset..<(offset + StoredNode.encodedCount)]) else {
                 throw corrupt(top, "malformed node in slot \(slot)")
             }
             nodes[slot] = node
@@ -136,12 +136,12 @@ extension StoredNode {
         switch self {
         case .internal(let left, let right):
             bytes.append(StoredNode.internalTag)
-            bytes.append(contentsOf: left.bytes)
-            bytes.append(contentsOf: right.bytes)
+            left.withUnsafeBytes { bytes.append(contentsOf: $0) }
+            right.withUnsafeBytes { bytes.append(contentsOf: $0) }
         case .leaf(let key, let valueHash):
             bytes.append(StoredNode.leafTag)
-            bytes.append(contentsOf: key.bytes)
-            bytes.append(contentsOf: valueHash.bytes)
+            key.withUnsafeBytes { bytes.append(contentsOf: $0) }
+            valueHash.withUnsafeBytes { bytes.append(contentsOf: $0) }
         }
     }
 }
