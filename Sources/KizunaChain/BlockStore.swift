@@ -90,6 +90,9 @@ public final class BlockStore: Sendable {
                 guard let version = try store.get(MetaKey.formatVersion, in: .meta).map({ try Self.decodeUInt32($0) }) else {
                     throw ChainError(.corruptState, "the store format version is missing from the meta column family")
                 }
+                if version < BlockStore.formatVersion && version >= 1 && store.isReadOnly {
+                    throw ChainError(.unsupportedFormat, "the data folder has store format version \(version), which this kizuna migrates to version \(BlockStore.formatVersion) when it opens the folder for writing, but it is open read-only here: start the node on it once with this release (it migrates on start, ADR 0023), or use the kizuna release that wrote it")
+                }
                 switch version {
                 case BlockStore.formatVersion:
                     break

@@ -72,6 +72,15 @@ public protocol KeyValueStore: AnyObject, Sendable {
         prefix: [UInt8],
         _ body: (_ key: [UInt8], _ value: [UInt8]) throws -> Bool
     ) throws
+
+    /// True when the store refuses every write (a RocksDB store opened read-only, as an
+    /// auditor's tools open a node's folder): a caller that would have to write first — a
+    /// store-format migration — says so instead of failing on the write.
+    var isReadOnly: Bool { get }
+}
+
+extension KeyValueStore {
+    public var isReadOnly: Bool { false }
 }
 
 extension KeyValueStore {

@@ -72,6 +72,34 @@ struct TreePageMigrationTests {
         #expect(snapshot(old) == snapshot(original))
     }
 
+    /// A store that reports itself read-only, as `kizuna audit --data` and `kizuna verify`
+    /// open a node's folder.
+    final class ReadOnlyStore: KeyValueStore, @unchecked Sendable {
+        let base: MemoryStore
+        init(base: MemoryStore) { self.base = base }
+        var isReadOnly: Bool { true }
+        func get(_ key: [UInt8], in family: ColumnFamily) throws(StorageError) -> [UInt8]? { try base.get(key, in: family) }
+        func write(_ batch: WriteBatch, sync: Bool) throws(StorageError) { throw StorageError(.writeFailed, "read-only") }
+        func scan(_ family: ColumnFamily, from start: [UInt8], prefix: [UInt8], _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
+            try base.scan(family, from: start, prefix: prefix, body)
+        }
+    }
+
+    @Test("a version-2 store opened read-only is refused with what to do, not a failed write; a version-3 one opens")
+    func readOnlyVersionTwoIsRefusedClearly() throws {
+        let history = try RandomHistoryChain(seed: 26, blocks: 5)
+        let old = try Self.versionTwo(of: history.chain.store)
+        do {
+            _ = try BlockStore(store: ReadOnlyStore(base: old), genesis: history.chain.genesis)
+            Issue.record("a read-only version-2 store was opened")
+        } catch {
+            #expect(error.code == .unsupportedFormat)
+            #expect(error.message.contains("version 2") && error.message.contains("read-only") && error.message.contains("start the node"), "\(error)")
+        }
+        #expect(try StoreMigrationTests.formatVersion(old) == [0, 0, 0, 2])
+        _ = try BlockStore(store: ReadOnlyStore(base: history.chain.store), genesis: history.chain.genesis)
+    }
+
     @Test("a version-2 store whose state does not give the tip's root is refused, and stays version 2")
     func stateNotMatchingTheChainIsRefused() throws {
         let history = try RandomHistoryChain(seed: 25, blocks: 10)
