@@ -196,8 +196,8 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     /// Levels of the state tree kept in memory across blocks (ADR 0013, ADR 0022, ADR 0023):
     /// the pages whose top is at depth `0 ..< n` (pages hold four levels). 20 keeps nearly
     /// every node a block touches at 100,000 keys and leaves ≈ 1 page read per touched key at
-    /// a million. Memory: 24 bytes a page slot up front (1.7 MiB at 20) and ≈ 260 bytes a
-    /// kept node (≈ 50 MiB at 100,000 keys, ≈ 270 MiB at a million).
+    /// a million. Memory: 24 bytes a page slot up front (1.7 MiB at 20) and ≈ 1.1 KiB a kept
+    /// page (≈ 20 MiB at 100,000 keys, ≈ 80 MiB at a million residents).
     public var stateTreeCacheLevels: Int
     public var network: Network?
     /// The operator's metrics port (`[metrics] listen = "127.0.0.1:9464"`): `GET /metrics`

@@ -14,8 +14,8 @@ import Synchronization
 /// saves the store read and the hashes that check it.
 ///
 /// Memory is bounded by the number of pages above depth `levels`: 1 + 16 + 256 + … pages, 69,905
-/// for the default 20 levels (≈ 70 MiB when every page is full; at a million residents ≈ 7
-/// million keys the pages near depth 20 hold a few nodes each), however large the state grows.
+/// for a node's 20 levels (≈ 1.1 KiB a full page: ≈ 80 MiB when all are full, as at a million
+/// residents), however large the state grows.
 ///
 /// Thread-safe: a lock held only for one slot's read or write.
 public final class StateTreeCache: Sendable {
