@@ -95,21 +95,23 @@ public struct ChainAuditor {
         var lastHash = Hash.zero
         var lastRoot = try? replica.tip().stateRoot
         var lastTime = genesis.genesisTime
+        // The next windows are read and verified on another thread while this one replays.
+        let pipeline = tip >= 1 ? VerifiedWindowPipeline(source: source, chainId: chainId, heights: 1...tip, windowBlocks: verifyWindowBlocks) : nil
+        pipeline?.start()
+        defer { pipeline?.cancel() }
         while height <= tip {
-            // Read a window of blocks, verify all their signatures on all cores.
-            let windowEnd = min(tip, height + UInt64(verifyWindowBlocks) - 1)
-            var window: [(Block, CommitCertificate)] = []
-            for h in height...windowEnd {
-                do {
-                    window.append((try source.block(at: h), try source.certificate(at: h)))
-                } catch {
-                    throw Failure(height: h, check: "read", detail: "\(error)")
-                }
+            let window: VerifiedWindowPipeline.Window
+            switch pipeline?.next() {
+            case .window(let next):
+                window = next
+            case .readFailure(let failedHeight, let detail):
+                throw Failure(height: failedHeight, check: "read", detail: detail)
+            case nil:
+                throw Failure(height: height, check: "read", detail: "the reading of blocks stopped before block \(height)")
             }
-            let flat = window.flatMap { $0.0.transactions }
-            let results = Self.verifyAll(flat, chainId: chainId)
+            let results = window.verified
             var offset = 0
-            for (block, certificate) in window {
+            for (block, certificate) in window.blocks {
                 let h = block.height
                 let count = block.transactions.count
                 var verified: [VerifiedTransaction] = []

@@ -34,11 +34,11 @@ public final class MemoryStore: KeyValueStore {
         prefix: [UInt8],
         _ body: (_ key: [UInt8], _ value: [UInt8]) throws -> Bool
     ) throws {
-        // Copy the range first so `body` may call back into the store.
-        let snapshot = families.withLock { $0[family]!.entries(from: start) }
-        for (key, value) in snapshot {
-            if !prefix.isEmpty && !key.starts(with: prefix) { return }
-            if try !body(key, value) { return }
+        // A copy (its chunks shared, not copied) so that `body` may call back into the store.
+        let snapshot = families.withLock { $0[family]! }
+        try snapshot.forEach(from: start) { key, value in
+            if !prefix.isEmpty && !key.starts(with: prefix) { return false }
+            return try body(key, value)
         }
     }
 
@@ -48,50 +48,114 @@ public final class MemoryStore: KeyValueStore {
     }
 }
 
-/// A sorted array map keyed by bytes in unsigned lexicographic order.
+/// A map keyed by bytes in unsigned lexicographic order, held as sorted chunks of at most
+/// `chunkEntriesMax` entries: an insert or a delete moves the entries of one chunk, not every
+/// entry behind the key (as one sorted array did: an audit's in-memory replica of a million
+/// transactions spent half its time moving array elements, issue 16). A copy is cheap — the
+/// chunks are shared until one of them is written — so a scan works on a copy taken under the
+/// lock and may call back into the store.
 struct SortedByteMap {
-    private var keys: [[UInt8]] = []
-    private var values: [[UInt8]] = []
+    /// Entries of one chunk, at most; a fuller chunk is split in two.
+    static let chunkEntriesMax = 512
 
-    private func index(of key: [UInt8]) -> (index: Int, found: Bool) {
+    private struct Chunk {
+        var keys: [[UInt8]] = []
+        var values: [[UInt8]] = []
+
+        /// Where `key` is, or where it would be inserted.
+        func index(of key: [UInt8]) -> (index: Int, found: Bool) {
+            var low = 0
+            var high = keys.count
+            while low < high {
+                let middle = (low + high) / 2
+                if keys[middle].lexicographicallyPrecedes(key) {
+                    low = middle + 1
+                } else {
+                    high = middle
+                }
+            }
+            return (low, low < keys.count && keys[low] == key)
+        }
+    }
+
+    /// Sorted, none empty; every key of a chunk precedes every key of the next.
+    private var chunks: [Chunk] = []
+
+    /// The chunk that holds `key` or would hold it: the last whose first key is not above it
+    /// (the first chunk for a key below every other).
+    private func chunkIndex(for key: [UInt8]) -> Int {
         var low = 0
-        var high = keys.count
+        var high = chunks.count
         while low < high {
             let middle = (low + high) / 2
-            if keys[middle].lexicographicallyPrecedes(key) {
-                low = middle + 1
-            } else {
+            if key.lexicographicallyPrecedes(chunks[middle].keys[0]) {
                 high = middle
+            } else {
+                low = middle + 1
             }
         }
-        return (low, low < keys.count && keys[low] == key)
+        return max(0, low - 1)
     }
 
     func value(for key: [UInt8]) -> [UInt8]? {
-        let position = index(of: key)
-        return position.found ? values[position.index] : nil
+        guard !chunks.isEmpty else { return nil }
+        let chunk = chunks[chunkIndex(for: key)]
+        let position = chunk.index(of: key)
+        return position.found ? chunk.values[position.index] : nil
     }
 
     mutating func set(_ value: [UInt8], for key: [UInt8]) {
-        let position = index(of: key)
+        guard !chunks.isEmpty else {
+            chunks = [Chunk(keys: [key], values: [value])]
+            return
+        }
+        let which = chunkIndex(for: key)
+        let position = chunks[which].index(of: key)
         if position.found {
-            values[position.index] = value
-        } else {
-            keys.insert(key, at: position.index)
-            values.insert(value, at: position.index)
+            chunks[which].values[position.index] = value
+            return
+        }
+        chunks[which].keys.insert(key, at: position.index)
+        chunks[which].values.insert(value, at: position.index)
+        if chunks[which].keys.count > Self.chunkEntriesMax {
+            let half = chunks[which].keys.count / 2
+            let upper = Chunk(keys: Array(chunks[which].keys[half...]), values: Array(chunks[which].values[half...]))
+            chunks[which].keys.removeSubrange(half...)
+            chunks[which].values.removeSubrange(half...)
+            chunks.insert(upper, at: which + 1)
         }
     }
 
     mutating func remove(_ key: [UInt8]) {
-        let position = index(of: key)
-        if position.found {
-            keys.remove(at: position.index)
-            values.remove(at: position.index)
+        guard !chunks.isEmpty else { return }
+        let which = chunkIndex(for: key)
+        let position = chunks[which].index(of: key)
+        guard position.found else { return }
+        chunks[which].keys.remove(at: position.index)
+        chunks[which].values.remove(at: position.index)
+        if chunks[which].keys.isEmpty { chunks.remove(at: which) }
+    }
+
+    /// Calls `body` with each entry from `start` on, in key order, until it returns false.
+    func forEach(from start: [UInt8], _ body: (_ key: [UInt8], _ value: [UInt8]) throws -> Bool) rethrows {
+        guard !chunks.isEmpty else { return }
+        let first = chunkIndex(for: start)
+        var offset = chunks[first].index(of: start).index
+        for which in first..<chunks.count {
+            let chunk = chunks[which]
+            for index in offset..<chunk.keys.count {
+                if try !body(chunk.keys[index], chunk.values[index]) { return }
+            }
+            offset = 0
         }
     }
 
     func entries(from start: [UInt8]) -> [(key: [UInt8], value: [UInt8])] {
-        let first = index(of: start).index
-        return (first..<keys.count).map { (keys[$0], values[$0]) }
+        var result: [(key: [UInt8], value: [UInt8])] = []
+        forEach(from: start) { key, value in
+            result.append((key, value))
+            return true
+        }
+        return result
     }
 }

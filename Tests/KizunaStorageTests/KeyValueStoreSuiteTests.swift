@@ -236,3 +236,74 @@ func withStoreAsync(_ kind: StoreKind, _ body: (any KeyValueStore) async throws 
         try await body(store)
     }
 }
+
+/// The in-memory store against RocksDB: the same random puts and deletes (enough keys for the
+/// memory store's chunks to split, empty and merge away), then the same answers to gets and to
+/// scans from random starts, with and without a prefix.
+@Suite("MemoryStore agrees with RocksDB")
+struct MemoryStoreDifferentialTests {
+    @Test func randomOperationsGiveTheSameStore() throws {
+        try withTemporaryFolder { path in
+            let rocks = try RocksDBStore(path: path)
+            defer { rocks.close() }
+            let memory = MemoryStore()
+            var random = Xorshift(state: 20261205)
+            // Short keys from a small alphabet: many shared prefixes, many overwrites.
+            func key() -> [UInt8] { (0..<(1 + Int(random.next() % 4))).map { _ in UInt8(random.next() % 24) } }
+            for round in 0..<40 {
+                var batch = WriteBatch()
+                for _ in 0..<400 {
+                    // Deletes outnumber puts in the later rounds, so chunks empty out again.
+                    if random.next() % 100 < (round < 25 ? 20 : 70) {
+                        batch.delete(key(), in: .state)
+                    } else {
+                        batch.put([UInt8(round), UInt8(random.next() % 256)], for: key(), in: .state)
+                    }
+                }
+                try memory.write(batch, sync: false)
+                try rocks.write(batch, sync: false)
+                for _ in 0..<20 {
+                    let probe = key()
+                    #expect(try memory.get(probe, in: .state) == rocks.get(probe, in: .state))
+                }
+                for _ in 0..<5 {
+                    let start = key()
+                    let prefix = random.next() % 2 == 0 ? [] : Array(start.prefix(1))
+                    let limit = Int(random.next() % 50) + 1
+                    func scan(_ store: any KeyValueStore) throws -> [[UInt8]] {
+                        var seen: [[UInt8]] = []
+                        try store.scan(.state, from: start, prefix: prefix) { key, value in
+                            seen.append(key + [0xFF] + value)
+                            return seen.count < limit
+                        }
+                        return seen
+                    }
+                    #expect(try scan(memory) == scan(rocks), "round \(round), scan from \(start) prefix \(prefix)")
+                }
+            }
+            #expect(memory.allEntries(in: .state).map { $0.key + [0xFF] + $0.value } == (try rocks.entries(in: .state)))
+        }
+    }
+}
+
+/// A fixed sequence of pseudo-random numbers (xorshift64), so a failure repeats.
+private struct Xorshift {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return state
+    }
+}
+
+private extension RocksDBStore {
+    func entries(in family: ColumnFamily) throws -> [[UInt8]] {
+        var all: [[UInt8]] = []
+        try scan(family, from: [], prefix: []) { key, value in
+            all.append(key + [0xFF] + value)
+            return true
+        }
+        return all
+    }
+}
