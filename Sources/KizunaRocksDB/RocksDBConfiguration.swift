@@ -20,8 +20,21 @@ public struct RocksDBConfiguration: Sendable, Equatable {
     public var maxOpenFiles: Int32 = 512
     /// Bloom filter size; 10 bits per key gives about 1% false positives on point lookups.
     public var bloomFilterBitsPerKey: Double = 10
-    /// Uncompressed size of one data block in a table file.
+    /// Uncompressed size of one data block in a table file, for the families read by key at
+    /// random (the state, its tree, the store's metadata).
     public var blockSizeBytes: Int = 4 << 10
+    /// Data-block size of the families written once and then read rarely or in order (blocks,
+    /// certificates, block hashes, transaction receipts, the account-history index): a larger
+    /// block compresses better, and a cache miss there is rare (ADR 0024).
+    public var archiveBlockSizeBytes: Int = 16 << 10
+    /// Zstandard dictionary trained for each table file of the families whose values repeat
+    /// the same public keys (blocks and the state); 0 turns dictionaries off (ADR 0024).
+    public var dictionaryBytes: Int = 64 << 10
+    /// Sample bytes each such dictionary is trained on (its CPU cost at a flush or compaction).
+    public var dictionaryTrainingBytes: Int = 1 << 20
+    /// Data blocks held back while a table file's samples are gathered, at most (its memory
+    /// cost at a flush or compaction).
+    public var dictionaryBufferBytes: UInt64 = 8 << 20
     /// Background flush and compaction threads.
     public var backgroundJobs: Int32 = 2
     /// Size of one RocksDB info log file (`LOG`) before it rolls over.
