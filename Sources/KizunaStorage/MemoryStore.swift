@@ -1,4 +1,9 @@
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// An in-memory `KeyValueStore` for tests and the simulator. Ordered by unsigned bytes, like
 /// RocksDB's default comparator. Thread-safe.
@@ -68,7 +73,7 @@ struct SortedByteMap {
             var high = keys.count
             while low < high {
                 let middle = (low + high) / 2
-                if keys[middle].lexicographicallyPrecedes(key) {
+                if bytesPrecede(keys[middle], key) {
                     low = middle + 1
                 } else {
                     high = middle
@@ -88,7 +93,7 @@ struct SortedByteMap {
         var high = chunks.count
         while low < high {
             let middle = (low + high) / 2
-            if key.lexicographicallyPrecedes(chunks[middle].keys[0]) {
+            if bytesPrecede(key, chunks[middle].keys[0]) {
                 high = middle
             } else {
                 low = middle + 1
@@ -158,4 +163,16 @@ struct SortedByteMap {
         }
         return result
     }
+}
+
+/// Whether `left` sorts before `right` in unsigned byte order (a shorter key first when it is
+/// a prefix of the longer): `memcmp` on the common part, not an element-by-element generic
+/// comparison (which was a tenth of an audit's replay).
+@inline(__always)
+func bytesPrecede(_ left: [UInt8], _ right: [UInt8]) -> Bool {
+    let common = min(left.count, right.count)
+    let order = left.withUnsafeBytes { l in
+        right.withUnsafeBytes { r in common == 0 ? 0 : memcmp(l.baseAddress!, r.baseAddress!, common) }
+    }
+    return order != 0 ? order < 0 : left.count < right.count
 }
