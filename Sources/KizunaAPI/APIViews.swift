@@ -36,11 +36,18 @@ struct TransactionView: Codable, Sendable {
     static func fields(_ body: TransactionBody) -> [String: JSONValue] {
         func key(_ key: PublicKey) -> JSONValue { .string(key.address.description) }
         func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
+        func ageBand(_ band: UInt8?) -> JSONValue { band.map { .number(UInt64($0)) } ?? .null }
+        /// A time whose `UInt64.max` means "never" (no expiry, no end): null then.
+        func time(_ milliseconds: UInt64) -> JSONValue { milliseconds == UInt64.max ? .null : .number(milliseconds) }
+        /// A campaign's rebate rate and a category's redemption fee have the same shape.
+        func categoryRate(_ category: String, _ basisPoints: UInt32) -> JSONValue {
+            .object(["merchantCategory": .string(category), "basisPoints": .number(UInt64(basisPoints))])
+        }
         switch body {
         case .register(let value):
             return ["account": key(value.account), "role": .string(value.role.name), "merchantCategory": optional(value.merchantCategory),
                     "residentIdHash": optional(value.residentIdHash?.hex), "district": optional(value.district),
-                    "ageBand": value.ageBand.map { .number(UInt64($0)) } ?? .null]
+                    "ageBand": ageBand(value.ageBand)]
         case .charge(let value):
             return ["to": key(value.to), "amount": .number(value.amount), "channel": .string(value.channel.name), "receiptId": .string(value.receiptId)]
         case .send(let value):
@@ -54,7 +61,7 @@ struct TransactionView: Codable, Sendable {
             if let rebate = value.rebate {
                 fields["rebate"] = .object([
                     "monthlyCapPerResidentYen": .number(rebate.monthlyCapPerResidentYen),
-                    "rates": .array(rebate.rates.map { .object(["merchantCategory": .string($0.merchantCategory), "basisPoints": .number(UInt64($0.basisPoints))]) }),
+                    "rates": .array(rebate.rates.map { categoryRate($0.merchantCategory, $0.basisPoints) }),
                 ])
             }
             return fields
@@ -75,12 +82,12 @@ struct TransactionView: Codable, Sendable {
         case .appointDelegate(let value):
             return ["program": .number(value.program), "delegate": key(value.delegate), "budgetYen": .number(value.budgetYen),
                     "perResidentCapYen": .number(value.perResidentCapYen), "perDayCapYen": .number(value.perDayCapYen),
-                    "expiresAt": value.expiresAt == UInt64.max ? .null : .number(value.expiresAt)]
+                    "expiresAt": time(value.expiresAt)]
         case .revokeDelegate(let value):
             return ["program": .number(value.program), "delegate": key(value.delegate)]
         case .setProgramTerms(let value):
             return ["program": .number(value.program), "startsAt": .number(value.startsAt),
-                    "endsAt": value.endsAt == UInt64.max ? .null : .number(value.endsAt), "merchants": .array(value.merchants.map(key))]
+                    "endsAt": time(value.endsAt), "merchants": .array(value.merchants.map(key))]
         case .topUpProgram(let value):
             return ["program": .number(value.program), "amountYen": .number(value.amountYen)]
         case .closeProgram(let value):
@@ -99,7 +106,7 @@ struct TransactionView: Codable, Sendable {
         case .cancelInvoice(let value):
             return ["invoice": .string(value.invoice.hex), "payer": key(value.payer)]
         case .updateConsent(let value):
-            return ["district": optional(value.district), "ageBand": value.ageBand.map { .number(UInt64($0)) } ?? .null, "analytics": .bool(value.analytics)]
+            return ["district": optional(value.district), "ageBand": ageBand(value.ageBand), "analytics": .bool(value.analytics)]
         case .setPremium(let value):
             return ["program": .number(value.program), "unitYen": .number(value.rule.unitYen), "premiumPerUnitYen": .number(value.rule.premiumPerUnitYen),
                     "basisPoints": .number(UInt64(value.rule.basisPoints))]
@@ -137,7 +144,7 @@ struct TransactionView: Codable, Sendable {
                 fields["chargeChannels"] = .array(channels.map { .object(["id": .number(UInt64($0.id)), "name": .string($0.name), "bonusBasisPoints": .number(UInt64($0.bonusBasisPoints))]) })
             case .categoryFees(let asset, let fees):
                 fields["asset"] = .string(asset.name)
-                fields["categoryFees"] = .array(fees.map { .object(["merchantCategory": .string($0.merchantCategory), "basisPoints": .number(UInt64($0.basisPoints))]) })
+                fields["categoryFees"] = .array(fees.map { categoryRate($0.merchantCategory, $0.basisPoints) })
             }
             return fields
         }

@@ -180,6 +180,20 @@ struct BenchChainError: Error, CustomStringConvertible {
     var description: String { "bench: \(message)" }
 }
 
+/// An observer's node on a stored chain, for a benchmark that reads it over the API: it
+/// serves what is stored and produces nothing; its API accepts the one bearer `token` as a
+/// `role` (named `name` in its logs); it and its `logger` (`label`) log warnings and worse.
+func benchObserverNode(
+    genesis: Genesis, blocks: BlockStore, credential name: String, role: NodeConfiguration.Access.Role, token: String, label: String
+) throws -> (node: Node, logger: Logger) {
+    var configuration = NodeConfiguration.defaults
+    configuration.access.credentials = [.init(name: name, role: role, tokenSha256: Hash.sha256(Array(token.utf8)).hex)]
+    var logger = Logger(label: label)
+    logger.logLevel = .warning
+    let node = try Node(configuration: configuration, genesis: genesis, blocks: blocks, key: PrivateKey(), mode: .consensus, logger: logger)
+    return (node, logger)
+}
+
 /// Serves `router` (a node's API router) with Hummingbird on a free port of 127.0.0.1, as a
 /// node's server does; returns the port and the server's task (cancel it to stop: the end of a
 /// benchmark is the server's normal end, so only critical lines are logged).

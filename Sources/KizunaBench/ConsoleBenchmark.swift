@@ -5,7 +5,6 @@ import KizunaAPI
 import KizunaConsole
 import KizunaRocksDB
 import Hummingbird
-import Crypto
 import Logging
 import NIOCore
 import Foundation
@@ -161,12 +160,9 @@ public struct ConsoleBenchmark: Sendable {
         let store = try RocksDBStore(path: chainFolder.chainPath)
         defer { store.close() }
         let blocks = try BlockStore(store: store, genesis: genesis)
-        var configuration = NodeConfiguration.defaults
-        configuration.access.credentials = [.init(name: "bench member", role: .member, tokenSha256: SHA256.hash(data: Array(Self.memberToken.utf8)).map { String(format: "%02x", $0) }.joined())]
-        var logger = Logger(label: "kizuna.bench.console")
-        logger.logLevel = .warning
-        // An observer's node: it serves what is stored and produces nothing.
-        let node = try Node(configuration: configuration, genesis: genesis, blocks: blocks, key: PrivateKey(), mode: .consensus, logger: logger)
+        let (node, logger) = try benchObserverNode(
+            genesis: genesis, blocks: blocks, credential: "bench member", role: .member, token: Self.memberToken, label: "kizuna.bench.console"
+        )
         let console = try Console(node: node, logger: logger)
         let (port, server) = try await serveBenchRouter(APIServer.router(node: node, logger: logger, addRoutes: { console.addRoutes(to: $0) }), serverName: "kizuna-bench-console", logger: logger)
         defer { server.cancel() }

@@ -4,7 +4,6 @@ import KizunaNode
 import KizunaAPI
 import KizunaIndexer
 import KizunaRocksDB
-import Crypto
 import Logging
 import PostgresNIO
 import Foundation
@@ -148,11 +147,9 @@ public struct IndexBenchmark: Sendable {
         defer { store.close() }
         let blocks = try BlockStore(store: store, genesis: genesis)
         let tipHash = try blocks.block(at: target)?.hash.hex
-        var configuration = NodeConfiguration.defaults
-        configuration.access.credentials = [.init(name: "bench indexer", role: .auditor, tokenSha256: SHA256.hash(data: Array(Self.auditorToken.utf8)).map { String(format: "%02x", $0) }.joined())]
-        var logger = Logger(label: "kizuna.bench.index")
-        logger.logLevel = .warning
-        let node = try Node(configuration: configuration, genesis: genesis, blocks: blocks, key: PrivateKey(), mode: .consensus, logger: logger)
+        let (node, logger) = try benchObserverNode(
+            genesis: genesis, blocks: blocks, credential: "bench indexer", role: .auditor, token: Self.auditorToken, label: "kizuna.bench.index"
+        )
         let (port, server) = try await serveBenchRouter(APIServer.router(node: node, logger: logger), serverName: "kizuna-bench-index", logger: logger)
         defer { server.cancel() }
 

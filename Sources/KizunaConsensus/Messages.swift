@@ -132,7 +132,7 @@ public struct Proposal: Sendable, Hashable, CanonicalCodable {
     public init(from decoder: inout Decoder) throws(DecodingError) {
         let height = try decoder.decodeUInt64()
         let round = try decoder.decodeUInt32()
-        let polRound: UInt32? = try decoder.decodeOptionTag() ? try decoder.decodeUInt32() : nil
+        let polRound: UInt32? = try decoder.decodeOptional(UInt32.self)
         let proposer = try decoder.decode(PublicKey.self)
         signature = try decoder.decode(Signature.self)
         let block = try decoder.decode(Block.self)

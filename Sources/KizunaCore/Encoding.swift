@@ -69,6 +69,13 @@ extension Bool: CanonicalEncodable { public func encode(to encoder: inout Encode
 extension String: CanonicalEncodable { public func encode(to encoder: inout Encoder) { encoder.encode(self) } }
 extension Hash: CanonicalEncodable { public func encode(to encoder: inout Encoder) { encoder.encode(self) } }
 
+// Likewise the integers decode as the `Decoder` methods, so that an optional one is
+// `decoder.decodeOptional(UInt64.self)` rather than an option tag read by hand.
+extension UInt8: CanonicalDecodable { public init(from decoder: inout Decoder) throws(DecodingError) { self = try decoder.decodeUInt8() } }
+extension UInt16: CanonicalDecodable { public init(from decoder: inout Decoder) throws(DecodingError) { self = try decoder.decodeUInt16() } }
+extension UInt32: CanonicalDecodable { public init(from decoder: inout Decoder) throws(DecodingError) { self = try decoder.decodeUInt32() } }
+extension UInt64: CanonicalDecodable { public init(from decoder: inout Decoder) throws(DecodingError) { self = try decoder.decodeUInt64() } }
+
 /// An option: one tag byte, 0 for absent, 1 followed by the value for present.
 extension Optional: CanonicalEncodable where Wrapped: CanonicalEncodable {
     public func encode(to encoder: inout Encoder) {

@@ -301,18 +301,25 @@ public struct GenesisDocument: Codable, Sendable {
     }
 }
 
+extension GenesisDocument {
+    /// The JSON document in `data`, not yet validated; a refusal names the file `path`, if
+    /// it came from one.
+    public static func decode(json data: Data, path: String? = nil) throws(GenesisError) -> GenesisDocument {
+        do {
+            return try JSONDecoder().decode(GenesisDocument.self, from: data)
+        } catch {
+            let document = path.map { "the genesis document \($0)" } ?? "the genesis document"
+            throw GenesisError(.invalidJSON, "\(document) is not valid: \(error)")
+        }
+    }
+}
+
 extension Genesis {
     static let chainIdCharacters = Set("abcdefghijklmnopqrstuvwxyz0123456789-".utf8)
 
     /// Parses and validates a genesis JSON document.
     public init(json data: Data) throws(GenesisError) {
-        let document: GenesisDocument
-        do {
-            document = try JSONDecoder().decode(GenesisDocument.self, from: data)
-        } catch {
-            throw GenesisError(.invalidJSON, "the genesis document is not valid: \(error)")
-        }
-        try self.init(document: document)
+        try self.init(document: try GenesisDocument.decode(json: data))
     }
 
     public init(document: GenesisDocument) throws(GenesisError) {

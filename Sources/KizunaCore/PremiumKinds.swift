@@ -88,7 +88,7 @@ public struct ChargeExtended: Sendable, Hashable, CanonicalCodable {
         amount = try decoder.decodeUInt64()
         channel = try decoder.decodeUInt8()
         receiptId = try decoder.decodeString(maxBytes: TransactionLimits.receiptIdBytesMax)
-        premiumProgram = try decoder.decodeOptionTag() ? try decoder.decodeUInt64() : nil
+        premiumProgram = try decoder.decodeOptional(UInt64.self)
     }
 }
 

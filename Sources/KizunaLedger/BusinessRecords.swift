@@ -56,9 +56,9 @@ public struct InvoiceState: Sendable, Hashable, CanonicalCodable {
         issuedAt = try decoder.decodeUInt64()
         paid = try decoder.decodeUInt64()
         payments = try decoder.decodeUInt32()
-        lastPaidAt = try decoder.decodeOptionTag() ? try decoder.decodeUInt64() : nil
+        lastPaidAt = try decoder.decodeOptional(UInt64.self)
         paidLate = try decoder.decodeBool()
-        cancelledAt = try decoder.decodeOptionTag() ? try decoder.decodeUInt64() : nil
+        cancelledAt = try decoder.decodeOptional(UInt64.self)
     }
 }
 

@@ -22,9 +22,8 @@ extension Ledger {
                 let endOfBaseDate = LedgerCalendar.startOfMonth(year: date.year, monthIndexFromZero: date.month)
                 try expireLots(at: endOfBaseDate - 1, store: store, overlay: &overlay)
                 try expireCoins(at: endOfBaseDate - 1, store: store, overlay: &overlay)
-                var encoder = Encoder()
-                encoder.encode(try overlay.supply(.coin).outstanding ?? 0)
-                overlay.set(StateKey.baseDateUnused(period), encoder.bytes)
+                // Written even when 0 (not `setAmount`): the entry is what closes the base date.
+                overlay.set(StateKey.baseDateUnused(period), (try overlay.supply(.coin).outstanding ?? 0).canonicalBytes)
                 period += 1
             }
             overlay.setAmount(StateKey.currentBasePeriodKey, UInt64(current))

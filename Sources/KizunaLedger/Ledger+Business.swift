@@ -95,18 +95,13 @@ extension Ledger {
     private func moveBusinessCoins(from payerKey: PublicKey, to payeeKey: PublicKey, amount: Amount, context: BlockContext, overlay: inout StateOverlay) throws {
         guard payeeKey != payerKey else { throw TransactionError(.selfTransfer, "a business cannot pay itself") }
         guard amount > 0 else { throw TransactionError(.invalidAmount, "a payment must be at least ¥1") }
-        guard var payer = try overlay.account(payerKey) else { throw TransactionError(.unknownAccount, "the payer is not registered") }
+        guard let payer = try overlay.account(payerKey) else { throw TransactionError(.unknownAccount, "the payer is not registered") }
         guard payer.role == .merchant else { throw TransactionError(.wrongRole, "only businesses (merchant accounts) pay businesses; residents pay with pay") }
-        guard var payee = try overlay.account(payeeKey) else { throw TransactionError(.unknownAccount, "\(payeeKey.address) is not registered") }
+        guard let payee = try overlay.account(payeeKey) else { throw TransactionError(.unknownAccount, "\(payeeKey.address) is not registered") }
         guard payee.role == .merchant else { throw TransactionError(.wrongRole, "\(payeeKey.address) is a \(payee.role.name); business payments go to businesses") }
         guard !payee.frozen else { throw TransactionError(.frozen, "the payee's account is frozen") }
-        guard payer.coin >= amount else {
-            throw TransactionError(.insufficientBalance, "the business holds ¥\(payer.coin) in coins, less than ¥\(amount) (points received are redeemed, not passed on)")
+        try moveCoins(amount, from: (payerKey, payer), to: (payeeKey, payee), payeeName: "payee", context: context, overlay: &overlay) { held in
+            "the business holds ¥\(held) in coins, less than ¥\(amount) (points received are redeemed, not passed on)"
         }
-        guard let balance = payee.coin.adding(amount) else { throw TransactionError(.overflow, "the payee's balance overflows") }
-        overlay.setCoin(payerKey, &payer, to: payer.coin - amount, at: context.timestamp, rule: genesis.coin.expiry)
-        overlay.setCoin(payeeKey, &payee, to: balance, at: context.timestamp, rule: genesis.coin.expiry)
-        overlay.setAccount(payerKey, payer)
-        overlay.setAccount(payeeKey, payee)
     }
 }

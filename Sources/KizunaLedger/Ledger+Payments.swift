@@ -181,4 +181,21 @@ extension Ledger {
         merchant.point = 0
         overlay.setAccount(signer, merchant)
     }
+
+    /// Coins from one account to another at block time, the accounts' roles and states
+    /// checked by the caller (business payments, payments to organisations): refused when the
+    /// payer holds less than `amount` (`shortfall` says why, given what it holds) or the
+    /// payee's balance would overflow; both balances restart their coin expiry.
+    func moveCoins(
+        _ amount: Amount, from payer: (key: PublicKey, account: AccountState), to payee: (key: PublicKey, account: AccountState), payeeName: String,
+        context: BlockContext, overlay: inout StateOverlay, shortfall: (_ held: Amount) -> String
+    ) throws {
+        var (payerAccount, payeeAccount) = (payer.account, payee.account)
+        guard payerAccount.coin >= amount else { throw TransactionError(.insufficientBalance, shortfall(payerAccount.coin)) }
+        guard let balance = payeeAccount.coin.adding(amount) else { throw TransactionError(.overflow, "the \(payeeName)'s balance overflows") }
+        overlay.setCoin(payer.key, &payerAccount, to: payerAccount.coin - amount, at: context.timestamp, rule: genesis.coin.expiry)
+        overlay.setCoin(payee.key, &payeeAccount, to: balance, at: context.timestamp, rule: genesis.coin.expiry)
+        overlay.setAccount(payer.key, payerAccount)
+        overlay.setAccount(payee.key, payeeAccount)
+    }
 }

@@ -39,20 +39,15 @@ extension Ledger {
     private func payOrganisation(from payerKey: PublicKey, to payeeKey: PublicKey, amount: Amount, purpose: PaymentPurpose, context: BlockContext, overlay: inout StateOverlay) throws {
         guard payeeKey != payerKey else { throw TransactionError(.selfTransfer, "an account cannot pay itself") }
         guard amount > 0 else { throw TransactionError(.invalidAmount, "a payment must be at least ¥1") }
-        guard var payer = try overlay.account(payerKey) else { throw TransactionError(.unknownAccount, "the payer is not registered") }
+        guard let payer = try overlay.account(payerKey) else { throw TransactionError(.unknownAccount, "the payer is not registered") }
         guard payer.role == .resident else {
             throw TransactionError(.wrongRole, "residents pay public bodies and clubs; a \(payer.role.name) cannot (a card pays merchants only)")
         }
         guard !payer.frozen else { throw TransactionError(.frozen, "the payer's account is frozen") }
-        var payee = try collector(payeeKey, purpose: purpose, overlay: overlay)
-        guard payer.coin >= amount else {
-            throw TransactionError(.insufficientBalance, "coins ¥\(payer.coin) are less than ¥\(amount) (public bodies and clubs are paid in coins; points are spent at merchants)")
+        let payee = try collector(payeeKey, purpose: purpose, overlay: overlay)
+        try moveCoins(amount, from: (payerKey, payer), to: (payeeKey, payee), payeeName: "organisation", context: context, overlay: &overlay) { held in
+            "coins ¥\(held) are less than ¥\(amount) (public bodies and clubs are paid in coins; points are spent at merchants)"
         }
-        guard let balance = payee.coin.adding(amount) else { throw TransactionError(.overflow, "the organisation's balance overflows") }
-        overlay.setCoin(payerKey, &payer, to: payer.coin - amount, at: context.timestamp, rule: genesis.coin.expiry)
-        overlay.setCoin(payeeKey, &payee, to: balance, at: context.timestamp, rule: genesis.coin.expiry)
-        overlay.setAccount(payerKey, payer)
-        overlay.setAccount(payeeKey, payee)
         try overlay.addAmount(StateKey.collected(payeeKey, CivilTime.japanYearMonth(milliseconds: context.timestamp), purpose), amount)
     }
 

@@ -415,9 +415,7 @@ public struct Ledger: Sendable {
         overlay.setCoin(body.to, &recipient, to: recipientBalance, at: context.stampTime, rule: policy.expiry)
         overlay.setAccount(signer, sender)
         overlay.setAccount(body.to, recipient)
-        var encoder = Encoder()
-        encoder.encode(monthTotal)
-        overlay.set(monthKey, encoder.bytes)
+        overlay.setAmount(monthKey, monthTotal)
     }
 }
 

@@ -238,7 +238,7 @@ public struct DelegateState: Sendable, Hashable, CanonicalCodable {
         terms = try decoder.decode(AppointDelegate.self)
         appointedAt = try decoder.decodeUInt64()
         granted = try decoder.decodeUInt64()
-        revokedAt = try decoder.decodeOptionTag() ? try decoder.decodeUInt64() : nil
+        revokedAt = try decoder.decodeOptional(UInt64.self)
         day = try decoder.decodeUInt32()
         grantedOnDay = try decoder.decodeUInt64()
     }
@@ -267,6 +267,6 @@ public struct ProgramTermsState: Sendable, Hashable, CanonicalCodable {
 
     public init(from decoder: inout Decoder) throws(DecodingError) {
         terms = try decoder.decode(SetProgramTerms.self)
-        closedAt = try decoder.decodeOptionTag() ? try decoder.decodeUInt64() : nil
+        closedAt = try decoder.decodeOptional(UInt64.self)
     }
 }

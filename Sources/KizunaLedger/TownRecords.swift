@@ -84,8 +84,8 @@ public struct StandingOrderState: Sendable, Hashable, CanonicalCodable {
         authorisedAt = try decoder.decodeUInt64()
         paid = try decoder.decodeUInt32()
         paidYen = try decoder.decodeUInt64()
-        lastPaidAt = try decoder.decodeOptionTag() ? try decoder.decodeUInt64() : nil
-        cancelledAt = try decoder.decodeOptionTag() ? try decoder.decodeUInt64() : nil
+        lastPaidAt = try decoder.decodeOptional(UInt64.self)
+        cancelledAt = try decoder.decodeOptional(UInt64.self)
     }
 }
 

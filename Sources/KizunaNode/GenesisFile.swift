@@ -16,12 +16,7 @@ public struct GenesisFile: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw GenesisError(.unreadable, "cannot read the genesis file \(path)")
         }
-        let document: GenesisDocument
-        do {
-            document = try JSONDecoder().decode(GenesisDocument.self, from: data)
-        } catch {
-            throw GenesisError(.invalidJSON, "the genesis document \(path) is not valid: \(error)")
-        }
+        let document = try GenesisDocument.decode(json: data, path: path)
         return GenesisFile(genesis: try Genesis(document: document), approvals: document.approvals ?? [])
     }
 

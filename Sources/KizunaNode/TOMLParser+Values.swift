@@ -194,9 +194,7 @@ extension TOMLParser {
             case Byte.backslash:
                 try parseEscape(into: &content, stringLine: startLine)
             default:
-                guard !Byte.isForbiddenControl(byte) else { throw error("control character in a string") }
-                content.append(byte)
-                advance()
+                try appendStringByte(byte, to: &content)
             }
         }
     }
@@ -228,11 +226,7 @@ extension TOMLParser {
         let delimiter = literal ? Byte.apostrophe : Byte.quote
         advance(3)
         // A newline right after the opening delimiter is not part of the string.
-        if peek() == Byte.newline {
-            advance()
-        } else if peek() == Byte.carriageReturn && peek(1) == Byte.newline {
-            advance(2)
-        }
+        _ = skipNewline()
         var content: [UInt8] = []
         while true {
             guard let byte = peek() else { throw error("unterminated multi-line string", line: startLine) }
@@ -254,11 +248,17 @@ extension TOMLParser {
                 try consumeNewline()
                 content.append(Byte.newline)
             default:
-                guard !Byte.isForbiddenControl(byte) else { throw error("control character in a string") }
-                content.append(byte)
-                advance()
+                try appendStringByte(byte, to: &content)
             }
         }
+    }
+
+    /// An ordinary byte of a basic or multi-line string: appended, unless it is a control
+    /// character TOML forbids there.
+    mutating func appendStringByte(_ byte: UInt8, to content: inout [UInt8]) throws(TOMLError) {
+        guard !Byte.isForbiddenControl(byte) else { throw error("control character in a string") }
+        content.append(byte)
+        advance()
     }
 
     /// A `\` that ends its line trims itself and all whitespace and newlines after it.

@@ -36,13 +36,19 @@ struct TOMLParser {
 
     /// Consumes `\n` or `\r\n`.
     mutating func consumeNewline() throws(TOMLError) {
+        guard skipNewline() else { throw error("a carriage return must be followed by a line feed") }
+    }
+
+    /// Consumes `\n` or `\r\n` if one comes next; false, consuming nothing, otherwise.
+    mutating func skipNewline() -> Bool {
         if peek() == Byte.newline {
             advance()
         } else if peek() == Byte.carriageReturn && peek(1) == Byte.newline {
             advance(2)
         } else {
-            throw error("a carriage return must be followed by a line feed")
+            return false
         }
+        return true
     }
 
     /// Consumes a comment up to (not including) the end of its line.

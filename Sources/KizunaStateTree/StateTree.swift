@@ -285,7 +285,7 @@ struct Updater {
     mutating func visit(at position: NodePosition, existing: StoredNode?, updates: ArraySlice<Update>) throws -> Subtree {
         switch existing {
         case .internal(let left, let right):
-            let split = splitIndex(updates, bit: position.depth)
+            let split = splitIndex(updates, bit: position.depth) { $0.key }
             let lower = updates[..<split]
             let upper = updates[split...]
             var leftResult = try descend(position.child(0), hash: left, updates: lower)
@@ -335,15 +335,9 @@ struct Updater {
             let entry = entries[entries.startIndex]
             return .leaf(key: entry.key, valueHash: entry.valueHash)
         default:
-            let depth = position.depth
-            var low = entries.startIndex
-            var high = entries.endIndex
-            while low < high {
-                let middle = (low + high) / 2
-                if entries[middle].key.bit(depth) == 0 { low = middle + 1 } else { high = middle }
-            }
-            let left = try build(at: position.child(0), entries[..<low])
-            let right = try build(at: position.child(1), entries[low...])
+            let split = splitIndex(entries, bit: position.depth) { $0.key }
+            let left = try build(at: position.child(0), entries[..<split])
+            let right = try build(at: position.child(1), entries[split...])
             return try combine(at: position, left, right)
         }
     }
@@ -435,14 +429,15 @@ struct Updater {
     }
 }
 
-/// The first index in `updates` (sorted, sharing the first `bit` bits) whose key has bit
-/// `bit` set.
-func splitIndex(_ updates: ArraySlice<Update>, bit: Int) -> Int {
-    var low = updates.startIndex
-    var high = updates.endIndex
+/// The first index in `elements` (sorted by `key`, the keys sharing their first `bit` bits)
+/// whose key has bit `bit` set: where the left child's elements end and the right's begin.
+/// A binary search, for the updates of a batch and the entries of a subtree built anew.
+func splitIndex<Element>(_ elements: ArraySlice<Element>, bit: Int, key: (Element) -> Hash) -> Int {
+    var low = elements.startIndex
+    var high = elements.endIndex
     while low < high {
         let middle = (low + high) / 2
-        if updates[middle].key.bit(bit) == 0 { low = middle + 1 } else { high = middle }
+        if key(elements[middle]).bit(bit) == 0 { low = middle + 1 } else { high = middle }
     }
     return low
 }
