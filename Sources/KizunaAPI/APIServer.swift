@@ -201,6 +201,10 @@ public enum APIServer {
             } catch {
                 throw APIProblem(400, TransactionError.Code.malformed.rawValue, "\(error)")
             }
+            // A node syncing missing blocks judges nothing on its stale state: retryable.
+            if let refusal = node.catchingUpRefusal() {
+                throw APIProblem(503, refusal.error.code.rawValue, refusal.error.message, retryAfterSeconds: Int(refusal.retryAfterSeconds))
+            }
             // Admission control first: under a campaign spike a refusal must cost less than a
             // signature check (docs/api.md §6).
             if let refusal = node.admissionRefusal(for: signed, client: context.clientKey) {

@@ -424,6 +424,9 @@ public struct TransactionErrorCode: ErrorCode, CustomStringConvertible {
     /// Admission control: the network already holds what it can commit within the latency
     /// target; retry after the time the answer gives.
     public static let overloaded = Self(rawValue: "mempool.overloaded")
+    /// The node is syncing blocks it is missing and cannot judge a transaction on its stale
+    /// state; retry after the time the answer gives, or at another node. Nothing was kept.
+    public static let catchingUp = Self(rawValue: "node.catching_up")
     /// The transaction waited in the mempool longer than its time-to-live without committing.
     public static let expiredInMempool = Self(rawValue: "mempool.expired")
 }

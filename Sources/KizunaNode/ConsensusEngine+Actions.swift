@@ -6,6 +6,7 @@ public import Logging
 import KizunaLedger
 import KizunaStorage
 import NIOConcurrencyHelpers
+import Synchronization
 
 /// The engine's block sync and the effects it performs for the replica (broadcast, time out, validate, build, commit); inputs are in ConsensusEngine.swift.
 extension ConsensusEngine {
@@ -28,6 +29,7 @@ extension ConsensusEngine {
         guard height > ourHeight + 1 || syncRequest != nil else { return }
         if syncStarted == nil {
             syncStarted = (now, ourHeight, 0)
+            node.catchUp.withLock { $0 = CatchUp(height: ourHeight, target: height) }
             logger.notice("behind the network: syncing blocks", metadata: ["height": "\(ourHeight)", "peerHeight": "\(height)", "peer": "\(name(of: peer))"])
         }
         syncRequest = (peer, ourHeight + 1, now)
@@ -82,7 +84,12 @@ extension ConsensusEngine {
                 "secondsLeft": "\(rate > 0 ? Int(Double(target > ourHeight ? target - ourHeight : 0) / rate) : 0)",
             ])
         }
+        if let started = syncStarted, ourHeight < target {
+            let seconds = Double(max(1, now - started.at)) / 1000
+            node.catchUp.withLock { $0 = CatchUp(height: ourHeight, target: target, blocksPerSecond: Double(ourHeight - started.height) / seconds) }
+        }
         if ourHeight >= target {
+            node.catchUp.withLock { $0 = nil }
             if let started = syncStarted {
                 logger.notice("caught up with the network; joining consensus", metadata: ["height": "\(ourHeight)", "synced": "\(ourHeight - started.height)"])
             }
@@ -254,6 +261,13 @@ extension ConsensusEngine {
         node.metrics.set("kizuna_commit_latency_seconds_last", Double(now - min(now, heightStartedAt)) / 1000)
         node.metrics.observeCommitLatency(milliseconds: now - min(now, heightStartedAt))
         heightStartedAt = now
+        // Caught up by consensus itself (a peer's decision) rather than by a synced batch: the
+        // API may judge submissions again.
+        if syncStarted != nil, block.height >= (peerHeights.values.max() ?? 0) {
+            node.catchUp.withLock { $0 = nil }
+            syncStarted = nil
+            syncedTransactions = 0
+        }
     }
 
     func name(of peer: PublicKey) -> String {

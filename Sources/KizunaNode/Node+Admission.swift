@@ -3,6 +3,7 @@ public import KizunaChain
 public import KizunaLedger
 import Logging
 import NIOConcurrencyHelpers
+import Synchronization
 
 /// Admission (docs/api.md §1): a transaction enters the mempool only if the ledger's own rules
 /// apply it on the committed state plus its account's pending transactions of lower nonce;
@@ -18,6 +19,22 @@ extension Node {
         let refusal = admission.withLockedValue { $0.check(lane: AdmissionLane(transaction.transaction.body), client: client, accountPending: 0) }
         if refusal != nil { metrics.add("kizuna_admission_refusals_total", label: TransactionError.Code.overloaded.rawValue) }
         return refusal
+    }
+
+    /// Why a submission is refused while this node syncs blocks it is missing: its state is
+    /// older than the network's, so a nonce, a balance or a registration that is fine on the
+    /// network would be judged wrong here and refused finally (`tx.nonce_gap`,
+    /// `ledger.unknown_account`, …). The answer is retryable (`node.catching_up`, 503 with
+    /// `Retry-After`): the same transaction, sent again here when caught up or now to another
+    /// node, is judged on the current state. Nil: go on. Runs outside the actor.
+    public nonisolated func catchingUpRefusal() -> (error: TransactionError, retryAfterSeconds: UInt64)? {
+        guard let catchUp = catchUp.withLock({ $0 }) else { return nil }
+        metrics.add("kizuna_admission_refusals_total", label: TransactionError.Code.catchingUp.rawValue)
+        let error = TransactionError(
+            .catchingUp,
+            "this node is catching up with the network (block \(catchUp.height) of \(catchUp.target)) and cannot judge "
+                + "a transaction yet; send it again after Retry-After, or to another node; nothing was kept")
+        return (error, catchUp.retryAfterSeconds)
     }
 
     /// The `Retry-After` of an overload refusal: seconds until the backlog commits.
@@ -290,4 +307,30 @@ extension Node {
         admission.withLockedValue { $0.setBacklog(counts) }
         metrics.set("kizuna_mempool_transactions", Double(mempool.count))
     }
+}
+
+/// Where block sync stands while a node is behind its peers (`Node.catchUp`).
+public struct CatchUp: Sendable, Equatable {
+    /// The node's committed height.
+    public var height: UInt64
+    /// The highest height a peer reported.
+    public var target: UInt64
+    /// Blocks applied per second so far (0 before the first batch).
+    public var blocksPerSecond: Double
+
+    public init(height: UInt64, target: UInt64, blocksPerSecond: Double = 0) {
+        self.height = height
+        self.target = target
+        self.blocksPerSecond = blocksPerSecond
+    }
+
+    /// Seconds until the node should be caught up at the rate so far: at least 1, at most
+    /// `retryAfterSecondsMax` (a long sync is told to come back later, not to hammer it).
+    public var retryAfterSeconds: UInt64 {
+        let left = target > height ? Double(target - height) : 0
+        guard blocksPerSecond > 0 else { return 1 }
+        return UInt64(min(Double(Self.retryAfterSecondsMax), max(1, (left / blocksPerSecond).rounded(.up))))
+    }
+
+    public static let retryAfterSecondsMax: UInt64 = 30
 }

@@ -66,6 +66,10 @@ public actor Node {
     var admissionObserver: (@Sendable (VerifiedTransaction) -> Void)?
     /// Spike admission control, read by the API outside the actor (`admissionRefusal`).
     nonisolated let admission: NIOLockedValueBox<AdmissionControl>
+    /// Set by block sync while this node is more than a block behind its peers; the API then
+    /// refuses submissions as retryable (`catchingUpRefusal`) instead of judging them on a
+    /// stale state. Nil when caught up.
+    public nonisolated let catchUp = Mutex<CatchUp?>(nil)
     /// The start of the next block on the tip, for admission checks (Node+Admission.swift).
     var admissionCache: (height: UInt64, state: AdmissionState)?
     /// Per account, the admission verdict of its whole pending chain at the cached tip.

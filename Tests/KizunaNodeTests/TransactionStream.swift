@@ -66,9 +66,10 @@ final class StreamCounts: Sendable {
 /// signed transaction is retried on the nodes in turn until one reports it committed (the same
 /// id commits at most once).
 ///
-/// A node's refusal is that node's view: a node behind the network (a validator restarted and
-/// still catching up) answers `tx.nonce_gap` for the nonce after the account's last committed
-/// one until it has that block, so a gap keeps the transaction for the other nodes. Only when
+/// A node's refusal is that node's view: a node syncing blocks it misses answers
+/// `node.catching_up` (retryable), and one just a block behind the network answers
+/// `tx.nonce_gap` for the nonce after the account's last committed one until it has that
+/// block, so a gap keeps the transaction for the other nodes. Only when
 /// every node has refused it that way twice in a row, or a node gave a final code, or the
 /// attempts ran out, does the sender give it up and read the account's next nonce again — from
 /// every node that is up, with the account's signature, taking the highest (a transaction
@@ -117,7 +118,7 @@ struct TransactionStream: Sendable {
                     if attempts == 1 { counts.add("tx.nonce_gap at a first attempt") }
                     gapsInARow += 1
                     if gapsInARow >= 2 * nodes.count { break attempts }
-                case .refused(let code) where code == "tx.duplicate" || code.hasPrefix("mempool."):
+                case .refused(let code) where code == "tx.duplicate" || code.hasPrefix("mempool.") || code == "node.catching_up":
                     gapsInARow = 0
                 case .refused:
                     break attempts   // final for this transaction (its nonce was used, it was replaced...)
