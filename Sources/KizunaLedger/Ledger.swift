@@ -144,7 +144,9 @@ public struct Ledger: Sendable {
     public static let chargeBonusProgram: UInt64 = 0
 
     public func execute(_ transactions: [VerifiedTransaction], context: BlockContext, store: any KeyValueStore, mode: Mode) throws -> BlockExecution {
-        var overlay = StateOverlay(base: store)
+        // The committed state does not change while a block executes: what a transaction
+        // read from it, the next may read from memory.
+        var overlay = StateOverlay(base: store, memoizingBaseReads: true)
         // Time-based rules run first, against the block timestamp: a lot due at or before
         // the block time is gone before any transaction of the block can spend it.
         try beginBlock(context: context, store: store, overlay: &overlay)

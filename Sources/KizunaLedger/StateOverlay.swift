@@ -15,15 +15,28 @@ public struct StateOverlay: Sendable {
     /// Where an admission check records the keys and prefixes it read (nil: not recorded).
     public var reads: StateReadLog?
 
-    public init(base: any KeyValueStore) {
+    /// Values read from `base`, kept for the overlay's life when it was made with
+    /// `memoizingBaseReads` (nil otherwise).
+    private let baseReads: BaseReadMemo?
+
+    /// - Parameter memoizingBaseReads: keep what is read from `base`, so a key read by many
+    ///   transactions of a block and written by none (a program's terms, the rebate index, an
+    ///   account paid only by others) is read from the store once. Only for an overlay whose
+    ///   base does not change while it is used: one block's execution.
+    public init(base: any KeyValueStore, memoizingBaseReads: Bool = false) {
         self.base = base
+        self.baseReads = memoizingBaseReads ? BaseReadMemo() : nil
     }
 
     public func get(_ key: [UInt8]) throws -> [UInt8]? {
         reads?.noteKey(key)
         if let value = transactionWrites[key] { return value }
         if let value = blockWrites[key] { return value }
-        return try base.get(key, in: .state)
+        guard let baseReads else { return try base.get(key, in: .state) }
+        if let value = baseReads.values[key] { return value }
+        let value = try base.get(key, in: .state)
+        baseReads.values[key] = .some(value)
+        return value
     }
 
     public mutating func set(_ key: [UInt8], _ value: [UInt8]?) {
@@ -101,4 +114,12 @@ extension Decoder {
         try decoder.finish()
         return value
     }
+}
+
+/// The values a block's execution read from the committed state (`StateOverlay`'s
+/// `memoizingBaseReads`). A reference, so that reads through a non-mutating `get` can keep
+/// them. `@unchecked Sendable`: one execution uses it, on one thread at a time, and it is
+/// dropped with the overlay.
+final class BaseReadMemo: @unchecked Sendable {
+    var values: [[UInt8]: [UInt8]?] = [:]
 }
