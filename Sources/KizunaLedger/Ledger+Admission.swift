@@ -26,7 +26,10 @@ public struct AdmissionState: Sendable {
     /// Begins the next block on `store` at `context` (its height is the tip's plus one, its
     /// timestamp the time the caller expects the block at).
     public init(ledger: Ledger, context: BlockContext, store: any KeyValueStore) throws {
-        var overlay = StateOverlay(base: store)
+        // Every check at this tip copies this overlay and reads the same committed state:
+        // what one check read from the store, the next reads from memory. A new tip makes a
+        // new `AdmissionState` (`Node.admissionState()`).
+        var overlay = StateOverlay(base: store, memoizingBaseReads: true)
         try ledger.beginBlock(context: context, store: store, overlay: &overlay)
         overlay.commitTransaction()
         self.context = context

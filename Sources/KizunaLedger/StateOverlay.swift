@@ -1,5 +1,6 @@
 public import KizunaCore
 public import KizunaStorage
+import Synchronization
 
 /// Pending state changes layered over committed state.
 ///
@@ -22,7 +23,8 @@ public struct StateOverlay: Sendable {
     /// - Parameter memoizingBaseReads: keep what is read from `base`, so a key read by many
     ///   transactions of a block and written by none (a program's terms, the rebate index, an
     ///   account paid only by others) is read from the store once. Only for an overlay whose
-    ///   base does not change while it is used: one block's execution.
+    ///   base does not change while it and its copies are used: one block's execution, or the
+    ///   start of the next block that admission checks against at one tip.
     public init(base: any KeyValueStore, memoizingBaseReads: Bool = false) {
         self.base = base
         self.baseReads = memoizingBaseReads ? BaseReadMemo() : nil
@@ -33,9 +35,9 @@ public struct StateOverlay: Sendable {
         if let value = transactionWrites[key] { return value }
         if let value = blockWrites[key] { return value }
         guard let baseReads else { return try base.get(key, in: .state) }
-        if let value = baseReads.values[key] { return value }
+        if let value = baseReads.value(for: key) { return value }
         let value = try base.get(key, in: .state)
-        baseReads.values[key] = .some(value)
+        baseReads.remember(value, for: key)
         return value
     }
 
@@ -116,10 +118,20 @@ extension Decoder {
     }
 }
 
-/// The values a block's execution read from the committed state (`StateOverlay`'s
-/// `memoizingBaseReads`). A reference, so that reads through a non-mutating `get` can keep
-/// them. `@unchecked Sendable`: one execution uses it, on one thread at a time, and it is
-/// dropped with the overlay.
-final class BaseReadMemo: @unchecked Sendable {
-    var values: [[UInt8]: [UInt8]?] = [:]
+/// The values read from the committed state through a `StateOverlay` made with
+/// `memoizingBaseReads` (a block's execution, or admission's start of the next block and every
+/// check copied from it). A reference, so that reads through a non-mutating `get` — and through
+/// the overlay's copies — share what was read; behind a lock, since copies may be used from
+/// other threads.
+final class BaseReadMemo: Sendable {
+    private let values = Mutex<[[UInt8]: [UInt8]?]>([:])
+
+    /// The remembered value: `.some(nil)` for a key remembered as absent, nil when not read yet.
+    func value(for key: [UInt8]) -> [UInt8]?? {
+        values.withLock { $0[key] }
+    }
+
+    func remember(_ value: [UInt8]?, for key: [UInt8]) {
+        values.withLock { $0[key] = .some(value) }
+    }
 }
