@@ -133,7 +133,8 @@ public enum APIServer {
                 validators: try node.validatorSet(at: tip.height + 1).validators.map {
                     .init(name: $0.name, organisation: $0.organisation, publicKey: $0.publicKey.address.description, votingPower: $0.votingPower, voting: tip.height == 0 ? nil : signers.contains($0.publicKey))
                 },
-                node: node.validatorPublicKey.address.description
+                node: node.validatorPublicKey.address.description,
+                catchingUp: node.catchingUp.map { .init(height: $0.height, target: $0.target) }
             ))
         }
         router.get("/v1/headers/latest") { _, _ in
@@ -416,6 +417,14 @@ struct StatusResponse: Codable {
     var validators: [ValidatorEntry]
     /// The validator key of the node that answered.
     var node: String
+    /// Present while the node syncs blocks it misses (it then refuses submissions with
+    /// `node.catching_up`): its height and the highest a peer reported.
+    var catchingUp: CatchingUpEntry?
+
+    struct CatchingUpEntry: Codable {
+        var height: UInt64
+        var target: UInt64
+    }
 }
 
 /// A transaction's state. `code`/`message` only when rejected; `height`/`index`/`blockHash`

@@ -29,11 +29,18 @@ extension ConsensusEngine {
         guard height > ourHeight + 1 || syncRequest != nil else { return }
         if syncStarted == nil {
             syncStarted = (now, ourHeight, 0)
-            node.catchUp.withLock { $0 = CatchUp(height: ourHeight, target: height) }
+            setCatchUp(CatchUp(height: ourHeight, target: height))
             logger.notice("behind the network: syncing blocks", metadata: ["height": "\(ourHeight)", "peerHeight": "\(height)", "peer": "\(name(of: peer))"])
         }
         syncRequest = (peer, ourHeight + 1, now)
         network?.send(PeerMessage.blocksRequest(fromHeight: ourHeight + 1).frame, to: peer)
+    }
+
+    /// Where block sync stands, for the API (`Node.catchUp`: submissions are refused as
+    /// retryable while set) and the `kizuna_sync_blocks_behind` gauge; nil when caught up.
+    func setCatchUp(_ catchUp: CatchUp?) {
+        node.catchUp.withLock { $0 = catchUp }
+        node.metrics.set("kizuna_sync_blocks_behind", Double(catchUp.map { $0.target > $0.height ? $0.target - $0.height : 0 } ?? 0))
     }
 
     func serveBlocks(from height: UInt64, to peer: PublicKey) {
@@ -86,10 +93,10 @@ extension ConsensusEngine {
         }
         if let started = syncStarted, ourHeight < target {
             let seconds = Double(max(1, now - started.at)) / 1000
-            node.catchUp.withLock { $0 = CatchUp(height: ourHeight, target: target, blocksPerSecond: Double(ourHeight - started.height) / seconds) }
+            setCatchUp(CatchUp(height: ourHeight, target: target, blocksPerSecond: Double(ourHeight - started.height) / seconds))
         }
         if ourHeight >= target {
-            node.catchUp.withLock { $0 = nil }
+            setCatchUp(nil)
             if let started = syncStarted {
                 logger.notice("caught up with the network; joining consensus", metadata: ["height": "\(ourHeight)", "synced": "\(ourHeight - started.height)"])
             }
@@ -264,7 +271,7 @@ extension ConsensusEngine {
         // Caught up by consensus itself (a peer's decision) rather than by a synced batch: the
         // API may judge submissions again.
         if syncStarted != nil, block.height >= (peerHeights.values.max() ?? 0) {
-            node.catchUp.withLock { $0 = nil }
+            setCatchUp(nil)
             syncStarted = nil
             syncedTransactions = 0
         }

@@ -28,7 +28,7 @@ extension Node {
     /// `Retry-After`): the same transaction, sent again here when caught up or now to another
     /// node, is judged on the current state. Nil: go on. Runs outside the actor.
     public nonisolated func catchingUpRefusal() -> (error: TransactionError, retryAfterSeconds: UInt64)? {
-        guard let catchUp = catchUp.withLock({ $0 }) else { return nil }
+        guard let catchUp = catchingUp else { return nil }
         metrics.add("kizuna_admission_refusals_total", label: TransactionError.Code.catchingUp.rawValue)
         let error = TransactionError(
             .catchingUp,
@@ -36,6 +36,9 @@ extension Node {
                 + "a transaction yet; send it again after Retry-After, or to another node; nothing was kept")
         return (error, catchUp.retryAfterSeconds)
     }
+
+    /// Where block sync stands while this node is behind its peers; nil when caught up.
+    public nonisolated var catchingUp: CatchUp? { catchUp.withLock { $0 } }
 
     /// The `Retry-After` of an overload refusal: seconds until the backlog commits.
     public nonisolated var admissionRetryAfterSeconds: UInt64 { admission.withLockedValue { $0.retryAfterSeconds } }

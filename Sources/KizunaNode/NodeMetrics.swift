@@ -58,6 +58,7 @@ public final class NodeMetrics: Sendable {
         declare("kizuna_peer_frames_dropped_total", .counter, "Frames to a slow peer dropped because its queue was full.")
         declare("kizuna_missed_precommits_total", .counter, "Commits whose certificate lacks the validator's precommit, by validator.", label: "validator")
         declare("kizuna_blocks_synced_total", .counter, "Blocks fetched from peers by block sync and committed.")
+        declare("kizuna_sync_blocks_behind", .gauge, "Blocks this node is behind the highest height a peer reported, while it syncs (0 when caught up).")
         declare("kizuna_signer_refusals_total", .counter, "Signing requests the signer refused (its record forbids them).")
         declare("kizuna_gossiped_transactions_total", .counter, "Transactions received from peers and admitted to the mempool.")
         declare("kizuna_admission_refusals_total", .counter, "Submissions refused at admission (they cannot apply, or admission control refused them), by code.", label: "code")

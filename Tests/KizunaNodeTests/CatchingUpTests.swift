@@ -28,11 +28,19 @@ private typealias F = APIFixture
                 #expect(response.headers[.retryAfter] == "4")
                 #expect(response.text.contains("block 3 of 40"))
             }
+            try await client.execute(uri: "/v1/status", method: .get) { response in
+                let catchingUp = response.json?["catchingUp"] as? [String: Any]
+                #expect(catchingUp?["height"] as? Int == 3)
+                #expect(catchingUp?["target"] as? Int == 40)
+            }
             // Not remembered as rejected, not pending: unknown.
             try await client.execute(uri: "/v1/transactions/\(payment.id.hex)", method: .get) { response in
                 #expect(response.status == .notFound)
             }
             fixture.node.catchUp.withLock { $0 = nil }
+            try await client.execute(uri: "/v1/status", method: .get) { response in
+                #expect(response.json?["catchingUp"] == nil)
+            }
             try await client.execute(uri: "/v1/transactions", method: .post, headers: [.contentType: "application/octet-stream"], body: ByteBuffer(bytes: payment.canonicalBytes)) { response in
                 #expect(response.status == .accepted)
                 #expect(response.json?["status"] as? String == "pending")

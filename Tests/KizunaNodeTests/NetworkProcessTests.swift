@@ -154,6 +154,14 @@ struct NetworkProcessTests {
         let metrics = (try? await network.client(LocalNetworkProcesses.observerName).get("metrics").text) ?? ""
         let synced = Self.metricValue("kizuna_blocks_synced_total", in: metrics) ?? 0
         #expect(synced * 2 >= Double(syncTarget), "the observer synced \(synced) blocks to reach height \(syncTarget): \(network.log("observer"))")
+        // Caught up, it judges submissions again: no `catchingUp` in its status (it was set
+        // while it synced), and nothing left behind on its gauge.
+        #expect(await network.eventually {
+            let status = try? await network.client(LocalNetworkProcesses.observerName).get("v1/status").json
+            return status != nil && status?["catchingUp"] == nil
+        }, "the observer still says it is catching up: \(network.log("observer"))")
+        let after = (try? await network.client(LocalNetworkProcesses.observerName).get("metrics").text) ?? ""
+        #expect((Self.metricValue("kizuna_sync_blocks_behind", in: after) ?? 0) == 0)
         let chamberBeforeStop = await network.status("chamber")
         for name in names + [LocalNetworkProcesses.observerName] { network.stop(name) }
 
