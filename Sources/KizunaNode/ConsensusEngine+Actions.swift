@@ -29,7 +29,7 @@ extension ConsensusEngine {
         guard height > ourHeight + 1 || syncRequest != nil else { return }
         if syncStarted == nil {
             syncStarted = (now, ourHeight, 0)
-            setCatchUp(CatchUp(height: ourHeight, target: height))
+            setCatchUp(CatchUp(height: ourHeight, target: height, updatedAt: now))
             logger.notice("behind the network: syncing blocks", metadata: ["height": "\(ourHeight)", "peerHeight": "\(height)", "peer": "\(name(of: peer))"])
         }
         syncRequest = (peer, ourHeight + 1, now)
@@ -93,7 +93,7 @@ extension ConsensusEngine {
         }
         if let started = syncStarted, ourHeight < target {
             let seconds = Double(max(1, now - started.at)) / 1000
-            setCatchUp(CatchUp(height: ourHeight, target: target, blocksPerSecond: Double(ourHeight - started.height) / seconds))
+            setCatchUp(CatchUp(height: ourHeight, target: target, blocksPerSecond: Double(ourHeight - started.height) / seconds, updatedAt: now))
         }
         if ourHeight >= target {
             setCatchUp(nil)

@@ -37,8 +37,15 @@ extension Node {
         return (error, catchUp.retryAfterSeconds)
     }
 
-    /// Where block sync stands while this node is behind its peers; nil when caught up.
-    public nonisolated var catchingUp: CatchUp? { catchUp.withLock { $0 } }
+    /// Where block sync stands while this node is behind its peers; nil when caught up — or
+    /// when the sync has made no progress for `CatchUp.progressWindowMilliseconds`: the
+    /// target is only what peers said, and a peer that claims heights it cannot deliver must
+    /// not stop this node from judging submissions.
+    public nonisolated var catchingUp: CatchUp? {
+        guard let catchUp = catchUp.withLock({ $0 }),
+              wallClockMilliseconds() < catchUp.updatedAt + CatchUp.progressWindowMilliseconds else { return nil }
+        return catchUp
+    }
 
     /// The `Retry-After` of an overload refusal: seconds until the backlog commits.
     public nonisolated var admissionRetryAfterSeconds: UInt64 { admission.withLockedValue { $0.retryAfterSeconds } }
@@ -320,12 +327,19 @@ public struct CatchUp: Sendable, Equatable {
     public var target: UInt64
     /// Blocks applied per second so far (0 before the first batch).
     public var blocksPerSecond: Double
+    /// Wall-clock milliseconds of the sync's start or of its last batch of verified blocks.
+    public var updatedAt: UInt64
 
-    public init(height: UInt64, target: UInt64, blocksPerSecond: Double = 0) {
+    public init(height: UInt64, target: UInt64, blocksPerSecond: Double = 0, updatedAt: UInt64) {
         self.height = height
         self.target = target
         self.blocksPerSecond = blocksPerSecond
+        self.updatedAt = updatedAt
     }
+
+    /// How long a sync may go without a batch of verified blocks and still count: longer than
+    /// the sync's retry (3 s) so that asking the next peer does not end it.
+    public static let progressWindowMilliseconds: UInt64 = 10_000
 
     /// Seconds until the node should be caught up at the rate so far: at least 1, at most
     /// `retryAfterSecondsMax` (a long sync is told to come back later, not to hammer it).

@@ -19,7 +19,7 @@ private typealias F = APIFixture
         try await fixture.populate()
         var one = TransactionBuilder(chainId: F.chainId, key: F.resident1, nextNonce: 1)
         let payment = one.pay(merchant: F.merchant.publicKey, amount: 100)
-        fixture.node.catchUp.withLock { $0 = CatchUp(height: 3, target: 40, blocksPerSecond: 10) }
+        fixture.node.catchUp.withLock { $0 = CatchUp(height: 3, target: 40, blocksPerSecond: 10, updatedAt: wallClockMilliseconds()) }
         try await fixture.application().test(.router) { client in
             try await client.execute(uri: "/v1/transactions", method: .post, headers: [.contentType: "application/octet-stream"], body: ByteBuffer(bytes: payment.canonicalBytes)) { response in
                 #expect(response.status == .serviceUnavailable)
@@ -49,10 +49,22 @@ private typealias F = APIFixture
     }
 
     @Test func retryAfterFollowsTheSyncRate() {
-        #expect(CatchUp(height: 0, target: 1_000).retryAfterSeconds == 1)
-        #expect(CatchUp(height: 10, target: 12, blocksPerSecond: 100).retryAfterSeconds == 1)
-        #expect(CatchUp(height: 0, target: 250, blocksPerSecond: 100).retryAfterSeconds == 3)
-        #expect(CatchUp(height: 0, target: 1_000_000, blocksPerSecond: 100).retryAfterSeconds == CatchUp.retryAfterSecondsMax)
-        #expect(CatchUp(height: 50, target: 40, blocksPerSecond: 100).retryAfterSeconds == 1)
+        #expect(CatchUp(height: 0, target: 1_000, updatedAt: 0).retryAfterSeconds == 1)
+        #expect(CatchUp(height: 10, target: 12, blocksPerSecond: 100, updatedAt: 0).retryAfterSeconds == 1)
+        #expect(CatchUp(height: 0, target: 250, blocksPerSecond: 100, updatedAt: 0).retryAfterSeconds == 3)
+        #expect(CatchUp(height: 0, target: 1_000_000, blocksPerSecond: 100, updatedAt: 0).retryAfterSeconds == CatchUp.retryAfterSecondsMax)
+        #expect(CatchUp(height: 50, target: 40, blocksPerSecond: 100, updatedAt: 0).retryAfterSeconds == 1)
+    }
+
+    /// A peer that claims heights it never delivers: once the sync has made no progress for
+    /// the window, the node judges submissions again.
+    @Test func aSyncWithoutProgressStopsRefusing() async throws {
+        let fixture = try APIFixture()
+        let stale = wallClockMilliseconds() - CatchUp.progressWindowMilliseconds - 1
+        fixture.node.catchUp.withLock { $0 = CatchUp(height: 3, target: 1_000_000, updatedAt: stale) }
+        #expect(fixture.node.catchingUp == nil)
+        #expect(fixture.node.catchingUpRefusal() == nil)
+        fixture.node.catchUp.withLock { $0 = CatchUp(height: 3, target: 1_000_000, updatedAt: wallClockMilliseconds()) }
+        #expect(fixture.node.catchingUpRefusal()?.error.code == .catchingUp)
     }
 }
