@@ -42,8 +42,9 @@ extension Node {
     /// target is only what peers said, and a peer that claims heights it cannot deliver must
     /// not stop this node from judging submissions.
     public nonisolated var catchingUp: CatchUp? {
-        guard let catchUp = catchUp.withLock({ $0 }),
-              wallClockMilliseconds() < catchUp.updatedAt + CatchUp.progressWindowMilliseconds else { return nil }
+        guard let catchUp = catchUp.withLock({ $0 }) else { return nil }
+        let now = wallClockMilliseconds()
+        guard now < catchUp.updatedAt || now - catchUp.updatedAt < CatchUp.progressWindowMilliseconds else { return nil }
         return catchUp
     }
 

@@ -19,7 +19,9 @@ private typealias F = APIFixture
         try await fixture.populate()
         var one = TransactionBuilder(chainId: F.chainId, key: F.resident1, nextNonce: 1)
         let payment = one.pay(merchant: F.merchant.publicKey, amount: 100)
-        fixture.node.catchUp.withLock { $0 = CatchUp(height: 3, target: 40, blocksPerSecond: 10, updatedAt: wallClockMilliseconds()) }
+        // Progress stamped an hour ahead: the refusals must not end while a loaded machine runs
+        // this test (a sync without progress ends them after 10 s; tested below).
+        fixture.node.catchUp.withLock { $0 = CatchUp(height: 3, target: 40, blocksPerSecond: 10, updatedAt: wallClockMilliseconds() + 3_600_000) }
         try await fixture.application().test(.router) { client in
             try await client.execute(uri: "/v1/transactions", method: .post, headers: [.contentType: "application/octet-stream"], body: ByteBuffer(bytes: payment.canonicalBytes)) { response in
                 #expect(response.status == .serviceUnavailable)
@@ -64,7 +66,7 @@ private typealias F = APIFixture
         fixture.node.catchUp.withLock { $0 = CatchUp(height: 3, target: 1_000_000, updatedAt: stale) }
         #expect(fixture.node.catchingUp == nil)
         #expect(fixture.node.catchingUpRefusal() == nil)
-        fixture.node.catchUp.withLock { $0 = CatchUp(height: 3, target: 1_000_000, updatedAt: wallClockMilliseconds()) }
+        fixture.node.catchUp.withLock { $0 = CatchUp(height: 3, target: 1_000_000, updatedAt: wallClockMilliseconds() + 3_600_000) }
         #expect(fixture.node.catchingUpRefusal()?.error.code == .catchingUp)
     }
 }
