@@ -39,6 +39,8 @@ public struct LedgerBenchmark: Sendable {
     public var townEventBonuses: Bool = true
     /// Levels of the state tree the ledger keeps in memory (a node's `stateTreeCacheLevels`).
     public var treeCacheLevels: Int = 16
+    /// MiB of RocksDB's block cache (a node's `blockCacheMiB`).
+    public var blockCacheMiB: Int = RocksDBConfiguration.default.blockCacheBytes >> 20
 
     public init(accounts: Int, payments: Int, folder: String, setupBlockResidents: Int = 50_000, compactBeforeMeasuring: Bool = true, townMix: Bool = false) {
         self.townMix = townMix
@@ -86,6 +88,9 @@ public struct LedgerBenchmark: Sendable {
         public var compactSeconds: Double
         /// Bytes under the store's folder after the set-up (and compaction, if any).
         public var storeBytesAfterSetup: UInt64
+        /// The caches the run had: RocksDB's block cache and the state tree's kept levels.
+        public var blockCacheMiB = 0
+        public var treeCacheLevels = 0
         /// Bytes under the store's folder after the measured payments.
         public var storeBytesAfterMeasure: UInt64
         /// `payments` (the plain mix) or `town` (issue 18's mix: `payments` counts its transactions).
@@ -140,7 +145,9 @@ public struct LedgerBenchmark: Sendable {
         try? FileManager.default.removeItem(atPath: folder)
         let chain = BenchChain(chainId: "bench-ledger")
         let (registrar, city, issuer, genesis) = (chain.registrar, chain.city, chain.issuer, chain.genesis)
-        let store = try RocksDBStore(path: folder + "/state")
+        var storeOptions = RocksDBConfiguration.default
+        storeOptions.blockCacheBytes = blockCacheMiB << 20
+        let store = try RocksDBStore(path: folder + "/state", configuration: storeOptions)
         defer { store.close() }
         let ledger = Ledger(genesis: genesis, treeCache: StateTreeCache(levels: treeCacheLevels))
         try store.write(try ledger.genesisExecution(store: store).batch, sync: true)
@@ -278,6 +285,8 @@ public struct LedgerBenchmark: Sendable {
             compactSeconds: compactSeconds,
             storeBytesAfterSetup: storeBytesAfterSetup, storeBytesAfterMeasure: store.diskUsageBytes()
         )
+        result.blockCacheMiB = blockCacheMiB
+        result.treeCacheLevels = treeCacheLevels
         if townMix {
             result.mix = (townPaysOnly ? "payments on the town state" : "town") + (townEventBonuses ? "" : ", no event bonuses")
             result.programs = 1 + LedgerBenchmark.townLivePrograms

@@ -105,6 +105,7 @@ struct BenchCommand: AsyncParsableCommand {
         @Flag(help: "With --town-mix: measure payments only, on the town state (the new rules' overhead on today's mix).") var townPaysOnly = false
         @Flag(inversion: .prefixedNo, help: "With --town-mix: a first-payment and a first-charge bonus program among the live programs.") var townEventBonuses = true
         @Option(help: "Levels of the state tree kept in memory across blocks (a node's stateTreeCacheLevels; 0–22).") var treeCacheLevels = NodeConfiguration.stateTreeCacheLevelsDefault
+        @Option(name: .customLong("block-cache-mib"), help: "MiB of RocksDB's block cache (a node's blockCacheMiB; 16–65536).") var blockCacheMiB = NodeConfiguration.blockCacheMiBDefault
         @OptionGroup var output: BenchResultFile
 
         func run() throws {
@@ -113,6 +114,8 @@ struct BenchCommand: AsyncParsableCommand {
             benchmark.townEventBonuses = townEventBonuses
             guard NodeConfiguration.stateTreeCacheLevelsAllowed.contains(treeCacheLevels) else { throw ValidationError("--tree-cache-levels must be 0–22") }
             benchmark.treeCacheLevels = treeCacheLevels
+            guard NodeConfiguration.blockCacheMiBAllowed.contains(blockCacheMiB) else { throw ValidationError("--block-cache-mib must be 16–65536") }
+            benchmark.blockCacheMiB = blockCacheMiB
             let result = try benchmark.run {
                 print("bench: \($0)")
                 fflush(nil)
@@ -134,6 +137,7 @@ struct BenchCommand: AsyncParsableCommand {
             | set-up time (\(result.setupTransactions) tx in blocks of \(result.setupBlockResidents) residents) | \(Int(result.setupSeconds)) s (execute \(Int(result.setupExecuteSeconds)) s, \(Int(result.setupExecuteCPUSeconds)) s of it CPU; commit \(Int(result.setupCommitSeconds)) s, waiting for signatures \(Int(result.setupSignWaitSeconds)) s) |
             | compaction after set-up | \(Int(result.compactSeconds)) s |
             | store on disk after set-up / after payments | \(mebibytes(result.storeBytesAfterSetup)) / \(mebibytes(result.storeBytesAfterMeasure)) |
+            | caches: RocksDB block cache / state-tree levels kept | \(result.blockCacheMiB) MiB / \(result.treeCacheLevels) |
             """)
             fflush(nil)
             try output.write(result)

@@ -1,5 +1,6 @@
 public import Foundation
 public import KizunaCore
+import KizunaRocksDB
 
 /// A node's configuration file (TOML if its name ends in `.toml`, else JSON). Relative paths are resolved against the folder of
 /// the configuration file, so a network folder can be moved as a whole.
@@ -199,6 +200,11 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     /// a million. Memory: 24 bytes a page slot up front (1.7 MiB at 20) and ≈ 1.1 KiB a kept
     /// page (≈ 20 MiB at 100,000 keys, ≈ 80 MiB at a million residents).
     public var stateTreeCacheLevels: Int
+    /// RocksDB's one block cache for every column family, in MiB (`docs/storage.md`): the
+    /// state, its tree and the indexes read on every block. 256 holds all of it for a city of
+    /// 100,000 residents; a million residents' state and tree are ≈ 1.6 GiB, yet 2048 did not
+    /// make their execution faster (`docs/benchmarks.md`, 2026-12-05 23:00).
+    public var blockCacheMiB: Int
     public var network: Network?
     /// The operator's metrics port (`[metrics] listen = "127.0.0.1:9464"`): `GET /metrics`
     /// there and not on the API port. Absent: `/metrics` stays on the API port.
@@ -234,6 +240,9 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     public static let stateTreeCacheLevelsDefault = 20
     /// Accepted depths: each level doubles the memory, and 22 is ≈ 1 GiB at a large state.
     public static let stateTreeCacheLevelsAllowed = 0...22
+    public static let blockCacheMiBDefault = RocksDBConfiguration.default.blockCacheBytes >> 20
+    /// From a cache too small to hold the index and filter blocks of a small store, to 64 GiB.
+    public static let blockCacheMiBAllowed = 16...65_536
 
     public init(dataDirectory: String, genesisFile: String, validatorKeyFile: String, api: API, blockIntervalMilliseconds: UInt64, emptyBlockIntervalMilliseconds: UInt64, blockTransactionsMax: Int, mempoolTransactionsMax: Int, mempoolTransactionsPerAccountMax: Int, requestBodyBytesMax: Int, commitWaitMilliseconds: UInt64, logLevel: String, access: Access = Access()) {
         self.dataDirectory = dataDirectory
@@ -254,6 +263,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         self.deferredTransactionsMax = Self.deferredTransactionsMaxDefault
         self.signerStateFile = nil
         self.stateTreeCacheLevels = Self.stateTreeCacheLevelsDefault
+        self.blockCacheMiB = Self.blockCacheMiBDefault
         self.network = nil
         self.consensus = Consensus()
         self.admission = AdmissionControl.Settings()
@@ -264,7 +274,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         case dataDirectory, genesisFile, validatorKeyFile, api, blockIntervalMilliseconds, emptyBlockIntervalMilliseconds
         case blockTransactionsMax, mempoolTransactionsMax, mempoolTransactionsPerAccountMax, requestBodyBytesMax
         case commitWaitMilliseconds, commitWaitersMax, logLevel, access
-        case mempoolTransactionTtlMilliseconds, deferredTransactionsMax, signerStateFile, stateTreeCacheLevels, network, consensus, admission, metrics
+        case mempoolTransactionTtlMilliseconds, deferredTransactionsMax, signerStateFile, stateTreeCacheLevels, blockCacheMiB, network, consensus, admission, metrics
         case console
     }
 
@@ -408,6 +418,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         try check(["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel), "logLevel", "must be one of trace, debug, info, notice, warning, error, critical")
         try check((1000...86_400_000).contains(mempoolTransactionTtlMilliseconds), "mempoolTransactionTtlMilliseconds", "must be 1000–86400000")
         try check((0...1_000_000).contains(deferredTransactionsMax), "deferredTransactionsMax", "must be 0–1000000")
+        try check(Self.blockCacheMiBAllowed.contains(blockCacheMiB), "blockCacheMiB", "must be 16–65536 (MiB of RocksDB's block cache)")
         try check(Self.stateTreeCacheLevelsAllowed.contains(stateTreeCacheLevels), "stateTreeCacheLevels", "must be 0–22 (each level doubles the memory: 20 levels ≈ 260 MiB at a million keys)")
         try check((100...600_000).contains(consensus.timeoutProposeMilliseconds), "consensus.timeoutProposeMilliseconds", "must be 100–600000")
         try check((100...600_000).contains(consensus.timeoutPrevoteMilliseconds), "consensus.timeoutPrevoteMilliseconds", "must be 100–600000")

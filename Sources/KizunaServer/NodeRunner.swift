@@ -34,7 +34,9 @@ public enum NodeRunner {
             DevelopmentClock.offsetMilliseconds.store(offset, ordering: .relaxed)
             logger.warning("the clock of this LOCAL chain's node is shifted for a test", metadata: ["offsetMilliseconds": "\(offset)"])
         }
-        let store = try RocksDBStore(path: configuration.dataDirectory + "/chain")
+        var storeOptions = RocksDBConfiguration.default
+        storeOptions.blockCacheBytes = configuration.blockCacheMiB << 20
+        let store = try RocksDBStore(path: configuration.dataDirectory + "/chain", configuration: storeOptions)
         defer { store.close() }
         if let fromSnapshot {
             switch try NodeSnapshot.prepare(store: store, snapshotPath: fromSnapshot, genesis: genesis) {

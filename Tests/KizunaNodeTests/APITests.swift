@@ -690,5 +690,9 @@ struct APITests {
         #expect(plain.stateTreeCacheLevels == 20)
         #expect(try load("{\(paths), \"stateTreeCacheLevels\": 16}").get().stateTreeCacheLevels == 16)
         #expect(code("{\(paths), \"stateTreeCacheLevels\": 23}") == "config.invalid_value")
+        // RocksDB's block cache: 256 MiB by default, 16–65536 accepted.
+        #expect(plain.blockCacheMiB == 256)
+        #expect(try load("{\(paths), \"blockCacheMiB\": 2048}").get().blockCacheMiB == 2048)
+        #expect(code("{\(paths), \"blockCacheMiB\": 8}") == "config.invalid_value")
     }
 }
