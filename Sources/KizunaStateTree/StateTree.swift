@@ -120,7 +120,7 @@ public struct StateTree: Sendable {
             pageCount += 1
             // Returns (hash, leaves) of the subtree at `position`, in slot `slot` of `page`.
             func walk(_ slot: Int, _ position: NodePosition) throws -> (hash: Hash, leaves: Int) {
-                guard let node = page[slot] else { throw corrupt(position, "missing node in its page") }
+                guard let node = page.nodes[slot] else { throw corrupt(position, "missing node in its page") }
                 nodeCount += 1
                 switch node {
                 case .leaf:
@@ -193,11 +193,11 @@ struct PageReader {
         }
         if let page = pages[top] {
             // Entered through its top, whose hash was checked: every node matches its parent.
-            guard let node = page[position.slotInPage] else { throw corrupt(position, "missing node") }
+            guard let node = page.nodes[position.slotInPage] else { throw corrupt(position, "missing node") }
             return node
         }
         // Not entered through its top (no caller of this file does so): check the node itself.
-        guard let page = try page(at: top, expecting: nil), let node = page[position.slotInPage] else {
+        guard let page = try page(at: top, expecting: nil), let node = page.nodes[position.slotInPage] else {
             if expecting != nil { throw corrupt(position, "missing node") }
             return nil
         }
@@ -403,7 +403,7 @@ struct Updater {
             let top = position.pageTop
             if edited[top] == nil { edited[top] = try reader.storedPage(at: top) ?? StoredPage() }
             // In place: the page's slots are copied once, at its first edit, not at every one.
-            edited[top]![position.slotInPage] = node
+            edited[top]!.nodes[position.slotInPage] = node
         }
         for position in old.keys where new[position] == nil { try edit(position, nil) }
         for (position, node) in new { try edit(position, node) }

@@ -46,79 +46,33 @@ extension NodePosition {
 ///
 /// Stored as `slots (2 bytes, big-endian, bit i = slot i present) ‖ the present slots'
 /// nodes (65 bytes each, `StoredNode`) in slot order`: at most 2 + 15 × 65 = 977 bytes.
-///
-/// Held in memory as two slot maps (present; a leaf) and the 15 slots' two hashes side by
-/// side, zeros where a slot is empty: one heap buffer of 960 bytes. An array of 15
-/// `StoredNode?` (72 bytes each) took 1,112 bytes with the array's header, past what glibc
-/// keeps in its per-thread cache and small bins (< 1,024-byte chunks), so every page read or
-/// edited went through malloc's sorted large bins — a fifth of the ledger's time at a
-/// million residents (`docs/benchmarks.md`, 2026-12-05 23:00).
 struct StoredPage: Equatable, Sendable {
     static let keyTag: UInt8 = 0x50
-    /// A slot's two hashes, without the node's tag byte (held in `leaves`).
-    static let slotByteCount = 2 * Hash.byteCount
-    static let slotBytesCount = StateTree.pageSlots * slotByteCount
 
-    /// Bit `slot` set when the slot holds a node.
-    private(set) var present: UInt16 = 0
-    /// Bit `slot` set when the slot holds a leaf (else an internal node, or nothing).
-    private var leaves: UInt16 = 0
-    /// Slot `slot`'s two hashes at `slot × 64`; all zeros where the slot is empty, so two
-    /// pages with the same nodes are equal field by field.
-    private var slotBytes: [UInt8]
+    var nodes: [StoredNode?]
 
     init() {
-        slotBytes = [UInt8](repeating: 0, count: StoredPage.slotBytesCount)
+        nodes = Array(repeating: nil, count: StateTree.pageSlots)
     }
 
-    var isEmpty: Bool { present == 0 }
-
-    /// The node in `slot` (0 ..< 15, heap order: `NodePosition.slotInPage`), nil when empty.
-    subscript(slot: Int) -> StoredNode? {
-        get {
-            let bit: UInt16 = 1 << UInt16(slot)
-            guard present & bit != 0 else { return nil }
-            let offset = slot * StoredPage.slotByteCount
-            let (first, second) = slotBytes.withUnsafeBytes { raw in
-                (Hash(raw: UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + Hash.byteCount)])),
-                 Hash(raw: UnsafeRawBufferPointer(rebasing: raw[(offset + Hash.byteCount)..<(offset + StoredPage.slotByteCount)])))
-            }
-            return leaves & bit != 0 ? .leaf(key: first, valueHash: second) : .internal(left: first, right: second)
-        }
-        set {
-            let bit: UInt16 = 1 << UInt16(slot)
-            let offset = slot * StoredPage.slotByteCount
-            slotBytes.withUnsafeMutableBytes { raw in
-                let target = UnsafeMutableRawBufferPointer(rebasing: raw[offset..<(offset + StoredPage.slotByteCount)])
-                func put(_ first: Hash, _ second: Hash) {
-                    first.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: target[0..<Hash.byteCount]).copyMemory(from: $0) }
-                    second.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: target[Hash.byteCount...]).copyMemory(from: $0) }
-                }
-                switch newValue {
-                case .internal(let left, let right)?: put(left, right)
-                case .leaf(let key, let valueHash)?: put(key, valueHash)
-                case nil: target.initializeMemory(as: UInt8.self, repeating: 0)
-                }
-            }
-            if case .leaf? = newValue { leaves |= bit } else { leaves &= ~bit }
-            if newValue != nil { present |= bit } else { present &= ~bit }
-        }
-    }
+    var isEmpty: Bool { nodes.allSatisfy { $0 == nil } }
 
     /// The node at the page's top: present in every stored page.
-    var top: StoredNode? { self[0] }
+    var top: StoredNode? { nodes[0] }
 
     var encoded: [UInt8] {
+        var present: UInt16 = 0
+        var count = 0
+        for (slot, node) in nodes.enumerated() where node != nil {
+            present |= 1 << UInt16(slot)
+            count += 1
+        }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(2 + present.nonzeroBitCount * StoredNode.encodedCount)
+        bytes.reserveCapacity(2 + count * StoredNode.encodedCount)
         bytes.append(UInt8(present >> 8))
         bytes.append(UInt8(present & 0xff))
-        slotBytes.withUnsafeBytes { raw in
-            for slot in 0..<StateTree.pageSlots where present & (1 << UInt16(slot)) != 0 {
-                let offset = slot * StoredPage.slotByteCount
-                bytes.append(leaves & (1 << UInt16(slot)) != 0 ? StoredNode.leafTag : StoredNode.internalTag)
-                bytes.append(contentsOf: raw[offset..<(offset + StoredPage.slotByteCount)])
-            }
+        for node in nodes {
+            if let node { node.append(to: &bytes) }
         }
         return bytes
     }
@@ -142,7 +96,7 @@ struct StoredPage: Equatable, Sendable {
             guard let node = StoredNode(decoding: bytes[offset..<(offset + StoredNode.encodedCount)]) else {
                 throw corrupt(top, "malformed node in slot \(slot)")
             }
-            self[slot] = node
+            nodes[slot] = node
             offset += StoredNode.encodedCount
         }
         try check(at: top)
@@ -151,12 +105,12 @@ struct StoredPage: Equatable, Sendable {
     /// The structural and hash checks of `init(decoding:at:)`.
     func check(at top: NodePosition) throws(StateTreeError) {
         guard top.isPageTop else { throw corrupt(top, "page top at a depth not a multiple of \(StateTree.pageLevels)") }
-        guard self[0] != nil else { throw corrupt(top, "page without a top node") }
+        guard nodes[0] != nil else { throw corrupt(top, "page without a top node") }
         // Walk the page from its top: every slot reached must be present and match its
         // parent's record; count them to find slots present but unreachable.
         var reached = 0
         func visit(_ slot: Int, _ position: NodePosition, expecting: Hash?) throws(StateTreeError) {
-            guard let node = self[slot] else { throw corrupt(position, "missing node in its page") }
+            guard let node = nodes[slot] else { throw corrupt(position, "missing node in its page") }
             reached += 1
             if let expecting, node.hash != expecting { throw corrupt(position, "hash differs from the parent's record") }
             switch node {
@@ -171,8 +125,8 @@ struct StoredPage: Equatable, Sendable {
             }
         }
         try visit(0, top, expecting: nil)
-        let presentCount = present.nonzeroBitCount
-        guard reached == presentCount else { throw corrupt(top, "page holds \(presentCount - reached) nodes outside the tree") }
+        let present = nodes.reduce(0) { $0 + ($1 == nil ? 0 : 1) }
+        guard reached == present else { throw corrupt(top, "page holds \(present - reached) nodes outside the tree") }
     }
 }
 
