@@ -238,7 +238,7 @@ let package = Package(
         // Test support shared by test targets (they cannot share sources): the recording proxy.
         .target(
             name: "KizunaTestSupport",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            dependencies: ["KizunaNetwork", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             path: "Tests/KizunaTestSupport",
             swiftSettings: swiftSettings
         ),

@@ -1,6 +1,7 @@
 import KizunaCore
 import KizunaNode
 import KizunaConsensus
+import KizunaNetwork
 import Foundation
 import Synchronization
 
@@ -71,7 +72,7 @@ final class BenchNetworkProcesses: Sendable {
         var entries: [String: NodeEntry] = [:]
         var taken: Set<Int> = []
         for name in Self.validatorNames + [Self.observerName] {
-            entries[name] = NodeEntry(name: name, apiPort: try Self.freePort(avoiding: &taken), peerPort: try Self.freePort(avoiding: &taken), folder: folder + "/" + name)
+            entries[name] = NodeEntry(name: name, apiPort: try LocalPorts.freePort(avoiding: &taken), peerPort: try LocalPorts.freePort(avoiding: &taken), folder: folder + "/" + name)
         }
         nodes = entries
         for name in Self.validatorNames + [Self.observerName] {
@@ -265,31 +266,6 @@ final class BenchNetworkProcesses: Sendable {
             }
         }
         return total
-    }
-
-    /// A port on 127.0.0.1 that was free a moment ago, chosen at random below the kernel's
-    /// ephemeral range (32768–60999 on Linux) and not in `taken`. Not `bind(port: 0)`: that
-    /// hands out an ephemeral port, which the kernel may give again as the source port of a
-    /// node's outbound connection (a redial of a peer that is down) before the node binds it.
-    static func freePort(avoiding taken: inout Set<Int>) throws -> Int {
-        for _ in 0..<500 {
-            let port = Int.random(in: 20_000..<32_768)
-            guard !taken.contains(port) else { continue }
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard descriptor >= 0 else { throw BenchError("socket() failed: errno \(errno)") }
-            defer { close(descriptor) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard bound == 0 else { continue }
-            taken.insert(port)
-            return port
-        }
-        throw BenchError("no free port on 127.0.0.1 in 20000–32767")
     }
 }
 

@@ -5,6 +5,7 @@ import FoundationNetworking
 public import KizunaCore
 import KizunaWallet
 import KizunaNode
+import KizunaNetwork
 
 /// `kizuna bench card` (issue 19): card payments through the custodian (`kizuna card-service`)
 /// on the four-validator network, all as child processes on 127.0.0.1.
@@ -79,7 +80,7 @@ public enum CardBenchmark {
         let serviceFolder = network.folder + "/card-service"
         try FileManager.default.createDirectory(atPath: serviceFolder, withIntermediateDirectories: true)
         var taken: Set<Int> = Set(network.nodes.values.flatMap { [$0.apiPort, $0.peerPort] })
-        let (servicePort, metricsPort) = (try BenchNetworkProcesses.freePort(avoiding: &taken), try BenchNetworkProcesses.freePort(avoiding: &taken))
+        let (servicePort, metricsPort) = (try LocalPorts.freePort(avoiding: &taken), try LocalPorts.freePort(avoiding: &taken))
         try Data("bench vault passphrase\n".utf8).write(to: URL(fileURLWithPath: serviceFolder + "/vault.pass"))
         try Data("\(BenchNetworkProcesses.memberToken)\n".utf8).write(to: URL(fileURLWithPath: serviceFolder + "/member.token"))
         let configuration = """

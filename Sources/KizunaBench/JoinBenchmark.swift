@@ -1,6 +1,7 @@
 import KizunaCore
 import NIOCore
 import Foundation
+import KizunaNetwork
 
 /// `kizuna bench join`: how long a new node takes to join a long chain by block sync from
 /// genesis and from a state snapshot (issue 20's measure; `docs/snapshots.md`, ADR 0017).
@@ -82,8 +83,8 @@ public struct JoinBenchmark: Sendable {
         try manager.copyItem(atPath: options.source + "/genesis.json", toPath: folder + "/genesis.json")
         var taken: Set<Int> = []
         func node(_ name: String) throws -> Node {
-            Node(name: name, folder: folder + "/" + name, key: PrivateKey(), apiPort: try BenchNetworkProcesses.freePort(avoiding: &taken),
-                 peerPort: try BenchNetworkProcesses.freePort(avoiding: &taken))
+            Node(name: name, folder: folder + "/" + name, key: PrivateKey(), apiPort: try LocalPorts.freePort(avoiding: &taken),
+                 peerPort: try LocalPorts.freePort(avoiding: &taken))
         }
         let server = try node("server")
         let joiners = [try node("from-genesis"), try node("from-snapshot")]

@@ -203,7 +203,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     /// RocksDB's one block cache for every column family, in MiB (`docs/storage.md`): the
     /// state, its tree and the indexes read on every block. 256 holds all of it for a city of
     /// 100,000 residents; a million residents' state and tree are ≈ 1.6 GiB, yet 2048 did not
-    /// make their execution faster (`docs/benchmarks.md`, 2026-12-05 23:00).
+    /// make their execution faster (`docs/benchmarks.md`, 2026-12-05 22:15).
     public var blockCacheMiB: Int
     public var network: Network?
     /// The operator's metrics port (`[metrics] listen = "127.0.0.1:9464"`): `GET /metrics`
