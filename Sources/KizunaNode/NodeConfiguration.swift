@@ -201,8 +201,8 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     /// page (≈ 20 MiB at 100,000 keys, ≈ 80 MiB at a million residents).
     public var stateTreeCacheLevels: Int
     /// RocksDB's one block cache for every column family, in MiB (`docs/storage.md`): the
-    /// state, its tree and the indexes read on every block. 256 holds all of it for a city of
-    /// 100,000 residents; a million residents' state and tree are ≈ 1.6 GiB, yet 2048 did not
+    /// state, its tree and the indexes read on every block. A million residents' state and tree
+    /// are ≈ 1.6 GiB (so 100,000 residents' fit in the default, an estimate), yet 2048 did not
     /// make their execution faster (`docs/benchmarks.md`, 2026-12-05 22:15).
     public var blockCacheMiB: Int
     public var network: Network?
