@@ -21,6 +21,9 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
 
     private let lock = NSLock()
     private var state: State
+    /// The latest state values read or written here (nil when
+    /// `configuration.stateValueCacheBytes` is 0).
+    private let stateValues: StateValueCache?
 
     /// Name RocksDB requires for its always-present family. Kizuna stores nothing in it.
     static let defaultFamilyName = "default"
@@ -37,6 +40,7 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         self.path = path
         self.isReadOnly = readOnly
         self.configuration = configuration
+        stateValues = configuration.stateValueCacheBytes > 0 ? StateValueCache(bytesMax: configuration.stateValueCacheBytes) : nil
         try Self.checkFolder(path: path, readOnly: readOnly)
 
         var compression = configuration.compression
@@ -68,6 +72,22 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
     // MARK: - KeyValueStore
 
     public func get(_ key: [UInt8], in family: ColumnFamily) throws(StorageError) -> [UInt8]? {
+        guard family == .state, let stateValues else { return try read(key, in: family) }
+        switch stateValues.lookup(key) {
+        case .hit(let value):
+            return value
+        case .miss(let writes):
+            let value = try read(key, in: family)
+            stateValues.remember(value, for: key, writesAtLookup: writes)
+            return value
+        }
+    }
+
+    /// What the state value cache holds and how often it answered (nil when it is off).
+    public var stateValueCacheStatistics: StateValueCacheStatistics? { stateValues?.statistics }
+
+    /// A point read from RocksDB itself.
+    private func read(_ key: [UInt8], in family: ColumnFamily) throws(StorageError) -> [UInt8]? {
         let handles = try acquire()
         defer { release() }
         var length = 0
@@ -115,6 +135,17 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         }
         var errptr: UnsafeMutablePointer<CChar>?
         rocksdb_write(handles.db, sync ? handles.syncWriteOptions : handles.writeOptions, writeBatch, &errptr)
+        if let stateValues {
+            let stateWrites: [(key: [UInt8], value: [UInt8]?)] = batch.operations.compactMap { operation in
+                switch operation {
+                case .put(.state, let key, let value): (key, value)
+                case .delete(.state, let key): (key, nil)
+                default: nil
+                }
+            }
+            // Before returning: a caller that sees the write done reads what it wrote.
+            if errptr == nil { stateValues.applied(stateWrites) } else { stateValues.forget(stateWrites.map(\.key)) }
+        }
         if let errptr {
             throw RocksDBErrors.write(RocksDBErrors.take(errptr), path: path, sync: sync)
         }
