@@ -184,7 +184,7 @@ public struct Ledger: Sendable {
         // and the operator needs to know which invariant broke.
         var checked: [BlockInvariants.Change] = []
         for change in changes where BlockInvariants.isChecked(change.key) || change.key.first == StateKey.cardDay {
-            checked.append(BlockInvariants.Change(key: change.key, before: try store.get(change.key, in: .state), after: change.value))
+            checked.append(BlockInvariants.Change(key: change.key, before: try overlay.committedValue(change.key), after: change.value))
         }
         let violations = BlockInvariants.violations(checked) + BlockInvariants.cardViolations(checked, policy: genesis.cardPolicy)
         guard violations.isEmpty else {

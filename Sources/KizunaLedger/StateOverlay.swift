@@ -41,6 +41,14 @@ public struct StateOverlay: Sendable {
         return value
     }
 
+    /// What the committed state holds for `key`, under this block's and transaction's writes:
+    /// from the memo when the block has read the key already (every key it changed but wrote
+    /// blindly), else from the store. Not noted in `reads`: no transaction's verdict uses it.
+    public func committedValue(_ key: [UInt8]) throws -> [UInt8]? {
+        if let baseReads, let value = baseReads.value(for: key) { return value }
+        return try base.get(key, in: .state)
+    }
+
     public mutating func set(_ key: [UInt8], _ value: [UInt8]?) {
         transactionWrites[key] = .some(value)
     }

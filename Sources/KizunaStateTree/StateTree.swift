@@ -70,14 +70,7 @@ public struct StateTree: Sendable {
             throw StateTreeError.duplicateKey(sorted[index].key)
         }
         var updater = Updater(tree: self, updates: sorted.count)
-        let existing = try updater.reader.node(at: .root, expecting: nil)
-        guard !sorted.isEmpty else {
-            return (existing?.hash ?? StateTree.emptyRoot, WriteBatch())
-        }
-        if let existing { updater.old[.root] = existing }
-        let result = try updater.visit(at: .root, existing: existing, updates: sorted[...])
-        let root = updater.place(result, at: .root)
-        return (root, try updater.batch())
+        return try updater.run(sorted)
     }
 
     /// A proof of `key`'s value (or of its absence) against the current root.
@@ -179,10 +172,6 @@ struct PageReader {
         self.tree = tree
     }
 
-    mutating func reserveCapacity(_ pages: Int) {
-        self.pages.reserveCapacity(pages)
-    }
-
     /// The node at `position`, whose parent records `expecting` (nil: the root, which may be
     /// absent). Throws `corruptNode` if it is missing or does not match.
     mutating func node(at position: NodePosition, expecting: Hash?) throws -> StoredNode? {
@@ -214,219 +203,33 @@ struct PageReader {
     /// The page whose top is `top`, as read (and kept) by this operation.
     mutating func page(at top: NodePosition, expecting: Hash?) throws -> StoredPage? {
         if let page = pages[top] { return page }
-        if let expecting, let page = tree.cache?.page(at: top, hash: expecting) {
-            pages[top] = page
-            return page
-        }
-        guard let bytes = try tree.store.get(top.pageStorageKey, in: .stateTree) else {
+        let page = try tree.loadPage(at: top, expecting: expecting)
+        pages[top] = page
+        return page
+    }
+}
+
+extension StateTree {
+    /// The page whose top is `top`, whose parent records `expecting` for it (nil: the root, or
+    /// a page read without its parent): from the cache when it holds that version, else from
+    /// the store, checked whole and kept in the cache. Nil when there is none; throws
+    /// `corruptNode` when the parent records a page the store does not hold, or another one.
+    func loadPage(at top: NodePosition, expecting: Hash?) throws -> StoredPage? {
+        if let expecting, let page = cache?.page(at: top, hash: expecting) { return page }
+        guard let bytes = try store.get(top.pageStorageKey, in: .stateTree) else {
             if expecting != nil { throw corrupt(top, "missing page") }
             return nil
         }
         let page = try StoredPage(decoding: bytes, at: top)
         let topHash = page.top!.hash
         if let expecting, topHash != expecting { throw corrupt(top, "hash differs from the parent's record") }
-        tree.cache?.remember(page, topHash: topHash, at: top)
-        pages[top] = page
+        cache?.remember(page, topHash: topHash, at: top)
         return page
-    }
-
-    /// The page at `top` as stored before this operation's writes: read here if this operation
-    /// has not read it yet (nil when there is none).
-    mutating func storedPage(at top: NodePosition) throws -> StoredPage? {
-        try page(at: top, expecting: nil)
     }
 }
 
 func corrupt(_ position: NodePosition, _ reason: String) -> StateTreeError {
     .corruptNode(position: position.storageKey.hexString, reason: reason)
-}
-
-/// One update, sorted by key.
-struct Update {
-    let key: Hash
-    let valueHash: Hash?
-}
-
-/// The state of a subtree after an update, before it is placed.
-enum Subtree {
-    case empty
-    /// A single leaf; its parent decides where it is stored.
-    case leaf(key: Hash, valueHash: Hash)
-    /// An internal node already stored (new or unchanged) at its position.
-    case node(Hash)
-    /// A subtree no update reached and that may be a leaf or an internal node: read it only
-    /// if its sibling became empty (then a leaf must move up).
-    case untouched(Hash)
-}
-
-/// One `update` call: the pages it read, the nodes it read and the nodes it places, by
-/// position.
-struct Updater {
-    let tree: StateTree
-    var reader: PageReader
-    /// Nodes read that the update may move or delete.
-    var old: [NodePosition: StoredNode] = [:]
-    /// Nodes of the new tree on the touched paths.
-    var new: [NodePosition: StoredNode] = [:]
-
-    /// Room made up front for the nodes and pages of `updates` keys, so the dictionaries are
-    /// not rehashed as they grow (a tenth of an update's time when they were): a touched key
-    /// changes about eight nodes below what a block's keys share, in two or three pages.
-    init(tree: StateTree, updates: Int) {
-        self.tree = tree
-        self.reader = PageReader(tree: tree)
-        reader.reserveCapacity(3 * updates)
-        old.reserveCapacity(8 * updates)
-        new.reserveCapacity(8 * updates)
-    }
-
-    /// The subtree at `position`, whose stored node is `existing`, after `updates` (sorted,
-    /// non-empty, all under `position`).
-    mutating func visit(at position: NodePosition, existing: StoredNode?, updates: ArraySlice<Update>) throws -> Subtree {
-        switch existing {
-        case .internal(let left, let right):
-            let split = splitIndex(updates, bit: position.depth) { $0.key }
-            let lower = updates[..<split]
-            let upper = updates[split...]
-            var leftResult = try descend(position.child(0), hash: left, updates: lower)
-            var rightResult = try descend(position.child(1), hash: right, updates: upper)
-            // A side that was empty and stays empty leaves the other side as it was: an
-            // internal node (the old tree had at least two leaves here), so no read is needed.
-            if left == .zero, case .empty = leftResult, case .untouched(let hash) = rightResult {
-                rightResult = .node(hash)
-            }
-            if right == .zero, case .empty = rightResult, case .untouched(let hash) = leftResult {
-                leftResult = .node(hash)
-            }
-            return try combine(at: position, leftResult, rightResult)
-        case .leaf(let key, let valueHash):
-            // Rebuild this subtree from the leaf plus the insertions.
-            var entries = insertions(updates)
-            let overridden = updates.contains { $0.key == key }
-            if !overridden {
-                let index = entries.firstIndex { key < $0.key } ?? entries.endIndex
-                entries.insert((key, valueHash), at: index)
-            }
-            return try build(at: position, entries[...])
-        case nil:
-            return try build(at: position, insertions(updates)[...])
-        }
-    }
-
-    /// The subtree of a child recorded as `hash` in its parent, after `updates`.
-    mutating func descend(_ position: NodePosition, hash: Hash, updates: ArraySlice<Update>) throws -> Subtree {
-        if updates.isEmpty { return hash == .zero ? .empty : .untouched(hash) }
-        var existing: StoredNode?
-        if hash != .zero {
-            let node = try reader.child(at: position, expecting: hash)
-            old[position] = node
-            existing = node
-        }
-        return try visit(at: position, existing: existing, updates: updates)
-    }
-
-    /// The subtree holding exactly `entries` (sorted, distinct, all under `position`), built
-    /// from nothing: no node is stored below `position`.
-    mutating func build(at position: NodePosition, _ entries: ArraySlice<(key: Hash, valueHash: Hash)>) throws -> Subtree {
-        switch entries.count {
-        case 0:
-            return .empty
-        case 1:
-            let entry = entries[entries.startIndex]
-            return .leaf(key: entry.key, valueHash: entry.valueHash)
-        default:
-            let split = splitIndex(entries, bit: position.depth) { $0.key }
-            let left = try build(at: position.child(0), entries[..<split])
-            let right = try build(at: position.child(1), entries[split...])
-            return try combine(at: position, left, right)
-        }
-    }
-
-    /// The subtree at `position` with children `left` and `right`: empty, a leaf moved up,
-    /// or an internal node stored here.
-    mutating func combine(at position: NodePosition, _ left: Subtree, _ right: Subtree) throws -> Subtree {
-        var left = left
-        var right = right
-        if case .empty = left, case .untouched(let hash) = right {
-            right = try resolve(position.child(1), hash: hash)
-        }
-        if case .empty = right, case .untouched(let hash) = left {
-            left = try resolve(position.child(0), hash: hash)
-        }
-        switch (left, right) {
-        case (.empty, .empty):
-            return .empty
-        case (.empty, .leaf(let key, let valueHash)), (.leaf(let key, let valueHash), .empty):
-            return .leaf(key: key, valueHash: valueHash)
-        default:
-            let node = StoredNode.internal(left: place(left, at: position.child(0)), right: place(right, at: position.child(1)))
-            new[position] = node
-            return .node(node.hash)
-        }
-    }
-
-    /// Reads an untouched subtree whose sibling became empty: a leaf moves up (its old place
-    /// is deleted), an internal node stays.
-    mutating func resolve(_ position: NodePosition, hash: Hash) throws -> Subtree {
-        let node = try reader.child(at: position, expecting: hash)
-        switch node {
-        case .leaf(let key, let valueHash):
-            old[position] = node
-            return .leaf(key: key, valueHash: valueHash)
-        case .internal:
-            return .node(hash)
-        }
-    }
-
-    /// Stores `subtree` at `position` if it is a leaf (internal nodes are already stored)
-    /// and returns its hash.
-    mutating func place(_ subtree: Subtree, at position: NodePosition) -> Hash {
-        switch subtree {
-        case .empty:
-            return StateTree.emptyRoot
-        case .leaf(let key, let valueHash):
-            let node = StoredNode.leaf(key: key, valueHash: valueHash)
-            new[position] = node
-            return node.hash
-        case .node(let hash), .untouched(let hash):
-            return hash
-        }
-    }
-
-    /// The writes: the pages holding a new or removed node, each rewritten whole (a put), or
-    /// deleted when no node is left in it, sorted by storage key; a page whose nodes did not
-    /// change is not written. The pages written are kept in the cache (ADR 0013: a page of an
-    /// update never written is simply not found there again).
-    mutating func batch() throws -> WriteBatch {
-        var edited: [NodePosition: StoredPage] = [:]
-        func edit(_ position: NodePosition, _ node: StoredNode?) throws {
-            let top = position.pageTop
-            if edited[top] == nil { edited[top] = try reader.storedPage(at: top) ?? StoredPage() }
-            // In place: the page's slots are copied once, at its first edit, not at every one.
-            edited[top]!.nodes[position.slotInPage] = node
-        }
-        for position in old.keys where new[position] == nil { try edit(position, nil) }
-        for (position, node) in new { try edit(position, node) }
-        // Keys made once, not in every comparison of the sort.
-        let pages = edited.map { (key: $0.key.pageStorageKey, top: $0.key, page: $0.value) }
-            .sorted { $0.key.lexicographicallyPrecedes($1.key) }
-        var batch = WriteBatch()
-        for (key, top, page) in pages {
-            let before = try reader.storedPage(at: top)
-            if page.isEmpty {
-                if before != nil { batch.delete(key, in: .stateTree) }
-                continue
-            }
-            guard let topNode = page.top else {
-                // The update never leaves nodes under an empty position: a bug, not bad data.
-                preconditionFailure("state tree update left page \(top.pageStorageKey.hexString) without its top node")
-            }
-            guard page != before else { continue }
-            batch.put(page.encoded, for: key, in: .stateTree)
-            tree.cache?.remember(page, topHash: topNode.hash, at: top)
-        }
-        return batch
-    }
 }
 
 /// The first index in `elements` (sorted by `key`, the keys sharing their first `bit` bits)
@@ -440,9 +243,4 @@ func splitIndex<Element>(_ elements: ArraySlice<Element>, bit: Int, key: (Elemen
         if key(elements[middle]).bit(bit) == 0 { low = middle + 1 } else { high = middle }
     }
     return low
-}
-
-/// The updates that insert or replace a value, in key order.
-func insertions(_ updates: ArraySlice<Update>) -> [(key: Hash, valueHash: Hash)] {
-    updates.compactMap { update in update.valueHash.map { (update.key, $0) } }
 }
