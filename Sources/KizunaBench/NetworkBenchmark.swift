@@ -76,33 +76,7 @@ public struct NetworkBenchmark: Sendable {
         /// baseline of `--compare-links`.
         public var plainPeerLinks = false
 
-        public init(scenarios: [Scenario], residents: Int, merchants: Int, connectionsPerNode: Int, folder: String, executable: String,
-                    maxSeconds: Double, steadySeconds: Double, spikeSeconds: Double, recoverySeconds: Double, warmupSeconds: Double,
-                    drainSeconds: Double, syncTimeoutSeconds: Double, maxOutstanding: Int, maxJobsPerSecond: Int, steadyRate: Double?,
-                    assumedMax: Double?, spikeFactor: Double, spikeAttempts: Int, verifyPerCore: Int, syncedWrites: Int, seed: UInt64) {
-            self.scenarios = scenarios
-            self.residents = residents
-            self.merchants = merchants
-            self.connectionsPerNode = connectionsPerNode
-            self.folder = folder
-            self.executable = executable
-            self.maxSeconds = maxSeconds
-            self.steadySeconds = steadySeconds
-            self.spikeSeconds = spikeSeconds
-            self.recoverySeconds = recoverySeconds
-            self.warmupSeconds = warmupSeconds
-            self.drainSeconds = drainSeconds
-            self.syncTimeoutSeconds = syncTimeoutSeconds
-            self.maxOutstanding = maxOutstanding
-            self.maxJobsPerSecond = maxJobsPerSecond
-            self.steadyRate = steadyRate
-            self.assumedMax = assumedMax
-            self.spikeFactor = spikeFactor
-            self.spikeAttempts = spikeAttempts
-            self.verifyPerCore = verifyPerCore
-            self.syncedWrites = syncedWrites
-            self.seed = seed
-        }
+        // No public initialiser: other modules start from `full` or `quick` and change fields.
 
         /// The measurement: 5,000 residents, 200 merchants, phases of 30 s.
         public static func full(executable: String, folder: String = ".kizuna/bench-network") -> Options {

@@ -167,12 +167,14 @@ extension Console {
         case .setRebateTiers(let value):
             return "program \(value.program) tiers " + (value.tiers.isEmpty ? "removed" : value.tiers.map { "≥¥\(number($0.minimumMonthlySpendYen)) \($0.basisPoints)bp" }.joined(separator: ", "))
         case .govern(let value):
+            let change: String
             switch value.change.proposal {
-            case .validatorSet(let validators): return "validator set of \(validators.count) from height \(value.change.effectiveHeight) (\(value.approvals.count) approvals)"
-            case .assetPolicy(let asset, _): return "\(asset.name) policy from height \(value.change.effectiveHeight) (\(value.approvals.count) approvals)"
-            case .chargeChannels(let channels): return "\(channels.count) charge channels from height \(value.change.effectiveHeight) (\(value.approvals.count) approvals)"
-            case .categoryFees(let asset, let fees): return "\(asset.name) fees of \(fees.count) categories from height \(value.change.effectiveHeight) (\(value.approvals.count) approvals)"
+            case .validatorSet(let validators): change = "validator set of \(validators.count)"
+            case .assetPolicy(let asset, _): change = "\(asset.name) policy"
+            case .chargeChannels(let channels): change = "\(channels.count) charge channels"
+            case .categoryFees(let asset, let fees): change = "\(asset.name) fees of \(fees.count) categories"
             }
+            return "\(change) from height \(value.change.effectiveHeight) (\(value.approvals.count) approvals)"
         }
     }
 }

@@ -39,7 +39,7 @@ public enum PeerConnectionLimits {
 /// try channel.pipeline.syncOperations.addPeerHandlers(configuration: configuration,
 ///     challenge: PeerHandshakeHandler.randomChallenge(), isAlreadyConnected: { registry.contains($0) })
 /// ```
-public final class PeerHandshakeHandler: ChannelDuplexHandler {
+public final class PeerHandshakeHandler: ChannelDuplexHandler, StartsWhenChannelActive {
     public typealias InboundIn = Frame
     public typealias InboundOut = AuthenticatedFrame
     public typealias OutboundIn = Frame
@@ -78,18 +78,9 @@ public final class PeerHandshakeHandler: ChannelDuplexHandler {
     /// The authenticated peer's key, once there is one.
     public var peerKey: PublicKey? { machine.peerKey }
 
-    public func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { start(context: context) }
-    }
-
-    public func channelActive(context: ChannelHandlerContext) {
-        start(context: context)
-        context.fireChannelActive()
-    }
-
     /// The clock starts when the connection is up: the link's key exchange counts toward the
     /// handshake's time.
-    private func start(context: ChannelHandlerContext) {
+    public func start(context: ChannelHandlerContext) {
         guard !started else { return }
         started = true
         timeout = context.eventLoop.assumeIsolated().scheduleTask(in: handshakeTimeout) { [self] in

@@ -128,7 +128,7 @@ public struct SecureLinkEstablishedEvent: Hashable, Sendable {
 /// ever written in clear. Bytes written before the keys are agreed wait (the handshake
 /// handler writes only its hello then). A record that does not authenticate closes the
 /// connection with `peer.link_tampered`.
-public final class SecureLinkHandler: ChannelDuplexHandler {
+public final class SecureLinkHandler: ChannelDuplexHandler, StartsWhenChannelActive {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = ByteBuffer
     public typealias OutboundIn = ByteBuffer
@@ -153,16 +153,8 @@ public final class SecureLinkHandler: ChannelDuplexHandler {
 
     public init() {}
 
-    public func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { start(context: context) }
-    }
-
-    public func channelActive(context: ChannelHandlerContext) {
-        start(context: context)
-        context.fireChannelActive()
-    }
-
-    private func start(context: ChannelHandlerContext) {
+    /// Sends this side's preamble as soon as the connection is up.
+    public func start(context: ChannelHandlerContext) {
         guard !started else { return }
         started = true
         var preamble = context.channel.allocator.buffer(capacity: SecureLinkLimits.preambleBytes)

@@ -3,6 +3,7 @@ import KizunaCore
 import KizunaNetwork
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOEmbedded
 import NIOPosix
 import KizunaTestSupport
 import Testing
@@ -44,6 +45,23 @@ import Testing
         // A reflected preamble (our own key sent back) is refused.
         let own = Curve25519.KeyAgreement.PrivateKey()
         #expect(Self.code { () throws(PeerError) in _ = try SecureLinkKeys(own: own, peerPublicKey: Array(own.publicKey.rawRepresentation)) } == .linkMalformed)
+    }
+
+    /// The link starts from `StartsWhenChannelActive`'s defaults, not NIO's (which only pass
+    /// the event on): its preamble goes out once, whether the handler is added before the
+    /// connection is up (`channelActive`) or after (`handlerAdded`).
+    @Test func thePreambleGoesOutOnceWhetherTheLinkIsAddedBeforeOrAfterTheConnection() throws {
+        for addedBeforeConnecting in [true, false] {
+            let channel = EmbeddedChannel()
+            if addedBeforeConnecting { try channel.pipeline.syncOperations.addHandler(SecureLinkHandler()) }
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+            if !addedBeforeConnecting { try channel.pipeline.syncOperations.addHandler(SecureLinkHandler()) }
+            let preamble = try #require(try channel.readOutbound(as: ByteBuffer.self))
+            #expect(preamble.readableBytes == SecureLinkLimits.preambleBytes)
+            #expect(Array(preamble.readableBytesView.prefix(SecureLinkLimits.magic.count)) == SecureLinkLimits.magic)
+            #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+            _ = try? channel.finish()
+        }
     }
 
     @Test func recordsSplitAndAnyAlteredReplayedOrReorderedRecordIsRefused() throws {
