@@ -41,6 +41,8 @@ public struct LedgerBenchmark: Sendable {
     public var treeCacheLevels: Int = 16
     /// MiB of RocksDB's block cache (a node's `blockCacheMiB`).
     public var blockCacheMiB: Int = RocksDBConfiguration.default.blockCacheBytes >> 20
+    /// MiB of state values the store keeps in memory (a node's `stateValueCacheMiB`).
+    public var stateValueCacheMiB: Int = RocksDBConfiguration.default.stateValueCacheBytes >> 20
 
     public init(accounts: Int, payments: Int, folder: String, setupBlockResidents: Int = 50_000, compactBeforeMeasuring: Bool = true, townMix: Bool = false) {
         self.townMix = townMix
@@ -90,6 +92,11 @@ public struct LedgerBenchmark: Sendable {
         public var storeBytesAfterSetup: UInt64
         /// The caches the run had: RocksDB's block cache and the state tree's kept levels.
         public var blockCacheMiB = 0
+        public var stateValueCacheMiB = 0
+        /// Reads the state value cache answered and the ones it passed to RocksDB, measured
+        /// phase only.
+        public var stateValueCacheHits = 0
+        public var stateValueCacheMisses = 0
         public var treeCacheLevels = 0
         /// Bytes under the store's folder after the measured payments.
         public var storeBytesAfterMeasure: UInt64
@@ -147,6 +154,7 @@ public struct LedgerBenchmark: Sendable {
         let (registrar, city, issuer, genesis) = (chain.registrar, chain.city, chain.issuer, chain.genesis)
         var storeOptions = RocksDBConfiguration.default
         storeOptions.blockCacheBytes = blockCacheMiB << 20
+        storeOptions.stateValueCacheBytes = stateValueCacheMiB << 20
         let store = try RocksDBStore(path: folder + "/state", configuration: storeOptions)
         defer { store.close() }
         let ledger = Ledger(genesis: genesis, treeCache: StateTreeCache(levels: treeCacheLevels))
@@ -271,7 +279,9 @@ public struct LedgerBenchmark: Sendable {
         }
         let verified = signAndVerify(transactions, keys: payers, chainId: genesis.chainId)
         progress("pre-signed and verified \(payments) payments; measuring")
+        let cacheBefore = store.stateValueCacheStatistics
         let (executeSeconds, commitSeconds, executeCPUSeconds, changedKeys) = try apply(verified)
+        let cacheAfter = store.stateValueCacheStatistics
         progress("measured: \(Int(Double(payments) / executeSeconds)) payments/s execute (\(Int(Double(payments) / executeCPUSeconds)) per CPU-second), \(Int(Double(payments) / (executeSeconds + commitSeconds))) with commits")
         var result = Result(
             accounts: accounts, liveLots: lots, lotLists: lotLists, stateEntries: entries, payments: payments,
@@ -286,6 +296,9 @@ public struct LedgerBenchmark: Sendable {
             storeBytesAfterSetup: storeBytesAfterSetup, storeBytesAfterMeasure: store.diskUsageBytes()
         )
         result.blockCacheMiB = blockCacheMiB
+        result.stateValueCacheMiB = stateValueCacheMiB
+        result.stateValueCacheHits = (cacheAfter?.hits ?? 0) - (cacheBefore?.hits ?? 0)
+        result.stateValueCacheMisses = (cacheAfter?.misses ?? 0) - (cacheBefore?.misses ?? 0)
         result.treeCacheLevels = treeCacheLevels
         if townMix {
             result.mix = (townPaysOnly ? "payments on the town state" : "town") + (townEventBonuses ? "" : ", no event bonuses")

@@ -106,6 +106,7 @@ struct BenchCommand: AsyncParsableCommand {
         @Flag(inversion: .prefixedNo, help: "With --town-mix: a first-payment and a first-charge bonus program among the live programs.") var townEventBonuses = true
         @Option(help: "Levels of the state tree kept in memory across blocks (a node's stateTreeCacheLevels; 0–22).") var treeCacheLevels = NodeConfiguration.stateTreeCacheLevelsDefault
         @Option(name: .customLong("block-cache-mib"), help: "MiB of RocksDB's block cache (a node's blockCacheMiB; 16–65536).") var blockCacheMiB = NodeConfiguration.blockCacheMiBDefault
+        @Option(name: .customLong("state-value-cache-mib"), help: "MiB of state values the store keeps in memory (a node's stateValueCacheMiB; 0–65536, 0 keeps none).") var stateValueCacheMiB = NodeConfiguration.stateValueCacheMiBDefault
         @OptionGroup var output: BenchResultFile
 
         func run() throws {
@@ -116,6 +117,8 @@ struct BenchCommand: AsyncParsableCommand {
             benchmark.treeCacheLevels = treeCacheLevels
             guard NodeConfiguration.blockCacheMiBAllowed.contains(blockCacheMiB) else { throw ValidationError("--block-cache-mib must be 16–65536") }
             benchmark.blockCacheMiB = blockCacheMiB
+            guard NodeConfiguration.stateValueCacheMiBAllowed.contains(stateValueCacheMiB) else { throw ValidationError("--state-value-cache-mib must be 0–65536") }
+            benchmark.stateValueCacheMiB = stateValueCacheMiB
             let result = try benchmark.run {
                 print("bench: \($0)")
                 fflush(nil)
@@ -137,7 +140,8 @@ struct BenchCommand: AsyncParsableCommand {
             | set-up time (\(result.setupTransactions) tx in blocks of \(result.setupBlockResidents) residents) | \(Int(result.setupSeconds)) s (execute \(Int(result.setupExecuteSeconds)) s, \(Int(result.setupExecuteCPUSeconds)) s of it CPU; commit \(Int(result.setupCommitSeconds)) s, waiting for signatures \(Int(result.setupSignWaitSeconds)) s) |
             | compaction after set-up | \(Int(result.compactSeconds)) s |
             | store on disk after set-up / after payments | \(mebibytes(result.storeBytesAfterSetup)) / \(mebibytes(result.storeBytesAfterMeasure)) |
-            | caches: RocksDB block cache / state-tree levels kept | \(result.blockCacheMiB) MiB / \(result.treeCacheLevels) |
+            | caches: RocksDB block cache / state-tree levels kept / state values | \(result.blockCacheMiB) MiB / \(result.treeCacheLevels) / \(result.stateValueCacheMiB) MiB |
+            | state value cache, measured phase: reads answered / passed to RocksDB | \(result.stateValueCacheHits) / \(result.stateValueCacheMisses) |
             """)
             fflush(nil)
             try output.write(result)

@@ -205,6 +205,10 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     /// are ≈ 1.6 GiB (so 100,000 residents' fit in the default, an estimate), yet 2048 did not
     /// make their execution faster (`docs/benchmarks.md`, 2026-12-05 22:15).
     public var blockCacheMiB: Int
+    /// The latest ledger state values kept in memory by the store, in MiB (0: none;
+    /// `docs/storage.md`): a read found there costs no RocksDB lookup. Sized to a node's state
+    /// (≈ 150 bytes an entry, seven entries a resident), it serves every state read.
+    public var stateValueCacheMiB: Int
     public var network: Network?
     /// The operator's metrics port (`[metrics] listen = "127.0.0.1:9464"`): `GET /metrics`
     /// there and not on the API port. Absent: `/metrics` stays on the API port.
@@ -243,6 +247,8 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     public static let blockCacheMiBDefault = RocksDBConfiguration.default.blockCacheBytes >> 20
     /// From a cache too small to hold the index and filter blocks of a small store, to 64 GiB.
     public static let blockCacheMiBAllowed = 16...65_536
+    public static let stateValueCacheMiBDefault = RocksDBConfiguration.default.stateValueCacheBytes >> 20
+    public static let stateValueCacheMiBAllowed = 0...65_536
 
     public init(dataDirectory: String, genesisFile: String, validatorKeyFile: String, api: API, blockIntervalMilliseconds: UInt64, emptyBlockIntervalMilliseconds: UInt64, blockTransactionsMax: Int, mempoolTransactionsMax: Int, mempoolTransactionsPerAccountMax: Int, requestBodyBytesMax: Int, commitWaitMilliseconds: UInt64, logLevel: String, access: Access = Access()) {
         self.dataDirectory = dataDirectory
@@ -264,6 +270,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         self.signerStateFile = nil
         self.stateTreeCacheLevels = Self.stateTreeCacheLevelsDefault
         self.blockCacheMiB = Self.blockCacheMiBDefault
+        self.stateValueCacheMiB = Self.stateValueCacheMiBDefault
         self.network = nil
         self.consensus = Consensus()
         self.admission = AdmissionControl.Settings()
@@ -274,7 +281,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         case dataDirectory, genesisFile, validatorKeyFile, api, blockIntervalMilliseconds, emptyBlockIntervalMilliseconds
         case blockTransactionsMax, mempoolTransactionsMax, mempoolTransactionsPerAccountMax, requestBodyBytesMax
         case commitWaitMilliseconds, commitWaitersMax, logLevel, access
-        case mempoolTransactionTtlMilliseconds, deferredTransactionsMax, signerStateFile, stateTreeCacheLevels, blockCacheMiB, network, consensus, admission, metrics
+        case mempoolTransactionTtlMilliseconds, deferredTransactionsMax, signerStateFile, stateTreeCacheLevels, blockCacheMiB, stateValueCacheMiB, network, consensus, admission, metrics
         case console
     }
 
@@ -419,6 +426,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         try check((1000...86_400_000).contains(mempoolTransactionTtlMilliseconds), "mempoolTransactionTtlMilliseconds", "must be 1000–86400000")
         try check((0...1_000_000).contains(deferredTransactionsMax), "deferredTransactionsMax", "must be 0–1000000")
         try check(Self.blockCacheMiBAllowed.contains(blockCacheMiB), "blockCacheMiB", "must be 16–65536 (MiB of RocksDB's block cache)")
+        try check(Self.stateValueCacheMiBAllowed.contains(stateValueCacheMiB), "stateValueCacheMiB", "must be 0–65536 (MiB of state values kept in memory; 0 keeps none)")
         try check(Self.stateTreeCacheLevelsAllowed.contains(stateTreeCacheLevels), "stateTreeCacheLevels", "must be 0–22 (each level doubles the memory: 20 levels ≈ 260 MiB at a million keys)")
         try check((100...600_000).contains(consensus.timeoutProposeMilliseconds), "consensus.timeoutProposeMilliseconds", "must be 100–600000")
         try check((100...600_000).contains(consensus.timeoutPrevoteMilliseconds), "consensus.timeoutPrevoteMilliseconds", "must be 100–600000")
