@@ -65,16 +65,16 @@ public struct PublicKey: Hashable, Sendable, Comparable, CanonicalCodable {
 final class ValidatedKeys: Sendable {
     static let shared = ValidatedKeys(capacity: 1 << 17)
     let capacity: Int
-    private let keys = Mutex<Set<[UInt8]>>([])
+    private let keys = Mutex<Set<ByteKey>>([])
 
     init(capacity: Int) { self.capacity = capacity }
 
-    func contains(_ bytes: [UInt8]) -> Bool { keys.withLock { $0.contains(bytes) } }
+    func contains(_ bytes: [UInt8]) -> Bool { keys.withLock { $0.contains(ByteKey(bytes)) } }
 
     func insert(_ bytes: [UInt8]) {
         keys.withLock { keys in
             if keys.count >= capacity { keys.removeAll(keepingCapacity: true) }
-            keys.insert(bytes)
+            keys.insert(ByteKey(bytes))
         }
     }
 

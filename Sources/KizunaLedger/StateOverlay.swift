@@ -11,8 +11,8 @@ import Synchronization
 /// of a `Dictionary` never reaches a hash.
 public struct StateOverlay: Sendable {
     private let base: any KeyValueStore
-    private var blockWrites: [[UInt8]: [UInt8]?] = [:]
-    private var transactionWrites: [[UInt8]: [UInt8]?] = [:]
+    private var blockWrites: [ByteKey: [UInt8]?] = [:]
+    private var transactionWrites: [ByteKey: [UInt8]?] = [:]
     /// Where an admission check records the keys and prefixes it read (nil: not recorded).
     public var reads: StateReadLog?
 
@@ -32,12 +32,13 @@ public struct StateOverlay: Sendable {
 
     public func get(_ key: [UInt8]) throws -> [UInt8]? {
         reads?.noteKey(key)
-        if let value = transactionWrites[key] { return value }
-        if let value = blockWrites[key] { return value }
+        let byteKey = ByteKey(key)
+        if let value = transactionWrites[byteKey] { return value }
+        if let value = blockWrites[byteKey] { return value }
         guard let baseReads else { return try base.get(key, in: .state) }
-        if let value = baseReads.value(for: key) { return value }
+        if let value = baseReads.value(for: byteKey) { return value }
         let value = try base.get(key, in: .state)
-        baseReads.remember(value, for: key)
+        baseReads.remember(value, for: byteKey)
         return value
     }
 
@@ -45,12 +46,12 @@ public struct StateOverlay: Sendable {
     /// from the memo when the block has read the key already (every key it changed but wrote
     /// blindly), else from the store. Not noted in `reads`: no transaction's verdict uses it.
     public func committedValue(_ key: [UInt8]) throws -> [UInt8]? {
-        if let baseReads, let value = baseReads.value(for: key) { return value }
+        if let baseReads, let value = baseReads.value(for: ByteKey(key)) { return value }
         return try base.get(key, in: .state)
     }
 
     public mutating func set(_ key: [UInt8], _ value: [UInt8]?) {
-        transactionWrites[key] = .some(value)
+        transactionWrites[ByteKey(key)] = .some(value)
     }
 
     /// Keeps the current transaction's writes.
@@ -60,7 +61,7 @@ public struct StateOverlay: Sendable {
     }
 
     /// The keys the current transaction has written so far (unordered).
-    public var openTransactionKeys: [[UInt8]] { Array(transactionWrites.keys) }
+    public var openTransactionKeys: [[UInt8]] { transactionWrites.keys.map(\.bytes) }
 
     /// Drops the current transaction's writes.
     public mutating func rollbackTransaction() {
@@ -72,23 +73,23 @@ public struct StateOverlay: Sendable {
     /// operations (redemption, recovery), never per payment.
     public func keys(withPrefix prefix: [UInt8]) throws -> [[UInt8]] {
         reads?.notePrefix(prefix)
-        var found: [[UInt8]: Bool] = [:]
+        var found: [ByteKey: Bool] = [:]
         try base.scan(.state, from: prefix, prefix: prefix) { key, _ in
-            found[key] = true
+            found[ByteKey(key)] = true
             return true
         }
         for layer in [blockWrites, transactionWrites] {
-            for (key, value) in layer where key.starts(with: prefix) {
+            for (key, value) in layer where key.bytes.starts(with: prefix) {
                 found[key] = value != nil
             }
         }
-        return found.filter(\.value).map(\.key).sorted { $0.lexicographicallyPrecedes($1) }
+        return found.filter(\.value).map(\.key.bytes).sorted { $0.lexicographicallyPrecedes($1) }
     }
 
     /// Every committed write sorted by key (nil value: delete).
     public var changes: [(key: [UInt8], value: [UInt8]?)] {
         precondition(transactionWrites.isEmpty, "a transaction is still open")
-        return blockWrites.map { ($0.key, $0.value) }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        return blockWrites.map { ($0.key.bytes, $0.value) }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
     }
 
     // MARK: Typed access
@@ -132,14 +133,14 @@ extension Decoder {
 /// the overlay's copies — share what was read; behind a lock, since copies may be used from
 /// other threads.
 final class BaseReadMemo: Sendable {
-    private let values = Mutex<[[UInt8]: [UInt8]?]>([:])
+    private let values = Mutex<[ByteKey: [UInt8]?]>([:])
 
     /// The remembered value: `.some(nil)` for a key remembered as absent, nil when not read yet.
-    func value(for key: [UInt8]) -> [UInt8]?? {
+    func value(for key: ByteKey) -> [UInt8]?? {
         values.withLock { $0[key] }
     }
 
-    func remember(_ value: [UInt8]?, for key: [UInt8]) {
+    func remember(_ value: [UInt8]?, for key: ByteKey) {
         values.withLock { $0[key] = .some(value) }
     }
 }

@@ -1,3 +1,5 @@
+public import KizunaCore
+
 /// What an admission check read: the state keys (and key prefixes it listed) and how much of
 /// the block context (ADR 0020). A node keeps it beside each account's pending chain and
 /// checks the chain again after a commit only when the block could have changed its verdict:
@@ -20,13 +22,13 @@ public final class StateReadLog: @unchecked Sendable {
         public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
     }
 
-    public private(set) var keys: Set<[UInt8]> = []
+    public private(set) var keys: Set<ByteKey> = []
     public private(set) var prefixes: [[UInt8]] = []
     public private(set) var time: TimeDependence = .none
 
     public init() {}
 
-    public func noteKey(_ key: [UInt8]) { keys.insert(key) }
+    public func noteKey(_ key: [UInt8]) { keys.insert(ByteKey(key)) }
 
     func notePrefix(_ prefix: [UInt8]) {
         if !prefixes.contains(prefix) { prefixes.append(prefix) }

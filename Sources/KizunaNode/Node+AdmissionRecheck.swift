@@ -85,21 +85,21 @@ extension Node {
 /// account), or by a transaction of the block (for every account but the transaction's own).
 struct BlockChanges {
     /// Keys changed for every account.
-    private var common: Set<[UInt8]> = []
+    private var common: Set<ByteKey> = []
     /// Keys the block's transactions wrote, with the one account that wrote each (nil: more
     /// than one account did).
-    private var written: [[UInt8]: PublicKey?] = [:]
+    private var written: [ByteKey: PublicKey?] = [:]
     /// Per account, the ids of its transactions the block committed, in order.
     private var committed: [PublicKey: [Hash]] = [:]
 
     init(execution: BlockExecution, previousStart: [[UInt8]], nextStart: [[UInt8]]) {
-        common.formUnion(previousStart)
-        common.formUnion(nextStart)
-        common.formUnion(execution.startWrites)
+        common.formUnion(previousStart.map(ByteKey.init))
+        common.formUnion(nextStart.map(ByteKey.init))
+        common.formUnion(execution.startWrites.map(ByteKey.init))
         for (transaction, keys) in zip(execution.accepted, execution.acceptedWrites) {
             let signer = transaction.transaction.signer
             committed[signer, default: []].append(transaction.id)
-            for key in keys {
+            for key in keys.map(ByteKey.init) {
                 if let writer = written[key] {
                     if writer != signer { written[key] = .some(nil) }
                 } else {
@@ -110,7 +110,7 @@ struct BlockChanges {
     }
 
     /// True if `key` may hold another value for `signer`'s chain than when it was checked.
-    private func changed(_ key: [UInt8], for signer: PublicKey) -> Bool {
+    private func changed(_ key: ByteKey, for signer: PublicKey) -> Bool {
         if common.contains(key) { return true }
         guard let writer = written[key] else { return false }
         return writer != signer
@@ -130,8 +130,8 @@ struct BlockChanges {
         guard remaining.elementsEqual(queue.map(\.id)) else { return false }
         for key in record.reads.keys where changed(key, for: signer) { return false }
         for prefix in record.reads.prefixes {
-            if common.contains(where: { $0.starts(with: prefix) }) { return false }
-            if written.contains(where: { $0.key.starts(with: prefix) && $0.value != signer }) { return false }
+            if common.contains(where: { $0.bytes.starts(with: prefix) }) { return false }
+            if written.contains(where: { $0.key.bytes.starts(with: prefix) && $0.value != signer }) { return false }
         }
         record.ids = Array(remaining)
         return true

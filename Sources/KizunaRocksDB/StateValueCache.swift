@@ -1,3 +1,4 @@
+import KizunaCore
 import Synchronization
 
 /// The latest values of the ledger state (`ColumnFamily.state`) read or written through one
@@ -22,7 +23,7 @@ final class StateValueCache: Sendable {
     static let entryOverheadBytes = 96
 
     private struct Shard {
-        var values: [[UInt8]: [UInt8]?] = [:]
+        var values: [ByteKey: [UInt8]?] = [:]
         var bytes = 0
         /// Writes applied to this shard: a read from RocksDB is kept only if none came in
         /// between.
@@ -55,7 +56,7 @@ final class StateValueCache: Sendable {
 
     func lookup(_ key: [UInt8]) -> Lookup {
         let found = shards[shard(of: key)].mutex.withLock { shard -> Lookup in
-            if let value = shard.values[key] { return .hit(value) }
+            if let value = shard.values[ByteKey(key)] { return .hit(value) }
             return .miss(writes: shard.writes)
         }
         if case .hit = found { hitCount.add(1, ordering: .relaxed) } else { missCount.add(1, ordering: .relaxed) }
@@ -87,7 +88,7 @@ final class StateValueCache: Sendable {
         for key in keys {
             shards[shard(of: key)].mutex.withLock { shard in
                 shard.writes &+= 1
-                if let old = shard.values.removeValue(forKey: key) { shard.bytes -= Self.cost(key, old) }
+                if let old = shard.values.removeValue(forKey: ByteKey(key)) { shard.bytes -= Self.cost(key, old) }
             }
         }
     }
@@ -107,7 +108,7 @@ final class StateValueCache: Sendable {
     }
 
     private static func put(_ value: [UInt8]?, for key: [UInt8], in shard: inout Shard, bytesMax: Int) {
-        if let old = shard.values.updateValue(value, forKey: key) { shard.bytes -= cost(key, old) }
+        if let old = shard.values.updateValue(value, forKey: ByteKey(key)) { shard.bytes -= cost(key, old) }
         shard.bytes += cost(key, value)
         if shard.bytes > bytesMax {
             shard.values.removeAll(keepingCapacity: true)
@@ -120,7 +121,7 @@ final class StateValueCache: Sendable {
     }
 
     private func shard(of key: [UInt8]) -> Int {
-        Int(UInt(bitPattern: key.hashValue) % UInt(Self.shardCount))
+        Int(UInt(bitPattern: ByteKey(key).hashValue) % UInt(Self.shardCount))
     }
 }
 
