@@ -97,6 +97,9 @@ public struct LedgerBenchmark: Sendable {
         /// phase only.
         public var stateValueCacheHits = 0
         public var stateValueCacheMisses = 0
+        /// What the state value cache held at the end: entries and the bytes charged for them.
+        public var stateValueCacheEntries = 0
+        public var stateValueCacheBytes = 0
         public var treeCacheLevels = 0
         /// Bytes under the store's folder after the measured payments.
         public var storeBytesAfterMeasure: UInt64
@@ -299,6 +302,8 @@ public struct LedgerBenchmark: Sendable {
         result.stateValueCacheMiB = stateValueCacheMiB
         result.stateValueCacheHits = (cacheAfter?.hits ?? 0) - (cacheBefore?.hits ?? 0)
         result.stateValueCacheMisses = (cacheAfter?.misses ?? 0) - (cacheBefore?.misses ?? 0)
+        result.stateValueCacheEntries = cacheAfter?.entries ?? 0
+        result.stateValueCacheBytes = cacheAfter?.bytes ?? 0
         result.treeCacheLevels = treeCacheLevels
         if townMix {
             result.mix = (townPaysOnly ? "payments on the town state" : "town") + (townEventBonuses ? "" : ", no event bonuses")

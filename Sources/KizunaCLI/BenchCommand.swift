@@ -142,6 +142,7 @@ struct BenchCommand: AsyncParsableCommand {
             | store on disk after set-up / after payments | \(mebibytes(result.storeBytesAfterSetup)) / \(mebibytes(result.storeBytesAfterMeasure)) |
             | caches: RocksDB block cache / state-tree levels kept / state values | \(result.blockCacheMiB) MiB / \(result.treeCacheLevels) / \(result.stateValueCacheMiB) MiB |
             | state value cache, measured phase: reads answered / passed to RocksDB | \(result.stateValueCacheHits) / \(result.stateValueCacheMisses) |
+            | state value cache at the end: entries / bytes charged | \(result.stateValueCacheEntries) / \(mebibytes(UInt64(result.stateValueCacheBytes))) |
             """)
             fflush(nil)
             try output.write(result)
