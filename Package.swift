@@ -114,7 +114,7 @@ let package = Package(
         ),
         .target(
             name: "KizunaRocksDB",
-            dependencies: ["CRocksDB", "KizunaStorage"],
+            dependencies: ["CRocksDB", "KizunaCore", "KizunaStorage"],
             swiftSettings: swiftSettings
         ),
         // Layer 5 — Network: the encrypted link, peer framing, the authenticated handshake
