@@ -1,5 +1,5 @@
 internal import CRocksDB
-public import KizunaStorage
+internal import KizunaStorage
 
 /// The open RocksDB handles of one store. Created once by `open`, destroyed once by `destroy`.
 final class Handles {
