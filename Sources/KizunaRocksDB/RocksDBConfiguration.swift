@@ -1,7 +1,7 @@
 /// Every tuning knob of `RocksDBStore`, in one place. Limits are named with their unit last.
 ///
 /// The defaults bound memory to roughly `blockCacheBytes + stateValueCacheBytes +
-/// totalWriteBufferBytes` (about 384 MiB) plus RocksDB's fixed overhead, whatever the size of
+/// totalWriteBufferBytes` (about 576 MiB) plus RocksDB's fixed overhead, whatever the size of
 /// the data folder: index and filter blocks are charged to the block cache instead of growing
 /// without bound.
 /// See `docs/storage.md` for why each value was chosen.
@@ -9,8 +9,9 @@ public struct RocksDBConfiguration: Sendable, Equatable {
     /// One LRU cache of uncompressed data, index and filter blocks, shared by every family.
     public var blockCacheBytes: Int = 256 << 20
     /// The latest ledger state values read or written, kept in memory by the store
-    /// (`StateValueCache`); 0 keeps none.
-    public var stateValueCacheBytes: Int = 64 << 20
+    /// (`StateValueCache`, ADR 0025); 0 keeps none. A bound, not an allocation: it fills only
+    /// as the state grows (≈ 150 bytes an entry; 256 MiB holds ≈ 250,000 residents' state).
+    public var stateValueCacheBytes: Int = 256 << 20
     /// Size of one family's memtable before it is flushed to a table file.
     public var writeBufferBytes: Int = 8 << 20
     /// Memtables a family may hold at once (one being written, the rest being flushed).

@@ -694,7 +694,7 @@ struct APITests {
         #expect(plain.blockCacheMiB == 256)
         #expect(try load("{\(paths), \"blockCacheMiB\": 2048}").get().blockCacheMiB == 2048)
         #expect(code("{\(paths), \"blockCacheMiB\": 8}") == "config.invalid_value")
-        #expect(plain.stateValueCacheMiB == 64)
+        #expect(plain.stateValueCacheMiB == 256)
         #expect(try load("{\(paths), \"stateValueCacheMiB\": 0}").get().stateValueCacheMiB == 0)
         #expect(code("{\(paths), \"stateValueCacheMiB\": 70000}") == "config.invalid_value")
     }
