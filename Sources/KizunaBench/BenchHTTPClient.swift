@@ -40,9 +40,20 @@ public final class BenchHTTPConnection: Sendable {
     }
 
     /// Handed down the pipeline: the request bytes and where its answer goes.
-    struct Outbound: Sendable {
-        var bytes: ByteBuffer
-        var promise: EventLoopPromise<Response>
+    /// A request on its way down the pipeline. The response handler marks it `taken` and from
+    /// then on answers its promise; a request the handler never sees — written after the
+    /// connection closed and its handlers were removed — is failed by `request` itself, or its
+    /// caller would wait for ever (the request timeout only closes the channel). `taken` is
+    /// read and written on the channel's event loop only, hence `@unchecked Sendable`.
+    final class Outbound: @unchecked Sendable {
+        let bytes: ByteBuffer
+        let promise: EventLoopPromise<Response>
+        var taken = false
+
+        init(bytes: ByteBuffer, promise: EventLoopPromise<Response>) {
+            self.bytes = bytes
+            self.promise = promise
+        }
     }
 
     let channel: any Channel
@@ -72,7 +83,12 @@ public final class BenchHTTPConnection: Sendable {
         let promise = channel.eventLoop.makePromise(of: Response.self)
         let timeout = channel.eventLoop.scheduleTask(in: .seconds(timeoutSeconds)) { channel.close(promise: nil) }
         promise.futureResult.whenComplete { _ in timeout.cancel() }
-        channel.writeAndFlush(Outbound(bytes: bytes, promise: promise), promise: nil)
+        let outbound = Outbound(bytes: bytes, promise: promise)
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { error in
+            if !outbound.taken { promise.fail(error) }
+        }
+        channel.writeAndFlush(outbound, promise: written)
         return try await promise.futureResult.get()
     }
 
@@ -108,6 +124,14 @@ public final class BenchHTTPConnection: Sendable {
 
         func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
             let outbound = unwrapOutboundIn(data)
+            outbound.taken = true
+            // Closed already, its `channelInactive` perhaps delivered: nothing will fail a
+            // promise queued now.
+            guard context.channel.isActive else {
+                outbound.promise.fail(ConnectionClosed())
+                promise?.fail(ConnectionClosed())
+                return
+            }
             waiting.append(outbound.promise)
             context.write(wrapOutboundOut(outbound.bytes), promise: promise)
         }

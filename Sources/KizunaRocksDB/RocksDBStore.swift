@@ -1,6 +1,7 @@
 internal import CRocksDB
 internal import Foundation
 public import KizunaStorage
+import Synchronization
 
 /// A `KeyValueStore` on RocksDB: one RocksDB column family per `ColumnFamily`, keys in
 /// RocksDB's default bytewise (unsigned) order, write batches applied atomically.
@@ -24,6 +25,8 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
     /// The latest state values read or written here (nil when
     /// `configuration.stateValueCacheBytes` is 0).
     private let stateValues: StateValueCache?
+    /// Set by `close()`: a closed store answers no read, not even one the cache could answer.
+    private let closed = Atomic<Bool>(false)
 
     /// Name RocksDB requires for its always-present family. Kizuna stores nothing in it.
     static let defaultFamilyName = "default"
@@ -73,6 +76,7 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
 
     public func get(_ key: [UInt8], in family: ColumnFamily) throws(StorageError) -> [UInt8]? {
         guard family == .state, let stateValues else { return try read(key, in: family) }
+        guard !closed.load(ordering: .acquiring) else { throw StorageError(.closed, "the store at \(path) is closed") }
         switch stateValues.lookup(key) {
         case .hit(let value):
             return value
@@ -226,6 +230,7 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         let handles: Handles? = lock.withLock {
             if state.closeRequested { return nil }
             state.closeRequested = true
+            closed.store(true, ordering: .releasing)
             return state.inFlight == 0 ? state.takeHandles() : nil
         }
         handles?.destroy()

@@ -96,6 +96,17 @@ struct StateValueCacheTests {
         }
     }
 
+    @Test("a closed store refuses a state read the cache could answer")
+    func closedStoreRefusesCachedReads() throws {
+        try withTemporaryFolder { path in
+            let store = try RocksDBStore(path: path)
+            try store.write(Self.batch([5], 1), sync: false)
+            #expect(try store.get([5], in: .state) != nil)
+            store.close()
+            #expect(throws: StorageError.self) { try store.get([5], in: .state) }
+        }
+    }
+
     @Test("with the cache off the store reads RocksDB alone")
     func cacheOff() throws {
         try withTemporaryFolder { path in
