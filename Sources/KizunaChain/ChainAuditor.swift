@@ -1,6 +1,6 @@
 public import KizunaCore
 public import KizunaStorage
-public import KizunaLedger
+import KizunaLedger
 import Dispatch
 import Foundation
 
@@ -29,6 +29,10 @@ public struct ChainAuditor {
     /// With fewer, the replay reads and checks the lower pages from its memory store for every
     /// touched key (16 levels: the tree update was half of the replay at a million transactions).
     public var replicaTreeCacheLevels = 20
+    /// The invariant check of one height's state (the first violation, or nil); nil: the
+    /// invariants of design §2.4 (`LedgerReports.invariantViolation`). Tests set it to see
+    /// what height and state each check is given and to make one fail.
+    var invariantCheck: InvariantCheckLane.Check?
 
     public init(genesis: Genesis, source: any ChainSource) {
         self.genesis = genesis
@@ -79,10 +83,11 @@ public struct ChainAuditor {
         let started = DispatchTime.now()
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9 }
         let replica: BlockStore
+        let replicaStore = MemoryStore()
         let tip: UInt64
         let sourceTip: UInt64
         do {
-            replica = try BlockStore(store: MemoryStore(), genesis: genesis, treeCacheLevels: replicaTreeCacheLevels)
+            replica = try BlockStore(store: replicaStore, genesis: genesis, treeCacheLevels: replicaTreeCacheLevels)
             sourceTip = try source.tipHeight()
         } catch {
             throw Failure(height: 0, check: "source", detail: "\(error)")
@@ -103,77 +108,80 @@ public struct ChainAuditor {
         let pipeline = tip >= 1 ? VerifiedWindowPipeline(source: source, chainId: chainId, heights: 1...tip, windowBlocks: verifyWindowBlocks) : nil
         pipeline?.start()
         defer { pipeline?.cancel() }
-        while height <= tip {
-            let window: VerifiedWindowPipeline.Window
-            switch pipeline?.next() {
-            case .window(let next):
-                window = next
-            case .readFailure(let failedHeight, let detail):
-                throw Failure(height: failedHeight, check: "read", detail: detail)
-            case nil:
-                throw Failure(height: height, check: "read", detail: "the reading of blocks stopped before block \(height)")
-            }
-            let results = window.verified
-            var offset = 0
-            for (block, certificate) in window.blocks {
-                let h = block.height
-                let count = block.transactions.count
-                var verified: [VerifiedTransaction] = []
-                for index in 0..<count {
-                    switch results[offset + index] {
-                    case .success(let transaction): verified.append(transaction)
-                    case .failure(let error):
-                        throw Failure(height: h, blockHash: block.hash.hex, transaction: "\(index) (\(block.transactions[index].id))", check: "transaction signature", detail: "\(error)")
+        // A height's invariants are checked on a copy of its state while the next block replays.
+        let genesis = genesis
+        let invariants = InvariantCheckLane(check: invariantCheck ?? { _, state in
+            try LedgerReports(store: state, genesis: genesis).invariantViolation()
+        })
+        do throws(Failure) {
+            while height <= tip {
+                let window: VerifiedWindowPipeline.Window
+                switch pipeline?.next() {
+                case .window(let next):
+                    window = next
+                case .readFailure(let failedHeight, let detail):
+                    throw Failure(height: failedHeight, check: "read", detail: detail)
+                case nil:
+                    throw Failure(height: height, check: "read", detail: "the reading of blocks stopped before block \(height)")
+                }
+                let results = window.verified
+                var offset = 0
+                for (block, certificate) in window.blocks {
+                    let h = block.height
+                    let count = block.transactions.count
+                    var verified: [VerifiedTransaction] = []
+                    for index in 0..<count {
+                        switch results[offset + index] {
+                        case .success(let transaction): verified.append(transaction)
+                        case .failure(let error):
+                            throw Failure(height: h, blockHash: block.hash.hex, transaction: "\(index) (\(block.transactions[index].id))", check: "transaction signature", detail: "\(error)")
+                        }
                     }
-                }
-                offset += count
-                let expectedHeight = height
-                guard h == expectedHeight else {
-                    throw Failure(height: expectedHeight, blockHash: block.hash.hex, check: "height", detail: "the block stored at height \(expectedHeight) says it is block \(h)")
-                }
-                if let reference, let referenceTip = try? reference.tipHeight(), h <= referenceTip {
-                    let referenceBlock: Block
+                    offset += count
+                    let expectedHeight = height
+                    guard h == expectedHeight else {
+                        throw Failure(height: expectedHeight, blockHash: block.hash.hex, check: "height", detail: "the block stored at height \(expectedHeight) says it is block \(h)")
+                    }
+                    if let reference, let referenceTip = try? reference.tipHeight(), h <= referenceTip {
+                        let referenceBlock: Block
+                        do {
+                            referenceBlock = try reference.block(at: h)
+                        } catch {
+                            throw Failure(height: h, check: "reference", detail: "the reference chain's block \(h) cannot be read: \(error)")
+                        }
+                        guard referenceBlock.hash == block.hash else {
+                            throw Failure(height: h, blockHash: block.hash.hex, check: "fork", detail: "the chain forks from the reference here: expected block \(referenceBlock.hash), found \(block.hash)")
+                        }
+                    }
                     do {
-                        referenceBlock = try reference.block(at: h)
+                        let validated = try validator.validate(block, verified: verified)
+                        try replica.commit(try replica.certify(validated, by: certificate))
+                    } catch let error as ChainError {
+                        throw Failure(height: h, blockHash: block.hash.hex, check: error.code.rawValue, detail: error.message)
+                    } catch let error as CertificateError {
+                        throw Failure(height: h, blockHash: block.hash.hex, check: "commit certificate (\(error.code.rawValue))", detail: error.message)
                     } catch {
-                        throw Failure(height: h, check: "reference", detail: "the reference chain's block \(h) cannot be read: \(error)")
+                        throw Failure(height: h, blockHash: block.hash.hex, check: "replay", detail: "\(error)")
                     }
-                    guard referenceBlock.hash == block.hash else {
-                        throw Failure(height: h, blockHash: block.hash.hex, check: "fork", detail: "the chain forks from the reference here: expected block \(referenceBlock.hash), found \(block.hash)")
+                    if h % invariantsEveryBlocks == 0 || h == tip {
+                        // The invariants read the state family alone (`LedgerReports`).
+                        try invariants.submit(height: h, blockHash: block.hash.hex, state: replicaStore.snapshot(of: [.state]))
                     }
+                    transactions += count
+                    lastHash = block.hash
+                    lastRoot = block.header.stateRoot
+                    lastTime = block.header.timestamp
+                    height += 1
                 }
-                let execution: BlockExecution
-                do {
-                    let validated = try validator.validate(block, verified: verified)
-                    execution = validated.execution
-                    try replica.commit(try replica.certify(validated, by: certificate))
-                } catch let error as ChainError {
-                    throw Failure(height: h, blockHash: block.hash.hex, check: error.code.rawValue, detail: error.message)
-                } catch let error as CertificateError {
-                    throw Failure(height: h, blockHash: block.hash.hex, check: "commit certificate (\(error.code.rawValue))", detail: error.message)
-                } catch {
-                    throw Failure(height: h, blockHash: block.hash.hex, check: "replay", detail: "\(error)")
-                }
-                if h % invariantsEveryBlocks == 0 || h == tip {
-                    let violation: String?
-                    do {
-                        violation = try LedgerReports(store: replica.store, genesis: genesis).invariantViolation()
-                    } catch {
-                        throw Failure(height: h, blockHash: block.hash.hex, check: "invariants", detail: "\(error)")
-                    }
-                    if let violation {
-                        throw Failure(height: h, blockHash: block.hash.hex, check: "invariants of design §2.4", detail: violation)
-                    }
-                }
-                transactions += count
-                lastHash = block.hash
-                lastRoot = block.header.stateRoot
-                lastTime = block.header.timestamp
-                height += 1
+                let seconds = max(elapsed(), 0.001)
+                let rate = Double(height - 1) / seconds
+                progress(Progress(height: height - 1, tip: tip, blocksPerSecond: rate, transactionsPerSecond: Double(transactions) / seconds, secondsLeft: rate > 0 ? Double(tip - (height - 1)) / rate : 0))
             }
-            let seconds = max(elapsed(), 0.001)
-            let rate = Double(height - 1) / seconds
-            progress(Progress(height: height - 1, tip: tip, blocksPerSecond: rate, transactionsPerSecond: Double(transactions) / seconds, secondsLeft: rate > 0 ? Double(tip - (height - 1)) / rate : 0))
+            try invariants.finish()
+        } catch {
+            // A check still running is of a lower height than anything found since: it wins.
+            try invariants.finish()
+            throw error
         }
         if let storedState {
             try compareState(stored: storedState, replayed: replica.store, tip: tip, tipHash: lastHash)

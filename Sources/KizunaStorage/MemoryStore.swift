@@ -16,6 +16,27 @@ public final class MemoryStore: KeyValueStore {
         families = Mutex(initial)
     }
 
+    private init(families initial: [ColumnFamily: SortedByteMap]) {
+        families = Mutex(initial)
+    }
+
+    /// A store holding what `included` hold at this moment, every other family empty: a
+    /// copy taken under the lock, its chunks shared until this store or the copy writes one,
+    /// so taking it costs a few words per family and later writes here do not reach it. The
+    /// auditor checks the invariants of one height on such a copy of the state while it
+    /// replays the next block. Only the families named are copied: a copied family that this
+    /// store keeps writing pays for copying each chunk it writes while the copy lives.
+    public func snapshot(of included: Set<ColumnFamily>) -> MemoryStore {
+        let copied = families.withLock { families in
+            var copied: [ColumnFamily: SortedByteMap] = [:]
+            for family in ColumnFamily.allCases {
+                copied[family] = included.contains(family) ? families[family]! : SortedByteMap()
+            }
+            return copied
+        }
+        return MemoryStore(families: copied)
+    }
+
     public func get(_ key: [UInt8], in family: ColumnFamily) throws(StorageError) -> [UInt8]? {
         families.withLock { $0[family]!.value(for: key) }
     }

@@ -286,6 +286,37 @@ struct MemoryStoreDifferentialTests {
     }
 }
 
+/// A snapshot keeps what the store held when it was taken, whatever the store writes after
+/// (in chunks the two share until one writes), and holds only the families it was asked for.
+@Suite("MemoryStore snapshots")
+struct MemoryStoreSnapshotTests {
+    @Test func laterWritesDoNotReachASnapshot() throws {
+        let store = MemoryStore()
+        var random = Xorshift(state: 20261206)
+        func key() -> [UInt8] { (0..<(1 + Int(random.next() % 3))).map { _ in UInt8(random.next() % 40) } }
+        var batch = WriteBatch()
+        for index in 0..<3_000 { batch.put([UInt8(index % 256)], for: key(), in: .state) }
+        batch.put([1], for: [7], in: .blocks)
+        try store.write(batch, sync: false)
+        let before = store.allEntries(in: .state)
+        let snapshot = store.snapshot(of: [.state])
+        var later = WriteBatch()
+        for index in 0..<3_000 {
+            if index % 3 == 0 { later.delete(key(), in: .state) } else { later.put([0xEE, UInt8(index % 256)], for: key(), in: .state) }
+        }
+        try store.write(later, sync: false)
+        #expect(store.allEntries(in: .state).map { $0.key + [0xFF] + $0.value } != before.map { $0.key + [0xFF] + $0.value })
+        #expect(snapshot.allEntries(in: .state).map { $0.key + [0xFF] + $0.value } == before.map { $0.key + [0xFF] + $0.value })
+        #expect(try snapshot.get([7], in: .blocks) == nil)
+        #expect(try store.get([7], in: .blocks) == [1])
+        // And the other way round: the snapshot's own writes stay in it.
+        var own = WriteBatch()
+        own.put([9], for: [0xAB, 0xCD], in: .state)
+        try snapshot.write(own, sync: false)
+        #expect(try store.get([0xAB, 0xCD], in: .state) == nil)
+    }
+}
+
 /// A fixed sequence of pseudo-random numbers (xorshift64), so a failure repeats.
 private struct Xorshift {
     var state: UInt64
