@@ -85,22 +85,69 @@ struct SortedByteMap {
     static let chunkEntriesMax = 512
 
     private struct Chunk {
+        /// Each key's first eight bytes as a big-endian number (zero-padded): compared first,
+        /// from one contiguous array, so a search touches a key's own buffer only when two
+        /// keys share their first eight bytes (issue 16: the replica's writes were a fifth of
+        /// an audit's replay, most of it following key pointers during binary searches).
+        var heads: [UInt64] = []
         var keys: [[UInt8]] = []
         var values: [[UInt8]] = []
 
-        /// Where `key` is, or where it would be inserted.
-        func index(of key: [UInt8]) -> (index: Int, found: Bool) {
+        init(heads: [UInt64], keys: [[UInt8]], values: [[UInt8]]) {
+            self.heads = heads
+            self.keys = keys
+            self.values = values
+        }
+
+        /// Where `key` (whose head is `head`) is, or where it would be inserted.
+        func index(of key: [UInt8], head: UInt64) -> (index: Int, found: Bool) {
             var low = 0
-            var high = keys.count
+            var high = heads.count
             while low < high {
                 let middle = (low + high) / 2
-                if bytesPrecede(keys[middle], key) {
+                let other = heads[middle]
+                if other < head || (other == head && bytesPrecede(keys[middle], key)) {
                     low = middle + 1
                 } else {
                     high = middle
                 }
             }
-            return (low, low < keys.count && keys[low] == key)
+            return (low, low < heads.count && heads[low] == head && keys[low] == key)
+        }
+
+        mutating func insert(_ key: [UInt8], head: UInt64, value: [UInt8], at index: Int) {
+            heads.insert(head, at: index)
+            keys.insert(key, at: index)
+            values.insert(value, at: index)
+        }
+
+        mutating func remove(at index: Int) {
+            heads.remove(at: index)
+            keys.remove(at: index)
+            values.remove(at: index)
+        }
+
+        /// Splits off the upper half as a chunk of its own.
+        mutating func splitUpperHalf() -> Chunk {
+            let half = keys.count / 2
+            let upper = Chunk(heads: Array(heads[half...]), keys: Array(keys[half...]), values: Array(values[half...]))
+            heads.removeSubrange(half...)
+            keys.removeSubrange(half...)
+            values.removeSubrange(half...)
+            return upper
+        }
+    }
+
+    /// A key's first eight bytes as a big-endian number, zero-padded: heads order as their keys
+    /// do, except that keys equal in their first eight bytes (or one a zero-padded prefix of
+    /// the other) have equal heads and are told apart by comparing the bytes.
+    @inline(__always)
+    static func head(of key: [UInt8]) -> UInt64 {
+        key.withUnsafeBytes { raw in
+            if raw.count >= 8 { return UInt64(bigEndian: raw.loadUnaligned(as: UInt64.self)) }
+            var head: UInt64 = 0
+            for (index, byte) in raw.enumerated() { head |= UInt64(byte) << (56 - 8 * index) }
+            return head
         }
     }
 
@@ -109,12 +156,13 @@ struct SortedByteMap {
 
     /// The chunk that holds `key` or would hold it: the last whose first key is not above it
     /// (the first chunk for a key below every other).
-    private func chunkIndex(for key: [UInt8]) -> Int {
+    private func chunkIndex(for key: [UInt8], head: UInt64) -> Int {
         var low = 0
         var high = chunks.count
         while low < high {
             let middle = (low + high) / 2
-            if bytesPrecede(key, chunks[middle].keys[0]) {
+            let first = chunks[middle].heads[0]
+            if head < first || (head == first && bytesPrecede(key, chunks[middle].keys[0])) {
                 high = middle
             } else {
                 low = middle + 1
@@ -125,48 +173,47 @@ struct SortedByteMap {
 
     func value(for key: [UInt8]) -> [UInt8]? {
         guard !chunks.isEmpty else { return nil }
-        let chunk = chunks[chunkIndex(for: key)]
-        let position = chunk.index(of: key)
+        let head = Self.head(of: key)
+        let chunk = chunks[chunkIndex(for: key, head: head)]
+        let position = chunk.index(of: key, head: head)
         return position.found ? chunk.values[position.index] : nil
     }
 
     mutating func set(_ value: [UInt8], for key: [UInt8]) {
+        let head = Self.head(of: key)
         guard !chunks.isEmpty else {
-            chunks = [Chunk(keys: [key], values: [value])]
+            chunks = [Chunk(heads: [head], keys: [key], values: [value])]
             return
         }
-        let which = chunkIndex(for: key)
-        let position = chunks[which].index(of: key)
+        let which = chunkIndex(for: key, head: head)
+        let position = chunks[which].index(of: key, head: head)
         if position.found {
             chunks[which].values[position.index] = value
             return
         }
-        chunks[which].keys.insert(key, at: position.index)
-        chunks[which].values.insert(value, at: position.index)
+        chunks[which].insert(key, head: head, value: value, at: position.index)
         if chunks[which].keys.count > Self.chunkEntriesMax {
-            let half = chunks[which].keys.count / 2
-            let upper = Chunk(keys: Array(chunks[which].keys[half...]), values: Array(chunks[which].values[half...]))
-            chunks[which].keys.removeSubrange(half...)
-            chunks[which].values.removeSubrange(half...)
+            let upper = chunks[which].splitUpperHalf()
             chunks.insert(upper, at: which + 1)
         }
     }
 
     mutating func remove(_ key: [UInt8]) {
         guard !chunks.isEmpty else { return }
-        let which = chunkIndex(for: key)
-        let position = chunks[which].index(of: key)
+        let head = Self.head(of: key)
+        let which = chunkIndex(for: key, head: head)
+        let position = chunks[which].index(of: key, head: head)
         guard position.found else { return }
-        chunks[which].keys.remove(at: position.index)
-        chunks[which].values.remove(at: position.index)
+        chunks[which].remove(at: position.index)
         if chunks[which].keys.isEmpty { chunks.remove(at: which) }
     }
 
     /// Calls `body` with each entry from `start` on, in key order, until it returns false.
     func forEach(from start: [UInt8], _ body: (_ key: [UInt8], _ value: [UInt8]) throws -> Bool) rethrows {
         guard !chunks.isEmpty else { return }
-        let first = chunkIndex(for: start)
-        var offset = chunks[first].index(of: start).index
+        let head = Self.head(of: start)
+        let first = chunkIndex(for: start, head: head)
+        var offset = chunks[first].index(of: start, head: head).index
         for which in first..<chunks.count {
             let chunk = chunks[which]
             for index in offset..<chunk.keys.count {

@@ -248,8 +248,15 @@ struct MemoryStoreDifferentialTests {
             defer { rocks.close() }
             let memory = MemoryStore()
             var random = Xorshift(state: 20261205)
-            // Short keys from a small alphabet: many shared prefixes, many overwrites.
-            func key() -> [UInt8] { (0..<(1 + Int(random.next() % 4))).map { _ in UInt8(random.next() % 24) } }
+            // Short keys from a small alphabet: many shared prefixes, many overwrites; a third
+            // of them 6 to 12 bytes of 0 and 1, so that keys often agree in the first eight
+            // bytes the memory store compares as one number, or pad to the same eight.
+            func key() -> [UInt8] {
+                if random.next() % 3 == 0 {
+                    return (0..<(6 + Int(random.next() % 7))).map { _ in UInt8(random.next() % 2) }
+                }
+                return (0..<(1 + Int(random.next() % 4))).map { _ in UInt8(random.next() % 24) }
+            }
             for round in 0..<40 {
                 var batch = WriteBatch()
                 for _ in 0..<400 {
