@@ -212,6 +212,7 @@ public enum APIServer {
                 throw APIProblem(503, TransactionError.Code.overloaded.rawValue, refusal.message, retryAfterSeconds: Int(refusal.retryAfterSeconds))
             }
             let verified: VerifiedTransaction
+            node.metrics.add("kizuna_signature_verifications_total", label: "api")
             do throws(TransactionError) {
                 verified = try signed.verified(chainId: chainId)
             } catch {

@@ -3,6 +3,7 @@ import NIOCore
 import KizunaNetwork
 import KizunaRocksDB
 import Foundation
+import FoundationNetworking
 import Synchronization
 import Dispatch
 
@@ -203,6 +204,11 @@ final class BenchRunner {
         result.chainTransactions = load.committedTotal
         for name in Self.names {
             if let pid = network.pid(name) { result.nodesPeakRSSBytes[name] = BenchProcessStats.peakRSSBytes(pid) }
+            if let port = network.nodes[name]?.apiPort, let url = URL(string: "http://127.0.0.1:\(port)/metrics"),
+               let (data, _) = try? await URLSession.shared.data(from: url),
+               let checks = NetworkBenchmark.SignatureChecks(prometheus: String(decoding: data, as: UTF8.self)) {
+                result.signatureChecks[name] = checks
+            }
         }
         for name in Self.names where !network.isAlive(name) { errors.append("validator \(name) is not running at the end; see \(network.logPath(name))") }
         // Bytes on disk once the nodes have stopped (and RocksDB has flushed its memtables).

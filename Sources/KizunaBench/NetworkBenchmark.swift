@@ -244,9 +244,39 @@ public struct NetworkBenchmark: Sendable {
         /// The indexer's lag behind the tip during the max scenario (`indexerPostgresURL`).
         public var indexer: IndexerLag?
         public var nodesPeakRSSBytes: [String: UInt64]
+        /// Each validator's signature checks over the whole run, from its metrics
+        /// (`kizuna_signature_verifications_total` by path).
+        public var signatureChecks: [String: SignatureChecks] = [:]
         public var clientCPUSeconds: Double
         public var seconds: Double
         public var errors: [String]
+    }
+
+    /// Where a validator's signature checks came from, over a run (issue 16: a transaction
+    /// should cost each node one check; the rest of a node's work per transaction is what
+    /// keeps the network below the signature bound).
+    public struct SignatureChecks: Codable, Sendable {
+        public var api: Double = 0
+        public var gossip: Double = 0
+        public var proposal: Double = 0
+        public var total: Double { api + gossip + proposal }
+
+        /// Reads the counters from a node's Prometheus text; nil when it has none of them.
+        public init?(prometheus text: String) {
+            var found = false
+            for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+                let parts = line.split(separator: " ")
+                guard parts.count == 2, let value = Double(parts[1]) else { continue }
+                switch parts[0] {
+                case "kizuna_signature_verifications_total{path=\"api\"}": api = value
+                case "kizuna_signature_verifications_total{path=\"gossip\"}": gossip = value
+                case "kizuna_signature_verifications_total{path=\"proposal\"}": proposal = value
+                default: continue
+                }
+                found = true
+            }
+            if !found { return nil }
+        }
     }
 
     public let options: Options

@@ -217,6 +217,13 @@ struct BenchNetworkCommand: AsyncParsableCommand {
         }
         text += "| chain | height \(result.chainHeight), \(result.chainTransactions) transactions |\n"
         text += "| bytes on disk per transaction (a validator's data folder after it stopped, not compacted ÷ transactions) | \(number(result.bytesOnDiskPerTransaction)) |\n"
+        if !result.signatureChecks.isEmpty, result.chainTransactions > 0 {
+            let perTransaction = { (value: Double) in String(format: "%.2f", value / Double(result.chainTransactions)) }
+            let rows = result.signatureChecks.sorted { $0.key < $1.key }.map { name, checks in
+                "\(name) \(perTransaction(checks.total)) (\(perTransaction(checks.api)) + \(perTransaction(checks.gossip)) + \(perTransaction(checks.proposal)))"
+            }
+            text += "| signature checks per committed transaction, whole run: api + gossip + proposal | \(rows.joined(separator: ", ")) |\n"
+        }
         text += "| peak RSS over the run (VmHWM, MiB) | \(result.nodesPeakRSSBytes.sorted { $0.key < $1.key }.map { "\($0.key) \(mebibytes($0.value))" }.joined(separator: ", ")) |\n"
         text += "| benchmark client CPU | \(String(format: "%.1f", result.clientCPUSeconds)) s over \(String(format: "%.0f", result.seconds)) s |\n"
         for error in result.errors { text += "| problem | \(error) |\n" }

@@ -366,6 +366,7 @@ public actor ConsensusEngine {
             let inFlight = gossipBatchesInFlight
             Task.detached {
                 defer { inFlight.withLockedValue { $0 -= 1 } }
+                node.metrics.add("kizuna_signature_verifications_total", Double(transactions.count), label: "gossip")
                 let verified = await Self.verify(transactions, chainId: chainId)
                 if verified.count < transactions.count {
                     // A correct peer gossips only transactions it verified.
@@ -414,6 +415,7 @@ public actor ConsensusEngine {
         let missing = known.indices.filter { known[$0] == nil }
         var verified = known
         if !missing.isEmpty {
+            node.metrics.add("kizuna_signature_verifications_total", Double(missing.count), label: "proposal")
             let transactions = missing.map { block.transactions[$0] }
             let results = await Self.verifyKeepingFailures(transactions, chainId: genesis.chainId)
             for (index, result) in zip(missing, results) {

@@ -20,6 +20,7 @@ public final class NodeMetrics: Sendable {
     }
 
     private let families = NIOLockedValueBox<[String: Family]>([:])
+    private let collectors = NIOLockedValueBox<[@Sendable (NodeMetrics) -> Void]>([])
 
     /// The histograms' registry; `NodeRunner` bootstraps swift-metrics with it, so that
     /// libraries' metrics (Hummingbird's per-route request durations) land here too.
@@ -74,6 +75,11 @@ public final class NodeMetrics: Sendable {
         declare("kizuna_validators", .gauge, "Validators in the set deciding the next block (governance may change it, ADR 0018).")
         declare("kizuna_consensus_nonmember_messages_total", .counter, "Consensus messages dropped because their signer is not in the validator set of their height.")
         declare("kizuna_gossip_transactions_dropped_total", .counter, "Transactions gossiped by peers and dropped unverified because the node was still verifying earlier batches (saturated).")
+        declare("kizuna_state_value_cache_hits_total", .counter, "State reads the store answered from its state value cache (stateValueCacheMiB) since it opened.")
+        declare("kizuna_state_value_cache_misses_total", .counter, "State reads the store answered from RocksDB since it opened (the cache did not hold the key, or is off).")
+        declare("kizuna_state_value_cache_entries", .gauge, "State values (and known-absent keys) the store's cache holds now.")
+        declare("kizuna_state_value_cache_bytes", .gauge, "Bytes charged against stateValueCacheMiB now: keys, values and a fixed overhead per entry.")
+        declare("kizuna_signature_verifications_total", .counter, "Transactions whose signatures this node verified, by where they came from: api (a submission), gossip (a peer's batch), proposal (in a proposed block and not in the mempool).", label: "path")
     }
 
     public func declare(_ name: String, _ kind: Kind, _ help: String, label: String? = nil) {
@@ -116,7 +122,14 @@ public final class NodeMetrics: Sendable {
     /// The exposition text: the counters and gauges (families and labels in sorted order),
     /// then the registry's histograms and whatever libraries recorded into it.
     public func render() -> String {
-        renderFamilies() + registry.emitToString()
+        for collect in collectors.withLockedValue({ $0 }) { collect(self) }
+        return renderFamilies() + registry.emitToString()
+    }
+
+    /// Runs `collect` before each rendering, so that values kept elsewhere (the store's cache
+    /// statistics) are read when Prometheus scrapes, not on every event.
+    public func addCollector(_ collect: @escaping @Sendable (NodeMetrics) -> Void) {
+        collectors.withLockedValue { $0.append(collect) }
     }
 
     func renderFamilies() -> String {

@@ -70,6 +70,13 @@ public enum NodeRunner {
         ])
         let mode: Node.Mode = configuration.network == nil ? .single : .consensus
         let node = try Node(configuration: configuration, genesis: genesis, blocks: blocks, key: validatorKey, mode: mode, logger: logger)
+        node.metrics.addCollector { [store] metrics in
+            guard let statistics = store.stateValueCacheStatistics else { return }
+            metrics.set("kizuna_state_value_cache_hits_total", Double(statistics.hits))
+            metrics.set("kizuna_state_value_cache_misses_total", Double(statistics.misses))
+            metrics.set("kizuna_state_value_cache_entries", Double(statistics.entries))
+            metrics.set("kizuna_state_value_cache_bytes", Double(statistics.bytes))
+        }
         var services: [any Service]
         if let networkSettings = configuration.network {
             services = [try await consensusService(node: node, blocks: blocks, genesis: genesis, key: validatorKey, configuration: configuration, network: networkSettings, logger: logger)]

@@ -44,6 +44,11 @@ import Testing
         #expect(text.contains("# TYPE kizuna_commit_latency_seconds histogram"))
         #expect(text.contains("kizuna_mempool_wait_seconds_count 2"), "both committed transactions waited in the mempool")
         #expect(text.contains("kizuna_height "), "the counters and gauges are there too")
+        // Both submissions were checked once, at the API; the store's cache answered state reads.
+        #expect(text.contains("kizuna_signature_verifications_total{path=\"api\"} 2"), "\(text)")
+        let cacheLine = text.split(separator: "\n").first { $0.hasPrefix("kizuna_state_value_cache_hits_total ") }
+        #expect((cacheLine.flatMap { Double($0.split(separator: " ")[1]) } ?? 0) > 0, "the state value cache's hits are not served: \(cacheLine ?? "none")")
+        #expect(text.contains("kizuna_state_value_cache_entries "))
         let routeLines = text.split(separator: "\n").filter { $0.contains("/v1/status") && $0.contains("_bucket") }
         #expect(!routeLines.isEmpty, "no per-route request histogram: \(text)")
         #expect((try await operatorClient.get("health")).statusCode == 200)
