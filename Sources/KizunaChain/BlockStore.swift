@@ -176,6 +176,12 @@ public final class BlockStore: Sendable {
         return try Self.decodeUInt64(bytes, what: "block height of \(hash)")
     }
 
+    /// Lookups of the state tree's kept pages (`treeCacheLevels`) that found them in memory,
+    /// and those that read them from the store, since this store was opened (metrics).
+    public var stateTreeCacheCounts: (hits: Int, misses: Int) {
+        (ledger.treeCache.hits, ledger.treeCache.misses)
+    }
+
     /// Where a committed transaction is (height and index), or nil.
     ///
     /// The entry is the position alone, `height ‖ index` (12 bytes, ADR 0020): the id is its

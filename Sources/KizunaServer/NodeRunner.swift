@@ -70,7 +70,10 @@ public enum NodeRunner {
         ])
         let mode: Node.Mode = configuration.network == nil ? .single : .consensus
         let node = try Node(configuration: configuration, genesis: genesis, blocks: blocks, key: validatorKey, mode: mode, logger: logger)
-        node.metrics.addCollector { [store] metrics in
+        node.metrics.addCollector { [store, blocks] metrics in
+            let tree = blocks.stateTreeCacheCounts
+            metrics.set("kizuna_state_tree_cache_hits_total", Double(tree.hits))
+            metrics.set("kizuna_state_tree_cache_misses_total", Double(tree.misses))
             guard let statistics = store.stateValueCacheStatistics else { return }
             metrics.set("kizuna_state_value_cache_hits_total", Double(statistics.hits))
             metrics.set("kizuna_state_value_cache_misses_total", Double(statistics.misses))

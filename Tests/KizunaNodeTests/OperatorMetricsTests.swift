@@ -49,6 +49,8 @@ import Testing
         let cacheLine = text.split(separator: "\n").first { $0.hasPrefix("kizuna_state_value_cache_hits_total ") }
         #expect((cacheLine.flatMap { Double($0.split(separator: " ")[1]) } ?? 0) > 0, "the state value cache's hits are not served: \(cacheLine ?? "none")")
         #expect(text.contains("kizuna_state_value_cache_entries "))
+        let treeLine = text.split(separator: "\n").first { $0.hasPrefix("kizuna_state_tree_cache_hits_total ") }
+        #expect((treeLine.flatMap { Double($0.split(separator: " ")[1]) } ?? 0) > 0, "the state-tree cache's hits are not served: \(treeLine ?? "none")")
         let routeLines = text.split(separator: "\n").filter { $0.contains("/v1/status") && $0.contains("_bucket") }
         #expect(!routeLines.isEmpty, "no per-route request histogram: \(text)")
         #expect((try await operatorClient.get("health")).statusCode == 200)
