@@ -34,9 +34,15 @@ let package = Package(
     ],
     targets: [
         // Layer 1 — Core: types, canonical encoding, hashing, signatures. No I/O.
+        // SHA-256 from the system's libcrypto, without an allocation per hash (ADR 0026).
+        .systemLibrary(
+            name: "CSHA256",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(
             name: "KizunaCore",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CSHA256", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // Wallet side: keys, addresses, building and signing transactions.

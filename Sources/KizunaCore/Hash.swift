@@ -1,5 +1,6 @@
 public import Crypto
 public import Foundation
+import CSHA256
 
 /// A SHA-256 digest: 32 bytes. Compares and orders as unsigned bytes.
 ///
@@ -84,7 +85,7 @@ public struct Hash: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// SHA-256 of bytes. A concrete overload: the generic one below is several times slower
     /// across the module boundary.
     public static func sha256(_ data: [UInt8]) -> Hash {
-        Hash(digest: SHA256.hash(data: data))
+        data.withUnsafeBytes { Hash.digest($0) }
     }
 
     /// SHA-256 of `data`.
@@ -95,20 +96,39 @@ public struct Hash: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// SHA-256 of a domain tag followed by `parts`, so that hashes of different kinds of
     /// object can never collide (see `docs/wire-format.md`, "Domain separation").
     public static func tagged(_ domain: HashDomain, _ parts: [UInt8]...) -> Hash {
-        var hasher = SHA256()
-        hasher.update(data: domain.prefix)
-        for part in parts { hasher.update(data: part) }
-        return Hash(digest: hasher.finalize())
+        var context = SHA256_CTX()
+        SHA256_Init(&context)
+        domain.prefix.withUnsafeBytes { _ = SHA256_Update(&context, $0.baseAddress, $0.count) }
+        for part in parts { part.withUnsafeBytes { _ = SHA256_Update(&context, $0.baseAddress, $0.count) } }
+        return Hash.finish(&context)
     }
 
     /// SHA-256 of a domain tag followed by two hashes: the state tree's nodes and leaves, the
     /// transactions tree's nodes. No array is made for the parts.
     public static func tagged(_ domain: HashDomain, _ first: Hash, _ second: Hash) -> Hash {
-        var hasher = SHA256()
-        hasher.update(data: domain.prefix)
-        first.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        second.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        return Hash(digest: hasher.finalize())
+        let pair = (first.word0.bigEndian, first.word1.bigEndian, first.word2.bigEndian, first.word3.bigEndian,
+                    second.word0.bigEndian, second.word1.bigEndian, second.word2.bigEndian, second.word3.bigEndian)
+        return domain.prefix.withUnsafeBytes { prefix in
+            Swift.withUnsafeBytes(of: pair) { Hash.digest(prefix, $0) }
+        }
+    }
+
+    /// SHA-256 of `first` then `second` by the system's libcrypto, its context on the stack:
+    /// no allocation, where swift-crypto's `SHA256` allocates a context object for every hash
+    /// (two thirds of the time of the state tree's hashing went to that and its release; ADR
+    /// 0026).
+    static func digest(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) -> Hash {
+        var context = SHA256_CTX()
+        SHA256_Init(&context)
+        SHA256_Update(&context, first.baseAddress, first.count)
+        if second.count > 0 { SHA256_Update(&context, second.baseAddress, second.count) }
+        return finish(&context)
+    }
+
+    private static func finish(_ context: inout SHA256_CTX) -> Hash {
+        var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        Swift.withUnsafeMutableBytes(of: &digest) { _ = SHA256_Final($0.baseAddress!.assumingMemoryBound(to: UInt8.self), &context) }
+        return Swift.withUnsafeBytes(of: digest) { Hash(raw: $0) }
     }
 
     public var hex: String { bytes.hexString }
@@ -150,11 +170,35 @@ public enum HashDomain: String, Sendable, CaseIterable {
     case governance = "KIZUNA/GOVERNANCE/V1"
 
     /// The tag's bytes and its zero byte, made once per domain.
-    public var prefix: [UInt8] { HashDomain.prefixes[self]! }
+    public var prefix: [UInt8] { HashDomain.prefixes[ordinal] }
 
-    private static let prefixes: [HashDomain: [UInt8]] = Dictionary(
-        uniqueKeysWithValues: allCases.map { ($0, Array($0.rawValue.utf8) + [0]) }
-    )
+    private static let prefixes: [[UInt8]] = allCases.map { Array($0.rawValue.utf8) + [0] }
+
+    /// The position in `allCases`. Looked up on every hash: a dictionary keyed by the domain
+    /// hashed its tag's string each time.
+    private var ordinal: Int {
+        switch self {
+        case .transaction: 0
+        case .block: 1
+        case .vote: 2
+        case .certificate: 3
+        case .transactionsLeaf: 4
+        case .transactionsNode: 5
+        case .stateLeaf: 6
+        case .stateNode: 7
+        case .stateKey: 8
+        case .stateValue: 9
+        case .validatorSet: 10
+        case .genesis: 11
+        case .addressChecksum: 12
+        case .peerChallenge: 13
+        case .requestSignature: 14
+        case .genesisApproval: 15
+        case .peerLink: 16
+        case .paymentAuthorisation: 17
+        case .governance: 18
+        }
+    }
 }
 
 extension Sequence where Element == UInt8 {
