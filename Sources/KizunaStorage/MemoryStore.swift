@@ -93,12 +93,6 @@ struct SortedByteMap {
         var keys: [[UInt8]] = []
         var values: [[UInt8]] = []
 
-        init(heads: [UInt64], keys: [[UInt8]], values: [[UInt8]]) {
-            self.heads = heads
-            self.keys = keys
-            self.values = values
-        }
-
         /// Where `key` (whose head is `head`) is, or where it would be inserted.
         func index(of key: [UInt8], head: UInt64) -> (index: Int, found: Bool) {
             var low = 0
