@@ -30,7 +30,7 @@ struct BenchNetworkCommand: AsyncParsableCommand {
         case steady, max, spike, sync, all
     }
 
-    @Option(help: "steady, max, spike, sync or all.") var scenario: ScenarioChoice = .all
+    @Option(help: "steady, max, spike, sync or all; repeat to run several in their usual order (--scenario max --scenario sync: the observer syncs the chain max built).") var scenario: [ScenarioChoice] = [.all]
     @Flag(help: "Every scenario briefly on a small population, the spike at 2x (CI; fits a debug build).") var quick = false
     @Option(help: "Residents to register and fund (default 5000; quick 60).") var residents: Int?
     @Option(help: "Merchants to register (default 200; quick 4).") var merchants: Int?
@@ -56,12 +56,8 @@ struct BenchNetworkCommand: AsyncParsableCommand {
     func run() async throws {
         let executable = Self.currentExecutable()
         var options = quick ? NetworkBenchmark.Options.quick(executable: executable, folder: folder) : .full(executable: executable, folder: folder)
-        switch scenario {
-        case .all: options.scenarios = NetworkBenchmark.Scenario.allCases
-        case .max: options.scenarios = [.max]
-        case .steady: options.scenarios = [.steady]
-        case .spike: options.scenarios = [.spike]
-        case .sync: options.scenarios = [.sync]
+        options.scenarios = NetworkBenchmark.Scenario.allCases.filter { chosen in
+            scenario.contains(.all) || scenario.contains { $0.rawValue == chosen.rawValue }
         }
         if let residents { options.residents = residents }
         if let merchants { options.merchants = merchants }

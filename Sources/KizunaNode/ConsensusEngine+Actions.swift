@@ -13,27 +13,14 @@ extension ConsensusEngine {
     // MARK: - Block sync
 
     func requestSyncIfBehind(now: UInt64) {
-        guard let ourHeight = try? blocks.tipHeight() else { return }
-        if let request = syncRequest, now < request.at + Self.syncRequestRetryMilliseconds, request.fromHeight > ourHeight { return }
-        // The peer furthest ahead, ties broken by key so the choice is stable.
-        let ahead = peerHeights.filter { $0.value > ourHeight }.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key })
-        guard let height = ahead.first?.value else { return }
-        var peer = ahead[0].key
-        // The peer asked last did not answer in time (it may hold no block this low: a node
-        // started from a state snapshot, docs/snapshots.md): ask the next one ahead.
-        if let request = syncRequest, request.fromHeight == ourHeight + 1, let index = ahead.firstIndex(where: { $0.key == request.peer }) {
-            peer = ahead[(index + 1) % ahead.count].key
-        }
-        // One height behind is normal while the height is being decided: consensus catches
-        // up by itself (requestDecision). Further behind, fetch blocks.
-        guard height > ourHeight + 1 || syncRequest != nil else { return }
+        guard let ourHeight = try? blocks.tipHeight(), let request = syncPlan.next(ourHeight: ourHeight, peerHeights: peerHeights, now: now) else { return }
         if syncStarted == nil {
+            let target = peerHeights.values.max() ?? request.fromHeight
             syncStarted = (now, ourHeight, 0)
-            setCatchUp(CatchUp(height: ourHeight, target: height, updatedAt: now))
-            logger.notice("behind the network: syncing blocks", metadata: ["height": "\(ourHeight)", "peerHeight": "\(height)", "peer": "\(name(of: peer))"])
+            setCatchUp(CatchUp(height: ourHeight, target: target, updatedAt: now))
+            logger.notice("behind the network: syncing blocks", metadata: ["height": "\(ourHeight)", "peerHeight": "\(target)", "peer": "\(name(of: request.peer))"])
         }
-        syncRequest = (peer, ourHeight + 1, now)
-        network?.send(PeerMessage.blocksRequest(fromHeight: ourHeight + 1).frame, to: peer)
+        network?.send(PeerMessage.blocksRequest(fromHeight: request.fromHeight).frame, to: request.peer)
     }
 
     /// Where block sync stands, for the API (`Node.catchUp`: submissions are refused as
@@ -60,15 +47,48 @@ extension ConsensusEngine {
         if !certified.isEmpty { network?.send(PeerMessage.blocks(certified).frame, to: peer) }
     }
 
+    /// Applies a batch of synced blocks in height order, pipelined (issue 16: a new node syncs
+    /// at the speed of the audit): the blocks after the batch are asked for before it is
+    /// applied, so the peer reads and sends them meanwhile, and the signatures of the next
+    /// `syncVerifyAheadBlocks` blocks are verified on the other cores while one block executes
+    /// and commits. A block is still committed only as consensus commits it (`decisionReceived`:
+    /// its certificate checked, its transactions executed on the tip, one synced write).
     func applySynced(_ certified: [UnverifiedCertifiedBlock], from peer: PublicKey) async {
+        // Only the run that continues this node's chain: later heights wait for a request of
+        // their own, earlier ones are already applied.
+        var run: [UnverifiedCertifiedBlock] = []
+        for item in certified where item.block.height == machine.height + UInt64(run.count) {
+            run.append(item)
+        }
+        guard let last = run.last?.block.height else { return }
+        // Asked now, answered while this batch executes; the answer waits in the inbox.
+        if let request = syncPlan.askAhead(after: last, from: peer, peerHeights: peerHeights, now: wallClockMilliseconds()) {
+            network?.send(PeerMessage.blocksRequest(fromHeight: request.fromHeight).frame, to: request.peer)
+        }
+        let chainId = genesis.chainId
+        var verifications: [Task<[Result<VerifiedTransaction, TransactionError>], Never>] = []
+        func verifyAhead(through index: Int) {
+            while verifications.count <= min(index, run.count - 1) {
+                let transactions = run[verifications.count].block.transactions
+                verifications.append(Task.detached { await Self.verifyKeepingFailures(transactions, chainId: chainId) })
+            }
+        }
         var applied = 0
-        for item in certified where item.block.height == machine.height {
+        defer {
+            syncVerified = nil
+            for verification in verifications.dropFirst(applied + 1) { verification.cancel() }
+        }
+        for (index, item) in run.enumerated() {
+            verifyAhead(through: index + Self.syncVerifyAheadBlocks)
             let before = machine.height
+            syncVerified = (item.block.hash, await verifications[index].value)
+            node.metrics.add("kizuna_signature_verifications_total", Double(item.block.transactions.count), label: "sync")
             await drive(.decisionReceived(item.block, item.certificate))
             guard machine.height > before else {
                 logger.warning("a synced block or its certificate did not verify; ignoring the rest of the batch", metadata: [
                     "peer": "\(name(of: peer))", "height": "\(item.block.height)", "hash": "\(item.block.hash)",
                 ])
+                syncPlan.refused(at: item.block.height, from: peer, now: wallClockMilliseconds())
                 break
             }
             applied += 1
@@ -76,7 +96,6 @@ extension ConsensusEngine {
         }
         guard applied > 0 else { return }
         node.metrics.add("kizuna_blocks_synced_total", Double(applied))
-        syncRequest = nil
         let now = wallClockMilliseconds()
         let ourHeight = machine.height - 1
         let target = peerHeights.values.max() ?? ourHeight

@@ -73,9 +73,12 @@ public actor ConsensusEngine {
     var heightStartedAt: UInt64
     var lastStatusAt: UInt64 = 0
     var peerHeights: [PublicKey: UInt64] = [:]
-    var syncRequest: (peer: PublicKey, fromHeight: UInt64, at: UInt64)?
+    var syncPlan = BlockSyncPlan()
     var syncStarted: (at: UInt64, height: UInt64, transactions: UInt64)?
     var syncedTransactions: UInt64 = 0
+    /// The signature checks of the synced block being applied now (by its hash), made ahead of
+    /// its execution (`applySynced`); `validate` uses them instead of checking again.
+    var syncVerified: (hash: Hash, results: [Result<VerifiedTransaction, TransactionError>])?
     var lastSyncLogAt: UInt64 = 0
 
     static let syncBatchBytesMax = 8 * 1024 * 1024
@@ -83,7 +86,10 @@ public actor ConsensusEngine {
     /// Gossiped batches verified at once, at most (each on all cores); see `handleMessage`.
     static let gossipBatchesInFlightMax = 4
     static let statusIntervalMilliseconds: UInt64 = 1000
-    static let syncRequestRetryMilliseconds: UInt64 = 3000
+    /// Synced blocks whose signatures are checked ahead of the one executing: one keeps the
+    /// other cores busy while a block executes on this one; two absorb a small block between
+    /// large ones.
+    static let syncVerifyAheadBlocks = 2
 
     public typealias StartError = Node.StartError
 
@@ -411,6 +417,18 @@ public actor ConsensusEngine {
     /// Validates `block` on the tip: the signatures the mempool has not verified are verified
     /// on all cores first, then the node executes the block.
     func validate(_ block: Block) async throws -> ValidatedBlock {
+        if let synced = syncVerified, synced.hash == block.hash {
+            var verified: [VerifiedTransaction] = []
+            verified.reserveCapacity(synced.results.count)
+            for (index, result) in synced.results.enumerated() {
+                switch result {
+                case .success(let transaction): verified.append(transaction)
+                case .failure(let error):
+                    throw ChainError(.badTransaction, "block \(block.height) (\(block.hash)): transaction \(block.transactions[index].id): \(error)")
+                }
+            }
+            return try await node.validateProposal(block, verified: verified)
+        }
         let known = await node.mempoolVerified(block)
         let missing = known.indices.filter { known[$0] == nil }
         var verified = known

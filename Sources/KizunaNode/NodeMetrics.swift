@@ -81,7 +81,7 @@ public final class NodeMetrics: Sendable {
         declare("kizuna_state_value_cache_bytes", .gauge, "Bytes charged against stateValueCacheMiB now: keys, values and a fixed overhead per entry.")
         declare("kizuna_state_tree_cache_hits_total", .counter, "State-tree pages above stateTreeCacheLevels found in memory since the node started.")
         declare("kizuna_state_tree_cache_misses_total", .counter, "State-tree pages above stateTreeCacheLevels read from RocksDB since the node started (pages below it are always read from RocksDB and not counted).")
-        declare("kizuna_signature_verifications_total", .counter, "Transactions whose signatures this node verified, by where they came from: api (a submission), gossip (a peer's batch), proposal (in a proposed block and not in the mempool).", label: "path")
+        declare("kizuna_signature_verifications_total", .counter, "Transactions whose signatures this node verified, by where they came from: api (a submission), gossip (a peer's batch), proposal (in a proposed block and not in the mempool), sync (in a block fetched by block sync).", label: "path")
     }
 
     public func declare(_ name: String, _ kind: Kind, _ help: String, label: String? = nil) {

@@ -154,6 +154,14 @@ struct NetworkProcessTests {
         let metrics = (try? await network.client(LocalNetworkProcesses.observerName).get("metrics").text) ?? ""
         let synced = Self.metricValue("kizuna_blocks_synced_total", in: metrics) ?? 0
         #expect(synced * 2 >= Double(syncTarget), "the observer synced \(synced) blocks to reach height \(syncTarget): \(network.log("observer"))")
+        // The synced blocks' signatures were checked ahead of their execution (path "sync"), and
+        // not again when the block was executed (path "proposal"): each committed transaction
+        // is checked once at most.
+        let checkedAhead = Self.metricValue("kizuna_signature_verifications_total{path=\"sync\"}", in: metrics) ?? 0
+        let checkedAtExecution = Self.metricValue("kizuna_signature_verifications_total{path=\"proposal\"}", in: metrics) ?? 0
+        let committedTransactions = Self.metricValue("kizuna_committed_transactions_total", in: metrics) ?? 0
+        #expect(checkedAhead > 0, "no synced transaction was checked ahead: \(metrics)")
+        #expect(checkedAhead + checkedAtExecution <= committedTransactions, "checked ahead \(checkedAhead) + at execution \(checkedAtExecution) > committed \(committedTransactions)")
         // Caught up, it judges submissions again: no `catchingUp` in its status (it was set
         // while it synced), and nothing left behind on its gauge.
         #expect(await network.eventually {
