@@ -290,7 +290,12 @@ public final class BlockStore: Sendable {
     /// durable. Only a block this node validated on this tip and saw certified gets here
     /// (`CommittedBlock`); the chain's invariants are checked again, always (a broken one is a
     /// bug: stop, write nothing).
-    public func commit(_ committed: CommittedBlock) throws(ChainError) {
+    /// - Parameter sync: false for a block fetched by block sync, which its peers hold
+    ///   certified: the write is not fsynced, and becomes durable with the next synced write
+    ///   (`makeDurable()` at the end of the sync's batch, or a signature's record) — a crash
+    ///   before then loses only blocks that sync fetches again, never one without those
+    ///   before it.
+    public func commit(_ committed: CommittedBlock, sync: Bool = true) throws(ChainError) {
         let block = committed.block
         let certificate = committed.certificate
         let execution = committed.execution
@@ -310,10 +315,18 @@ public final class BlockStore: Sendable {
         AccountHistory.addEntries(of: block, to: &batch)
         batch.put(heightKey, for: MetaKey.tipHeight, in: .meta)
         do {
-            try store.write(batch, sync: true)
+            try store.write(batch, sync: sync)
         } catch {
             throw ChainError(.storage, "committing block \(block.height): \(error)")
         }
+    }
+
+    /// Makes every block committed without `sync` durable: the tip's height written again in a
+    /// synced batch, which fsyncs the write-ahead log holding them all.
+    public func makeDurable() throws(ChainError) {
+        var batch = WriteBatch()
+        batch.put(encodeUInt64(try tipHeight()), for: MetaKey.tipHeight, in: .meta)
+        try write(batch, sync: true, what: "making the synced blocks durable")
     }
 
     // MARK: - Helpers

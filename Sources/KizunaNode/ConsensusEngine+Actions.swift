@@ -74,9 +74,20 @@ extension ConsensusEngine {
             }
         }
         var applied = 0
+        // One fsync for the batch, not one per block: its blocks are held certified by the
+        // peers, so a crash before the end loses only blocks sync fetches again; a signature's
+        // synced record, if the node signs meanwhile, makes them durable before it leaves.
+        applyingSyncedBatch = true
         defer {
+            applyingSyncedBatch = false
             syncVerified = nil
             for verification in verifications.dropFirst(applied + 1) { verification.cancel() }
+            do {
+                try blocks.makeDurable()
+            } catch {
+                logger.critical("making the synced blocks durable failed; stopping", metadata: ["error": "\(error)"])
+                fatalError("making the synced blocks durable failed: \(error)")
+            }
         }
         for (index, item) in run.enumerated() {
             verifyAhead(through: index + Self.syncVerifyAheadBlocks)
@@ -273,7 +284,7 @@ extension ConsensusEngine {
             fatalError("the certificate of decided block \(block.height) does not verify: \(error)")
         }
         do {
-            try await node.commitDecided(committed)
+            try await node.commitDecided(committed, sync: !applyingSyncedBatch)
         } catch {
             logger.critical("writing a committed block failed; stopping", metadata: ["height": "\(block.height)", "error": "\(error)"])
             fatalError("writing committed block \(block.height) failed: \(error)")

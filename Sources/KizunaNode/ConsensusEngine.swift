@@ -79,6 +79,9 @@ public actor ConsensusEngine {
     /// The signature checks of the synced block being applied now (by its hash), made ahead of
     /// its execution (`applySynced`); `validate` uses them instead of checking again.
     var syncVerified: (hash: Hash, results: [Result<VerifiedTransaction, TransactionError>])?
+    /// Set while `applySynced` applies a batch: its blocks are committed unsynced and made
+    /// durable together at its end (`BlockStore.makeDurable`).
+    var applyingSyncedBatch = false
     var lastSyncLogAt: UInt64 = 0
 
     static let syncBatchBytesMax = 8 * 1024 * 1024

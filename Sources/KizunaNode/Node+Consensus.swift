@@ -125,9 +125,10 @@ extension Node {
         try validator.validate(block, verified: verified)
     }
 
-    /// Writes a block consensus decided, with its certificate, in one synced batch.
-    public func commitDecided(_ committed: CommittedBlock) throws {
-        try blocks.commit(committed)
+    /// Writes a block consensus decided, with its certificate, in one synced batch (`sync`
+    /// false: a block of block sync, made durable at the end of its batch).
+    public func commitDecided(_ committed: CommittedBlock, sync: Bool = true) throws {
+        try blocks.commit(committed, sync: sync)
         let block = committed.block
         lastBlockMilliseconds = block.header.timestamp
         afterCommit(block, certificate: committed.certificate, execution: committed.execution)
