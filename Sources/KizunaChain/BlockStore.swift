@@ -26,6 +26,11 @@ public final class BlockStore: Sendable {
     /// account-history entries below it are not held: `block(at:)` and `certificate(at:)`
     /// refuse those heights with `chain.before_snapshot`.
     public let snapshotHeight: UInt64
+    /// Whether commits write the transaction index (id → position) and the account-history
+    /// index. An auditor's in-memory replica keeps neither (issue 16): its reports read the
+    /// state and the blocks, and nothing asks it for a transaction by id or an account's
+    /// history, so those writes would only be half of its replay's inserts.
+    public let keepsIndexes: Bool
 
     enum MetaKey {
         static let formatVersion = Array("format_version".utf8)
@@ -67,13 +72,14 @@ public final class BlockStore: Sendable {
     ///     height (never without that migration).
     ///   - treeMigrationProgress: called while the state tree of a version-1 or -2 store is
     ///     rebuilt in pages, with the state entries done and all of them (never without it).
-    public init(store: any KeyValueStore, genesis: Genesis, treeCacheLevels: Int = BlockStore.treeCacheLevelsDefault,
+    public init(store: any KeyValueStore, genesis: Genesis, treeCacheLevels: Int = BlockStore.treeCacheLevelsDefault, keepsIndexes: Bool = true,
                 migrationEntriesPerBatch: Int = BlockStore.migrationEntriesPerBatchMax,
                 migrationProgress: (_ indexedHeight: UInt64, _ tipHeight: UInt64) -> Void = { _, _ in },
                 treeMigrationProgress: (_ entriesDone: Int, _ entries: Int) -> Void = { _, _ in }) throws(ChainError) {
         precondition(migrationEntriesPerBatch >= 1, "a migration batch of \(migrationEntriesPerBatch) entries")
         self.store = store
         self.genesis = genesis
+        self.keepsIndexes = keepsIndexes
         self.ledger = Ledger(genesis: genesis, treeCache: StateTreeCache(levels: treeCacheLevels))
         let storedSnapshotHeight: [UInt8]?
         do {
@@ -188,6 +194,9 @@ public final class BlockStore: Sendable {
     /// key. Folders written before hold the whole receipt (id ‖ height ‖ index, 44 bytes);
     /// both read the same.
     public func receipt(of transactionId: Hash) throws(ChainError) -> Receipt? {
+        guard keepsIndexes else {
+            throw ChainError(.storage, "this replica keeps no transaction index (an auditor's replay): transaction \(transactionId) cannot be looked up here")
+        }
         guard let bytes = try read(transactionId.bytes, in: .transactions) else { return nil }
         if bytes.count == Self.receiptPositionBytes {
             var decoder = Decoder(bytes)
@@ -309,10 +318,12 @@ public final class BlockStore: Sendable {
         batch.put(block.canonicalBytes, for: heightKey, in: .blocks)
         batch.put(heightKey, for: block.hash.bytes, in: .blockHashes)
         batch.put(certificate.canonicalBytes, for: heightKey, in: .certificates)
-        for receipt in execution.receipts {
-            batch.put(Self.receiptEntry(receipt), for: receipt.transactionId.bytes, in: .transactions)
+        if keepsIndexes {
+            for receipt in execution.receipts {
+                batch.put(Self.receiptEntry(receipt), for: receipt.transactionId.bytes, in: .transactions)
+            }
+            AccountHistory.addEntries(of: block, to: &batch)
         }
-        AccountHistory.addEntries(of: block, to: &batch)
         batch.put(heightKey, for: MetaKey.tipHeight, in: .meta)
         do {
             try store.write(batch, sync: sync)

@@ -87,7 +87,7 @@ public struct ChainAuditor {
         let tip: UInt64
         let sourceTip: UInt64
         do {
-            replica = try BlockStore(store: replicaStore, genesis: genesis, treeCacheLevels: replicaTreeCacheLevels)
+            replica = try BlockStore(store: replicaStore, genesis: genesis, treeCacheLevels: replicaTreeCacheLevels, keepsIndexes: false)
             sourceTip = try source.tipHeight()
         } catch {
             throw Failure(height: 0, check: "source", detail: "\(error)")

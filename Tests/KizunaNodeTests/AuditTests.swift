@@ -113,6 +113,14 @@ struct AuditTests {
         #expect(report.supply == (try LedgerReports(store: fixture.store, genesis: AuditFixture.genesis).supply()))
         #expect(report.unusedBalances.map(\.baseDate) == ["2026-03-31"], "the chain crosses 31 March 2026")
         #expect(report.unusedBalances.first?.outstandingYen == (try LedgerReports(store: fixture.store, genesis: AuditFixture.genesis).unusedBalance(year: 2026, month: 3, day: 31))?.outstandingYen)
+        // The replica keeps no transaction or account-history index (nothing reads them; they
+        // were half of its inserts), and says so when asked for a transaction by id.
+        #expect(!replica.keepsIndexes)
+        #expect(try replica.store.entries(withPrefix: [], in: .transactions, limit: 1).isEmpty)
+        #expect(try replica.store.entries(withPrefix: [], in: .accountHistory, limit: 1).isEmpty)
+        #expect(try !fixture.store.entries(withPrefix: [], in: .accountHistory, limit: 1).isEmpty, "the node's own store keeps them")
+        let someTransaction = try #require(try fixture.blocks.block(at: 1)?.transactions.first)
+        #expect(throws: ChainError.self) { try replica.receipt(of: someTransaction.id) }
     }
 
     /// `--height`: the audit stops at the height asked for (its reports are that height's),
