@@ -202,7 +202,9 @@ public struct LedgerReports: Sendable {
     /// Returns the first violation, or nil. Cost: a scan of the state (audit and tests only).
     public func invariantViolation() throws -> String? {
         var balances: [Asset: UInt64] = [:]
-        var lotTotals: [[UInt8]: UInt64] = [:]
+        // Keyed by `ByteKey` (hashed in one pass; `[UInt8]` hashes byte by byte: 13% of the
+        // audit's invariant thread).
+        var lotTotals: [ByteKey: UInt64] = [:]
         var programHeld: [UInt64: UInt64] = [:]
         var accounts: [(PublicKey, AccountState)] = []
         var invoiceProblem: String?
@@ -219,7 +221,7 @@ public struct LedgerReports: Sendable {
                 }
             case 0x06:
                 let lots = try LotList(storedBytes: value)
-                lotTotals[Array(key.dropFirst())] = lots.total
+                lotTotals[ByteKey(Array(key.dropFirst()))] = lots.total
                 for lot in lots.lots { programHeld[lot.program, default: 0] += lot.amount }
             default:
                 break
@@ -236,7 +238,7 @@ public struct LedgerReports: Sendable {
         }
         for (key, account) in accounts {
             for asset in [Asset.point, .thanks] where account.role.holdsResidentValue || account.role == .authority {
-                let lots = lotTotals[key.bytes + [asset.rawValue], default: 0]
+                let lots = lotTotals[ByteKey(key.bytes + [asset.rawValue]), default: 0]
                 guard lots == account.balance(asset) else {
                     return "account \(key.address): \(asset.name) balance \(account.balance(asset)) but its lots sum to \(lots)"
                 }
