@@ -52,7 +52,8 @@ extension ConsensusEngine {
     /// applied, so the peer reads and sends them meanwhile, and the signatures of the next
     /// `syncVerifyAheadBlocks` blocks are verified on the other cores while one block executes
     /// and commits. A block is still committed only as consensus commits it (`decisionReceived`:
-    /// its certificate checked, its transactions executed on the tip, one synced write).
+    /// its certificate checked, its transactions executed on the tip); the batch's blocks are
+    /// written unsynced and made durable together before anything is reported.
     func applySynced(_ certified: [UnverifiedCertifiedBlock], from peer: PublicKey) async {
         // Only the run that continues this node's chain: later heights wait for a request of
         // their own, earlier ones are already applied.
@@ -82,12 +83,6 @@ extension ConsensusEngine {
             applyingSyncedBatch = false
             syncVerified = nil
             for verification in verifications.dropFirst(applied + 1) { verification.cancel() }
-            do {
-                try blocks.makeDurable()
-            } catch {
-                logger.critical("making the synced blocks durable failed; stopping", metadata: ["error": "\(error)"])
-                fatalError("making the synced blocks durable failed: \(error)")
-            }
         }
         for (index, item) in run.enumerated() {
             verifyAhead(through: index + Self.syncVerifyAheadBlocks)
@@ -106,6 +101,13 @@ extension ConsensusEngine {
             syncedTransactions += UInt64(item.block.transactions.count)
         }
         guard applied > 0 else { return }
+        // Durable before the progress, the catch-up state or anything else is reported.
+        do {
+            try blocks.makeDurable()
+        } catch {
+            logger.critical("making the synced blocks durable failed; stopping", metadata: ["error": "\(error)"])
+            fatalError("making the synced blocks durable failed: \(error)")
+        }
         node.metrics.add("kizuna_blocks_synced_total", Double(applied))
         let now = wallClockMilliseconds()
         let ourHeight = machine.height - 1
