@@ -420,31 +420,27 @@ public actor ConsensusEngine {
     /// Validates `block` on the tip: the signatures the mempool has not verified are verified
     /// on all cores first, then the node executes the block.
     func validate(_ block: Block) async throws -> ValidatedBlock {
+        var verified: [VerifiedTransaction?]
+        // The checks this validation adds, by the transaction's index in the block.
+        var checks: [(index: Int, result: Result<VerifiedTransaction, TransactionError>)] = []
         if let synced = syncVerified, synced.hash == block.hash {
-            var verified: [VerifiedTransaction] = []
-            verified.reserveCapacity(synced.results.count)
-            for (index, result) in synced.results.enumerated() {
-                switch result {
-                case .success(let transaction): verified.append(transaction)
-                case .failure(let error):
-                    throw ChainError(.badTransaction, "block \(block.height) (\(block.hash)): transaction \(block.transactions[index].id): \(error)")
-                }
+            // A synced block: every signature was checked ahead (`applySynced`).
+            verified = Array(repeating: nil, count: block.transactions.count)
+            checks = Array(zip(synced.results.indices, synced.results))
+        } else {
+            verified = await node.mempoolVerified(block)
+            let missing = verified.indices.filter { verified[$0] == nil }
+            if !missing.isEmpty {
+                node.metrics.add("kizuna_signature_verifications_total", Double(missing.count), label: "proposal")
+                let results = await Self.verifyKeepingFailures(missing.map { block.transactions[$0] }, chainId: genesis.chainId)
+                checks = Array(zip(missing, results))
             }
-            return try await node.validateProposal(block, verified: verified)
         }
-        let known = await node.mempoolVerified(block)
-        let missing = known.indices.filter { known[$0] == nil }
-        var verified = known
-        if !missing.isEmpty {
-            node.metrics.add("kizuna_signature_verifications_total", Double(missing.count), label: "proposal")
-            let transactions = missing.map { block.transactions[$0] }
-            let results = await Self.verifyKeepingFailures(transactions, chainId: genesis.chainId)
-            for (index, result) in zip(missing, results) {
-                switch result {
-                case .success(let transaction): verified[index] = transaction
-                case .failure(let error):
-                    throw ChainError(.badTransaction, "block \(block.height) (\(block.hash)): transaction \(block.transactions[index].id): \(error)")
-                }
+        for (index, result) in checks {
+            switch result {
+            case .success(let transaction): verified[index] = transaction
+            case .failure(let error):
+                throw ChainError(.badTransaction, "block \(block.height) (\(block.hash)): transaction \(block.transactions[index].id): \(error)")
             }
         }
         return try await node.validateProposal(block, verified: verified.compactMap { $0 })
