@@ -12,9 +12,11 @@ import Foundation
 public struct ChainAuditor {
     public let genesis: Genesis
     public let source: any ChainSource
-    /// Check the invariants every this many blocks (and always at the tip). They cost a scan
-    /// of the state.
-    public var invariantsEveryBlocks: UInt64 = 1
+    /// The invariants of design §2.4 are checked after every block at the cost of what it
+    /// changed (`IncrementalInvariants`), and by a scan of the whole state at the tip. This adds
+    /// such a scan every this many blocks as well (0: only at the tip); each costs a scan of
+    /// the state, on a thread of its own.
+    public var invariantsEveryBlocks: UInt64 = 0
     /// Blocks whose signatures are verified together on all cores.
     public var verifyWindowBlocks = 64
     /// A chain the auditor already trusts (an earlier export, another consortium member's
@@ -32,7 +34,7 @@ public struct ChainAuditor {
     /// The invariant check of one height's state (the first violation, or nil); nil: the
     /// invariants of design §2.4 (`LedgerReports.invariantViolation`). Tests set it to see
     /// what height and state each check is given and to make one fail.
-    var invariantCheck: InvariantCheckLane.Check?
+    var invariantCheck: (@Sendable (_ height: UInt64, _ state: any KeyValueStore) throws -> String?)?
 
     public init(genesis: Genesis, source: any ChainSource) {
         self.genesis = genesis
@@ -108,11 +110,30 @@ public struct ChainAuditor {
         let pipeline = tip >= 1 ? VerifiedWindowPipeline(source: source, chainId: chainId, heights: 1...tip, windowBlocks: verifyWindowBlocks) : nil
         pipeline?.start()
         defer { pipeline?.cancel() }
-        // A height's invariants are checked on a copy of its state while the next block replays.
+        // The invariants after every block, at the cost of what it changed, on a thread of
+        // their own while the next block replays: each block's check reads the values before
+        // it from the copy of the state the previous check was given, and checks what the
+        // block touched on the copy of its own height's state. The genesis state is scanned
+        // whole once to start the running totals; a full scan also runs every
+        // `invariantsEveryBlocks` blocks and at the tip.
+        let running: RunningInvariants
+        do {
+            let started = try IncrementalInvariants.start(store: replicaStore, genesis: genesis)
+            if let violation = started.violation {
+                throw Failure(height: 0, check: "invariants of design §2.4 in the genesis state", detail: violation)
+            }
+            running = RunningInvariants(started.invariants)
+        } catch let failure as Failure {
+            throw failure
+        } catch {
+            throw Failure(height: 0, check: "invariants", detail: "\(error)")
+        }
+        var previousState = replicaStore.snapshot(of: [.state])
         let genesis = genesis
-        let invariants = InvariantCheckLane(check: invariantCheck ?? { _, state in
+        let fullCheck = invariantCheck ?? { _, state in
             try LedgerReports(store: state, genesis: genesis).invariantViolation()
-        })
+        }
+        let invariants = InvariantCheckLane()
         do throws(Failure) {
             while height <= tip {
                 let window: VerifiedWindowPipeline.Window
@@ -153,8 +174,10 @@ public struct ChainAuditor {
                             throw Failure(height: h, blockHash: block.hash.hex, check: "fork", detail: "the chain forks from the reference here: expected block \(referenceBlock.hash), found \(block.hash)")
                         }
                     }
+                    let changes: [(key: [UInt8], value: [UInt8]?)]
                     do {
                         let validated = try validator.validate(block, verified: verified)
+                        changes = validated.execution.changes
                         try replica.commit(try replica.certify(validated, by: certificate))
                     } catch let error as ChainError {
                         throw Failure(height: h, blockHash: block.hash.hex, check: error.code.rawValue, detail: error.message)
@@ -163,9 +186,17 @@ public struct ChainAuditor {
                     } catch {
                         throw Failure(height: h, blockHash: block.hash.hex, check: "replay", detail: "\(error)")
                     }
-                    if h % invariantsEveryBlocks == 0 || h == tip {
-                        // The invariants read the state family alone (`LedgerReports`).
-                        try invariants.submit(height: h, blockHash: block.hash.hex, state: replicaStore.snapshot(of: [.state]))
+                    // The invariants read the state family alone (`LedgerReports`).
+                    let state = replicaStore.snapshot(of: [.state])
+                    let before = previousState
+                    previousState = state
+                    let fullScan = (invariantsEveryBlocks > 0 && h % invariantsEveryBlocks == 0) || h == tip
+                    try invariants.submit(height: h, blockHash: block.hash.hex) {
+                        let moved = try changes.map { change in
+                            IncrementalInvariants.Change(key: change.key, before: try before.get(change.key, in: .state), after: change.value)
+                        }
+                        if let violation = try running.apply(moved, store: state) { return violation }
+                        return fullScan ? try fullCheck(h, state) : nil
                     }
                     transactions += count
                     lastHash = block.hash
@@ -229,5 +260,19 @@ public struct ChainAuditor {
         parallelMap(transactions.indices, parts: ProcessInfo.processInfo.activeProcessorCount) { index in
             Result { () throws(TransactionError) in try transactions[index].verified(chainId: chainId) }
         }
+    }
+}
+
+/// The running totals of `IncrementalInvariants`, moved by one check at a time on the
+/// invariant lane (its checks run in height order, one after another).
+final class RunningInvariants: @unchecked Sendable {
+    private var invariants: IncrementalInvariants
+
+    init(_ invariants: IncrementalInvariants) {
+        self.invariants = invariants
+    }
+
+    func apply(_ changes: [IncrementalInvariants.Change], store: any KeyValueStore) throws -> String? {
+        try invariants.apply(changes, store: store)
     }
 }

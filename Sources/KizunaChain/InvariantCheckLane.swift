@@ -5,30 +5,25 @@ import Foundation
 /// own, while the auditor replays the next block (issue 16: the scan of the whole state after
 /// every block was a quarter of the audit's replay, on the replay's one thread).
 ///
-/// Each check runs on a copy of the replica's state taken right after its height's commit
-/// (`MemoryStore.snapshot`), so it sees exactly that height whatever the replay writes next.
+/// Each check reads copies of the replica's state taken right after commits
+/// (`MemoryStore.snapshot`), so it sees exactly its height whatever the replay writes next.
 /// At most one check runs: `submit` first waits for the one before, so the replay is never
 /// more than one block ahead of the checks and at most two copies of the state live at once.
 /// A violation is reported with the height it was found at; the auditor asks `finish()`
 /// before it reports any later failure, so the lowest height still wins.
 final class InvariantCheckLane: @unchecked Sendable {
-    /// The check of one height's state: the first violation, or nil.
-    typealias Check = @Sendable (_ height: UInt64, _ state: any KeyValueStore) throws -> String?
+    /// The check of one height: the first violation, or nil.
+    typealias Check = @Sendable () throws -> String?
 
-    private let check: Check
     private let queue = DispatchQueue(label: "kizuna-audit-invariants")
     private let condition = NSCondition()
     // Guarded by `condition`.
     private var running = false
     private var failure: ChainAuditor.Failure?
 
-    init(check: @escaping Check) {
-        self.check = check
-    }
-
-    /// Waits for the check before (throwing its failure), then starts checking `state` as the
-    /// state at `height` and returns.
-    func submit(height: UInt64, blockHash: String, state: any KeyValueStore) throws(ChainAuditor.Failure) {
+    /// Waits for the check before (throwing its failure), then starts `check`, the check of
+    /// `height`, and returns.
+    func submit(height: UInt64, blockHash: String, check: @escaping Check) throws(ChainAuditor.Failure) {
         try finish()
         condition.lock()
         running = true
@@ -36,7 +31,7 @@ final class InvariantCheckLane: @unchecked Sendable {
         queue.async { [self] in
             var found: ChainAuditor.Failure?
             do {
-                if let violation = try check(height, state) {
+                if let violation = try check() {
                     found = ChainAuditor.Failure(height: height, blockHash: blockHash, check: "invariants of design §2.4", detail: violation)
                 }
             } catch {

@@ -103,27 +103,37 @@ extension LedgerReports {
     /// sale minted no more than its program granted; no standing order paid more than its
     /// cap per instalment or more instalments than its schedule.
     func townInvariantViolation(accounts: [(PublicKey, AccountState)]) throws -> String? {
-        for (key, account) in accounts where account.role == .organisation && (account.point > 0 || account.thanks > 0) {
-            return "organisation \(key.address) holds points or thanks"
+        for (key, account) in accounts {
+            if let problem = Self.organisationViolation(key, account) { return problem }
         }
         var problem: String?
         let overlay = self.overlay
         try store.scan(.state, from: [StateKey.premiumPrefix], prefix: [StateKey.premiumPrefix]) { key, value in
-            let state = try PremiumState(storedBytes: value)
             let id = try Decoder.decodeUInt64(exactly: Array(key.dropFirst()))
-            let granted = try overlay.program(id)?.granted ?? 0
-            if state.premiumYen > granted { problem = "premium sale \(id) minted \(state.premiumYen), more than its program granted" }
+            problem = Self.premiumViolation(id, try PremiumState(storedBytes: value), granted: try overlay.program(id)?.granted ?? 0)
             return problem == nil
         }
         if let problem { return problem }
         try store.scan(.state, from: [StateKey.standingOrderPrefix], prefix: [StateKey.standingOrderPrefix]) { _, value in
-            let order = try StandingOrderState(storedBytes: value)
-            let (most, overflow) = UInt64(order.paid).multipliedReportingOverflow(by: order.terms.capYen)
-            if (!overflow && order.paidYen > most) || (order.terms.schedule.instalments > 0 && order.paid > order.terms.schedule.instalments) {
-                problem = "standing order \(order.id): \(order.paid) instalments, ¥\(order.paidYen), cap ¥\(order.terms.capYen)"
-            }
+            problem = Self.standingOrderViolation(try StandingOrderState(storedBytes: value))
             return problem == nil
         }
         return problem
+    }
+
+    static func organisationViolation(_ key: PublicKey, _ account: AccountState) -> String? {
+        guard account.role == .organisation, account.point > 0 || account.thanks > 0 else { return nil }
+        return "organisation \(key.address) holds points or thanks"
+    }
+
+    static func premiumViolation(_ program: UInt64, _ state: PremiumState, granted: UInt64) -> String? {
+        guard state.premiumYen > granted else { return nil }
+        return "premium sale \(program) minted \(state.premiumYen), more than its program granted"
+    }
+
+    static func standingOrderViolation(_ order: StandingOrderState) -> String? {
+        let (most, overflow) = UInt64(order.paid).multipliedReportingOverflow(by: order.terms.capYen)
+        guard (!overflow && order.paidYen > most) || (order.terms.schedule.instalments > 0 && order.paid > order.terms.schedule.instalments) else { return nil }
+        return "standing order \(order.id): \(order.paid) instalments, ¥\(order.paidYen), cap ¥\(order.terms.capYen)"
     }
 }

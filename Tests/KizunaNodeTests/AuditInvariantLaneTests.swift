@@ -20,9 +20,10 @@ private func stateEntries(_ store: any KeyValueStore) throws -> [[UInt8]] {
     return entries
 }
 
-/// The auditor checks a height's invariants on a copy of its state while it replays the next
-/// block (issue 16). The copy must be exactly that height's state, and a violation must still
-/// be reported at its own height even when the replay has found something later.
+/// The auditor's full scans of the state for the invariants (every `invariantsEveryBlocks`
+/// blocks and at the tip) run on a copy of that height's state while it replays the next block
+/// (issue 16). The copy must be exactly that height's state, and a violation must still be
+/// reported at its own height even when the replay has found something later.
 @Suite struct AuditInvariantLaneTests {
     /// Each check gets its own height's state, in height order, every height once — the state
     /// a separate replay to that height ends with — although the replay has moved on.
@@ -31,6 +32,7 @@ private func stateEntries(_ store: any KeyValueStore) throws -> [[UInt8]] {
         let recorder = CheckRecorder()
         var auditor = ChainAuditor(genesis: AuditFixture.genesis, source: fixture.blocks)
         auditor.verifyWindowBlocks = 4
+        auditor.invariantsEveryBlocks = 1
         auditor.invariantCheck = { height, state in
             let entries = try stateEntries(state)
             recorder.seen.withLock { $0.append((height, entries)) }
@@ -59,6 +61,7 @@ private func stateEntries(_ store: any KeyValueStore) throws -> [[UInt8]] {
     @Test func aViolationIsReportedAtItsHeight() throws {
         let fixture = try AuditFixture(blocks: 12)
         var auditor = ChainAuditor(genesis: AuditFixture.genesis, source: fixture.blocks)
+        auditor.invariantsEveryBlocks = 1
         auditor.invariantCheck = { height, _ in height == 5 ? "planted at 5" : nil }
         do {
             _ = try auditor.run()
@@ -77,6 +80,7 @@ private func stateEntries(_ store: any KeyValueStore) throws -> [[UInt8]] {
         let fixture = try AuditFixture(blocks: 8)
         var auditor = ChainAuditor(genesis: AuditFixture.genesis, source: CountingSource(base: fixture.blocks, failAt: 5))
         auditor.verifyWindowBlocks = 1
+        auditor.invariantsEveryBlocks = 1
         auditor.invariantCheck = { height, _ in height == 4 ? "planted at 4" : nil }
         do {
             _ = try auditor.run()
@@ -98,6 +102,7 @@ private func stateEntries(_ store: any KeyValueStore) throws -> [[UInt8]] {
     @Test func aCheckThatThrowsFailsTheAudit() throws {
         let fixture = try AuditFixture(blocks: 6)
         var auditor = ChainAuditor(genesis: AuditFixture.genesis, source: fixture.blocks)
+        auditor.invariantsEveryBlocks = 2
         auditor.invariantCheck = { height, _ in
             if height == 6 { throw ChainError(.missingBlock, "unreadable") }
             return nil
