@@ -122,19 +122,33 @@ public struct BlockValidator: Sendable {
         }
     }
 
-    func verifyTransactions(_ block: Block) throws(ChainError) -> [VerifiedTransaction] {
-        try Self.verifyTransactions(block, chainId: genesis.chainId)
+    func verifyTransactions(_ block: Block, parts: Int = 1) throws(ChainError) -> [VerifiedTransaction] {
+        try Self.verifyTransactions(block, chainId: genesis.chainId, parts: parts)
     }
 
+    /// Blocks smaller than this are verified on one thread: handing out the work would cost
+    /// more than it saves.
+    static let parallelBlockMin = 64
+
     /// Every transaction's signature, and that they are the header's transactions root.
-    static func verifyTransactions(_ block: Block, chainId: String) throws(ChainError) -> [VerifiedTransaction] {
+    /// `parts`: threads to verify on at once (a block of fewer than `parallelBlockMin`
+    /// transactions is verified on the calling thread).
+    static func verifyTransactions(_ block: Block, chainId: String, parts: Int = 1) throws(ChainError) -> [VerifiedTransaction] {
+        let transactions = block.transactions
+        let results: [Result<VerifiedTransaction, TransactionError>]
+        if parts > 1 && transactions.count >= parallelBlockMin {
+            results = parallelMap(transactions.indices, parts: parts) { index in
+                Result { () throws(TransactionError) in try transactions[index].verified(chainId: chainId) }
+            }
+        } else {
+            results = transactions.map { transaction in Result { () throws(TransactionError) in try transaction.verified(chainId: chainId) } }
+        }
         var verified: [VerifiedTransaction] = []
-        verified.reserveCapacity(block.transactions.count)
-        for (index, transaction) in block.transactions.enumerated() {
-            do {
-                verified.append(try transaction.verified(chainId: chainId))
-            } catch {
-                throw ChainError(.badTransaction, "block \(block.height) (\(block.hash)), transaction \(index) (\(transaction.id)): \(error)")
+        verified.reserveCapacity(transactions.count)
+        for (index, result) in results.enumerated() {
+            switch result {
+            case .success(let transaction): verified.append(transaction)
+            case .failure(let error): throw ChainError(.badTransaction, "block \(block.height) (\(block.hash)), transaction \(index) (\(transactions[index].id)): \(error)")
             }
         }
         guard Block.transactionsRoot(verified.map(\.id)) == block.header.transactionsRoot else {

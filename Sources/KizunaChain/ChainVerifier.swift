@@ -2,6 +2,7 @@ public import KizunaCore
 public import KizunaStorage
 public import KizunaLedger
 import KizunaStateTree
+import Foundation
 
 /// Checks a stored chain when a node starts: every block's hash link, transactions root,
 /// carried parent certificate and stored certificate, every transaction signature and index
@@ -47,6 +48,7 @@ public struct ChainVerifier: Sendable {
         // started from a snapshot (format v1, ADR 0017) follows them from the genesis set too:
         // a change made before its snapshot's height fails the check at the end.
         var schedule = ValidatorSchedule(genesis: genesis.validators)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
         while height <= tipHeight {
             guard let block = try blocks.block(at: height) else {
                 throw ChainError(.missingBlock, "block \(height) is missing (tip is \(tipHeight))")
@@ -58,7 +60,8 @@ public struct ChainVerifier: Sendable {
                 try validator.checkHeader(block.header, tip: parent, schedule: schedule)
                 try validator.checkLastCommit(block, parentHash: parent.hash, schedule: schedule)
             }
-            let transactions = try validator.verifyTransactions(block)
+            // On every core: nothing else runs while a node checks its store at start.
+            let transactions = try validator.verifyTransactions(block, parts: cores)
             for (index, transaction) in transactions.enumerated() {
                 guard let receipt = try blocks.receipt(of: transaction.id),
                       receipt.height == height, receipt.index == UInt32(index) else {

@@ -1,4 +1,4 @@
-import KizunaChain
+@testable import KizunaChain
 import KizunaCore
 import KizunaLedger
 import KizunaStorage
@@ -504,5 +504,48 @@ struct ChainTests {
         #expect(block.header.transactionsRoot == Block.transactionsRoot([fine.id]))
         try chain.commit(block, execution)
         #expect(try ChainVerifier(blocks: chain.blocks).verify().height == 11)
+    }
+}
+
+/// A block's signatures verified on several threads at once (a node's check of its store at
+/// start, `ChainVerifier`): the same transactions, in order, and the same first failure as on
+/// one thread.
+@Suite struct ParallelBlockVerificationTests {
+    /// A block of `count` sends (their signatures are all that is checked here), its header's
+    /// transactions root made to match.
+    static func block(of count: Int) throws -> Block {
+        let chainId = Fixture.defaultGenesis.chainId
+        var builder = TransactionBuilder(chainId: chainId, key: Fixture.account(1), nextNonce: 0)
+        let transactions = (0..<count).map { _ in builder.send(to: Fixture.account(2).publicKey, amount: 1) }
+        var block = Block(
+            header: BlockHeader(chainId: chainId, height: 1, previousBlockHash: .zero, timestamp: 1, transactionsRoot: .zero, stateRoot: .zero,
+                                proposer: Fixture.validatorKey.publicKey, validatorSetHash: .zero, lastCommitHash: .zero),
+            transactions: transactions, lastCommit: nil)
+        block.header.transactionsRoot = Block.transactionsRoot(transactions.map(\.id))
+        return block
+    }
+
+    @Test func manyThreadsGiveWhatOneGives() throws {
+        let block = try Self.block(of: 150)
+        let chainId = Fixture.defaultGenesis.chainId
+        let one = try BlockValidator.verifyTransactions(block, chainId: chainId, parts: 1)
+        let two = try BlockValidator.verifyTransactions(block, chainId: chainId, parts: 2)
+        let four = try BlockValidator.verifyTransactions(block, chainId: chainId, parts: 4)
+        #expect(one.map(\.id) == block.transactions.map(\.id))
+        #expect(two.map(\.id) == one.map(\.id) && four.map(\.id) == one.map(\.id))
+    }
+
+    /// Two signatures changed: on any number of threads the first of them is the one named.
+    @Test func theFirstBadSignatureIsNamed() throws {
+        var block = try Self.block(of: 150)
+        for index in [77, 140] {
+            var bytes = block.transactions[index].signature.bytes
+            bytes[10] ^= 0x20
+            block.transactions[index].signature = Signature(bytes)!
+        }
+        for parts in [1, 2, 4] {
+            let error = #expect(throws: ChainError.self) { _ = try BlockValidator.verifyTransactions(block, chainId: Fixture.defaultGenesis.chainId, parts: parts) }
+            #expect(error?.code == .badTransaction && error?.message.contains("transaction 77 (") == true, "\(parts) threads: \(String(describing: error))")
+        }
     }
 }

@@ -134,7 +134,11 @@ struct AuditTests {
         let block80: Block = try fixture.blocks.block(at: 80)
         #expect(summary.tipHash == block80.hash.hex)
         let report = try AuditReport(summary: summary, replica: replica)
-        #expect(report.supply == (try LedgerReports(store: ChainReports.state(at: 80, of: fixture.blocks).store, genesis: AuditFixture.genesis).supply()))
+        let at80 = try ChainReports.state(at: 80, of: fixture.blocks)
+        #expect(report.supply == (try LedgerReports(store: at80.store, genesis: AuditFixture.genesis).supply()))
+        // A past height's replica, like the auditor's, keeps no transaction or history index.
+        #expect(!at80.keepsIndexes)
+        #expect(try at80.store.entries(withPrefix: [], in: .transactions, limit: 1).isEmpty && at80.store.entries(withPrefix: [], in: .accountHistory, limit: 1).isEmpty)
         #expect(report.governance.height == 81 && report.governance.policies["coin"] == AuditFixture.genesis.coin)
         auditor.throughHeight = 121
         #expect(throws: ChainAuditor.Failure.self) { try auditor.run() }
