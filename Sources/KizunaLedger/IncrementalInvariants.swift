@@ -23,19 +23,13 @@ public import KizunaStorage
 /// after every block of random chains, and after changes made to break each invariant). The
 /// running totals are exact sums, so a full scan at any height gives the same totals; the
 /// auditor still runs one at the tip.
+///
+/// `BlockInvariants`, which every node runs on every block it executes, checks what a block
+/// moved (each asset's balances moved as its supply did, …); this checks, for the auditor, the
+/// identities themselves on the state after each block, from totals it keeps.
 public struct IncrementalInvariants: Sendable {
     /// One state key a block wrote: its value before the block and after (nil: absent).
-    public struct Change: Sendable {
-        public var key: [UInt8]
-        public var before: [UInt8]?
-        public var after: [UInt8]?
-
-        public init(key: [UInt8], before: [UInt8]?, after: [UInt8]?) {
-            self.key = key
-            self.before = before
-            self.after = after
-        }
-    }
+    public typealias Change = BlockInvariants.Change
 
     public let genesis: Genesis
     /// Σ of every account's balance, per asset. Wrapping arithmetic: a sum that overflowed
