@@ -38,7 +38,7 @@ struct IndexCommand: AsyncParsableCommand {
           [indexer]
           batchBlocksMax = 64              # blocks per transaction
           pollMilliseconds = 500           # wait at the node's tip
-          invariantsEveryBlocks = 1
+          invariantsEveryBlocks = 0        # also scan the whole state every N blocks (0: never)
 
         Exit status: 0 when --until-height or --once is reached; 1 with a coded error \
         (indexer.bad_config, indexer.wrong_chain, indexer.fork, indexer.verify_failed, \

@@ -79,8 +79,18 @@ public final class Indexer: @unchecked Sendable {
         try await index.lockWriter()
         try await index.migrate(biRole: configuration.postgres.biRole)
         let replica: BlockStore
+        // The invariants after every block at the cost of what it changed (`IncrementalInvariants`,
+        // docs/audit.md): the genesis state is scanned once.
+        var invariants: IncrementalInvariants
         do {
             replica = try BlockStore(store: MemoryStore(), genesis: genesis)
+            let started = try IncrementalInvariants.start(store: replica.store, genesis: genesis)
+            if let violation = started.violation {
+                throw IndexerError(.verifyFailed, "the genesis state breaks an invariant of design §2.4: \(violation)")
+            }
+            invariants = started.invariants
+        } catch let error as IndexerError {
+            throw error
         } catch {
             throw IndexerError(.verifyFailed, "the genesis does not build a chain: \(error)", cause: error)
         }
@@ -104,7 +114,7 @@ public final class Indexer: @unchecked Sendable {
                 let last = min(tip.height, next + UInt64(max(configuration.batchBlocksMax, 64)) - 1)
                 let window = try await fetch(next...last)
                 for ((block, certificate), verified) in zip(window, try verifySignatures(window)) {
-                    _ = try verify(block, certificate, verified: verified, into: replica, checkInvariants: block.height == tip.height)
+                    _ = try verify(block, certificate, verified: verified, into: replica, invariants: &invariants, fullScan: block.height == tip.height)
                 }
                 next = last + 1
             }
@@ -162,7 +172,8 @@ public final class Indexer: @unchecked Sendable {
             let verified = try verifySignatures(records)
             for (offset, (block, certificate)) in records.enumerated() {
                 let isLast = offset == records.count - 1
-                let execution = try verify(block, certificate, verified: verified[offset], into: replica, checkInvariants: isLast || block.height % configuration.invariantsEveryBlocks == 0)
+                let every = configuration.invariantsEveryBlocks
+                let execution = try verify(block, certificate, verified: verified[offset], into: replica, invariants: &invariants, fullScan: every > 0 && block.height % every == 0)
                 rows.append(try BlockRows(block: block, certificate: certificate, execution: execution))
                 let day = LedgerCalendar.japanDayAndHour(block.header.timestamp).day
                 if !days.contains(day) { days.append(day) }
@@ -232,26 +243,32 @@ public final class Indexer: @unchecked Sendable {
 
     /// Verifies one block as the auditor does and commits it to the replica; returns the
     /// ledger's execution of it. `verified`: its transactions with their signatures checked.
-    func verify(_ block: Block, _ certificate: CommitCertificate, verified: [VerifiedTransaction], into replica: BlockStore, checkInvariants: Bool) throws(IndexerError) -> BlockExecution {
+    /// The invariants of design §2.4 are checked after it at the cost of what it changed
+    /// (`invariants`, moved by its writes); `fullScan` also scans the whole state.
+    func verify(_ block: Block, _ certificate: CommitCertificate, verified: [VerifiedTransaction], into replica: BlockStore,
+                invariants: inout IncrementalInvariants, fullScan: Bool) throws(IndexerError) -> BlockExecution {
         let height = block.height
         let execution: BlockExecution
+        var changes: [IncrementalInvariants.Change] = []
         do {
             let validated = try BlockValidator(blocks: replica).validate(block, verified: verified)
             execution = validated.execution
+            changes = try execution.changes.map { change in
+                IncrementalInvariants.Change(key: change.key, before: try replica.store.get(change.key, in: .state), after: change.value)
+            }
             try replica.commit(try replica.certify(validated, by: certificate))
         } catch {
             throw IndexerError(.verifyFailed, "block \(height) (\(block.hash.hex)) from \(configuration.nodeURL) does not verify: \(error); nothing of it is written", cause: error)
         }
-        if checkInvariants {
-            let violation: String?
-            do {
-                violation = try LedgerReports(store: replica.store, genesis: genesis).invariantViolation()
-            } catch {
-                throw IndexerError(.verifyFailed, "block \(height): the invariants cannot be checked: \(error)", cause: error)
-            }
-            if let violation {
-                throw IndexerError(.verifyFailed, "block \(height): an invariant of design §2.4 is broken after it: \(violation)")
-            }
+        let violation: String?
+        do {
+            violation = try invariants.apply(changes, store: replica.store)
+                ?? (fullScan ? try LedgerReports(store: replica.store, genesis: genesis).invariantViolation() : nil)
+        } catch {
+            throw IndexerError(.verifyFailed, "block \(height): the invariants cannot be checked: \(error)", cause: error)
+        }
+        if let violation {
+            throw IndexerError(.verifyFailed, "block \(height): an invariant of design §2.4 is broken after it: \(violation)")
         }
         return execution
     }

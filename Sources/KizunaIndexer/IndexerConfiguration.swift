@@ -41,7 +41,8 @@ public struct IndexerConfiguration: Sendable, Equatable {
     public var batchBlocksMax: Int
     /// How long to wait before asking the node again when the index is at its tip.
     public var pollMilliseconds: Int
-    /// Check the ledger's invariants every this many blocks (always at the end of a batch).
+    /// The ledger's invariants are checked after every block at the cost of what it changed;
+    /// this also scans the whole state every this many blocks (0: never, the default).
     public var invariantsEveryBlocks: UInt64
     public var logLevel: String
 
@@ -69,7 +70,7 @@ public struct IndexerConfiguration: Sendable, Equatable {
         }
     }
 
-    public init(genesisFile: String, nodeURL: String, tokenFile: String? = nil, postgres: Postgres, batchBlocksMax: Int = 64, pollMilliseconds: Int = 500, invariantsEveryBlocks: UInt64 = 1, logLevel: String = "info") {
+    public init(genesisFile: String, nodeURL: String, tokenFile: String? = nil, postgres: Postgres, batchBlocksMax: Int = 64, pollMilliseconds: Int = 500, invariantsEveryBlocks: UInt64 = 0, logLevel: String = "info") {
         self.genesisFile = genesisFile
         self.nodeURL = nodeURL
         self.tokenFile = tokenFile
@@ -124,7 +125,7 @@ public struct IndexerConfiguration: Sendable, Equatable {
         )
         configuration.batchBlocksMax = try toml.integer("indexer", "batchBlocksMax", 1...10_000) ?? 64
         configuration.pollMilliseconds = try toml.integer("indexer", "pollMilliseconds", 10...600_000) ?? 500
-        configuration.invariantsEveryBlocks = UInt64(try toml.integer("indexer", "invariantsEveryBlocks", 1...1_000_000) ?? 1)
+        configuration.invariantsEveryBlocks = UInt64(try toml.integer("indexer", "invariantsEveryBlocks", 0...1_000_000) ?? 0)
         return configuration
     }
 

@@ -28,7 +28,7 @@ struct IndexerConfigurationTests {
         #expect(configuration.postgres.passwordFile == "/srv/kizuna/secret/pg.password")
         #expect(configuration.postgres.host == "127.0.0.1" && configuration.postgres.port == 5432)
         #expect(configuration.postgres.biRole == "kizuna_bi")
-        #expect(configuration.batchBlocksMax == 64 && configuration.pollMilliseconds == 500 && configuration.invariantsEveryBlocks == 1)
+        #expect(configuration.batchBlocksMax == 64 && configuration.pollMilliseconds == 500 && configuration.invariantsEveryBlocks == 0)
         #expect(configuration.logLevel == "info" && configuration.tokenFile == nil)
         let tuned = try parse(Self.minimal + "\n[indexer]\nbatchBlocksMax = 8\npollMilliseconds = 100\n")
         #expect(tuned.batchBlocksMax == 8 && tuned.pollMilliseconds == 100)
