@@ -161,7 +161,7 @@ public struct IndexBenchmark: Sendable {
             postgres: .init(host: postgres.host, port: postgres.port, user: postgres.user, database: database),
             batchBlocksMax: batchBlocksMax, invariantsEveryBlocks: invariantsEveryBlocks, logLevel: "warning"
         )
-        progress("serving the chain at http://127.0.0.1:\(port) (an observer, auditor's token); indexing blocks 1…\(target) into \(database) at \(postgres.host):\(postgres.port), \(batchBlocksMax) blocks per transaction, invariants every \(invariantsEveryBlocks) blocks")
+        progress("serving the chain at http://127.0.0.1:\(port) (an observer, auditor's token); indexing blocks 1…\(target) into \(database) at \(postgres.host):\(postgres.port), \(batchBlocksMax) blocks per transaction, invariants after every block (full scans every \(invariantsEveryBlocks) blocks; 0: none)")
 
         // The indexing, sampled every 2 s: the load average, and the CPU time of the server
         // process that writes for the indexer (a progress line every 10 s).
