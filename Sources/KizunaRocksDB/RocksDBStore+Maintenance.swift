@@ -38,6 +38,24 @@ extension RocksDBStore {
         }
     }
 
+    /// Compacts the families that hold a few keys rewritten in place (`consensus`: the
+    /// consensus journal, whose record and lock carry a whole proposed block and are rewritten
+    /// at every step, and `meta`), so that the versions they overwrote or deleted do not stay
+    /// on disk until RocksDB next chooses to compact them. `close()` calls it after the flush;
+    /// it reads and writes only those families' few live entries. Does nothing on a closed or
+    /// read-only store.
+    public func compactRewrittenFamilies() {
+        guard !isReadOnly, let handles = try? acquire() else { return }
+        defer { release() }
+        guard let options = rocksdb_compactoptions_create() else { return }
+        defer { rocksdb_compactoptions_destroy(options) }
+        rocksdb_compactoptions_set_bottommost_level_compaction(options, 2)
+        for family in ColumnFamily.rewrittenInPlace {
+            guard let handle = handles.families[family] else { continue }
+            rocksdb_compact_range_cf_opt(handles.db, handle, options, nil, 0, nil, 0)
+        }
+    }
+
     /// The sum of the sizes of the regular files under the data folder (tables, write-ahead
     /// logs, manifest, info logs), in bytes. Works on a closed store too.
     public func diskUsageBytes() -> UInt64 {

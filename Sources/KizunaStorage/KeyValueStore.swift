@@ -22,6 +22,10 @@ public enum ColumnFamily: String, CaseIterable, Sendable, Hashable {
     /// The account-history index: one empty entry per account a committed transaction
     /// names, keyed so that an account's entries scan newest first (`KizunaChain.AccountHistory`).
     case accountHistory = "account_history"
+
+    /// The families that hold a few keys rewritten in place rather than a growing set: a
+    /// store may compact them whenever it likes, at the cost of their handful of entries.
+    public static let rewrittenInPlace: [ColumnFamily] = [.meta, .consensus]
 }
 
 /// One change in a write batch.

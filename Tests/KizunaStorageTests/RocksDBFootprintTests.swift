@@ -34,6 +34,31 @@ struct RocksDBFootprintTests {
         }
     }
 
+    @Test("a clean close compacts the consensus journal's family: the versions it overwrote leave the disk")
+    func closeCompactsTheJournal() throws {
+        try withTemporaryFolder { path in
+            let store = try RocksDBStore(path: path)
+            // Three versions of one journal record of 100 KB (incompressible, as a proposed
+            // block's signatures are), each flushed to its own table file: fewer files than
+            // RocksDB's own compaction trigger, so only the close can merge them.
+            var generator = SystemRandomNumberGenerator()
+            for _ in 0..<3 {
+                var batch = WriteBatch()
+                batch.put((0..<100_000).map { _ in UInt8.random(in: 0...255, using: &generator) }, for: Array("record".utf8), in: .consensus)
+                try store.write(batch, sync: true)
+                store.flushMemtables()
+            }
+            let before = try #require(try store.familyUsage().first { $0.family == ColumnFamily.consensus.rawValue })
+            #expect(before.tableFileBytes >= 250_000, "three flushed versions are on disk before the close")
+            store.close()
+            let reopened = try RocksDBStore(path: path)
+            defer { reopened.close() }
+            let after = try #require(try reopened.familyUsage().first { $0.family == ColumnFamily.consensus.rawValue })
+            #expect(after.entries == 1)
+            #expect(after.tableFileBytes < 150_000, "the overwritten versions stayed on disk after a clean close: \(after.tableFileBytes) bytes")
+        }
+    }
+
     @Test("table files are compressed with Zstandard by default, the state tree's not at all")
     func zstdByDefault() throws {
         try withTemporaryFolder { path in
