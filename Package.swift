@@ -279,7 +279,7 @@ if Context.environment["KIZUNA_FUZZ"] != nil {
         ("FuzzCommitCertificate", ["KizunaCore"]),
         ("FuzzText", ["KizunaCore"]),
         ("FuzzGenesis", ["KizunaCore"]),
-        ("FuzzFrame", ["KizunaNetwork", .product(name: "NIOCore", package: "swift-nio")]),
+        ("FuzzFrame", ["KizunaCore", "KizunaNetwork", .product(name: "NIOCore", package: "swift-nio")]),
         ("FuzzHandshake", ["KizunaCore", "KizunaNetwork"]),
         ("FuzzConsensusMessage", ["KizunaCore", "KizunaConsensus"]),
         ("FuzzNodeConfiguration", ["KizunaNode"]),

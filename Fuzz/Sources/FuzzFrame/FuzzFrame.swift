@@ -1,4 +1,5 @@
 import FuzzSupport
+import KizunaCore
 import KizunaNetwork
 import NIOCore
 
