@@ -29,7 +29,11 @@ extension APIServer {
             // `height:index` (the nextBefore of the previous page), or a plain block height.
             var before: ChainPosition?
             if let text = query.get("before") {
-                guard let value = ChainPosition(cursor: text) else {
+                // The document's pattern: up to 19 digits of height (always within 64 bits) and
+                // 9 of index (a block holds at most 2,000), so what it allows always parses.
+                let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+                let digitsOnly = parts.allSatisfy { part in !part.isEmpty && part.allSatisfy { $0 >= "0" && $0 <= "9" } }
+                guard digitsOnly, parts[0].count <= 19, parts.count == 1 || parts[1].count <= 9, let value = ChainPosition(cursor: text) else {
                     throw APIProblem(400, "api.bad_query", "before must be the nextBefore of the previous page (height:index) or a block height")
                 }
                 before = value

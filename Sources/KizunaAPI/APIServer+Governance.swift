@@ -47,8 +47,9 @@ extension APIServer {
                 guard let given = UInt64(text), given >= 1 else {
                     throw APIProblem(400, "api.bad_height", "height must be a block height (1 or more)")
                 }
+                // Well formed but not known yet: 404, as a report's height above the tip.
                 guard given <= next + Ledger.governanceLeadBlocksMin else {
-                    throw APIProblem(400, "api.bad_height", "height \(given) is beyond what the chain knows (at most \(next + Ledger.governanceLeadBlocksMin): a change is scheduled at least \(Ledger.governanceLeadBlocksMin) blocks ahead)")
+                    throw APIProblem(404, "api.no_such_block", "height \(given) is beyond what the chain knows (at most \(next + Ledger.governanceLeadBlocksMin): a change is scheduled at least \(Ledger.governanceLeadBlocksMin) blocks ahead)")
                 }
                 height = given
             }

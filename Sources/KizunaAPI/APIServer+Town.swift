@@ -17,7 +17,9 @@ extension APIServer {
             var month: UInt32?
             if let text = request.uri.queryParameters.get("month") {
                 let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-                guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let year = UInt32(parts[0]), let number = UInt32(parts[1]), (1...12).contains(number) else {
+                // Digits only: `UInt32("+123")` would take a sign the document's pattern refuses.
+                guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, text.allSatisfy({ $0 == "-" || $0.isASCII && $0.isNumber }),
+                      let year = UInt32(parts[0]), let number = UInt32(parts[1]), (1...12).contains(number) else {
                     throw APIProblem(400, "api.bad_date", "month must be YYYY-MM, e.g. 2026-07")
                 }
                 month = year * 100 + number

@@ -424,6 +424,12 @@ struct APITests {
                 #expect(items.map { "\($0["height"] as? Int ?? -1):\($0["index"] as? Int ?? -1)" } == ["3:0", "2:0", "1:0"])
             }
             try await client.execute(uri: base + "?before=3:x", method: .get, headers: F.bearer(F.memberToken)) { #expect($0.code == "api.bad_query") }
+            // The document's bounds, exactly: 19 digits of height and 9 of index pass (an index
+            // past the block's transactions means the whole block), 20 and 10 are refused.
+            try await client.execute(uri: base + "?before=9999999999999999999:999999999", method: .get, headers: F.bearer(F.memberToken)) { #expect($0.status == .ok) }
+            try await client.execute(uri: base + "?before=6:6889777430", method: .get, headers: F.bearer(F.memberToken)) { #expect($0.code == "api.bad_query") }
+            try await client.execute(uri: base + "?before=10000000000000000000", method: .get, headers: F.bearer(F.memberToken)) { #expect($0.code == "api.bad_query") }
+            try await client.execute(uri: base + "?before=%2B3", method: .get, headers: F.bearer(F.memberToken)) { #expect($0.code == "api.bad_query") }
             try await client.execute(uri: base + "?limit=4", method: .get, headers: F.bearer(F.memberToken)) { response in
                 #expect(response.status == .badRequest)
                 #expect(response.code == "api.bad_limit")

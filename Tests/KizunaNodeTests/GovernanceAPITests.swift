@@ -42,6 +42,10 @@ struct GovernanceAPITests {
                 #expect(((response.json?["policies"] as? [String: Any])?["coin"] as? [String: Any])?["holderCapYen"] as? Int == 250_000)
             }
             try await client.execute(uri: "/v1/governance?height=\(effective + 100)", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(response.code == "api.no_such_block")
+            }
+            try await client.execute(uri: "/v1/governance?height=0", method: .get) { response in
                 #expect(response.status == .badRequest)
                 #expect(response.code == "api.bad_height")
             }

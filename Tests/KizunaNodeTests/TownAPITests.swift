@@ -43,6 +43,8 @@ struct TownAPITests {
                 #expect(rows?.count == 1 && rows?[0]["purpose"] as? String == "donation" && rows?[0]["kind"] as? String == "club" && rows?[0]["amountYen"] as? Int == 500)
             }
             try await client.execute(uri: "/v1/reports/collections?month=2026-13", method: .get) { #expect($0.status == .badRequest && $0.code == "api.bad_date") }
+            // A sign is not a digit: the document's pattern refuses it, so the node does too.
+            try await client.execute(uri: "/v1/reports/collections?month=%2B026-07", method: .get) { #expect($0.status == .badRequest && $0.code == "api.bad_date") }
             let path = "/v1/accounts/\(F.resident1.publicKey.address)/standing-orders"
             try await client.execute(uri: path, method: .get, headers: fixture.signed(F.resident1, path)) { response in
                 let orders = response.json?["standingOrders"] as? [[String: Any]]
