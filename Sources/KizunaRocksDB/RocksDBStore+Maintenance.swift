@@ -10,13 +10,19 @@ extension RocksDBStore {
     /// overwritten entries dropped), e.g. before measuring `diskUsageBytes()`. Blocks until
     /// done. Does nothing on a closed or read-only store.
     public func compact() {
+        compactFully { $0.allFamilies }
+    }
+
+    /// Compacts the whole key range of the families `select` picks, every level rewritten
+    /// (BottommostLevelCompaction::kForce). Blocks until done; nothing on a closed or
+    /// read-only store.
+    private func compactFully(_ select: (Handles) -> [OpaquePointer]) {
         guard !isReadOnly, let handles = try? acquire() else { return }
         defer { release() }
         guard let options = rocksdb_compactoptions_create() else { return }
         defer { rocksdb_compactoptions_destroy(options) }
-        // BottommostLevelCompaction::kForce: rewrite the last level too.
         rocksdb_compactoptions_set_bottommost_level_compaction(options, 2)
-        for family in handles.allFamilies {
+        for family in select(handles) {
             rocksdb_compact_range_cf_opt(handles.db, family, options, nil, 0, nil, 0)
         }
     }
@@ -45,15 +51,7 @@ extension RocksDBStore {
     /// it reads and writes only those families' few live entries. Does nothing on a closed or
     /// read-only store.
     public func compactRewrittenFamilies() {
-        guard !isReadOnly, let handles = try? acquire() else { return }
-        defer { release() }
-        guard let options = rocksdb_compactoptions_create() else { return }
-        defer { rocksdb_compactoptions_destroy(options) }
-        rocksdb_compactoptions_set_bottommost_level_compaction(options, 2)
-        for family in ColumnFamily.rewrittenInPlace {
-            guard let handle = handles.families[family] else { continue }
-            rocksdb_compact_range_cf_opt(handles.db, handle, options, nil, 0, nil, 0)
-        }
+        compactFully { handles in ColumnFamily.rewrittenInPlace.compactMap { handles.families[$0] } }
     }
 
     /// The sum of the sizes of the regular files under the data folder (tables, write-ahead
