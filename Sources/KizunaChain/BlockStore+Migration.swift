@@ -41,8 +41,9 @@ extension BlockStore {
         try write(done, sync: true, what: "writing format version \(version)")
     }
 
-    /// Rebuilds the state tree of a version-2 store in pages (ADR 0023), then writes format
-    /// version 3. The root does not change — the tree is the same binary tree, stored
+    /// Rebuilds the state tree of a version-2 store in pages (ADR 0023), then writes the
+    /// current format version (a version-2 store holds canonical blocks, which version 4
+    /// reads as they are). The root does not change — the tree is the same binary tree, stored
     /// differently — and is checked against the tip's state root before the version is written.
     ///
     /// Every key of the `.stateTree` family (nodes of the binary layout, and pages of an
@@ -87,6 +88,17 @@ extension BlockStore {
         var finished = WriteBatch()
         finished.put(encodeUInt32(version), for: MetaKey.formatVersion, in: .meta)
         try write(finished, sync: true, what: "writing format version \(version)")
+    }
+
+    /// Moves a version-3 store to version 4 (ADR 0029): from now on blocks are written in the
+    /// compact form, with their signers numbered in the `signers` family (which opening the
+    /// folder for writing created). The blocks already stored stay canonical and read as before,
+    /// so nothing is rewritten; the version is written, synced, so that an older release
+    /// refuses the folder instead of misreading its new blocks.
+    func startCompactBlocks() throws(ChainError) {
+        var batch = WriteBatch()
+        batch.put(encodeUInt32(BlockStore.formatVersion), for: MetaKey.formatVersion, in: .meta)
+        try write(batch, sync: true, what: "writing format version \(BlockStore.formatVersion)")
     }
 
     /// Up to `count` state entries after `from` (from the first when `from` is empty), as the

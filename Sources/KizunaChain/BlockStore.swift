@@ -31,6 +31,8 @@ public final class BlockStore: Sendable {
     /// state and the blocks, and nothing asks it for a transaction by id or an account's
     /// history, so those writes would only be half of its replay's inserts.
     public let keepsIndexes: Bool
+    /// The numbers that stored blocks name their signers by (ADR 0029).
+    let signerNumbers: SignerNumbers
 
     enum MetaKey {
         static let formatVersion = Array("format_version".utf8)
@@ -45,9 +47,11 @@ public final class BlockStore: Sendable {
     }
 
     /// The on-disk format this code writes and reads. Version 2 added the `account_history`
-    /// family (ADR 0006); version 3 stores the state tree in pages of four levels (ADR 0023).
-    /// Stores of versions 1 and 2 are migrated when they are opened.
-    public static let formatVersion: UInt32 = 3
+    /// family (ADR 0006); version 3 stores the state tree in pages of four levels (ADR 0023);
+    /// version 4 writes blocks in a compact form that names signers by number, in the new
+    /// `signers` family (ADR 0029). Stores of versions 1 to 3 are migrated when they are
+    /// opened (a version-3 store keeps its canonical blocks, which read as before).
+    public static let formatVersion: UInt32 = 4
 
     /// Index entries per batch while a version-1 store is migrated (a bound on the memory of
     /// one batch: ≈ 44 bytes of key each, about 3 MiB, plus at most one block's entries).
@@ -88,6 +92,7 @@ public final class BlockStore: Sendable {
             throw ChainError(.storage, "\(error)")
         }
         self.snapshotHeight = try storedSnapshotHeight.map { bytes throws(ChainError) in try BlockStore.decodeUInt64(bytes, what: "snapshot height") } ?? 0
+        self.signerNumbers = try SignerNumbers(store: store)
         do {
             if let stored = try store.get(MetaKey.genesisHash, in: .meta) {
                 guard stored == genesis.hash.bytes else {
@@ -107,8 +112,10 @@ public final class BlockStore: Sendable {
                     try rebuildStateTreeInPages(entriesPerBatch: migrationEntriesPerBatch, progress: treeMigrationProgress)
                 case 2:
                     try rebuildStateTreeInPages(entriesPerBatch: migrationEntriesPerBatch, progress: treeMigrationProgress)
+                case 3:
+                    try startCompactBlocks()
                 default:
-                    throw ChainError(.unsupportedFormat, "the data folder has store format version \(version); this kizuna reads versions 1 to \(BlockStore.formatVersion) (versions 1 and 2 are migrated on open): run the kizuna release that wrote it, or a newer one")
+                    throw ChainError(.unsupportedFormat, "the data folder has store format version \(version); this kizuna reads versions 1 to \(BlockStore.formatVersion) (versions 1 to 3 are migrated on open): run the kizuna release that wrote it, or a newer one")
                 }
             } else {
                 let execution = try ledger.genesisExecution(store: store)
@@ -153,6 +160,8 @@ public final class BlockStore: Sendable {
         guard let bytes = try read(encodeUInt64(height), in: .blocks) else { return nil }
         do {
             var decoder = Decoder(bytes, keysAlreadyValidated: true)
+            // A compact block (ADR 0029) has its header, canonical, after the form's byte.
+            if StoredBlockForm.isCompact(bytes) { _ = try decoder.decodeUInt8() }
             return try BlockHeader(from: &decoder)
         } catch {
             throw ChainError(.corruptBlock, "block \(height) does not decode: \(error)")
@@ -168,7 +177,13 @@ public final class BlockStore: Sendable {
 
     public func block(at height: UInt64) throws(ChainError) -> Block? {
         try checkHeld(height)
-        return try decoded(Block.self, at: encodeUInt64(height), in: .blocks, .corruptBlock, "block \(height)")
+        guard let stored = try read(encodeUInt64(height), in: .blocks) else { return nil }
+        do {
+            let canonical = StoredBlockForm.isCompact(stored) ? try signerNumbers.canonicalBytes(ofCompact: stored) : stored
+            return try Block(storedBytes: canonical)
+        } catch {
+            throw ChainError(.corruptBlock, "block \(height) does not decode: \(error)")
+        }
     }
 
     /// The certificate that committed the block at `height`.
@@ -315,7 +330,8 @@ public final class BlockStore: Sendable {
         precondition(certificate.blockHash == block.hash && certificate.height == block.height, "committing block \(block.height) with another block's certificate")
         var batch = execution.batch
         let heightKey = encodeUInt64(block.height)
-        batch.put(block.canonicalBytes, for: heightKey, in: .blocks)
+        let signers = signerNumbers.numbers(forSignersOf: block, into: &batch)
+        batch.put(StoredBlockForm.compactBytes(of: block, signerNumbers: signers.numbers) ?? block.canonicalBytes, for: heightKey, in: .blocks)
         batch.put(heightKey, for: block.hash.bytes, in: .blockHashes)
         batch.put(certificate.canonicalBytes, for: heightKey, in: .certificates)
         if keepsIndexes {
@@ -328,6 +344,7 @@ public final class BlockStore: Sendable {
         do {
             try store.write(batch, sync: sync)
         } catch {
+            signerNumbers.forgetNewest(signers.added)
             throw ChainError(.storage, "committing block \(block.height): \(error)")
         }
     }

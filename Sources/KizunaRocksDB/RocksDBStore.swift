@@ -448,7 +448,7 @@ struct FamilyLayout: Equatable {
             dictionaryBytes = configuration.dictionaryBytes
         case .state:
             dictionaryBytes = configuration.dictionaryBytes
-        case .certificates, .blockHashes, .transactions, .accountHistory:
+        case .certificates, .blockHashes, .transactions, .accountHistory, .signers:
             blockSizeBytes = configuration.archiveBlockSizeBytes
         case .meta, .consensus, nil:
             break

@@ -22,6 +22,10 @@ public enum ColumnFamily: String, CaseIterable, Sendable, Hashable {
     /// The account-history index: one empty entry per account a committed transaction
     /// names, keyed so that an account's entries scan newest first (`KizunaChain.AccountHistory`).
     case accountHistory = "account_history"
+    /// The keys that have signed a committed transaction, by the number the block store gave
+    /// each (big-endian `u32` → 32-byte key): a stored block names its signers by number
+    /// (`KizunaChain.SignerNumbers`, ADR 0029).
+    case signers
 
     /// The families that hold a few keys rewritten in place rather than a growing set: a
     /// store may compact them whenever it likes, at the cost of their handful of entries.

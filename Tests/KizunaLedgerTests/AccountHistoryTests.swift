@@ -216,7 +216,7 @@ struct StoreMigrationTests {
 
     static func formatVersion(_ store: MemoryStore) throws -> [UInt8]? { try store.get(Array("format_version".utf8), in: .meta) }
 
-    @Test("a version-1 store is migrated on open: the index is built in batches, progress reported, the tree paged, version 3 written")
+    @Test("a version-1 store is migrated on open: the index is built in batches, progress reported, the tree paged, version 4 written")
     func versionOneIsMigrated() throws {
         let history = try RandomHistoryChain(seed: 11, blocks: 20)
         let original = history.chain.store
@@ -226,7 +226,7 @@ struct StoreMigrationTests {
         var reports: [(UInt64, UInt64)] = []
         let migrated = try BlockStore(store: old, genesis: history.chain.genesis, migrationEntriesPerBatch: 40) { reports.append(($0, $1)) }
         #expect(snapshot(old) == snapshot(original), "the migrated store differs from one written with the index")
-        #expect(try Self.formatVersion(old) == [0, 0, 0, 3])
+        #expect(try Self.formatVersion(old) == [0, 0, 0, 4])
         #expect(reports.first?.0 == 0 && reports.last?.0 == tip && reports.allSatisfy { $0.1 == tip }, "progress: \(reports)")
         #expect(reports.count > 3, "one batch only: \(reports)")
         _ = try ChainVerifier(blocks: migrated).verify()
@@ -277,14 +277,14 @@ struct StoreMigrationTests {
         let chain = try ChainHarness.tenBlocks()
         let copy = try copyStore(chain.store)
         var batch = WriteBatch()
-        batch.put([0, 0, 0, 4], for: Array("format_version".utf8), in: .meta)
+        batch.put([0, 0, 0, 5], for: Array("format_version".utf8), in: .meta)
         try copy.write(batch, sync: false)
         do {
             _ = try BlockStore(store: copy, genesis: chain.genesis)
-            Issue.record("a version-4 store was opened")
+            Issue.record("a version-5 store was opened")
         } catch {
             #expect(error.code == .unsupportedFormat)
-            #expect(error.message.contains("version 4") && error.message.contains("\(BlockStore.formatVersion)"), "\(error)")
+            #expect(error.message.contains("version 5") && error.message.contains("\(BlockStore.formatVersion)"), "\(error)")
         }
     }
 }

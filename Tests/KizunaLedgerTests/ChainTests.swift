@@ -98,8 +98,10 @@ struct ChainTests {
     func corruptBlockBody(height: UInt64) throws {
         let chain = try ChainHarness.tenBlocks()
         let original = try #require(try chain.store.get(heightKey(height), in: .blocks))
-        let block = try Block(canonicalBytes: original)
-        let headerBytes = block.header.canonicalBytes.count
+        // Stored in the compact form (ADR 0029): the form's byte, then the header.
+        #expect(original.first == 1)
+        let block = try #require(try chain.blocks.block(at: height))
+        let headerBytes = 1 + block.header.canonicalBytes.count
         #expect(original.count > headerBytes)
         // Bytes of the body (transactions and carried certificate), spread over its length,
         // plus its last byte.
@@ -120,7 +122,8 @@ struct ChainTests {
     func corruptBlockHeader(height: UInt64) throws {
         let chain = try ChainHarness.tenBlocks()
         let original = try #require(try chain.store.get(heightKey(height), in: .blocks))
-        let headerBytes = try Block(canonicalBytes: original).header.canonicalBytes.count
+        // The form's byte (ADR 0029) and the header.
+        let headerBytes = 1 + (try #require(try chain.blocks.header(at: height))).canonicalBytes.count
         for position in stride(from: 0, to: headerBytes, by: 7) {
             var bytes = original
             bytes[position] ^= 0x01
