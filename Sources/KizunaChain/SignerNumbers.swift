@@ -11,7 +11,7 @@ import Synchronization
 /// same batch as the block that first uses them, so a crash keeps both or neither.
 ///
 /// The whole table is held in memory, read once when the store opens: about 100 bytes per
-/// signer (a million residents ≈ 100 MB, read in about a second).
+/// signer (estimated: a million residents ≈ 100 MB), one scan of the family.
 final class SignerNumbers: Sendable {
     private struct Table {
         var keys: [PublicKey] = []
