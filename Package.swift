@@ -284,6 +284,7 @@ if Context.environment["KIZUNA_FUZZ"] != nil {
         ("FuzzConsensusMessage", ["KizunaCore", "KizunaConsensus"]),
         ("FuzzNodeConfiguration", ["KizunaNode"]),
         ("FuzzPeerMessage", ["KizunaCore", "KizunaNetwork", "KizunaConsensus"]),
+        ("FuzzStoredBlock", ["KizunaCore", "KizunaChain"]),
     ]
     for fuzzTarget in fuzzTargets {
         package.targets.append(.executableTarget(

@@ -63,6 +63,30 @@ for vector in VECTORS["blocks"] + VECTORS["blockHeaders"]:
 for vector in VECTORS["invalid"]:
     if vector["type"] in ("Block", "BlockHeader"):
         write("FuzzBlock", "invalid-" + vector["name"], bytes.fromhex(vector["encoding"]))
+# FuzzStoredBlock: the vector blocks in the compact on-disk form (ADR 0029): the header, the
+# count, then per transaction LEB128 signer number (0-3: the harness's four keys) and LEB128
+# length of the transaction after its chain id and signer; the rest of the block as it is.
+def leb128(value):
+    out = b""
+    while value >= 0x80:
+        out += bytes([(value & 0x7f) | 0x80])
+        value >>= 7
+    return out + bytes([value])
+
+
+TRANSACTIONS = {vector["name"]: bytes.fromhex(vector["encoding"]) for vector in VECTORS["transactions"]}
+for vector in VECTORS["blocks"]:
+    canonical = bytes.fromhex(vector["encoding"])
+    header_length = 4 + len(CHAIN_ID.encode()) + 208
+    compact = b"\x01" + canonical[:header_length + 4]
+    offset = header_length + 4
+    for index, name in enumerate(vector["transactions"]):
+        transaction = TRANSACTIONS[name]
+        rest = transaction[4 + len(CHAIN_ID.encode()) + 32:]
+        compact += leb128(index % 4) + leb128(len(rest)) + rest
+        offset += len(transaction)
+    write("FuzzStoredBlock", vector["name"], compact + canonical[offset:])
+    write("FuzzStoredBlock", "canonical-" + vector["name"], canonical)
 for vector in VECTORS["certificates"]:
     write("FuzzCommitCertificate", vector["name"], bytes.fromhex(vector["encoding"]))
 for vector in VECTORS["invalid"]:

@@ -1,4 +1,4 @@
-import KizunaCore
+public import KizunaCore
 
 /// How the block store keeps a block on disk (ADR 0029). Not a wire format: what a node sends,
 /// hashes and signs is always the canonical encoding (`docs/wire-format.md` §5.7), which this
@@ -23,16 +23,16 @@ import KizunaCore
 /// A block with a transaction for another chain id (which no committed block has) is kept
 /// canonical; stores written before format version 4 hold canonical blocks, and both forms
 /// read the same.
-enum StoredBlockForm {
+public enum StoredBlockForm {
     /// The first byte of a block in the compact form.
-    static let compactMarker: UInt8 = 1
+    public static let compactMarker: UInt8 = 1
 
     /// Whether stored block bytes are in the compact form (else canonical).
-    static func isCompact(_ stored: [UInt8]) -> Bool { stored.first == compactMarker }
+    public static func isCompact(_ stored: [UInt8]) -> Bool { stored.first == compactMarker }
 
     /// The compact form of `block`, whose transactions' signers have `signerNumbers` (in
     /// order); nil when a transaction names another chain id than the header.
-    static func compactBytes(of block: Block, signerNumbers: [UInt32]) -> [UInt8]? {
+    public static func compactBytes(of block: Block, signerNumbers: [UInt32]) -> [UInt8]? {
         precondition(signerNumbers.count == block.transactions.count, "\(signerNumbers.count) signer numbers for \(block.transactions.count) transactions")
         let chainId = block.header.chainId
         var output: [UInt8] = [compactMarker]
@@ -58,7 +58,7 @@ enum StoredBlockForm {
 
     /// The canonical bytes of a block kept in the compact form; `keyOf` gives a signer
     /// number's 32 key bytes, or nil for a number the store never gave.
-    static func canonicalBytes(ofCompact stored: [UInt8], keyOf: (UInt32) -> [UInt8]?) throws(DecodingError) -> [UInt8] {
+    public static func canonicalBytes(ofCompact stored: [UInt8], keyOf: (UInt32) -> [UInt8]?) throws(DecodingError) -> [UInt8] {
         guard isCompact(stored) else {
             throw DecodingError(.invalidValue, "stored block does not start with the compact form's marker", offset: 0)
         }
