@@ -103,6 +103,14 @@ public struct LedgerBenchmark: Sendable {
         public var treeCacheLevels = 0
         /// Bytes under the store's folder after the measured payments.
         public var storeBytesAfterMeasure: UInt64
+        /// What a clean close does after the payments (ADR 0030): the state's and tree's table
+        /// files before it, whether it compacted them, how long the flush and that took, and
+        /// the folder's bytes after.
+        public var stateTableFileBytesBeforeClose: UInt64 = 0
+        public var closeCompactedState = false
+        public var stateCompactionAtCloseBytesMax: UInt64 = 0
+        public var closeSeconds = 0.0
+        public var storeBytesAfterClose: UInt64 = 0
         /// `payments` (the plain mix) or `town` (issue 18's mix: `payments` counts its transactions).
         public var mix: String = "payments"
         /// Programs in the state besides the charge bonus.
@@ -298,6 +306,14 @@ public struct LedgerBenchmark: Sendable {
             compactSeconds: compactSeconds,
             storeBytesAfterSetup: storeBytesAfterSetup, storeBytesAfterMeasure: store.diskUsageBytes()
         )
+        // What `close()` will do, timed here (it runs again at the end, with nothing left to do).
+        store.flushMemtables()
+        result.stateTableFileBytesBeforeClose = store.stateFamiliesTableFileBytes()
+        let closeClock = DispatchTime.now()
+        result.stateCompactionAtCloseBytesMax = store.configuration.stateCompactionAtCloseBytesMax
+        result.closeCompactedState = store.compactStateFamilies(ifAtMost: store.configuration.stateCompactionAtCloseBytesMax)
+        result.closeSeconds = seconds(since: closeClock)
+        result.storeBytesAfterClose = store.diskUsageBytes()
         result.blockCacheMiB = blockCacheMiB
         result.stateValueCacheMiB = stateValueCacheMiB
         result.stateValueCacheHits = (cacheAfter?.hits ?? 0) - (cacheBefore?.hits ?? 0)

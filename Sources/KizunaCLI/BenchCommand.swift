@@ -140,6 +140,7 @@ struct BenchCommand: AsyncParsableCommand {
             | set-up time (\(result.setupTransactions) tx in blocks of \(result.setupBlockResidents) residents) | \(Int(result.setupSeconds)) s (execute \(Int(result.setupExecuteSeconds)) s, \(Int(result.setupExecuteCPUSeconds)) s of it CPU; commit \(Int(result.setupCommitSeconds)) s, waiting for signatures \(Int(result.setupSignWaitSeconds)) s) |
             | compaction after set-up | \(Int(result.compactSeconds)) s |
             | store on disk after set-up / after payments | \(mebibytes(result.storeBytesAfterSetup)) / \(mebibytes(result.storeBytesAfterMeasure)) |
+            | a clean close: state and tree table files, compacted (limit \(mebibytes(result.stateCompactionAtCloseBytesMax))), seconds, folder after | \(mebibytes(result.stateTableFileBytesBeforeClose)), \(result.closeCompactedState ? "yes" : "no"), \(String(format: "%.2f", result.closeSeconds)) s, \(mebibytes(result.storeBytesAfterClose)) |
             | caches: RocksDB block cache / state-tree levels kept / state values | \(result.blockCacheMiB) MiB / \(result.treeCacheLevels) / \(result.stateValueCacheMiB) MiB |
             | state value cache, measured phase: reads answered / passed to RocksDB | \(result.stateValueCacheHits) / \(result.stateValueCacheMisses) |
             | state value cache at the end: entries / bytes charged | \(result.stateValueCacheEntries) / \(mebibytes(UInt64(result.stateValueCacheBytes))) |

@@ -40,6 +40,11 @@ public struct RocksDBConfiguration: Sendable, Equatable {
     /// Data blocks held back while a table file's samples are gathered, at most (its memory
     /// cost at a flush or compaction).
     public var dictionaryBufferBytes: UInt64 = 8 << 20
+    /// A clean close compacts the state and its tree when their table files together are at
+    /// most this size (ADR 0030): a town's state (5,000 residents ≈ 10 MiB, 50,000 ≈ 100 MiB)
+    /// compacts in well under a second, while a million residents' (≈ 1.5 GiB) would take tens
+    /// of seconds at every restart and is left to RocksDB. 0 never compacts them at close.
+    public var stateCompactionAtCloseBytesMax: UInt64 = 128 << 20
     /// Background flush and compaction threads.
     public var backgroundJobs: Int32 = 2
     /// Size of one RocksDB info log file (`LOG`) before it rolls over.

@@ -222,14 +222,17 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
     }
 
     /// Closes the store and releases the folder's lock: the memtables are flushed first (so
-    /// no log is left to replay) and the families rewritten in place compacted
-    /// (`compactRewrittenFamilies()`). Idempotent; `deinit` calls it too.
+    /// no log is left to replay), the families rewritten in place compacted
+    /// (`compactRewrittenFamilies()`), and the state and its tree too while they are small
+    /// (`compactStateFamilies(ifAtMost:)`, `stateCompactionAtCloseBytesMax`). Idempotent;
+    /// `deinit` calls it too.
     /// Every later call throws `.closed`. If calls are still running on other threads (or
     /// `close()` is called from inside a `scan` body), the handles are released when the
     /// last of them returns; none of them ever sees a destroyed handle.
     public func close() {
         flushMemtables()
         compactRewrittenFamilies()
+        compactStateFamilies(ifAtMost: configuration.stateCompactionAtCloseBytesMax)
         let handles: Handles? = lock.withLock {
             if state.closeRequested { return nil }
             state.closeRequested = true

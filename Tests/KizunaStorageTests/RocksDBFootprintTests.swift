@@ -59,6 +59,51 @@ struct RocksDBFootprintTests {
         }
     }
 
+    /// Three flushed versions of 20 tree pages of 10 KB (incompressible, as hashes are) and of
+    /// one state value, closed with `limit` as the state's compaction bound; the tree's table
+    /// bytes after reopening.
+    func stateTreeBytesAfterClose(limit: UInt64) throws -> (before: UInt64, after: UInt64, entries: Int) {
+        var result: (before: UInt64, after: UInt64, entries: Int) = (0, 0, 0)
+        try withTemporaryFolder { path in
+            var configuration = RocksDBConfiguration.default
+            configuration.stateCompactionAtCloseBytesMax = limit
+            let store = try RocksDBStore(path: path, configuration: configuration)
+            var generator = SystemRandomNumberGenerator()
+            for _ in 0..<3 {
+                var batch = WriteBatch()
+                for page in 0..<20 {
+                    batch.put((0..<10_000).map { _ in UInt8.random(in: 0...255, using: &generator) }, for: [0x50, UInt8(page)], in: .stateTree)
+                }
+                batch.put(Array("an account".utf8), for: Array("account".utf8), in: .state)
+                try store.write(batch, sync: true)
+                store.flushMemtables()
+            }
+            result.before = try #require(try store.familyUsage().first { $0.family == ColumnFamily.stateTree.rawValue }).tableFileBytes
+            store.close()
+            let reopened = try RocksDBStore(path: path, configuration: configuration)
+            defer { reopened.close() }
+            let after = try #require(try reopened.familyUsage().first { $0.family == ColumnFamily.stateTree.rawValue })
+            result.after = after.tableFileBytes
+            result.entries = after.entries
+        }
+        return result
+    }
+
+    @Test("a clean close compacts the state and its tree while their table files are within the limit (ADR 0030)")
+    func closeCompactsASmallState() throws {
+        let small = try stateTreeBytesAfterClose(limit: RocksDBConfiguration.default.stateCompactionAtCloseBytesMax)
+        #expect(small.before >= 550_000, "three flushed versions are on disk before the close: \(small.before) bytes")
+        #expect(small.entries == 20)
+        #expect(small.after < 300_000, "the overwritten pages stayed on disk after a clean close: \(small.after) bytes")
+    }
+
+    @Test("above the limit (here 100 KB) a clean close leaves the state and its tree to RocksDB")
+    func closeLeavesALargeState() throws {
+        let large = try stateTreeBytesAfterClose(limit: 100_000)
+        #expect(large.entries == 20)
+        #expect(large.after >= 550_000, "the tree was compacted although it was over the limit: \(large.after) bytes")
+    }
+
     @Test("table files are compressed with Zstandard by default, the state tree's not at all")
     func zstdByDefault() throws {
         try withTemporaryFolder { path in
