@@ -64,7 +64,7 @@ extension RocksDBStore {
     /// Does nothing on a closed or read-only store.
     @discardableResult
     public func compactStateFamilies(ifAtMost limitBytes: UInt64) -> Bool {
-        guard limitBytes > 0, !isReadOnly, stateFamiliesTableFileBytes() <= limitBytes else { return false }
+        guard limitBytes > 0, !isReadOnly, !isClosed, stateFamiliesTableFileBytes() <= limitBytes else { return false }
         compactFully { handles in [ColumnFamily.state, .stateTree].compactMap { handles.families[$0] } }
         return true
     }
