@@ -33,6 +33,9 @@ public final class BlockStore: Sendable {
     public let keepsIndexes: Bool
     /// The numbers that stored blocks name their signers by (ADR 0029).
     let signerNumbers: SignerNumbers
+    /// The store format the folder had when this store opened it (nil: a new store). Below
+    /// `formatVersion`, opening migrated it, and a node says so.
+    public let formatVersionAtOpen: UInt32?
 
     enum MetaKey {
         static let formatVersion = Array("format_version".utf8)
@@ -86,19 +89,22 @@ public final class BlockStore: Sendable {
         self.keepsIndexes = keepsIndexes
         self.ledger = Ledger(genesis: genesis, treeCache: StateTreeCache(levels: treeCacheLevels))
         let storedSnapshotHeight: [UInt8]?
+        let storedVersion: [UInt8]?
         do {
             storedSnapshotHeight = try store.get(MetaKey.snapshotHeight, in: .meta)
+            storedVersion = try store.get(MetaKey.formatVersion, in: .meta)
         } catch {
             throw ChainError(.storage, "\(error)")
         }
         self.snapshotHeight = try storedSnapshotHeight.map { bytes throws(ChainError) in try BlockStore.decodeUInt64(bytes, what: "snapshot height") } ?? 0
         self.signerNumbers = try SignerNumbers(store: store)
+        self.formatVersionAtOpen = try storedVersion.map { bytes throws(ChainError) in try Self.decodeUInt32(bytes) }
         do {
             if let stored = try store.get(MetaKey.genesisHash, in: .meta) {
                 guard stored == genesis.hash.bytes else {
                     throw ChainError(.genesisMismatch, "the data folder belongs to genesis \(stored.hexString), not to this genesis \(genesis.hash) (chain '\(genesis.chainId)'); use the right genesis or another data folder")
                 }
-                guard let version = try store.get(MetaKey.formatVersion, in: .meta).map({ try Self.decodeUInt32($0) }) else {
+                guard let version = formatVersionAtOpen else {
                     throw ChainError(.corruptState, "the store format version is missing from the meta column family")
                 }
                 if version < BlockStore.formatVersion && version >= 1 && store.isReadOnly {

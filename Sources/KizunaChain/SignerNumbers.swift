@@ -104,8 +104,5 @@ final class SignerNumbers: Sendable {
     }
 
     /// The `signers` family's key of a number: 4 bytes big-endian, so a scan reads them in order.
-    static func entryKey(_ number: UInt32) -> [UInt8] {
-        [UInt8(truncatingIfNeeded: number >> 24), UInt8(truncatingIfNeeded: number >> 16),
-         UInt8(truncatingIfNeeded: number >> 8), UInt8(truncatingIfNeeded: number)]
-    }
+    static func entryKey(_ number: UInt32) -> [UInt8] { encodeUInt32(number) }
 }

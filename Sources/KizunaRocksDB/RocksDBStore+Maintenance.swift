@@ -74,11 +74,15 @@ extension RocksDBStore {
     public func stateFamiliesTableFileBytes() -> UInt64 {
         guard let handles = try? acquire() else { return 0 }
         defer { release() }
-        return [ColumnFamily.state, .stateTree].reduce(UInt64(0)) { total, family in
-            guard let text = rocksdb_property_value_cf(handles.db, handles.family(family), "rocksdb.total-sst-files-size") else { return total }
-            defer { rocksdb_free(text) }
-            return total + (UInt64(String(cString: text)) ?? 0)
-        }
+        return tableFileBytes(of: .state, handles) + tableFileBytes(of: .stateTree, handles)
+    }
+
+    /// RocksDB's `rocksdb.total-sst-files-size` of one family (compressed table files; 0 while
+    /// everything is still in the memtable).
+    private func tableFileBytes(of family: ColumnFamily, _ handles: Handles) -> UInt64 {
+        guard let text = rocksdb_property_value_cf(handles.db, handles.family(family), "rocksdb.total-sst-files-size") else { return 0 }
+        defer { rocksdb_free(text) }
+        return UInt64(String(cString: text)) ?? 0
     }
 
     /// The sum of the sizes of the regular files under the data folder (tables, write-ahead
@@ -124,10 +128,7 @@ extension RocksDBStore {
                 entry.valueBytes += UInt64(value.count)
                 return true
             }
-            if let text = rocksdb_property_value_cf(handles.db, handles.family(family), "rocksdb.total-sst-files-size") {
-                entry.tableFileBytes = UInt64(String(cString: text)) ?? 0
-                rocksdb_free(text)
-            }
+            entry.tableFileBytes = tableFileBytes(of: family, handles)
             usage.append(entry)
         }
         return usage

@@ -50,8 +50,6 @@ public enum NodeRunner {
                 logger.notice("the data folder already holds the chain; the snapshot is not used", metadata: ["snapshot": "\(fromSnapshot)", "height": "\(tipHeight)"])
             }
         }
-        // The folder's format before the open, to say when opening it moved it on (ADR 0029).
-        let formatBefore = try? store.get(Array("format_version".utf8), in: .meta)
         let blocks = try BlockStore(store: store, genesis: genesis, treeCacheLevels: configuration.stateTreeCacheLevels) { indexedHeight, tipHeight in
             // Only a data folder of store format version 1 gets here (ADR 0006).
             logger.notice("migrating the store from format version 1: building the account-history index", metadata: [
@@ -63,9 +61,9 @@ public enum NodeRunner {
                 "entries": "\(done)", "of": "\(entries)",
             ])
         }
-        if let formatBefore, formatBefore != (try? store.get(Array("format_version".utf8), in: .meta)) {
+        if let formatBefore = blocks.formatVersionAtOpen, formatBefore < BlockStore.formatVersion {
             logger.notice("the store is now of format version \(BlockStore.formatVersion): blocks committed from now on are stored in the compact form; the blocks already stored stay as they are and read the same (ADR 0029); an older release refuses this folder", metadata: [
-                "formatBefore": "\(formatBefore.reduce(UInt32(0)) { $0 << 8 | UInt32($1) })",
+                "formatBefore": "\(formatBefore)",
             ])
         }
         let summary = try ChainVerifier(blocks: blocks).verify { height, tip in
