@@ -37,6 +37,7 @@ public enum NodeRunner {
         var storeOptions = RocksDBConfiguration.default
         storeOptions.blockCacheBytes = configuration.blockCacheMiB << 20
         storeOptions.stateValueCacheBytes = configuration.stateValueCacheMiB << 20
+        storeOptions.stateCompactionAtCloseBytesMax = UInt64(configuration.stateCompactionAtCloseMiB) << 20
         let store = try RocksDBStore(path: configuration.dataDirectory + "/chain", configuration: storeOptions)
         defer { store.close() }
         if let fromSnapshot {

@@ -703,5 +703,10 @@ struct APITests {
         #expect(plain.stateValueCacheMiB == 256)
         #expect(try load("{\(paths), \"stateValueCacheMiB\": 0}").get().stateValueCacheMiB == 0)
         #expect(code("{\(paths), \"stateValueCacheMiB\": 70000}") == "config.invalid_value")
+        // The close compaction's limit (ADR 0030): 128 MiB by default, 0 (never) to 65536.
+        #expect(plain.stateCompactionAtCloseMiB == 128)
+        #expect(try load("{\(paths), \"stateCompactionAtCloseMiB\": 0}").get().stateCompactionAtCloseMiB == 0)
+        #expect(code("{\(paths), \"stateCompactionAtCloseMiB\": -1}") == "config.invalid_value")
+        #expect(code("{\(paths), \"stateCompactionAtCloseMiB\": 70000}") == "config.invalid_value")
     }
 }
