@@ -60,6 +60,13 @@ struct NodeInitCommand: ParsableCommand {
         # How long ?wait=commit waits, and how many such requests may wait at once.
         # commitWaitMilliseconds = \(defaults.commitWaitMilliseconds)
         # commitWaitersMax = \(defaults.commitWaitersMax)
+        # Storage (docs/operations.md): levels of the state tree kept in memory (0-22), MiB of
+        # RocksDB's block cache and of state values kept in memory, and the most MiB of state
+        # and tree files a clean stop compacts (0: never).
+        # stateTreeCacheLevels = \(defaults.stateTreeCacheLevels)
+        # blockCacheMiB = \(defaults.blockCacheMiB)
+        # stateValueCacheMiB = \(defaults.stateValueCacheMiB)
+        # stateCompactionAtCloseMiB = \(defaults.stateCompactionAtCloseMiB)
 
         [api]
         # Where the HTTP API (and the console at /console) listens.

@@ -38,6 +38,7 @@ struct NodeInitTests {
         let uncommented = folder.appendingPathComponent("uncommented.toml").path
         try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: uncommented))
         #expect(lines.contains("[admission]") && lines.contains("blockTransactionsMax = \(expected.blockTransactionsMax)"))
+        #expect(lines.contains("stateCompactionAtCloseMiB = \(expected.stateCompactionAtCloseMiB)") && lines.contains("stateValueCacheMiB = \(expected.stateValueCacheMiB)"))
         #expect(try NodeConfiguration.load(path: uncommented) == written)
 
         // It never overwrites.
