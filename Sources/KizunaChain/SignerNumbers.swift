@@ -11,7 +11,7 @@ import Synchronization
 /// same batch as the block that first uses them, so a crash keeps both or neither.
 ///
 /// The whole table is held in memory, read once when the store opens: ≈ 130 bytes per
-/// signer (measured at a million: ≈ 127 MiB, read in 2.3–2.5 s by a debug build), one scan
+/// signer (measured at a million: ≈ 125 MiB, read in 2.3–2.5 s by a debug build), one scan
 /// of the family (`docs/storage.md`).
 final class SignerNumbers: Sendable {
     private struct Table {
