@@ -10,6 +10,10 @@ import KizunaStorage
 extension BlockStore {
     /// The format a store has once its account-history index is built (ADR 0006).
     static let historyIndexFormatVersion: UInt32 = 2
+    /// The format a store has once its state tree is in pages (ADR 0023).
+    static let treePagesFormatVersion: UInt32 = 3
+    /// The format a store has once it writes blocks in the compact form (ADR 0029).
+    static let compactBlocksFormatVersion: UInt32 = 4
 
     /// Builds the account-history index of a version-1 store from its blocks, in batches of
     /// whole blocks closed once they hold `entriesPerBatch` entries, each written with the
@@ -41,9 +45,9 @@ extension BlockStore {
         try write(done, sync: true, what: "writing format version \(version)")
     }
 
-    /// Rebuilds the state tree of a version-2 store in pages (ADR 0023), then writes the
-    /// current format version (a version-2 store holds canonical blocks, which version 4
-    /// reads as they are). The root does not change — the tree is the same binary tree, stored
+    /// Rebuilds the state tree of a version-2 store in pages (ADR 0023), then writes format
+    /// version 3 (the steps after it, `startCompactBlocks` and `startShortTransactionKeys`,
+    /// rewrite nothing). The root does not change — the tree is the same binary tree, stored
     /// differently — and is checked against the tip's state root before the version is written.
     ///
     /// Every key of the `.stateTree` family (nodes of the binary layout, and pages of an
@@ -52,7 +56,7 @@ extension BlockStore {
     /// point leaves version 2, and the next open starts again from the beginning. Cost is
     /// proportional to the state (seconds for a town, minutes at a million residents).
     func rebuildStateTreeInPages(entriesPerBatch: Int, progress: (_ entriesDone: Int, _ entries: Int) -> Void) throws(ChainError) {
-        let version = BlockStore.formatVersion
+        let version = BlockStore.treePagesFormatVersion
         let what = "migrating to format version \(version) (the state tree in pages)"
         do {
             try deleteEveryKey(in: .stateTree, perBatch: entriesPerBatch, what: what)
@@ -96,9 +100,22 @@ extension BlockStore {
     /// so nothing is rewritten; the version is written, synced, so that an older release
     /// refuses the folder instead of misreading its new blocks.
     func startCompactBlocks() throws(ChainError) {
+        let version = BlockStore.compactBlocksFormatVersion
         var batch = WriteBatch()
-        batch.put(encodeUInt32(BlockStore.formatVersion), for: MetaKey.formatVersion, in: .meta)
-        try write(batch, sync: true, what: "writing format version \(BlockStore.formatVersion)")
+        batch.put(encodeUInt32(version), for: MetaKey.formatVersion, in: .meta)
+        try write(batch, sync: true, what: "writing format version \(version)")
+    }
+
+    /// Moves a version-4 store to version 5 (ADR 0031): from now on the `transactions` family
+    /// keys a transaction by the first 8 bytes of its id (`TransactionIndex`). The entries
+    /// already stored, keyed by whole ids, stay and read as before; the marker that says so is
+    /// written in the same synced batch as the version, so a lookup never misses them.
+    func startShortTransactionKeys() throws(ChainError) {
+        let version = BlockStore.shortTransactionKeysFormatVersion
+        var batch = WriteBatch()
+        batch.put([], for: MetaKey.transactionIndexLongKeys, in: .meta)
+        batch.put(encodeUInt32(version), for: MetaKey.formatVersion, in: .meta)
+        try write(batch, sync: true, what: "writing format version \(version)")
     }
 
     /// Up to `count` state entries after `from` (from the first when `from` is empty), as the

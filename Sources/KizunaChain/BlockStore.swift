@@ -36,6 +36,10 @@ public final class BlockStore: Sendable {
     /// The store format the folder had when this store opened it (nil: a new store). Below
     /// `formatVersion`, opening migrated it, and a node says so.
     public let formatVersionAtOpen: UInt32?
+    /// Whether the `transactions` family may hold entries keyed by a whole 32-byte id, as
+    /// stores before format version 5 wrote them (ADR 0031): then a lookup that finds no entry
+    /// under the id's 8-byte key also reads the whole id's.
+    let transactionIndexHasLongKeys: Bool
 
     enum MetaKey {
         static let formatVersion = Array("format_version".utf8)
@@ -47,14 +51,23 @@ public final class BlockStore: Sendable {
         static let historyIndexedHeight = Array("account_history_indexed_height".utf8)
         /// The height of the state snapshot the store was started from (absent: an archive).
         static let snapshotHeight = Array("snapshot_height".utf8)
+        /// Present (empty value) in a store moved to version 5 from an earlier one: its
+        /// `transactions` family still holds the entries keyed by whole ids (ADR 0031).
+        static let transactionIndexLongKeys = Array("transaction_index_long_keys".utf8)
     }
 
     /// The on-disk format this code writes and reads. Version 2 added the `account_history`
     /// family (ADR 0006); version 3 stores the state tree in pages of four levels (ADR 0023);
     /// version 4 writes blocks in a compact form that names signers by number, in the new
-    /// `signers` family (ADR 0029). Stores of versions 1 to 3 are migrated when they are
-    /// opened (a version-3 store keeps its canonical blocks, which read as before).
-    public static let formatVersion: UInt32 = 4
+    /// `signers` family (ADR 0029); version 5 keys the `transactions` family by the first 8
+    /// bytes of an id (`TransactionIndex`, ADR 0031). Stores of versions 1 to 4 are migrated
+    /// when they are opened for writing (a version-3 store keeps its canonical blocks, a
+    /// version-4 store its entries keyed by whole ids, which read as before); a version-4 store
+    /// can also be read read-only.
+    public static let formatVersion: UInt32 = 5
+
+    /// The first version whose `transactions` family is keyed by 8 bytes of an id.
+    static let shortTransactionKeysFormatVersion: UInt32 = 5
 
     /// Index entries per batch while a version-1 store is migrated (a bound on the memory of
     /// one batch: ≈ 44 bytes of key each, about 3 MiB, plus at most one block's entries).
@@ -90,15 +103,20 @@ public final class BlockStore: Sendable {
         self.ledger = Ledger(genesis: genesis, treeCache: StateTreeCache(levels: treeCacheLevels))
         let storedSnapshotHeight: [UInt8]?
         let storedVersion: [UInt8]?
+        let longKeysMarker: [UInt8]?
         do {
             storedSnapshotHeight = try store.get(MetaKey.snapshotHeight, in: .meta)
             storedVersion = try store.get(MetaKey.formatVersion, in: .meta)
+            longKeysMarker = try store.get(MetaKey.transactionIndexLongKeys, in: .meta)
         } catch {
             throw ChainError(.storage, "\(error)")
         }
         self.snapshotHeight = try storedSnapshotHeight.map { bytes throws(ChainError) in try BlockStore.decodeUInt64(bytes, what: "snapshot height") } ?? 0
         self.signerNumbers = try SignerNumbers(store: store)
         self.formatVersionAtOpen = try storedVersion.map { bytes throws(ChainError) in try Self.decodeUInt32(bytes) }
+        // Every store before version 5 keyed its entries by whole ids; one moved to version 5
+        // says so with the marker, written in the same batch as its version.
+        self.transactionIndexHasLongKeys = longKeysMarker != nil || (formatVersionAtOpen.map { $0 < Self.shortTransactionKeysFormatVersion } ?? false)
         do {
             if let stored = try store.get(MetaKey.genesisHash, in: .meta) {
                 guard stored == genesis.hash.bytes else {
@@ -107,21 +125,30 @@ public final class BlockStore: Sendable {
                 guard let version = formatVersionAtOpen else {
                     throw ChainError(.corruptState, "the store format version is missing from the meta column family")
                 }
-                if version < BlockStore.formatVersion && version >= 1 && store.isReadOnly {
-                    throw ChainError(.unsupportedFormat, "the data folder has store format version \(version), which this kizuna migrates to version \(BlockStore.formatVersion) when it opens the folder for writing, but it is open read-only here: start the node on it once with this release (it migrates on start, ADR 0023), or use the kizuna release that wrote it")
+                guard version >= 1, version <= BlockStore.formatVersion else {
+                    throw ChainError(.unsupportedFormat, "the data folder has store format version \(version); this kizuna reads versions 1 to \(BlockStore.formatVersion) (versions 1 to 4 are migrated on open): run the kizuna release that wrote it, or a newer one")
                 }
-                switch version {
-                case BlockStore.formatVersion:
-                    break
-                case 1:
-                    try buildHistoryIndex(entriesPerBatch: migrationEntriesPerBatch, progress: migrationProgress)
-                    try rebuildStateTreeInPages(entriesPerBatch: migrationEntriesPerBatch, progress: treeMigrationProgress)
-                case 2:
-                    try rebuildStateTreeInPages(entriesPerBatch: migrationEntriesPerBatch, progress: treeMigrationProgress)
-                case 3:
-                    try startCompactBlocks()
-                default:
-                    throw ChainError(.unsupportedFormat, "the data folder has store format version \(version); this kizuna reads versions 1 to \(BlockStore.formatVersion) (versions 1 to 3 are migrated on open): run the kizuna release that wrote it, or a newer one")
+                if store.isReadOnly {
+                    // Version 4 differs only in what version 5 reads as it is (entries keyed
+                    // by whole ids), so a read-only tool can read it without writing anything.
+                    if version < BlockStore.shortTransactionKeysFormatVersion - 1 {
+                        throw ChainError(.unsupportedFormat, "the data folder has store format version \(version), which this kizuna migrates to version \(BlockStore.formatVersion) when it opens the folder for writing, but it is open read-only here: start the node on it once with this release (it migrates on start, ADR 0023), or use the kizuna release that wrote it")
+                    }
+                } else {
+                    // Each step writes the next version (synced) once it is complete, so a run
+                    // killed midway resumes at the step it was in.
+                    if version == 1 {
+                        try buildHistoryIndex(entriesPerBatch: migrationEntriesPerBatch, progress: migrationProgress)
+                    }
+                    if version <= 2 {
+                        try rebuildStateTreeInPages(entriesPerBatch: migrationEntriesPerBatch, progress: treeMigrationProgress)
+                    }
+                    if version <= 3 {
+                        try startCompactBlocks()
+                    }
+                    if version <= 4 {
+                        try startShortTransactionKeys()
+                    }
                 }
             } else {
                 let execution = try ledger.genesisExecution(store: store)
@@ -211,15 +238,75 @@ public final class BlockStore: Sendable {
 
     /// Where a committed transaction is (height and index), or nil.
     ///
-    /// The entry is the position alone, `height ‖ index` (12 bytes, ADR 0020): the id is its
-    /// key. Folders written before hold the whole receipt (id ‖ height ‖ index, 44 bytes);
-    /// both read the same.
+    /// The entry under the id's first 8 bytes lists every committed transaction with that
+    /// prefix (`TransactionIndex`, ADR 0031); each is read from its block and its whole id
+    /// compared, so the answer is this transaction's receipt or none. An id never committed
+    /// costs one `get` (two in a store whose older entries are keyed by whole ids).
     public func receipt(of transactionId: Hash) throws(ChainError) -> Receipt? {
         guard keepsIndexes else {
             throw ChainError(.storage, "this replica keeps no transaction index (an auditor's replay): transaction \(transactionId) cannot be looked up here")
         }
+        if let entry = try read(TransactionIndex.key(transactionId), in: .transactions) {
+            guard let positions = TransactionIndex.positions(inEntry: entry) else {
+                throw ChainError(.corruptIndex, "the index entry of transaction \(transactionId) (\(entry.count) bytes) is not a list of 12-byte positions")
+            }
+            for position in positions where try self.transactionId(at: position) == transactionId {
+                return Receipt(transactionId: transactionId, height: position.height, index: position.index)
+            }
+        }
+        guard transactionIndexHasLongKeys else { return nil }
+        return try longKeyReceipt(of: transactionId)
+    }
+
+    /// The positions the `transactions` family gives for `transactionId`, unconfirmed: those
+    /// of its 8-byte key's entry (which may include another transaction sharing the prefix) and
+    /// the one under its whole id in a store written before version 5. What `ChainVerifier`
+    /// checks a block's transactions against, without reading each block again.
+    func indexedPositions(of transactionId: Hash) throws(ChainError) -> [ChainPosition] {
+        var positions: [ChainPosition] = []
+        if let entry = try read(TransactionIndex.key(transactionId), in: .transactions) {
+            guard let listed = TransactionIndex.positions(inEntry: entry) else {
+                throw ChainError(.corruptIndex, "the index entry of transaction \(transactionId) (\(entry.count) bytes) is not a list of 12-byte positions")
+            }
+            positions = listed
+        }
+        if transactionIndexHasLongKeys, let receipt = try longKeyReceipt(of: transactionId) {
+            positions.append(ChainPosition(height: receipt.height, index: receipt.index))
+        }
+        return positions
+    }
+
+    /// The id of the transaction at `position`, read from its stored block; refused as a
+    /// corrupt index when there is no such transaction (an index entry points there).
+    func transactionId(at position: ChainPosition) throws(ChainError) -> Hash {
+        try checkHeld(position.height)
+        guard let stored = try read(encodeUInt64(position.height), in: .blocks) else {
+            throw ChainError(.corruptIndex, "the transaction index points at block \(position.height), which is not stored")
+        }
+        let transaction: SignedTransaction?
+        do {
+            if StoredBlockForm.isCompact(stored) {
+                transaction = try signerNumbers.transactionBytes(at: Int(position.index), ofCompact: stored)
+                    .map { bytes throws(DecodingError) in try SignedTransaction(storedBytes: bytes) }
+            } else {
+                let block = try Block(storedBytes: stored)
+                transaction = Int(position.index) < block.transactions.count ? block.transactions[Int(position.index)] : nil
+            }
+        } catch {
+            throw ChainError(.corruptBlock, "block \(position.height) does not decode: \(error)")
+        }
+        guard let transaction else {
+            throw ChainError(.corruptIndex, "the transaction index points at transaction \(position.index) of block \(position.height), which has fewer")
+        }
+        return transaction.id
+    }
+
+    /// The entry a store before format version 5 keyed by the whole id: the position alone,
+    /// `height ‖ index` (12 bytes, ADR 0020), or in folders older still the whole receipt
+    /// (id ‖ height ‖ index, 44 bytes); both read the same.
+    private func longKeyReceipt(of transactionId: Hash) throws(ChainError) -> Receipt? {
         guard let bytes = try read(transactionId.bytes, in: .transactions) else { return nil }
-        if bytes.count == Self.receiptPositionBytes {
+        if bytes.count == TransactionIndex.positionBytes {
             var decoder = Decoder(bytes)
             guard let height = try? decoder.decodeUInt64(), let index = try? decoder.decodeUInt32(), (try? decoder.finish()) != nil else {
                 throw ChainError(.corruptIndex, "the index entry of transaction \(transactionId) does not decode as height and index")
@@ -238,12 +325,30 @@ public final class BlockStore: Sendable {
         return receipt
     }
 
-    /// Size of an index entry of the `transactions` family: height (8) and index (4).
-    static let receiptPositionBytes = 12
-
-    /// The index entry of a committed transaction: its position, `height ‖ index` (ADR 0020).
-    static func receiptEntry(_ receipt: Receipt) -> [UInt8] {
-        encodeUInt64(receipt.height) + encodeUInt32(receipt.index)
+    /// The transactions the `transactions` family indexes: one per position of an 8-byte
+    /// key's entry, one per entry keyed by a whole id (stores before version 5).
+    func indexedTransactionCount() throws(ChainError) -> Int {
+        var count = 0
+        var malformed: [UInt8]?
+        do {
+            try store.scan(.transactions, from: [], prefix: []) { key, value in
+                if key.count == Hash.byteCount {
+                    count += 1
+                } else if key.count == TransactionIndex.keyBytes, let positions = TransactionIndex.positions(inEntry: value) {
+                    count += positions.count
+                } else {
+                    malformed = key
+                    return false
+                }
+                return true
+            }
+        } catch {
+            throw ChainError(.storage, "reading transactions: \(error)")
+        }
+        if let malformed {
+            throw ChainError(.corruptIndex, "the transaction index holds a malformed entry under key \(malformed.hexString)")
+        }
+        return count
     }
 
     /// The positions of the committed transactions that name `account` (`AccountHistory`),
@@ -341,8 +446,8 @@ public final class BlockStore: Sendable {
         batch.put(heightKey, for: block.hash.bytes, in: .blockHashes)
         batch.put(certificate.canonicalBytes, for: heightKey, in: .certificates)
         if keepsIndexes {
-            for receipt in execution.receipts {
-                batch.put(Self.receiptEntry(receipt), for: receipt.transactionId.bytes, in: .transactions)
+            try TransactionIndex.addEntries(of: execution.receipts, to: &batch) { key throws(ChainError) in
+                try read(key, in: .transactions)
             }
             AccountHistory.addEntries(of: block, to: &batch)
         }

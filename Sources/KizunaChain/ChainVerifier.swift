@@ -63,8 +63,9 @@ public struct ChainVerifier: Sendable {
             // On every core: nothing else runs while a node checks its store at start.
             let transactions = try validator.verifyTransactions(block, parts: cores)
             for (index, transaction) in transactions.enumerated() {
-                guard let receipt = try blocks.receipt(of: transaction.id),
-                      receipt.height == height, receipt.index == UInt32(index) else {
+                // The entry must list this position (ADR 0031); that it is this transaction
+                // is what the block just read says, so no block is read again.
+                guard try blocks.indexedPositions(of: transaction.id).contains(ChainPosition(height: height, index: UInt32(index))) else {
                     throw ChainError(.corruptIndex, "block \(height): the index entry of transaction \(index) (\(transaction.id)) is missing or points elsewhere")
                 }
                 let named = transaction.signed.namedAccounts
@@ -95,7 +96,7 @@ public struct ChainVerifier: Sendable {
         }
         // The indexes hold exactly the committed blocks and transactions: a stray entry would
         // make a transaction look committed that never was.
-        let indexedTransactions = try count(.transactions)
+        let indexedTransactions = try blocks.indexedTransactionCount()
         guard indexedTransactions == transactionCount else {
             throw ChainError(.corruptIndex, "the transaction index holds \(indexedTransactions) entries, the chain has \(transactionCount) transactions")
         }

@@ -104,6 +104,20 @@ final class SignerNumbers: Sendable {
         return try rebuilt.get()
     }
 
+    /// The canonical bytes of transaction `index` of a block stored in the compact form (nil
+    /// when it has fewer), its signer's key looked up under the lock.
+    func transactionBytes(at index: Int, ofCompact stored: [UInt8]) throws(DecodingError) -> [UInt8]? {
+        let rebuilt = table.withLock { table -> Result<[UInt8]?, DecodingError> in
+            let keys = table.keys
+            return Result { () throws(DecodingError) -> [UInt8]? in
+                try StoredBlockForm.transactionBytes(at: index, ofCompact: stored) { number in
+                    Int(number) < keys.count ? keys[Int(number)].bytes : nil
+                }
+            }
+        }
+        return try rebuilt.get()
+    }
+
     /// The `signers` family's key of a number: 4 bytes big-endian, so a scan reads them in order.
     static func entryKey(_ number: UInt32) -> [UInt8] { encodeUInt32(number) }
 }

@@ -264,10 +264,11 @@ extension StateSnapshot {
         batch.put(block.canonicalBytes, for: heightKey, in: .blocks)
         batch.put(heightKey, for: block.hash.bytes, in: .blockHashes)
         batch.put(snapshot.certificate.canonicalBytes, for: heightKey, in: .certificates)
-        for (index, transaction) in block.transactions.enumerated() {
-            let receipt = Receipt(transactionId: transaction.id, height: block.height, index: UInt32(index))
-            batch.put(BlockStore.receiptEntry(receipt), for: receipt.transactionId.bytes, in: .transactions)
+        let receipts = block.transactions.enumerated().map { index, transaction in
+            Receipt(transactionId: transaction.id, height: block.height, index: UInt32(index))
         }
+        // The target store is empty (checked above): no entry to add to but this block's own.
+        TransactionIndex.addEntries(of: receipts, to: &batch) { _ throws(Never) in nil }
         AccountHistory.addEntries(of: block, to: &batch)
         batch.put(encodeUInt32(BlockStore.formatVersion), for: BlockStore.MetaKey.formatVersion, in: .meta)
         batch.put(genesis.hash.bytes, for: BlockStore.MetaKey.genesisHash, in: .meta)

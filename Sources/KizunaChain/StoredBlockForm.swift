@@ -95,6 +95,39 @@ public enum StoredBlockForm {
         return output
     }
 
+    /// The canonical bytes of transaction `index` of a block kept in the compact form, read
+    /// without decoding the transactions before it (each is length-prefixed): what a lookup by
+    /// id needs to confirm the id (ADR 0031). Nil when the block has no transaction `index`.
+    public static func transactionBytes(at index: Int, ofCompact stored: [UInt8], keyOf: (UInt32) -> [UInt8]?) throws(DecodingError) -> [UInt8]? {
+        guard isCompact(stored) else {
+            throw DecodingError(.invalidValue, "stored block does not start with the compact form's marker", offset: 0)
+        }
+        var decoder = Decoder(stored, keysAlreadyValidated: true)
+        _ = try decoder.decodeUInt8()
+        let header = try BlockHeader(from: &decoder)
+        let count = try decoder.decodeUInt32()
+        guard index >= 0, index < Int(count) else { return nil }
+        var offset = decoder.offset
+        for skipped in 0...index {
+            let numberAt = offset
+            let number = try readLEB128(stored, at: &offset, max: UInt64(UInt32.max))
+            let length = Int(try readLEB128(stored, at: &offset, max: UInt64(stored.count)))
+            guard length <= stored.count - offset else {
+                throw DecodingError(.truncated, "transaction \(skipped) needs \(length) byte(s), \(stored.count - offset) left", offset: offset)
+            }
+            if skipped == index {
+                guard let key = keyOf(UInt32(number)) else {
+                    throw DecodingError(.invalidValue, "transaction \(index) names signer number \(number), which the store never gave", offset: numberAt)
+                }
+                var chainId = Encoder()
+                chainId.encode(header.chainId)
+                return chainId.bytes + key + stored[offset..<offset + length]
+            }
+            offset += length
+        }
+        return nil
+    }
+
     /// Unsigned LEB128: seven bits a byte, low bits first, the high bit set on every byte but
     /// the last.
     static func appendLEB128(_ value: UInt64, to output: inout [UInt8]) {

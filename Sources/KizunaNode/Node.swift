@@ -124,8 +124,10 @@ public actor Node {
         // A receipt outranks a remembered rejection: a transaction displaced here may have
         // been in the block another validator had already proposed.
         if let error = rejected[id], (try? blocks.receipt(of: id)) == nil { return .rejected(error) }
-        if let receipt = try? blocks.receipt(of: id), let block = try? blocks.block(at: receipt.height) {
-            return .committed(receipt, blockHash: block.hash)
+        // The header alone gives the block's hash (a whole block of 2,000 transactions would
+        // be decoded for it on every status asked).
+        if let receipt = try? blocks.receipt(of: id), let header = try? blocks.header(at: receipt.height) {
+            return .committed(receipt, blockHash: header.hash)
         }
         return .unknown
     }

@@ -177,16 +177,19 @@ struct ChainTests {
         for height in [UInt64(1), 3, 7, 10] {
             let block = try #require(try chain.blocks.block(at: height))
             for transaction in [block.transactions.first!, block.transactions.last!] {
-                let error = try verifyCorruptedCopy(of: chain) { try delete(transaction.id.bytes, .transactions, in: $0) }
+                let error = try verifyCorruptedCopy(of: chain) { try delete(TransactionIndex.key(transaction.id), .transactions, in: $0) }
                 #expect(error?.code == .corruptIndex)
                 #expect(error.map { mentionsHeight($0.message, height) } == true, "\(String(describing: error))")
             }
         }
         // An entry pointing at another place.
         let block = try #require(try chain.blocks.block(at: 4))
-        let wrong = Receipt(transactionId: block.transactions[0].id, height: 5, index: 0)
-        let error = try verifyCorruptedCopy(of: chain) { try put(wrong.canonicalBytes, wrong.transactionId.bytes, .transactions, in: $0) }
+        let wrong = ChainPosition(height: 5, index: 0)
+        let error = try verifyCorruptedCopy(of: chain) { try put(TransactionIndex.bytes(of: wrong), TransactionIndex.key(block.transactions[0].id), .transactions, in: $0) }
         #expect(error?.code == .corruptIndex)
+        // An entry that is not a list of positions.
+        let torn = try verifyCorruptedCopy(of: chain) { try put([0, 0, 0, 4], TransactionIndex.key(block.transactions[0].id), .transactions, in: $0) }
+        #expect(torn?.code == .corruptIndex)
         // A block-hash index entry removed.
         let hashError = try verifyCorruptedCopy(of: chain) { try delete(block.hash.bytes, .blockHashes, in: $0) }
         #expect(hashError?.code == .corruptIndex)
@@ -211,8 +214,18 @@ struct ChainTests {
     func strayIndexEntry() throws {
         let chain = try ChainHarness.tenBlocks()
         let bogus = Receipt(transactionId: Hash.sha256(Array("never committed".utf8)), height: 3, index: 0)
-        let error = try verifyCorruptedCopy(of: chain) { try put(bogus.canonicalBytes, bogus.transactionId.bytes, .transactions, in: $0) }
+        let error = try verifyCorruptedCopy(of: chain) {
+            try put(TransactionIndex.bytes(of: ChainPosition(height: 3, index: 0)), TransactionIndex.key(bogus.transactionId), .transactions, in: $0)
+        }
         #expect(error?.code == .corruptIndex)
+        // The same in the form stores before version 5 wrote (the whole id as key).
+        let longKey = try verifyCorruptedCopy(of: chain) { try put(bogus.canonicalBytes, bogus.transactionId.bytes, .transactions, in: $0) }
+        #expect(longKey?.code == .corruptIndex)
+        // A position added to a real entry: the index lists one transaction more than the chain.
+        let real = try #require(try chain.blocks.block(at: 5)?.transactions.first)
+        let doubled = TransactionIndex.bytes(of: ChainPosition(height: 5, index: 0)) + TransactionIndex.bytes(of: ChainPosition(height: 3, index: 0))
+        let extra = try verifyCorruptedCopy(of: chain) { try put(doubled, TransactionIndex.key(real.id), .transactions, in: $0) }
+        #expect(extra?.code == .corruptIndex)
         let strayHash = try verifyCorruptedCopy(of: chain) { try put(heightKey(4), Hash.sha256([4]).bytes, .blockHashes, in: $0) }
         #expect(strayHash?.code == .corruptIndex)
     }

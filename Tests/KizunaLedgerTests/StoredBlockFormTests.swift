@@ -162,7 +162,7 @@ struct StoredBlockFormTests {
         #expect(try reopened.block(at: validated.height)?.canonicalBytes == validated.block.canonicalBytes)
     }
 
-    @Test("a version-3 store (canonical blocks, no signers) opens as version 4, reads its blocks, and writes the next ones compact")
+    @Test("a version-3 store (canonical blocks, no signers) opens as version 5, reads its blocks, and writes the next ones compact")
     func versionThreeStoreIsUpgraded() throws {
         let (chain, committed) = try Self.chainKeepingBlocks()
         let old = try copyStore(chain.store)
@@ -174,7 +174,7 @@ struct StoredBlockFormTests {
 
         let upgraded = try ChainHarness(genesis: chain.genesis, store: old)
         upgraded.tipCertificate = chain.tipCertificate
-        #expect(try StoreMigrationTests.formatVersion(old) == [0, 0, 0, 4])
+        #expect(try StoreMigrationTests.formatVersion(old) == [0, 0, 0, 5])
         #expect(old.allEntries(in: .signers).isEmpty, "the upgrade rewrote something")
         for block in committed {
             #expect(try old.get(heightKey(block.height), in: .blocks)?.first == 0, "block \(block.height) was rewritten")

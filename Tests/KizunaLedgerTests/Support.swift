@@ -88,6 +88,14 @@ func snapshot(_ store: MemoryStore, _ families: [ColumnFamily] = ColumnFamily.al
 }
 
 /// A new `MemoryStore` holding every entry of every family of `store`.
+/// `snapshot(store)` without the marker that a migration to format version 5 writes (ADR 0031;
+/// a store written by this release has none): what a migrated store must otherwise equal.
+func snapshotWithoutUpgradeMarker(_ store: MemoryStore) -> [ColumnFamily: [[UInt8]: [UInt8]]] {
+    var result = snapshot(store)
+    result[.meta]?[Array("transaction_index_long_keys".utf8)] = nil
+    return result
+}
+
 func copyStore(_ store: MemoryStore) throws -> MemoryStore {
     let copy = MemoryStore()
     var batch = WriteBatch()
