@@ -58,12 +58,15 @@ public enum NodeRunner {
             ])
         } treeMigrationProgress: { done, entries in
             // Only a data folder of store format version 1 or 2 gets here (ADR 0023).
-            logger.notice("migrating the store to format version \(BlockStore.formatVersion): rebuilding the state tree in pages", metadata: [
+            logger.notice("migrating the store to format version 3: rebuilding the state tree in pages", metadata: [
                 "entries": "\(done)", "of": "\(entries)",
             ])
         }
         if let formatBefore = blocks.formatVersionAtOpen, formatBefore < BlockStore.formatVersion {
-            logger.notice("the store is now of format version \(BlockStore.formatVersion): blocks committed from now on are stored in the compact form; the blocks already stored stay as they are and read the same (ADR 0029); an older release refuses this folder", metadata: [
+            // What a version-4 folder changes from now on; a version-3 one also starts storing
+            // blocks compact. Nothing already stored is rewritten.
+            let compact = formatBefore < 4 ? "blocks committed from now on are stored in the compact form (ADR 0029); " : ""
+            logger.notice("the store is now of format version \(BlockStore.formatVersion): \(compact)transactions committed from now on are indexed by 8 bytes of their id (ADR 0031); the blocks and index entries already stored stay as they are and read the same; an older release refuses this folder", metadata: [
                 "formatBefore": "\(formatBefore)",
             ])
         }
