@@ -102,15 +102,23 @@ struct HistoryOnEveryNodeTests {
             try await decide(transactions)
         }
 
-        // The third node: the validator's chain as the previous release stored it on disk
-        // (format version 1: no account-history family), opened by this release.
+        // The third node: the validator's chain as the first release stored it on disk (format
+        // version 1: no account-history family, each transaction's whole receipt under its
+        // whole id), opened by this release.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kizuna-history-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
         do {
             let disk = try RocksDBStore(path: folder)
             var batch = WriteBatch()
-            for family in ColumnFamily.allCases where family != .accountHistory {
+            for family in ColumnFamily.allCases where family != .accountHistory && family != .transactions {
                 for entry in validatorStore.allEntries(in: family) { batch.put(entry.value, for: entry.key, in: family) }
+            }
+            for height in 1...(try stores[0].tipHeight()) {
+                let block = try #require(try stores[0].block(at: height))
+                for (index, transaction) in block.transactions.enumerated() {
+                    let receipt = Receipt(transactionId: transaction.id, height: height, index: UInt32(index))
+                    batch.put(receipt.canonicalBytes, for: transaction.id.bytes, in: .transactions)
+                }
             }
             batch.put([0, 0, 0, 1], for: Array("format_version".utf8), in: .meta)
             try disk.write(batch, sync: true)
@@ -122,6 +130,15 @@ struct HistoryOnEveryNodeTests {
         let migrated = try BlockStore(store: disk, genesis: genesis, migrationEntriesPerBatch: 16) { _, _ in progress += 1 }
         #expect(progress > 2)
         _ = try ChainVerifier(blocks: migrated).verify()
+        // Its old index entries, under whole ids, still answer (ADR 0031).
+        var receipts = 0
+        for height in 1...(try stores[0].tipHeight()) {
+            for transaction in try #require(try stores[0].block(at: height)).transactions {
+                #expect(try migrated.receipt(of: transaction.id) == stores[0].receipt(of: transaction.id))
+                receipts += 1
+            }
+        }
+        #expect(receipts == committed)
         nodes.append(try Node(configuration: APIFixture.defaultConfiguration(), genesis: genesis, blocks: migrated, key: APIFixture.validatorKey, mode: .consensus, logger: logger))
 
         let accounts = (Self.residents + Self.merchants + [Self.successor, APIFixture.registrar, APIFixture.coinIssuer, APIFixture.city, APIFixture.validatorKey]).map(\.publicKey)
