@@ -59,24 +59,14 @@ public enum StoredBlockForm {
     /// The canonical bytes of a block kept in the compact form; `keyOf` gives a signer
     /// number's 32 key bytes, or nil for a number the store never gave.
     public static func canonicalBytes(ofCompact stored: [UInt8], keyOf: (UInt32) -> [UInt8]?) throws(DecodingError) -> [UInt8] {
-        guard isCompact(stored) else {
-            throw DecodingError(.invalidValue, "stored block does not start with the compact form's marker", offset: 0)
-        }
-        var decoder = Decoder(stored, keysAlreadyValidated: true)
-        _ = try decoder.decodeUInt8()
-        let header = try BlockHeader(from: &decoder)
-        let count = try decoder.decodeUInt32()
-        guard count <= BlockLimits.transactionsMax else {
-            throw DecodingError(.lengthTooLarge, "\(count) transactions in a stored block, at most \(BlockLimits.transactionsMax)", offset: decoder.offset - 4)
-        }
-        let headerEnd = decoder.offset
+        let (header, count, headerEnd) = try compactHeader(of: stored)
         var chainId = Encoder()
         chainId.encode(header.chainId)
         var output: [UInt8] = []
-        output.reserveCapacity(stored.count + Int(count) * (chainId.bytes.count + PublicKey.byteCount))
+        output.reserveCapacity(stored.count + count * (chainId.bytes.count + PublicKey.byteCount))
         output.append(contentsOf: stored[1..<headerEnd])
         var offset = headerEnd
-        for index in 0..<Int(count) {
+        for index in 0..<count {
             let numberAt = offset
             let number = try readLEB128(stored, at: &offset, max: UInt64(UInt32.max))
             let length = Int(try readLEB128(stored, at: &offset, max: UInt64(stored.count)))
@@ -99,15 +89,9 @@ public enum StoredBlockForm {
     /// without decoding the transactions before it (each is length-prefixed): what a lookup by
     /// id needs to confirm the id (ADR 0031). Nil when the block has no transaction `index`.
     public static func transactionBytes(at index: Int, ofCompact stored: [UInt8], keyOf: (UInt32) -> [UInt8]?) throws(DecodingError) -> [UInt8]? {
-        guard isCompact(stored) else {
-            throw DecodingError(.invalidValue, "stored block does not start with the compact form's marker", offset: 0)
-        }
-        var decoder = Decoder(stored, keysAlreadyValidated: true)
-        _ = try decoder.decodeUInt8()
-        let header = try BlockHeader(from: &decoder)
-        let count = try decoder.decodeUInt32()
-        guard index >= 0, index < Int(count) else { return nil }
-        var offset = decoder.offset
+        let (header, count, headerEnd) = try compactHeader(of: stored)
+        guard index >= 0, index < count else { return nil }
+        var offset = headerEnd
         for skipped in 0...index {
             let numberAt = offset
             let number = try readLEB128(stored, at: &offset, max: UInt64(UInt32.max))
@@ -126,6 +110,22 @@ public enum StoredBlockForm {
             offset += length
         }
         return nil
+    }
+
+    /// The header and transaction count of a block kept in the compact form, and the offset
+    /// of its first transaction.
+    private static func compactHeader(of stored: [UInt8]) throws(DecodingError) -> (header: BlockHeader, count: Int, end: Int) {
+        guard isCompact(stored) else {
+            throw DecodingError(.invalidValue, "stored block does not start with the compact form's marker", offset: 0)
+        }
+        var decoder = Decoder(stored, keysAlreadyValidated: true)
+        _ = try decoder.decodeUInt8()
+        let header = try BlockHeader(from: &decoder)
+        let count = try decoder.decodeUInt32()
+        guard count <= BlockLimits.transactionsMax else {
+            throw DecodingError(.lengthTooLarge, "\(count) transactions in a stored block, at most \(BlockLimits.transactionsMax)", offset: decoder.offset - 4)
+        }
+        return (header, Int(count), decoder.offset)
     }
 
     /// Unsigned LEB128: seven bits a byte, low bits first, the high bit set on every byte but
