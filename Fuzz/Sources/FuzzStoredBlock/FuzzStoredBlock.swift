@@ -6,7 +6,9 @@ import KizunaCore
 // as a node reads its own, possibly damaged, store. Signer numbers 0–3 name four valid keys,
 // any other number is one the store never gave. Properties: damaged bytes give a decoding
 // error that points inside the input, never a crash; what rebuilds into a canonical block
-// re-encodes to the same bytes, and that block stored again rebuilds to them too.
+// re-encodes to the same bytes, and that block stored again rebuilds to them too. One
+// transaction read alone (what a lookup by id confirms, ADR 0031) is, byte for byte, that
+// transaction of the rebuilt block, and none is read past the block's end.
 
 let signerKeys: [[UInt8]] = (1...4).map { PrivateKey(seed: [UInt8](repeating: UInt8($0), count: 32))!.publicKey.bytes }
 
@@ -15,6 +17,12 @@ func keyOf(_ number: UInt32) -> [UInt8]? {
 }
 
 func fuzzStoredBlock(_ bytes: [UInt8]) {
+    // Read alone at an index the input picks: an error points inside it, never a crash.
+    do throws(DecodingError) {
+        _ = try StoredBlockForm.transactionBytes(at: Int(bytes.last ?? 0) % 8, ofCompact: bytes, keyOf: keyOf)
+    } catch {
+        fuzzCheckError(error, inputCount: bytes.count, "StoredBlockForm.transactionBytes")
+    }
     let rebuilt: [UInt8]
     do throws(DecodingError) {
         rebuilt = try StoredBlockForm.canonicalBytes(ofCompact: bytes, keyOf: keyOf)
@@ -23,6 +31,12 @@ func fuzzStoredBlock(_ bytes: [UInt8]) {
         return
     }
     guard let block = try? Block(canonicalBytes: rebuilt) else { return }
+    for (index, transaction) in block.transactions.enumerated() {
+        let alone = try? StoredBlockForm.transactionBytes(at: index, ofCompact: bytes, keyOf: keyOf)
+        fuzzCheck(alone == transaction.canonicalBytes, "transaction \(index) read alone differs from the rebuilt block's")
+    }
+    let pastTheEnd = try? StoredBlockForm.transactionBytes(at: block.transactions.count, ofCompact: bytes, keyOf: keyOf)
+    fuzzCheck(pastTheEnd == .some(nil), "a transaction was read past the block's end")
     fuzzCheckRoundTrip(block, from: rebuilt, "Block rebuilt from the compact form")
     let numbers = block.transactions.map { transaction in
         UInt32(signerKeys.firstIndex(of: transaction.transaction.signer.bytes) ?? Int.max)
