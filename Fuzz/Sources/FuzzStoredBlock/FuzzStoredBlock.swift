@@ -7,8 +7,10 @@ import KizunaCore
 // any other number is one the store never gave. Properties: damaged bytes give a decoding
 // error that points inside the input, never a crash; what rebuilds into a canonical block
 // re-encodes to the same bytes, and that block stored again rebuilds to them too. One
-// transaction read alone (what a lookup by id confirms, ADR 0031) is, byte for byte, that
-// transaction of the rebuilt block, and none is read past the block's end.
+// transaction read alone (what a lookup by id confirms, ADR 0031) is that transaction of the
+// rebuilt block, or does not decode as one: the form's lengths may split damaged bytes
+// otherwise than the whole block's decoding does, never into another valid transaction. In the
+// form the store writes, it is the transaction byte for byte, and none is read past the end.
 
 let signerKeys: [[UInt8]] = (1...4).map { PrivateKey(seed: [UInt8](repeating: UInt8($0), count: 32))!.publicKey.bytes }
 
@@ -31,12 +33,6 @@ func fuzzStoredBlock(_ bytes: [UInt8]) {
         return
     }
     guard let block = try? Block(canonicalBytes: rebuilt) else { return }
-    for (index, transaction) in block.transactions.enumerated() {
-        let alone = try? StoredBlockForm.transactionBytes(at: index, ofCompact: bytes, keyOf: keyOf)
-        fuzzCheck(alone == transaction.canonicalBytes, "transaction \(index) read alone differs from the rebuilt block's")
-    }
-    let pastTheEnd = try? StoredBlockForm.transactionBytes(at: block.transactions.count, ofCompact: bytes, keyOf: keyOf)
-    fuzzCheck(pastTheEnd == .some(nil), "a transaction was read past the block's end")
     fuzzCheckRoundTrip(block, from: rebuilt, "Block rebuilt from the compact form")
     let numbers = block.transactions.map { transaction in
         UInt32(signerKeys.firstIndex(of: transaction.transaction.signer.bytes) ?? Int.max)
@@ -51,6 +47,32 @@ func fuzzStoredBlock(_ bytes: [UInt8]) {
         fuzzCheck(again == rebuilt, "the block stored again rebuilds to other bytes")
     } catch {
         fuzzCheck(false, "the block stored again does not rebuild: \(error)")
+    }
+    checkTransactionsReadAlone(of: block, in: bytes)
+    checkTransactionsReadAlone(of: block, in: stored)
+}
+
+/// Each transaction of `block` read alone from `form` (a compact form that rebuilds to it).
+func checkTransactionsReadAlone(of block: Block, in form: [UInt8]) {
+    let numbers = block.transactions.map { UInt32(signerKeys.firstIndex(of: $0.transaction.signer.bytes) ?? Int.max) }
+    let written = StoredBlockForm.compactBytes(of: block, signerNumbers: numbers) == form
+    for (index, transaction) in block.transactions.enumerated() {
+        do throws(DecodingError) {
+            let alone = try StoredBlockForm.transactionBytes(at: index, ofCompact: form, keyOf: keyOf)
+            if written {
+                fuzzCheck(alone == transaction.canonicalBytes, "transaction \(index) read alone from the written form differs from the block's")
+            } else if let alone, let decoded = try? SignedTransaction(storedBytes: alone) {
+                fuzzCheck(decoded == transaction, "transaction \(index) read alone decodes as another transaction")
+            }
+        } catch {
+            fuzzCheck(!written, "transaction \(index) of the written form does not read alone: \(error)")
+            fuzzCheckError(error, inputCount: form.count, "StoredBlockForm.transactionBytes")
+        }
+    }
+    if written {
+        let pastTheEnd = Result { () throws(DecodingError) in try StoredBlockForm.transactionBytes(at: block.transactions.count, ofCompact: form, keyOf: keyOf) }
+        if case .success(nil) = pastTheEnd { return }
+        fuzzCheck(false, "past the block's end: \(pastTheEnd), not none")
     }
 }
 
