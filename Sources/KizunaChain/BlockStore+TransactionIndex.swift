@@ -17,13 +17,8 @@ extension BlockStore {
         guard keepsIndexes else {
             throw ChainError(.storage, "this replica keeps no transaction index (an auditor's replay): transaction \(transactionId) cannot be looked up here")
         }
-        if let entry = try read(TransactionIndex.key(transactionId), in: .transactions) {
-            guard let positions = TransactionIndex.positions(inEntry: entry) else {
-                throw ChainError(.corruptIndex, "the index entry of transaction \(transactionId) (\(entry.count) bytes) is not a list of 12-byte positions")
-            }
-            for position in positions where try self.transactionId(at: position) == transactionId {
-                return Receipt(transactionId: transactionId, height: position.height, index: position.index)
-            }
+        for position in try listedPositions(of: transactionId) where try self.transactionId(at: position) == transactionId {
+            return Receipt(transactionId: transactionId, height: position.height, index: position.index)
         }
         guard transactionIndexHasLongKeys else { return nil }
         return try longKeyReceipt(of: transactionId)
@@ -34,15 +29,18 @@ extension BlockStore {
     /// the one under its whole id in a store written before version 5. What `ChainVerifier`
     /// checks a block's transactions against, without reading each block again.
     func indexedPositions(of transactionId: Hash) throws(ChainError) -> [ChainPosition] {
-        var positions: [ChainPosition] = []
-        if let entry = try read(TransactionIndex.key(transactionId), in: .transactions) {
-            guard let listed = TransactionIndex.positions(inEntry: entry) else {
-                throw ChainError(.corruptIndex, "the index entry of transaction \(transactionId) (\(entry.count) bytes) is not a list of 12-byte positions")
-            }
-            positions = listed
-        }
+        var positions = try listedPositions(of: transactionId)
         if transactionIndexHasLongKeys, let receipt = try longKeyReceipt(of: transactionId) {
             positions.append(ChainPosition(height: receipt.height, index: receipt.index))
+        }
+        return positions
+    }
+
+    /// The positions the entry under `transactionId`'s 8-byte key lists (none without one).
+    private func listedPositions(of transactionId: Hash) throws(ChainError) -> [ChainPosition] {
+        guard let entry = try read(TransactionIndex.key(transactionId), in: .transactions) else { return [] }
+        guard let positions = TransactionIndex.positions(inEntry: entry) else {
+            throw ChainError(.corruptIndex, "the index entry of transaction \(transactionId) (\(entry.count) bytes) is not a list of 12-byte positions")
         }
         return positions
     }

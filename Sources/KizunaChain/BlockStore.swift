@@ -130,8 +130,9 @@ public final class BlockStore: Sendable {
                 }
                 if store.isReadOnly {
                     // Version 4 differs only in what version 5 reads as it is (entries keyed
-                    // by whole ids), so a read-only tool can read it without writing anything.
-                    if version < BlockStore.shortTransactionKeysFormatVersion - 1 {
+                    // by whole ids), so a read-only tool can read it without writing anything;
+                    // older versions need their migration.
+                    if version < BlockStore.compactBlocksFormatVersion {
                         throw ChainError(.unsupportedFormat, "the data folder has store format version \(version), which this kizuna migrates to version \(BlockStore.formatVersion) when it opens the folder for writing, but it is open read-only here: start the node on it once with this release (it migrates on start, ADR 0023), or use the kizuna release that wrote it")
                     }
                 } else {
