@@ -80,9 +80,14 @@ struct CardCommand: AsyncParsableCommand {
         func client() async throws -> (CardServiceClient, NodeClient, PrivateKey) {
             guard let serviceURL = URL(string: service) else { throw ValidationError("--service '\(service)' is not a URL") }
             let connection = try WalletCommand.Connection.parse(["--node", node, "--key", key])
-            let nodeClient = try connection.client()
+            var nodeClient = try connection.client()
             let privateKey = try connection.privateKey()
-            return (CardServiceClient(baseURL: serviceURL, chainId: try await connection.chainId(nodeClient), key: privateKey), nodeClient, privateKey)
+            let chainId = try await connection.chainId(nodeClient)
+            // A local chain's processes may run on a shifted clock; requests are stamped on it.
+            if let offset = try DevelopmentClock.requestedOffset(environment: ProcessInfo.processInfo.environment, chainId: chainId) {
+                nodeClient.clock = { UInt64(max(Int64(Date().timeIntervalSince1970 * 1000) + offset, 0)) }
+            }
+            return (CardServiceClient(baseURL: serviceURL, chainId: chainId, key: privateKey, clock: nodeClient.clock), nodeClient, privateKey)
         }
 
         func pin() throws -> String {

@@ -287,6 +287,27 @@ public enum DevelopmentPlainLinks {
 public enum DevelopmentClock {
     public static let environmentVariable = "KIZUNA_DEV_CLOCK_OFFSET_MS"
     public static let offsetMilliseconds = Atomic<Int64>(0)
+
+    /// The shift `environment` asks for, if any: read by the node, the card custodian and the
+    /// `kizuna card` commands, so that the processes of one local chain agree on the time and
+    /// the day (docs/operations.md).
+    /// - Throws: `node.development_clock` on a chain that is not local, or for a value that is
+    ///   not a whole number of milliseconds.
+    public static func requestedOffset(environment: [String: String], genesis: Genesis) throws(Node.StartError) -> Int64? {
+        try requestedOffset(environment: environment, chainId: genesis.chainId)
+    }
+
+    /// `requestedOffset(environment:genesis:)` for a process that knows the chain by its id.
+    public static func requestedOffset(environment: [String: String], chainId: String) throws(Node.StartError) -> Int64? {
+        guard let text = environment[environmentVariable] else { return nil }
+        guard chainId.hasPrefix(Genesis.localChainIdPrefix) else {
+            throw Node.StartError(.developmentClock, "\(environmentVariable) shifts the clock of a LOCAL development chain only; chain '\(chainId)' is not one")
+        }
+        guard let offset = Int64(text) else {
+            throw Node.StartError(.developmentClock, "\(environmentVariable)='\(text)' is not a whole number of milliseconds")
+        }
+        return offset
+    }
 }
 
 /// The codes of `Node.StartError`.

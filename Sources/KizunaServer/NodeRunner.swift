@@ -132,14 +132,7 @@ public enum NodeRunner {
     /// - Throws: `node.development_clock` on a chain that is not local, or for a value that is
     ///   not a whole number of milliseconds.
     public static func developmentClockOffset(environment: [String: String], genesis: Genesis) throws(Node.StartError) -> Int64? {
-        guard let text = environment[DevelopmentClock.environmentVariable] else { return nil }
-        guard genesis.isLocalChain else {
-            throw Node.StartError(.developmentClock, "\(DevelopmentClock.environmentVariable) shifts the clock of a LOCAL development chain only; chain '\(genesis.chainId)' is not one")
-        }
-        guard let offset = Int64(text) else {
-            throw Node.StartError(.developmentClock, "\(DevelopmentClock.environmentVariable)='\(text)' is not a whole number of milliseconds")
-        }
-        return offset
+        try DevelopmentClock.requestedOffset(environment: environment, genesis: genesis)
     }
 
     private static let metricsBootstrapped = NIOLockedValueBox(false)

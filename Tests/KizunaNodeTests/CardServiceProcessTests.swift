@@ -19,10 +19,15 @@ struct CardServiceProcessTests {
     final class Custodian: @unchecked Sendable {
         let folder: URL
         let port: Int
+        /// The network's extra environment (its clock shift) and the clock of its clients.
+        let environment: [String: String]
+        let clock: @Sendable () -> UInt64
         private var process: Process?
         private var runs = 0
 
         init(network: LocalNetworkProcesses, node: String = "city", commitWaitMilliseconds: Int = 20_000, requestMaxAgeMilliseconds: Int = 60_000) throws {
+            environment = network.environment
+            clock = network.clock
             folder = network.folder.appendingPathComponent("custodian")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             port = try NodeProcess.freePort()
@@ -63,6 +68,7 @@ struct CardServiceProcessTests {
             let process = Process()
             process.executableURL = NodeProcess.executable()
             process.arguments = ["card-service", "--config", folder.appendingPathComponent("card-service.toml").path]
+            if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
             FileManager.default.createFile(atPath: logPath(runs), contents: nil)
             let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath(runs)))
             process.standardOutput = log
@@ -83,8 +89,9 @@ struct CardServiceProcessTests {
             process.waitUntilExit()
         }
 
+        /// A terminal's client; its clock is the network's unless `clock` is given.
         func client(_ key: PrivateKey, chainId: String, clock: (@Sendable () -> UInt64)? = nil) -> CardServiceClient {
-            clock.map { CardServiceClient(baseURL: url, chainId: chainId, key: key, clock: $0) } ?? CardServiceClient(baseURL: url, chainId: chainId, key: key)
+            CardServiceClient(baseURL: url, chainId: chainId, key: key, clock: clock ?? self.clock)
         }
     }
 
@@ -124,21 +131,35 @@ struct CardServiceProcessTests {
         return (card.cardId, account)
     }
 
-    /// Waits (bounded, at most ten minutes) until the Japan-time day is not about to end, so a
-    /// test's per-day totals stay on one day.
-    static func awayFromJapanMidnight() async throws {
-        for _ in 0..<600 {
-            let secondsIntoDay = (UInt64(Date().timeIntervalSince1970) + 9 * 3600) % 86_400
-            if secondsIntoDay < 86_400 - 600 && secondsIntoDay > 5 { return }
-            try await Task.sleep(nanoseconds: 1_000_000_000)
+    /// The shift that puts the processes' clocks at the next 12:00 in Japan, so that a test's
+    /// per-day totals stay on one Japan-time day whenever the test runs (the development clock
+    /// shift of a local chain; docs/operations.md). Forward only: block times never go back.
+    static func offsetToJapanNoon(now: UInt64 = UInt64(Date().timeIntervalSince1970 * 1000)) -> Int64 {
+        let day: UInt64 = 86_400_000
+        let japanNow = now + UInt64(CivilTime.japanOffsetSeconds) * 1000
+        let noon = japanNow / day * day + day / 2
+        return Int64(noon >= japanNow ? noon - japanNow : noon + day - japanNow)
+    }
+
+    @Test("the clock shift lands on 12:00 in Japan and never goes back")
+    func japanNoonShift() {
+        let noon: UInt64 = 1_780_000_000_000 / 86_400_000 * 86_400_000 + 3 * 3_600_000 // 12:00 JST
+        #expect(Self.offsetToJapanNoon(now: noon) == 0)
+        #expect(Self.offsetToJapanNoon(now: noon - 1) == 1)
+        #expect(Self.offsetToJapanNoon(now: noon + 1) == 86_400_000 - 1)
+        #expect(Self.offsetToJapanNoon(now: noon + 12 * 3_600_000 - 1) == 12 * 3_600_000 + 1, "23:59:59.999 in Japan")
+        for now in stride(from: noon - 86_400_000, to: noon + 86_400_000, by: 3_599_999) {
+            let shifted = Int64(now) + Self.offsetToJapanNoon(now: now)
+            #expect(shifted >= Int64(now) && (shifted / 1000 + CivilTime.japanOffsetSeconds) % 86_400 == 43_200)
         }
     }
 
     @Test("a card is registered, charged and pays with its PIN; wrong PINs lock it; replays, caps across terminals, freeze and recovery hold")
     func cardLifecycle() async throws {
-        try await Self.awayFromJapanMidnight()
         let network = try await LocalNetworkProcesses.exclusive(name: "cards", cardPolicy: CardPolicy(holderCapYen: 30_000, perPaymentCapYen: 10_000, perDayCapYen: 15_000))
         defer { network.removeAll() }
+        // The per-day cap below is of one Japan-time day: the nodes and the custodian run at noon.
+        network.clockOffsetMilliseconds = Self.offsetToJapanNoon()
         for name in LocalNetworkProcesses.validatorNames {
             #expect(try await network.start(name), "\(name) did not start: \(network.log(name))")
         }
@@ -253,7 +274,7 @@ struct CardServiceProcessTests {
         try Data("13572468\n".utf8).write(to: URL(fileURLWithPath: pinFile))
         let nodeURL = "http://127.0.0.1:\(network.apiPorts["city"]!)"
         let issuedByCLI = try NetworkProcessTests.runCLI(["card", "issue", "--service", custodian.url.absoluteString, "--node", nodeURL, "--key", registrarFile,
-                                                          "--pin-file", pinFile, "--resident-id", "nagai-0003", "--salt", "0909"])
+                                                          "--pin-file", pinFile, "--resident-id", "nagai-0003", "--salt", "0909"], environment: network.environment)
         #expect(issuedByCLI.status == 0, "\(issuedByCLI.output)")
         let words = issuedByCLI.output.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == ";" }).map(String.init)
         let qrText = try #require(words.first { $0.hasPrefix(CardId.scheme) }, "\(issuedByCLI.output)")
@@ -261,10 +282,10 @@ struct CardServiceProcessTests {
         #expect(try await Self.value(network, cliAccount).role == "card")
         #expect(Self.committed(try await Self.submit(network, Self.coinIssuer, .charge(Charge(to: cliAccount, amount: 1_000, channel: .app, receiptId: "cli-card")))))
         let paidByCLI = try NetworkProcessTests.runCLI(["card", "pay", "--service", custodian.url.absoluteString, "--node", nodeURL, "--key", shopFile,
-                                                        "--pin-file", pinFile, "--card", qrText, "--amount", "250"])
+                                                        "--pin-file", pinFile, "--card", qrText, "--amount", "250"], environment: network.environment)
         #expect(paidByCLI.status == 0 && paidByCLI.output.contains("committed"), "\(paidByCLI.output)")
         let refusedByCLI = try NetworkProcessTests.runCLI(["card", "pay", "--service", custodian.url.absoluteString, "--node", nodeURL, "--key", shopFile,
-                                                           "--pin-file", pinFile, "--card", qrText, "--amount", "10001"])
+                                                           "--pin-file", pinFile, "--card", qrText, "--amount", "10001"], environment: network.environment)
         #expect(refusedByCLI.status == 1 && refusedByCLI.output.contains("ledger.card_payment_cap_exceeded"), "\(refusedByCLI.output)")
         #expect(!custodian.log.contains("43215678") && !custodian.log.contains("98761234") && !custodian.log.contains("24681357") && !custodian.log.contains("13572468"), "the service never logs a PIN")
         print("card lifecycle: card \(cardId) recovered to \(newCard.cardId); the custodian's log has \(custodian.log.split(separator: "\n").count) lines")

@@ -46,6 +46,19 @@ final class LocalNetworkProcesses: @unchecked Sendable {
     /// Extra environment for the node processes (e.g. `KIZUNA_DEV_CLOCK_OFFSET_MS`).
     var environment: [String: String] = [:]
 
+    /// How far the processes' clocks are shifted (`KIZUNA_DEV_CLOCK_OFFSET_MS`, set for the
+    /// processes started after this is set). The clients `client(_:)` and `clock` make are
+    /// shifted with them, so that their signed requests are not stale to the nodes.
+    var clockOffsetMilliseconds: Int64 = 0 {
+        didSet { environment["KIZUNA_DEV_CLOCK_OFFSET_MS"] = String(clockOffsetMilliseconds) }
+    }
+
+    /// Milliseconds since 1970 UTC on the processes' shifted clock.
+    var clock: @Sendable () -> UInt64 {
+        let offset = clockOffsetMilliseconds
+        return { UInt64(Int64(Date().timeIntervalSince1970 * 1000) + offset) }
+    }
+
     /// `cardPolicy`: the genesis's card policy (issue 19), for the card custodian's tests.
     init(name: String, cardPolicy: CardPolicy? = nil, newcomer: Bool = false) throws {
         names = Self.validatorNames + [Self.observerName] + (newcomer ? [Self.newcomerName] : [])
@@ -132,7 +145,7 @@ final class LocalNetworkProcesses: @unchecked Sendable {
     }
 
     func dataDirectory(_ name: String) -> String { folder.appendingPathComponent(name).appendingPathComponent("data").path }
-    func client(_ name: String) -> NodeClient { NodeClient(baseURL: URL(string: "http://127.0.0.1:\(apiPorts[name]!)")!) }
+    func client(_ name: String) -> NodeClient { NodeClient(baseURL: URL(string: "http://127.0.0.1:\(apiPorts[name]!)")!, clock: clock) }
     func logPath(_ name: String) -> String { folder.appendingPathComponent(name).appendingPathComponent("node-\(runCounts[name, default: 0]).log").path }
     func isRunning(_ name: String) -> Bool { processes[name]?.isRunning == true }
 

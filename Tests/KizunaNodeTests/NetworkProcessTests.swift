@@ -198,10 +198,11 @@ struct NetworkProcessTests {
     }
 
     /// Runs `kizuna` with `arguments` to completion; returns its exit status and output.
-    static func runCLI(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    static func runCLI(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = NodeProcess.executable()
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
