@@ -107,7 +107,7 @@ extension Ledger {
         overlay.setCoin(body.to, &new, to: coin, at: changedAt, rule: genesis.coin.expiry)
         for asset in [Asset.point, .thanks] {
             let lots = try overlay.lots(body.from, asset)
-            try overlay.setLots(body.from, asset, LotList())
+            overlay.setLots(body.from, asset, LotList(), replacing: lots)
             try overlay.setLots(body.to, asset, lots)
             new.setBalance(asset, old.balance(asset))
             old.setBalance(asset, 0)

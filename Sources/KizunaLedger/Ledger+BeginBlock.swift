@@ -68,10 +68,11 @@ extension Ledger {
         }
         for entry in due {
             overlay.set(entry.indexKey, nil)
-            var lots = try overlay.lots(entry.key, entry.asset)
+            let held = try overlay.lots(entry.key, entry.asset)
+            var lots = held
             let expired = lots.removeExpired(at: time)
             guard !expired.isEmpty else { continue }
-            try overlay.setLots(entry.key, entry.asset, lots)
+            overlay.setLots(entry.key, entry.asset, lots, replacing: held)
             guard var account = try overlay.account(entry.key) else { throw LedgerInconsistency("lots of an unregistered account") }
             let total = expired.reduce(0) { $0 + $1.amount }
             account.setBalance(entry.asset, account.balance(entry.asset) - total)

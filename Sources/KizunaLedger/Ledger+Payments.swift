@@ -23,9 +23,10 @@ extension Ledger {
 
         // Points: take from the soonest-expiring lots; the merchant is owed by each funder.
         if pointPart > 0 {
-            var lots = try overlay.lots(signer, .point)
+            let held = try overlay.lots(signer, .point)
+            var lots = held
             let taken = lots.take(pointPart)
-            try overlay.setLots(signer, .point, lots)
+            overlay.setLots(signer, .point, lots, replacing: held)
             payer.point -= pointPart
             var usedByProgram: [(UInt64, Amount)] = []
             for piece in taken {
@@ -119,11 +120,11 @@ extension Ledger {
         guard let recipientBalance = recipient.thanks.adding(body.amount), recipientBalance <= policy.holderCapYen else {
             throw TransactionError(.holderCapExceeded, "the recipient's thanks would exceed the cap of \(policy.holderCapYen)")
         }
-        var senderLots = try overlay.lots(signer, .thanks)
-        var recipientLots = try overlay.lots(body.to, .thanks)
+        let (senderHeld, recipientHeld) = (try overlay.lots(signer, .thanks), try overlay.lots(body.to, .thanks))
+        var (senderLots, recipientLots) = (senderHeld, recipientHeld)
         for piece in senderLots.take(body.amount) { try recipientLots.add(piece) }
-        try overlay.setLots(signer, .thanks, senderLots)
-        try overlay.setLots(body.to, .thanks, recipientLots)
+        overlay.setLots(signer, .thanks, senderLots, replacing: senderHeld)
+        overlay.setLots(body.to, .thanks, recipientLots, replacing: recipientHeld)
         sender.thanks -= body.amount
         recipient.thanks = recipientBalance
         overlay.setAccount(signer, sender)

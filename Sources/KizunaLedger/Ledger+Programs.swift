@@ -102,9 +102,10 @@ extension Ledger {
             throw LedgerInconsistency("minting from program \(id) to \(key.address)")
         }
         let asset = program.definition.asset
-        var lots = try overlay.lots(key, asset)
+        let held = try overlay.lots(key, asset)
+        var lots = held
         try lots.add(Lot(program: id, funder: program.definition.funder, amount: amount, grantedAt: context.stampTime, expiresAt: LedgerCalendar.expiry(program.definition.expiry, from: context.calendarTime)))
-        try overlay.setLots(key, asset, lots)
+        overlay.setLots(key, asset, lots, replacing: held)
         account.setBalance(asset, account.balance(asset) + amount)
         overlay.setAccount(key, account)
         program.granted += amount

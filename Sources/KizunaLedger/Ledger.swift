@@ -146,7 +146,8 @@ public struct Ledger: Sendable {
     public func execute(_ transactions: [VerifiedTransaction], context: BlockContext, store: any KeyValueStore, mode: Mode) throws -> BlockExecution {
         // The committed state does not change while a block executes: what a transaction
         // read from it, the next may read from memory.
-        var overlay = StateOverlay(base: store, memoizingBaseReads: true)
+        // A transaction reads and writes three to six keys; four each is room for most blocks.
+        var overlay = StateOverlay(base: store, memoizingBaseReads: true, expectedKeys: 4 * transactions.count)
         // Time-based rules run first, against the block timestamp: a lot due at or before
         // the block time is gone before any transaction of the block can spend it.
         try beginBlock(context: context, store: store, overlay: &overlay)

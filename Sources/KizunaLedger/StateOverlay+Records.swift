@@ -29,7 +29,13 @@ extension StateOverlay {
 
     /// Writes a lot list and keeps the expiry index in step with its distinct expiries.
     mutating func setLots(_ key: PublicKey, _ asset: Asset, _ lots: LotList) throws {
-        let before = try self.lots(key, asset).expiries
+        setLots(key, asset, lots, replacing: try self.lots(key, asset))
+    }
+
+    /// `setLots` for a caller that has just read the list it changes: `previous` is the list
+    /// this overlay holds now, so it is not read and decoded a second time.
+    mutating func setLots(_ key: PublicKey, _ asset: Asset, _ lots: LotList, replacing previous: LotList) {
+        let before = previous.expiries
         let after = lots.expiries
         for expiry in before where !after.contains(expiry) { set(StateKey.lotExpiry(expiry, key, asset), nil) }
         for expiry in after where !before.contains(expiry) { set(StateKey.lotExpiry(expiry, key, asset), [1]) }

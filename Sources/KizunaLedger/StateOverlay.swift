@@ -25,9 +25,12 @@ public struct StateOverlay: Sendable {
     ///   account paid only by others) is read from the store once. Only for an overlay whose
     ///   base does not change while it and its copies are used: one block's execution, or the
     ///   start of the next block that admission checks against at one tip.
-    public init(base: any KeyValueStore, memoizingBaseReads: Bool = false) {
+    /// - Parameter expectedKeys: room for that many keys written and read up front (a block's
+    ///   execution knows its transactions), so the tables are not rehashed as they grow.
+    public init(base: any KeyValueStore, memoizingBaseReads: Bool = false, expectedKeys: Int = 0) {
         self.base = base
-        self.baseReads = memoizingBaseReads ? BaseReadMemo() : nil
+        self.baseReads = memoizingBaseReads ? BaseReadMemo(capacity: expectedKeys) : nil
+        blockWrites.reserveCapacity(expectedKeys)
     }
 
     public func get(_ key: [UInt8]) throws -> [UInt8]? {
@@ -133,7 +136,11 @@ extension Decoder {
 /// the overlay's copies — share what was read; behind a lock, since copies may be used from
 /// other threads.
 final class BaseReadMemo: Sendable {
-    private let values = Mutex<[ByteKey: [UInt8]?]>([:])
+    private let values: Mutex<[ByteKey: [UInt8]?]>
+
+    init(capacity: Int = 0) {
+        values = Mutex(Dictionary(minimumCapacity: capacity))
+    }
 
     /// The remembered value: `.some(nil)` for a key remembered as absent, nil when not read yet.
     func value(for key: ByteKey) -> [UInt8]?? {
