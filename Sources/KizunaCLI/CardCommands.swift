@@ -84,10 +84,9 @@ struct CardCommand: AsyncParsableCommand {
             let privateKey = try connection.privateKey()
             let chainId = try await connection.chainId(nodeClient)
             // A local chain's processes may run on a shifted clock; requests are stamped on it.
-            if let offset = try DevelopmentClock.requestedOffset(environment: ProcessInfo.processInfo.environment, chainId: chainId) {
-                nodeClient.clock = { UInt64(max(Int64(Date().timeIntervalSince1970 * 1000) + offset, 0)) }
-            }
-            return (CardServiceClient(baseURL: serviceURL, chainId: chainId, key: privateKey, clock: nodeClient.clock), nodeClient, privateKey)
+            try DevelopmentClock.adopt(environment: ProcessInfo.processInfo.environment, chainId: chainId)
+            nodeClient.clock = wallClockMilliseconds
+            return (CardServiceClient(baseURL: serviceURL, chainId: chainId, key: privateKey, clock: wallClockMilliseconds), nodeClient, privateKey)
         }
 
         func pin() throws -> String {

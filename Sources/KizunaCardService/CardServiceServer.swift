@@ -8,7 +8,6 @@ import Hummingbird
 import HTTPTypes
 import NIOCore
 import ServiceLifecycle
-import Synchronization
 
 /// The card custodian's HTTP API (`docs/cards.md` §5) and its process (`kizuna card-service`).
 public enum CardServiceServer {
@@ -101,8 +100,7 @@ public enum CardServiceServer {
     public static func run(configuration: CardServiceConfiguration, passphrase: String, logger: Logger) async throws {
         let genesis = try Genesis.load(path: configuration.genesisFile)
         // Before the custodian reads a clock: its per-day totals must be of the nodes' day.
-        if let offset = try DevelopmentClock.requestedOffset(environment: ProcessInfo.processInfo.environment, genesis: genesis) {
-            DevelopmentClock.offsetMilliseconds.store(offset, ordering: .relaxed)
+        if let offset = try DevelopmentClock.adopt(environment: ProcessInfo.processInfo.environment, chainId: genesis.chainId) {
             logger.warning("the clock of this LOCAL chain's card custodian is shifted for a test", metadata: ["offsetMilliseconds": "\(offset)"])
         }
         let metrics = CardServiceMetrics()

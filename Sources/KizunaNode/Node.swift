@@ -288,16 +288,20 @@ public enum DevelopmentClock {
     public static let environmentVariable = "KIZUNA_DEV_CLOCK_OFFSET_MS"
     public static let offsetMilliseconds = Atomic<Int64>(0)
 
-    /// The shift `environment` asks for, if any: read by the node, the card custodian and the
-    /// `kizuna card` commands, so that the processes of one local chain agree on the time and
-    /// the day (docs/operations.md).
-    /// - Throws: `node.development_clock` on a chain that is not local, or for a value that is
-    ///   not a whole number of milliseconds.
-    public static func requestedOffset(environment: [String: String], genesis: Genesis) throws(Node.StartError) -> Int64? {
-        try requestedOffset(environment: environment, chainId: genesis.chainId)
+    /// Shifts this process's `wallClockMilliseconds` as `environment` asks, if it does: the
+    /// node, the card custodian and the `kizuna card` commands all do, so that the processes of
+    /// one local chain agree on the time and the day (docs/operations.md). Returns the shift.
+    /// - Throws: as `requestedOffset`; nothing is shifted then.
+    @discardableResult
+    public static func adopt(environment: [String: String], chainId: String) throws(Node.StartError) -> Int64? {
+        guard let offset = try requestedOffset(environment: environment, chainId: chainId) else { return nil }
+        offsetMilliseconds.store(offset, ordering: .relaxed)
+        return offset
     }
 
-    /// `requestedOffset(environment:genesis:)` for a process that knows the chain by its id.
+    /// The shift `environment` asks for, if any.
+    /// - Throws: `node.development_clock` on a chain that is not local, or for a value that is
+    ///   not a whole number of milliseconds.
     public static func requestedOffset(environment: [String: String], chainId: String) throws(Node.StartError) -> Int64? {
         guard let text = environment[environmentVariable] else { return nil }
         guard chainId.hasPrefix(Genesis.localChainIdPrefix) else {

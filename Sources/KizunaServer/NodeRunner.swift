@@ -30,8 +30,7 @@ public enum NodeRunner {
         if genesis.isLocalChain {
             logger.warning("this is a LOCAL development chain: its published development keys protect nothing")
         }
-        if let offset = try developmentClockOffset(environment: ProcessInfo.processInfo.environment, genesis: genesis) {
-            DevelopmentClock.offsetMilliseconds.store(offset, ordering: .relaxed)
+        if let offset = try DevelopmentClock.adopt(environment: ProcessInfo.processInfo.environment, chainId: genesis.chainId) {
             logger.warning("the clock of this LOCAL chain's node is shifted for a test", metadata: ["offsetMilliseconds": "\(offset)"])
         }
         var storeOptions = RocksDBConfiguration.default
@@ -126,13 +125,6 @@ public enum NodeRunner {
         )
         try await application.runService()
         logger.notice("node stopped", metadata: ["height": "\((try? blocks.tipHeight()) ?? 0)"])
-    }
-
-    /// The clock shift `KIZUNA_DEV_CLOCK_OFFSET_MS` asks for, if any (docs/operations.md).
-    /// - Throws: `node.development_clock` on a chain that is not local, or for a value that is
-    ///   not a whole number of milliseconds.
-    public static func developmentClockOffset(environment: [String: String], genesis: Genesis) throws(Node.StartError) -> Int64? {
-        try DevelopmentClock.requestedOffset(environment: environment, genesis: genesis)
     }
 
     private static let metricsBootstrapped = NIOLockedValueBox(false)

@@ -187,12 +187,12 @@ import KizunaServer
     @Test func developmentClockOnlyOnLocalChains() throws {
         let variable = DevelopmentClock.environmentVariable
         let local = APIFixture.makeGenesis()
-        #expect(try NodeRunner.developmentClockOffset(environment: [:], genesis: local) == nil)
-        #expect(try NodeRunner.developmentClockOffset(environment: [variable: "-86400000"], genesis: local) == -86_400_000)
-        #expect(throws: Node.StartError(.developmentClock, "")) { try NodeRunner.developmentClockOffset(environment: [variable: "soon"], genesis: local) }
+        #expect(try DevelopmentClock.requestedOffset(environment: [:], chainId: local.chainId) == nil)
+        #expect(try DevelopmentClock.requestedOffset(environment: [variable: "-86400000"], chainId: local.chainId) == -86_400_000)
+        #expect(throws: Node.StartError(.developmentClock, "")) { try DevelopmentClock.requestedOffset(environment: [variable: "soon"], chainId: local.chainId) }
         var production = local
         production.chainId = "kizuna-city-1"
-        #expect(throws: Node.StartError(.developmentClock, "")) { try NodeRunner.developmentClockOffset(environment: [variable: "1000"], genesis: production) }
+        #expect(throws: Node.StartError(.developmentClock, "")) { try DevelopmentClock.requestedOffset(environment: [variable: "1000"], chainId: production.chainId) }
     }
 
     /// The plain peer links of `kizuna bench network --compare-links` are refused on a chain that is not local.
